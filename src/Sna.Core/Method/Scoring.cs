@@ -1,0 +1,49 @@
+using Sna.Core.Numerics;
+
+namespace Sna.Core.Method;
+
+/// <summary>One entry of a top-k list: token id and its probability.</summary>
+public readonly record struct TokenProbability(int Id, double Probability);
+
+/// <summary>The score of a target token at one position: probability, log-probability (natural log) and 1-based rank.</summary>
+public readonly record struct TargetScore(int TargetId, double Probability, double LogProb, int Rank);
+
+/// <summary>
+/// Scores next-token logits the way the SNA paper does: the probability of the target's first token at the last position.
+/// Log-probabilities are logit − logsumexp computed in double, so small probabilities keep their digits.
+/// </summary>
+public static class Scoring
+{
+    public static TargetScore Score(ReadOnlySpan<float> logits, int targetId)
+    {
+        if ((uint)targetId >= (uint)logits.Length)
+            throw new ArgumentOutOfRangeException(nameof(targetId), $"target id {targetId} is outside the vocabulary [0, {logits.Length})");
+        double lse = Softmax.LogSumExp(logits);
+        double lp = logits[targetId] - lse;
+        float t = logits[targetId];
+        int above = 0;
+        foreach (float x in logits) if (x > t) above++;
+        return new TargetScore(targetId, Math.Exp(lp), lp, above + 1);
+    }
+
+    /// <summary>The k most probable tokens, most probable first (ties by lower id).</summary>
+    public static TokenProbability[] Top(ReadOnlySpan<float> logits, int k)
+    {
+        double lse = Softmax.LogSumExp(logits);
+        k = Math.Min(k, logits.Length);
+        var best = new List<(float Logit, int Id)>(k + 1);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float x = logits[i];
+            if (best.Count == k && x <= best[^1].Logit) continue;
+            int pos = best.Count;
+            while (pos > 0 && best[pos - 1].Logit < x) pos--;
+            best.Insert(pos, (x, i));
+            if (best.Count > k) best.RemoveAt(k);
+        }
+        return best.Select(b => new TokenProbability(b.Id, Math.Exp(b.Logit - lse))).ToArray();
+    }
+
+    /// <summary>% improvement as the paper defines it: (P_post − P_base) / P_base × 100.</summary>
+    public static double ImprovementPct(double pBase, double pPost) => (pPost - pBase) / pBase * 100.0;
+}

@@ -1,0 +1,44 @@
+using System.Text.Json;
+using Sna.Core.Checkpoints;
+using Sna.Core.Models;
+
+namespace Sna.Core.Tests.Models;
+
+/// <summary>Loads fixture models once per test run and reads their goldens (golden.json, golden.safetensors).</summary>
+public static class ModelFixtures
+{
+    public static readonly string[] Gpt2 = ["gpt2-tiny-f32", "gpt2-tiny-f16"];
+    public static readonly string[] NeoX = ["pythia-tiny-f32", "pythia-tiny-f16"];
+
+    private static readonly Dictionary<string, TransformerModel> Models = new();
+
+    public static string Dir(string fixture) => TestPaths.Fixture(fixture);
+
+    public static TransformerModel Model(string fixture)
+    {
+        lock (Models)
+        {
+            if (!Models.TryGetValue(fixture, out var m)) Models[fixture] = m = ModelLoader.Load(Dir(fixture));
+            return m;
+        }
+    }
+
+    public static JsonElement Golden(string fixture) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir(fixture), "golden.json"))).RootElement;
+
+    public static JsonElement PromptTokens(bool neox) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.SharedDir, "fixtures", neox ? "prompt_tokens_neox.json" : "prompt_tokens.json"))).RootElement;
+
+    public static int[] Ids(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+
+    /// <summary>A golden tensor from golden.safetensors, widened to double.</summary>
+    public static double[] GoldenTensor(string fixture, string name, out int[] shape)
+    {
+        using var f = SafetensorsFile.Open(Path.Combine(Dir(fixture), "golden.safetensors"));
+        var v = f.Get(name);
+        shape = v.Shape;
+        return v.ToFloat32Array().Select(x => (double)x).ToArray();
+    }
+
+    public static bool IsNeoX(string fixture) => fixture.StartsWith("pythia", StringComparison.Ordinal);
+}
