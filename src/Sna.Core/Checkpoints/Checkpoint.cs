@@ -100,8 +100,7 @@ public sealed class Checkpoint : IDisposable
         var sb = new StringBuilder();
         sb.Append($"checkpoint directory '{dir}' has neither {SingleFileName} nor {IndexFileName}; ");
         sb.Append(found.Count == 0 ? "it is empty" : $"found: {string.Join(", ", found.Take(40))}{(found.Count > 40 ? $", ... ({found.Count} entries)" : "")}");
-        bool pickle = found.Any(f => f == "pytorch_model.bin" || f == "pytorch_model.bin.index.json"
-                                     || f.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)
+        bool pickle = found.Any(f => (f.StartsWith("pytorch_model", StringComparison.Ordinal) && (f.EndsWith(".bin", StringComparison.Ordinal) || f.EndsWith(".bin.index.json", StringComparison.Ordinal)))
                                      || f.EndsWith(".pt", StringComparison.OrdinalIgnoreCase)
                                      || f.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
                                      || f.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase));

@@ -119,10 +119,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 throw new CheckpointException(
                     $"safetensors file '{full}': file is {length} bytes, shorter than the 8-byte header-length prefix (truncated or not a safetensors file)", full);
 
-            mmf = MemoryMappedFile.CreateFromFile(fs, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
-                HandleInheritability.None, leaveOpen: false);
-            fs = null; // owned by the mapping now
-            accessor = mmf.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            try
+            {
+                mmf = MemoryMappedFile.CreateFromFile(fs, mapName: null, capacity: 0, MemoryMappedFileAccess.Read,
+                    HandleInheritability.None, leaveOpen: false);
+                fs = null; // owned by the mapping now
+                accessor = mmf.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new CheckpointException($"safetensors file '{full}': cannot memory-map: {ex.Message}", full, null, ex);
+            }
             byte* ptr = null;
             accessor.SafeMemoryMappedViewHandle.AcquirePointer(ref ptr);
             acquired = true;

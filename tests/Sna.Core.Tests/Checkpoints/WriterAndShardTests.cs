@@ -295,6 +295,15 @@ public class WriterAndShardTests : IDisposable
     }
 
     [Fact]
+    public void ShardedPickleDirectory_FailsWithConvertMessage()
+    {
+        File.WriteAllText(Path.Combine(_tmp.Path, "pytorch_model.bin.index.json"), "{}");
+        File.WriteAllBytes(Path.Combine(_tmp.Path, "pytorch_model-00001-of-00002.bin"), [0x80]);
+        var ex = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_tmp.Path));
+        Assert.Contains("pickle checkpoints are not supported; convert to safetensors", ex.Message);
+    }
+
+    [Fact]
     public void EmptyDirectory_Fails()
     {
         var ex = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_tmp.Path));
