@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Sna.Core.Checkpoints;
+
+namespace Sna.Cli;
+
+/// <summary>Runs the command line; turns the errors a user can cause into one clear line on stderr and exit code 2.</summary>
+public static class CliRunner
+{
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        try
+        {
+            return root.Parse(args).Invoke(config);
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    public static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
+        or InvalidDataException or NotSupportedException or CheckpointException or FormatException or UserException
+        or System.Text.Json.JsonException or IOException or InvalidOperationException;
+}
+
+/// <summary>An error in what the user asked for, reported without a stack trace.</summary>
+public sealed class UserException(string message) : Exception(message);

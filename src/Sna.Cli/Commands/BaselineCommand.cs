@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Sna.Core.Method;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna baseline --model DIR --prompt TEXT --target TEXT [--bos|--no-bos] [--zones 0.07:0.10] [--top K] --json</c> →
+/// <c>{"ids","target_id","probability","logprob","rank","zone","top":[{"id","token","probability"}]}</c>.
+/// </summary>
+public static class BaselineCommand
+{
+    public static Command Build()
+    {
+        var model = Common.Model();
+        var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", Required = true };
+        var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored.", Required = true };
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json();
+        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var top = new Option<int>("--top") { Description = "How many next tokens to list.", DefaultValueFactory = _ => 10 };
+        var dtype = Common.WeightsDType();
+        var cmd = new Command("baseline", "Measure baseline confidence: P(target's first token) at the last position of the unmodified model.")
+        { model, prompt, target, bos, noBos, zones, top, json, dtype };
+        cmd.SetAction(r =>
+        {
+            var policy = Common.Policy(r, bos, noBos);
+            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            int k = r.GetValue(top);
+            if (k < 1 || k > 1000) throw new UserException("--top must be between 1 and 1000");
+            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            using var _m = m;
+            var ids = tok.Encode(r.GetValue(prompt)!, policy);
+            if (ids.Length == 0) throw new UserException("the prompt is empty and no BOS is prepended: nothing to condition on");
+            int targetId = Common.TargetFirstToken(tok, r.GetValue(target)!);
+            var logits = m.ForwardLast(ids);
+            var s = Scoring.Score(logits, targetId);
+            var topK = Scoring.Top(logits, k);
+            int zone = z.Zone(s.Probability);
+            if (r.GetValue(json))
+            {
+                Common.PrintJson(new JsonObject
+                {
+                    ["ids"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()),
+                    ["target_id"] = targetId,
+                    ["probability"] = s.Probability,
+                    ["logprob"] = s.LogProb,
+                    ["rank"] = s.Rank,
+                    ["zone"] = zone,
+                    ["top"] = new JsonArray(topK.Select(t => (JsonNode)new JsonObject { ["id"] = t.Id, ["token"] = tok.TokenText(t.Id), ["probability"] = t.Probability }).ToArray()),
+                    ["run"] = Common.RunRecord(m, tok, policy),
+                });
+                return 0;
+            }
+            AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Core.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
+            AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
+            var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
+            summary.AddRow(Common.Fmt(s.Probability), s.LogProb.ToString("F4"), s.Rank.ToString(), $"{zone} ({ZoneText(zone, z)})");
+            AnsiConsole.Write(summary);
+            var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");
+            for (int i = 0; i < topK.Length; i++)
+                t.AddRow((i + 1).ToString(), topK[i].Id.ToString(), Markup.Escape(Common.Printable(tok.TokenText(topK[i].Id))), Common.Fmt(topK[i].Probability));
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine($"[grey]model {Markup.Escape(m.Provenance.Source)} sha256 {m.Provenance.ContentHash[..12]}… gemm {m.Gemm.Name}[/]");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static string ZoneText(int zone, ZoneThresholds z) => zone switch
+    {
+        1 => $"P < {z.Low}: low confidence, where SNA helps most",
+        2 => $"{z.Low} ≤ P ≤ {z.High}: transition, unstable gains",
+        _ => $"P > {z.High}: saturated, little room to gain",
+    };
+}

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sna.Core.Models;
+using Sna.Core.Tokenization;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>Options shared by the commands, and the loaded model they act on.</summary>
+internal static class Common
+{
+    public static Option<string?> Model() => new("--model", "-m")
+    {
+        Description = "Model: a local Hugging Face directory (config.json + model.safetensors + tokenizer files). Default: the bundled sna-demo-gpt2.",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
+    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend, as TransformerLens does." };
+    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default)." };
+    public static Option<string> WeightsDType() => new("--weights-dtype")
+    {
+        Description = "Hold weights as stored (default) or convert: as-stored|f32|f16|bf16. Compute is float32 either way.",
+        DefaultValueFactory = _ => "as-stored",
+    };
+
+    public static BosPolicy Policy(ParseResult r, Option<bool> bos, Option<bool> noBos)
+    {
+        if (r.GetValue(bos) && r.GetValue(noBos)) throw new UserException("--bos and --no-bos are mutually exclusive");
+        return r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend;
+    }
+
+    /// <summary>The bundled model, shipped next to the executable (and in the repository under models/).</summary>
+    public static string BundledModelDir()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "models", "sna-demo-gpt2");
+        if (Directory.Exists(beside)) return beside;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            var p = Path.Combine(d.FullName, "models", "sna-demo-gpt2");
+            if (Directory.Exists(p)) return p;
+        }
+        throw new UserException("the bundled model models/sna-demo-gpt2 was not found; pass --model DIR");
+    }
+
+    public static string ResolveModelDir(string? model)
+    {
+        if (string.IsNullOrEmpty(model)) return BundledModelDir();
+        if (Directory.Exists(model)) return model;
+        return ModelDirectoryResolver.Resolve(model);
+    }
+
+    public static WeightsDTypeOption ParseDType(string s) => s.ToLowerInvariant() switch
+    {
+        "as-stored" or "stored" or "auto" => WeightsDTypeOption.AsStored,
+        "f32" or "float32" => WeightsDTypeOption.F32,
+        "f16" or "float16" => WeightsDTypeOption.F16,
+        "bf16" or "bfloat16" => WeightsDTypeOption.BF16,
+        _ => throw new UserException($"--weights-dtype must be as-stored, f32, f16 or bf16, got '{s}'"),
+    };
+
+    public static (TransformerModel Model, ModelTokenizer Tokenizer, string Dir) Load(string? model, string dtype = "as-stored")
+    {
+        string dir = ResolveModelDir(model);
+        var m = ModelLoader.Load(dir, ParseDType(dtype));
+        var tok = ModelTokenizer.FromDirectory(dir);
+        return (m, tok, dir);
+    }
+
+    /// <summary>The id of the target's first token (the paper scores only that), with a clear error for an empty target.</summary>
+    public static int TargetFirstToken(ModelTokenizer tok, string target)
+    {
+        var ids = tok.Encode(target);
+        if (ids.Length == 0) throw new UserException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
+        return ids[0];
+    }
+
+    public static int[] ParseIntList(string s, string what)
+    {
+        try
+        {
+            return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(x => int.Parse(x, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of integers, got '{s}'"); }
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    public static void PrintJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
+
+    /// <summary>The run record attached to every JSON result: what was run, on what, how.</summary>
+    public static JsonObject RunRecord(TransformerModel m, ModelTokenizer tok, BosPolicy bos, string? positions = null, long? seed = null)
+    {
+        var o = new JsonObject
+        {
+            ["model"] = m.Provenance.Source,
+            ["model_sha256"] = m.Provenance.ContentHash,
+            ["architecture"] = m.Config.SourceArchitecture,
+            ["weights_dtype"] = m.Provenance.ComputeWeightsDType,
+            ["tokenizer_sha256"] = tok.SourceHash,
+            ["bos"] = bos == BosPolicy.Prepend ? "prepend" : "none",
+            ["gemm"] = m.Gemm.Name,
+            ["sna_version"] = typeof(Common).Assembly.GetName().Version?.ToString(),
+        };
+        if (positions is not null) o["positions"] = positions;
+        if (seed is not null) o["seed"] = seed;
+        return o;
+    }
+
+    public static string Fmt(double p) => p.ToString(p != 0 && Math.Abs(p) < 1e-3 ? "E3" : "F6", CultureInfo.InvariantCulture);
+    public static string Printable(string s) => s.Replace("\n", "\\n").Replace("\t", "\\t").Replace("\r", "\\r");
+}
