@@ -15,10 +15,14 @@ public static class CliRunner
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Message(e)}");
             return 2;
         }
     }
+
+    /// <summary>The message without .NET's " (Parameter 'x')" suffix.</summary>
+    public static string Message(Exception e) =>
+        e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
 
     public static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or NotSupportedException or CheckpointException or FormatException or UserException
