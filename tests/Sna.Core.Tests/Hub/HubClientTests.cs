@@ -463,4 +463,19 @@ public sealed class HubClientTests
         Assert.Equal(files["model.safetensors"].Content.Length, snap.BytesDownloaded);
         Assert.Equal(files["model.safetensors"].Content, File.ReadAllBytes(Path.Combine(r.Directory, "model.safetensors")));
     }
+
+    [Fact]
+    public async Task PullRequestRevision_IsEscapedInUrl_AndStoredAsNestedRef()
+    {
+        using var tmp = new TempDir();
+        await using var hub = await FakeHub.StartAsync();
+        hub.Store.AddRepo("gpt2", Commit2, Gpt2Files(100), "refs/pr/1");
+
+        var r = await ModelResolver.ResolveAsync("gpt2@refs/pr/1", new ResolveOptions { Settings = Settings(tmp.Path, hub) });
+
+        Assert.EndsWith(Commit2, r.Directory, StringComparison.Ordinal);
+        Assert.Contains(hub.Requests, q => q.Target == "/gpt2/resolve/refs%2Fpr%2F1/config.json");
+        Assert.Equal(Commit2, File.ReadAllText(Path.Combine(tmp.Path, "models--gpt2", "refs", "refs", "pr", "1")));
+        Assert.Equal(Commit2, Assert.Single(new HubCache(tmp.Path).ListRepos()).Refs["refs/pr/1"]);
+    }
 }
