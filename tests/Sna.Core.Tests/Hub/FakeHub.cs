@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Sna.Core.Tests.Hub;
+
+/// <summary>One file served by the fake hub.</summary>
+public sealed record FakeFile(byte[] Content, bool Lfs)
+{
+    public string Sha256 => Convert.ToHexStringLower(SHA256.HashData(Content));
+
+    /// <summary>Git blob id, which the hub uses as ETag for non-LFS files.</summary>
+    public string GitOid => Convert.ToHexStringLower(SHA1.HashData(
+        Encoding.ASCII.GetBytes($"blob {Content.Length}\0").Concat(Content).ToArray()));
+
+    public string Etag => Lfs ? Sha256 : GitOid;
+}
+
+public sealed record RecordedRequest(string Method, string Target, string? Range, string? Authorization);
+
+/// <summary>Repos and behaviour switches, shareable between a "hub" and a "CDN" server.</summary>
+public sealed class FakeHubStore
+{
+    public ConcurrentDictionary<string, Dictionary<string, string>> Refs { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, Dictionary<string, Dictionary<string, FakeFile>>> Commits { get; } = new(StringComparer.Ordinal);
+    /// <summary>Old repo id → new repo id (the hub answers 307 with a relative Location).</summary>
+    public ConcurrentDictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
+    public void AddRepo(string repoId, string commit, IReadOnlyDictionary<string, FakeFile> files, params string[] refs)
+    {
+        Commits.GetOrAdd(repoId, _ => new())[commit] = new Dictionary<string, FakeFile>(files);
+        var r = Refs.GetOrAdd(repoId, _ => new());
+        foreach (var rf in refs) r[rf] = commit;
+    }
+
+    public FakeFile? FindLfs(string sha) =>
+        Commits.Values.SelectMany(c => c.Values).SelectMany(f => f.Values).FirstOrDefault(f => f.Lfs && f.Sha256 == sha);
+}
+
+/// <summary>
+/// An in-process Kestrel server on 127.0.0.1 (random port) speaking the hub's resolve protocol:
+/// HEAD/GET <c>/{repo}/resolve/{rev}/{file}</c> with X-Repo-Commit, ETag, X-Linked-Etag, X-Linked-Size;
+/// LFS files answer 302 to <c>/cdn/{sha256}</c> (on this server or <see cref="CdnBaseUrl"/>), which honours Range.
+/// </summary>
+public sealed class FakeHub : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private FakeHub(WebApplication app, FakeHubStore store)
+    {
+        _app = app;
+        Store = store;
+    }
+
+    public FakeHubStore Store { get; }
+    public string Url { get; private set; } = "";
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+
+    public string? RequiredToken { get; set; }
+    public string? CdnBaseUrl { get; set; }
+    public bool CorruptLfs { get; set; }
+    public bool IgnoreRange { get; set; }
+
+    public void ResetRequests() => Requests.Clear();
+
+    public static async Task<FakeHub> StartAsync(FakeHubStore? store = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel();
+        var app = builder.Build();
+        app.Urls.Add("http://127.0.0.1:0");
+        var hub = new FakeHub(app, store ?? new FakeHubStore());
+        app.Run(hub.HandleAsync);
+        await app.StartAsync();
+        hub.Url = app.Urls.Single().TrimEnd('/');
+        return hub;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext ctx)
+    {
+        string raw = ctx.Features.Get<IHttpRequestFeature>()!.RawTarget;
+        string? range = ctx.Request.Headers.Range.FirstOrDefault();
+        string? auth = ctx.Request.Headers.Authorization.FirstOrDefault();
+        Requests.Enqueue(new RecordedRequest(ctx.Request.Method, raw, range, auth));
+
+        string path = raw.Split('?')[0];
+        var segs = path.Trim('/').Split('/').Select(Uri.UnescapeDataString).ToArray();
+        var resp = ctx.Response;
+
+        if (segs.Length == 2 && segs[0] == "cdn")
+        {
+            var lfs = Store.FindLfs(segs[1]);
+            if (lfs is null) { resp.StatusCode = 404; return; }
+            byte[] data = lfs.Content;
+            if (CorruptLfs) { data = (byte[])data.Clone(); data[data.Length / 2] ^= 0xFF; }
+            await ServeBytes(ctx, data, range);
+            return;
+        }
+
+        int ri = Array.IndexOf(segs, "resolve");
+        if (ri is < 1 or > 2 || segs.Length < ri + 3) { resp.StatusCode = 404; return; }
+        string repo = string.Join('/', segs[..ri]);
+        string rev = segs[ri + 1];
+        string file = string.Join('/', segs[(ri + 2)..]);
+
+        if (RequiredToken is not null && auth != "Bearer " + RequiredToken)
+        {
+            resp.StatusCode = 401;
+            resp.Headers["X-Error-Code"] = "RepoNotFound";
+            resp.Headers["X-Error-Message"] = "Invalid credentials in Authorization header";
+            return;
+        }
+        if (Store.Renamed.TryGetValue(repo, out var newRepo))
+        {
+            resp.StatusCode = 307;
+            resp.Headers.Location = "/" + newRepo + "/resolve/" + Uri.EscapeDataString(rev) + "/" + file;
+            return;
+        }
+        if (!Store.Commits.TryGetValue(repo, out var commits))
+        {
+            resp.StatusCode = 404;
+            resp.Headers["X-Error-Code"] = "RepoNotFound";
+            return;
+        }
+        string? commit = commits.ContainsKey(rev) ? rev
+            : Store.Refs.TryGetValue(repo, out var refs) && refs.TryGetValue(rev, out var c) ? c : null;
+        if (commit is null)
+        {
+            resp.StatusCode = 404;
+            resp.Headers["X-Error-Code"] = "RevisionNotFound";
+            return;
+        }
+        resp.Headers["X-Repo-Commit"] = commit;
+        if (!commits[commit].TryGetValue(file, out var ff))
+        {
+            resp.StatusCode = 404;
+            resp.Headers["X-Error-Code"] = "EntryNotFound";
+            return;
+        }
+        if (ff.Lfs)
+        {
+            resp.StatusCode = 302;
+            resp.Headers.ETag = "\"" + ff.Sha256 + "\"";
+            resp.Headers["X-Linked-Etag"] = "\"" + ff.Sha256 + "\"";
+            resp.Headers["X-Linked-Size"] = ff.Content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string cdn = CdnBaseUrl ?? $"{ctx.Request.Scheme}://{ctx.Request.Host}";
+            resp.Headers.Location = $"{cdn}/cdn/{ff.Sha256}?X-Amz-Signature=fake";
+            return;
+        }
+        resp.Headers.ETag = "\"" + ff.GitOid + "\"";
+        await ServeBytes(ctx, ff.Content, range);
+    }
+
+    private async Task ServeBytes(HttpContext ctx, byte[] data, string? range)
+    {
+        var resp = ctx.Response;
+        resp.Headers.AcceptRanges = "bytes";
+        int start = 0;
+        if (!IgnoreRange && range is not null && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
+        {
+            start = int.Parse(range["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+            if (start >= data.Length)
+            {
+                resp.StatusCode = 416;
+                resp.Headers.ContentRange = $"bytes */{data.Length}";
+                return;
+            }
+            resp.StatusCode = 206;
+            resp.Headers.ContentRange = $"bytes {start}-{data.Length - 1}/{data.Length}";
+        }
+        resp.ContentLength = data.Length - start;
+        if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        await resp.Body.WriteAsync(data.AsMemory(start));
+    }
+}
