@@ -128,6 +128,23 @@ public class ModelTokenizerTests(ITestOutputHelper output)
         Assert.Equal("a\U0001D400b", tok.Decode(tok.Encode("a\U0001D400b")));
     }
 
+    [Fact]
+    public void Whitespace_IsUnicodeWhiteSpace_AsInPythonRegex()
+    {
+        // As OpenAI's encoder.py (Python regex): U+0085 is whitespace, U+FEFF and U+001F are not. (JavaScript's \s
+        // differs on U+0085 and U+FEFF, so JS ports split "a \u0085b" as "a", " \u0085", "b".)
+        static string[] Split(string s)
+        {
+            var pieces = new List<(int Offset, int Length)>();
+            ByteLevel.Split(s, pieces);
+            return pieces.Select(p => s.Substring(p.Offset, p.Length)).ToArray();
+        }
+        Assert.Equal(["a", " ", "\u0085", "b"], Split("a \u0085b"));
+        Assert.Equal(["a", " \ufeff", " b"], Split("a \ufeff b"));
+        Assert.Equal(["a", " \u001f", " b"], Split("a \u001f b"));
+        Assert.Equal(["x", "\u3000\u3000", " y", "  "], Split("x\u3000\u3000 y  "));
+    }
+
     [TokenizerDataFact]
     public void ConcurrentEncode_IsConsistent()
     {
