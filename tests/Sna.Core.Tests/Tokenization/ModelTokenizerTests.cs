@@ -118,6 +118,17 @@ public class ModelTokenizerTests(ITestOutputHelper output)
     }
 
     [TokenizerDataFact]
+    public void LoneSurrogates_AreEncodedAsReplacementChar()
+    {
+        foreach (var tok in new[] { TokenizerTestData.Gpt2, TokenizerTestData.Neox })
+        {
+            Assert.Equal(tok.Encode("a\uFFFDb"), tok.Encode("a\uD800b"));
+            Assert.Equal(tok.Encode("\uFFFD x \uFFFD"), tok.Encode("\uDC00 x \uD83D"));
+            Assert.Equal(tok.Encode("\U0001F642\uFFFD"), tok.Encode("\U0001F642\uD83D"));
+        }
+    }
+
+    [TokenizerDataFact]
     public void AstralLetters_AreLetters()
     {
         // U+1D400 MATHEMATICAL BOLD CAPITAL A is a letter: "a𝐀b" is one pre-token (a UTF-16 Regex would split it).
