@@ -169,11 +169,12 @@ public sealed class ModelTokenizer
     private static Func<Func<string, int?>, int?> ReadBos(SourceReader reader, string? configDirectory) =>
         tokenToId => configDirectory is null ? null : TokenizerFiles.ReadBosId(reader, configDirectory, tokenToId);
 
-    /// <summary>Encodes <paramref name="text"/> without adding any BOS/EOS token.</summary>
+    /// <summary>Encodes <paramref name="text"/> without adding any BOS/EOS token. Lone surrogates are encoded as U+FFFD.</summary>
     public int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0) return [];
+        text = ReplaceLoneSurrogates(text);
         if (_rawMatcher is null && _normalizedMatcher is null && !_nfc && !_addPrefixSpace)
             return [.. _bpe.EncodeToIds(text, considerPreTokenization: true, considerNormalization: false)];
 
@@ -255,6 +256,30 @@ public sealed class ModelTokenizer
             else encodePlain(text.Substring(start, length), output);
         }
     }
+
+    /// <summary>Lone UTF-16 surrogates become U+FFFD (as UTF-8 encoders such as JavaScript's TextEncoder do);
+    /// otherwise the BPE would see their invalid 3-byte encodings.</summary>
+    private static string ReplaceLoneSurrogates(string text)
+    {
+        int i = 0;
+        for (; i < text.Length; i++)
+        {
+            if (char.IsSurrogate(text[i]) && !IsPairAt(text, i)) break;
+            if (char.IsHighSurrogate(text[i])) i++;
+        }
+        if (i == text.Length) return text;
+        var chars = text.ToCharArray();
+        for (; i < chars.Length; i++)
+        {
+            if (!char.IsSurrogate(chars[i])) continue;
+            if (IsPairAt(text, i)) { i++; continue; }
+            chars[i] = '\uFFFD';
+        }
+        return new string(chars);
+    }
+
+    private static bool IsPairAt(string text, int i) =>
+        char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
 
     private static void ValidateMerges(TokenizerDefinition definition, string source)
     {

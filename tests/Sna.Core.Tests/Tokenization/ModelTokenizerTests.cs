@@ -118,6 +118,17 @@ public class ModelTokenizerTests(ITestOutputHelper output)
     }
 
     [TokenizerDataFact]
+    public void LoneSurrogates_AreEncodedAsReplacementChar()
+    {
+        foreach (var tok in new[] { TokenizerTestData.Gpt2, TokenizerTestData.Neox })
+        {
+            Assert.Equal(tok.Encode("a\uFFFDb"), tok.Encode("a\uD800b"));
+            Assert.Equal(tok.Encode("\uFFFD x \uFFFD"), tok.Encode("\uDC00 x \uD83D"));
+            Assert.Equal(tok.Encode("\U0001F642\uFFFD"), tok.Encode("\U0001F642\uD83D"));
+        }
+    }
+
+    [TokenizerDataFact]
     public void AstralLetters_AreLetters()
     {
         // U+1D400 MATHEMATICAL BOLD CAPITAL A is a letter: "a𝐀b" is one pre-token (a UTF-16 Regex would split it).
@@ -126,6 +137,23 @@ public class ModelTokenizerTests(ITestOutputHelper output)
         Assert.Equal([(0, 4), (4, 3), (7, 1)], pieces);
         var tok = TokenizerTestData.Gpt2;
         Assert.Equal("a\U0001D400b", tok.Decode(tok.Encode("a\U0001D400b")));
+    }
+
+    [Fact]
+    public void Whitespace_IsUnicodeWhiteSpace_AsInPythonRegex()
+    {
+        // As OpenAI's encoder.py (Python regex): U+0085 is whitespace, U+FEFF and U+001F are not. (JavaScript's \s
+        // differs on U+0085 and U+FEFF, so JS ports split "a \u0085b" as "a", " \u0085", "b".)
+        static string[] Split(string s)
+        {
+            var pieces = new List<(int Offset, int Length)>();
+            ByteLevel.Split(s, pieces);
+            return pieces.Select(p => s.Substring(p.Offset, p.Length)).ToArray();
+        }
+        Assert.Equal(["a", " ", "\u0085", "b"], Split("a \u0085b"));
+        Assert.Equal(["a", " \ufeff", " b"], Split("a \ufeff b"));
+        Assert.Equal(["a", " \u001f", " b"], Split("a \u001f b"));
+        Assert.Equal(["x", "\u3000\u3000", " y", "  "], Split("x\u3000\u3000 y  "));
     }
 
     [TokenizerDataFact]
