@@ -2,10 +2,19 @@ using System.CommandLine;
 using Sna.Cli;
 using Sna.Cli.Commands;
 
-var root = new RootCommand("sna: Selective Neuron Amplification for transformer language models (pure C#, TransformerLens hook names).");
-root.Subcommands.Add(TokenizeCommand.Build());
-root.Subcommands.Add(BaselineCommand.Build());
-root.Subcommands.Add(AmplifyCommand.Build());
-root.Subcommands.Add(ModelsCommand.Build());
-root.Subcommands.Add(DownloadCommand.Build());
-return CliRunner.Invoke(root, args);
+return CliRunner.Invoke(Program.BuildRoot(), args);
+
+public partial class Program
+{
+    /// <summary>The whole command tree (also used in-process by the CLI tests).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("sna: Selective Neuron Amplification for transformer language models (pure C#, TransformerLens hook names).");
+        root.Subcommands.Add(TokenizeCommand.Build());
+        root.Subcommands.Add(BaselineCommand.Build());
+        root.Subcommands.Add(AmplifyCommand.Build());
+        root.Subcommands.Add(ModelsCommand.Build());
+        root.Subcommands.Add(DownloadCommand.Build());
+        return root;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace Sna.Cli.Tests;
+
+/// <summary>Runs the real command tree in-process with stdout/stderr captured. Console is global, so CLI tests share one collection.</summary>
+public static class CliHarness
+{
+    private static readonly object Gate = new();
+
+    public static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        lock (Gate)
+        {
+            var oldOut = Console.Out; var oldErr = Console.Error;
+            var o = new StringWriter(); var e = new StringWriter();
+            Console.SetOut(o); Console.SetError(e);
+            try
+            {
+                int code = CliRunner.Invoke(Program.BuildRoot(), args);
+                return (code, o.ToString(), e.ToString());
+            }
+            finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+        }
+    }
+
+    public static JsonElement Json(params string[] args)
+    {
+        var (code, output, err) = Run(args);
+        Assert.True(code == 0, $"exit {code}: {err}");
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    public static string SharedDir
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "Sna.sln"))) return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared"));
+            throw new DirectoryNotFoundException("repository root (Sna.sln) not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static string Fixture(string name) => Path.Combine(SharedDir, "fixtures", name);
+}
+
+[CollectionDefinition("cli", DisableParallelization = true)]
+public sealed class CliCollection;
