@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -11,6 +10,7 @@ namespace Sna.Core.Numerics;
 internal static unsafe class GemmPacking
 {
     /// <summary>dst[0..len) = B element run starting at flat index <paramref name="index"/>, widened to float (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Widen(in WeightMatrix b, long index, float* dst, int len)
     {
         switch (b.DType)
@@ -19,7 +19,7 @@ internal static unsafe class GemmPacking
                 Buffer.MemoryCopy((float*)b.Data + index, dst, (long)len * 4, (long)len * 4);
                 break;
             case WeightDType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)b.Data + index, len), new Span<float>(dst, len));
+                WidenF16((ushort*)b.Data + index, dst, len);
                 break;
             default:
                 WidenBf16((ushort*)b.Data + index, dst, len);
@@ -27,11 +27,68 @@ internal static unsafe class GemmPacking
         }
     }
 
-    /// <summary>BF16 → float is the 16 bits shifted into the high half of a float.</summary>
+    /// <summary>
+    /// IEEE binary16 → binary32, exact for every input (normals, subnormals, ±0, ±inf, NaN payloads), vectorised with
+    /// integer ops: shift exponent+mantissa into place and rebias; subnormals via a float subtraction of 2^-14 (exact);
+    /// inf/NaN get the exponent forced to 255. Scalar tail uses the runtime's (Half → float) conversion.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WidenF16(ushort* src, float* dst, int len)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        {
+            for (; i <= len - 16; i += 16)
+                Vector512.Store(HalfBitsToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load(src + i))), dst + i);
+        }
+        else if (Avx2.IsSupported)
+        {
+            for (; i <= len - 8; i += 8)
+                Vector256.Store(HalfBitsToSingle(Avx2.ConvertToVector256Int32(src + i).AsUInt32()), dst + i);
+        }
+        for (; i < len; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfBitsToSingle(Vector512<uint> h)
+    {
+        Vector512<uint> o = (h & Vector512.Create(0x7fffu)) << 13;
+        Vector512<uint> exp = o & Vector512.Create(0x0f800000u);
+        o += Vector512.Create(0x38000000u);
+        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512.Create(0x0f800000u)), o + Vector512.Create(0x38000000u), o);
+        Vector512<uint> sub = (Vector512.AsSingle(o + Vector512.Create(0x00800000u)) - Vector512.Create(6.103515625e-05f)).AsUInt32();
+        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512<uint>.Zero), sub, o);
+        return (o | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfBitsToSingle(Vector256<uint> h)
+    {
+        Vector256<uint> o = (h & Vector256.Create(0x7fffu)) << 13;
+        Vector256<uint> exp = o & Vector256.Create(0x0f800000u);
+        o += Vector256.Create(0x38000000u);
+        o = Vector256.ConditionalSelect(Vector256.Equals(exp, Vector256.Create(0x0f800000u)), o + Vector256.Create(0x38000000u), o);
+        Vector256<uint> sub = (Vector256.AsSingle(o + Vector256.Create(0x00800000u)) - Vector256.Create(6.103515625e-05f)).AsUInt32();
+        o = Vector256.ConditionalSelect(Vector256.Equals(exp, Vector256<uint>.Zero), sub, o);
+        return (o | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    /// <summary>BF16 → float is the 16 bits shifted into the high half of a float (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WidenBf16(ushort* src, float* dst, int len)
     {
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        {
+            for (; i <= len - 16; i += 16)
+                Vector512.Store((Avx512F.ConvertToVector512UInt32(Vector256.Load(src + i)) << 16).AsSingle(), dst + i);
+        }
+        else if (Avx2.IsSupported)
+        {
+            for (; i <= len - 8; i += 8)
+                Vector256.Store((Avx2.ConvertToVector256Int32(src + i).AsUInt32() << 16).AsSingle(), dst + i);
+        }
+        else if (Vector.IsHardwareAccelerated)
         {
             int step = Vector<ushort>.Count;
             for (; i <= len - step; i += step)
@@ -95,6 +152,7 @@ internal static unsafe class GemmPacking
     /// <summary>
     /// Pack one A micro-panel: dst[k*mr + r] = A[(row0 + r)*lda + k0 + k] for r &lt; rows, zero for rows..mr.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackAPanel(float* a, nint lda, int rows, int k0, int kc, float* dst, int mr)
     {
         float* src = a + k0;
@@ -129,6 +187,7 @@ internal static unsafe class GemmPacking
     /// (k, col) at k*nr + col, columns past w zero-filled. 16-bit weights are widened here, one row (or one
     /// transposed row segment) at a time through <paramref name="tmp"/> (needs max(w, nr*kc) floats).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in WeightMatrix b, int k0, int kc, int n0, int w, int nr, float* dst, float* tmp)
     {
         int panels = (w + nr - 1) / nr;
@@ -174,6 +233,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>d[k*nr + r] = src[r*lds + k] for r &lt; cols, k &lt; kc; zero for r in cols..nr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeInto(float* src, nint lds, int cols, int kc, float* d, int nr)
     {
         int k = 0;

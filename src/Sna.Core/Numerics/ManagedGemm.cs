@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -180,6 +181,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackATask(int task)
         {
             int K = B.K, mr = MR;
@@ -197,6 +199,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PanelTask(int task)
         {
             int K = B.K, N = B.N, mr = MR, nr = NR;
@@ -267,6 +270,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void DotTask(int task)
         {
             int K = B.K, N = B.N, rb = TO.DotRB;
