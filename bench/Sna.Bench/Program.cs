@@ -1,1 +1,16 @@
-System.Console.WriteLine("bench");
+using Sna.Bench;
+
+// Benchmark dispatcher: `dotnet run -c Release --project bench/Sna.Bench -- <command> [options]`.
+string command = args.Length > 0 ? args[0].ToLowerInvariant() : "help";
+string[] rest = args.Length > 1 ? args[1..] : Array.Empty<string>();
+switch (command)
+{
+    case "gemm":
+        return GemmBench.Run(rest);
+    // case "forward": ... (forward-pass benchmark)
+    // case "sweep":   ... (amplification sweep benchmark)
+    default:
+        Console.WriteLine("usage: Sna.Bench <command> [options]");
+        Console.WriteLine("  gemm [--quick] [--threads N] [--reps N]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS");
+        return command is "help" or "--help" or "-h" ? 0 : 2;
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Sna.Core.Numerics;
+using Spectre.Console;
+
+namespace Sna.Bench;
+
+/// <summary>
+/// GEMM throughput: C[M,N] = A[M,K]·B for the GPT-2 style shapes, managed (F32 and F16 weights) vs OpenBLAS (F32) in the
+/// same process. Providers are interleaved within every repetition (so machine noise hits them alike) and the best
+/// repetition is reported; each repetition runs the call enough times to last at least a few tens of milliseconds.
+/// </summary>
+internal static unsafe class GemmBench
+{
+    private static readonly int[] Ms = { 1, 16, 256, 1344 };
+    private static readonly (int K, int N, bool T)[] KNs =
+    {
+        (768, 3072, false), (3072, 768, false), (1024, 4096, false), (4096, 1024, false), (1024, 50257, true),
+    };
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int threads = IntOption(args, "--threads", 0);
+        int reps = IntOption(args, "--reps", quick ? 3 : 7);
+        double minSeconds = quick ? 0.02 : 0.08;
+
+        var managed = new ManagedGemm(threads);
+        OpenBlasGemm? openblas = OpenBlasGemm.TryCreate();
+        AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each)");
+        AnsiConsole.MarkupLine($"managed : {Markup.Escape(GemmProviders.Describe(managed))}");
+        AnsiConsole.MarkupLine(openblas != null
+            ? $"openblas: {Markup.Escape(GemmProviders.Describe(openblas))}  OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "-"}"
+            : $"openblas: [yellow]{OpenBlasGemm.LibraryName} not found, column omitted[/]");
+        AnsiConsole.MarkupLine($"CPU: {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+
+        var table = new Table().RoundedBorder();
+        table.AddColumn("M");
+        table.AddColumn("K x N (B layout)");
+        table.AddColumn(new TableColumn("managed F32\nGFLOP/s").RightAligned());
+        table.AddColumn(new TableColumn("managed F16\nGFLOP/s").RightAligned());
+        if (openblas != null)
+        {
+            table.AddColumn(new TableColumn("openblas F32\nGFLOP/s").RightAligned());
+            table.AddColumn(new TableColumn("managed/openblas\nF32").RightAligned());
+        }
+
+        var ratios1344 = new List<double>();
+        var allRatios = new List<double>();
+        foreach (var (K, N, T) in KNs)
+        {
+            using var b32 = new BenchWeights(K, N, WeightDType.F32, T);
+            using var b16 = new BenchWeights(K, N, WeightDType.F16, T);
+            foreach (int M in Ms)
+            {
+                float[] a = new float[(long)M * K];
+                var rng = new Random(M);
+                for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
+                float[] c = new float[(long)M * N];
+                double flops = 2.0 * M * K * N;
+
+                var runners = new List<Action>
+                {
+                    () => managed.Sgemm(a, M, b32.Matrix, c, false),
+                    () => managed.Sgemm(a, M, b16.Matrix, c, false),
+                };
+                if (openblas != null) runners.Add(() => openblas.Sgemm(a, M, b32.Matrix, c, false));
+                double[] best = Measure(runners, reps, minSeconds);
+                double[] gflops = best.Select(t => flops / t / 1e9).ToArray();
+
+                var row = new List<string>
+                {
+                    M.ToString(), $"{K} x {N} ({(T ? "[[N,K]]" : "[[K,N]]")})", $"{gflops[0]:F1}", $"{gflops[1]:F1}",
+                };
+                if (openblas != null)
+                {
+                    double ratio = gflops[0] / gflops[2];
+                    allRatios.Add(ratio);
+                    if (M == 1344) ratios1344.Add(ratio);
+                    string color = ratio >= 1.0 ? "green" : ratio >= 0.8 ? "yellow" : "red";
+                    row.Add($"{gflops[2]:F1}");
+                    row.Add($"[{color}]{ratio:F2}x[/]");
+                }
+                table.AddRow(row.ToArray());
+            }
+        }
+        AnsiConsole.Write(table);
+        if (allRatios.Count > 0)
+        {
+            AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x, M=1344 {GeoMean(ratios1344):F2}x, min {allRatios.Min():F2}x");
+        }
+        return 0;
+    }
+
+    /// <summary>Best seconds per call for each runner; runners are interleaved inside each repetition.</summary>
+    private static double[] Measure(List<Action> runners, int reps, double minSeconds)
+    {
+        var iters = new int[runners.Count];
+        var best = Enumerable.Repeat(double.MaxValue, runners.Count).ToArray();
+        for (int r = 0; r < runners.Count; r++)
+        {
+            runners[r](); // warm-up (JIT, buffers, OpenBLAS threads)
+            var sw = Stopwatch.StartNew();
+            runners[r]();
+            double once = Math.Max(sw.Elapsed.TotalSeconds, 1e-7);
+            iters[r] = (int)Math.Clamp(Math.Ceiling(minSeconds / once), 1, 100000);
+        }
+        for (int rep = 0; rep < reps; rep++)
+            for (int r = 0; r < runners.Count; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < iters[r]; i++) runners[r]();
+                best[r] = Math.Min(best[r], sw.Elapsed.TotalSeconds / iters[r]);
+            }
+        return best;
+    }
+
+    private static double GeoMean(List<double> x) => x.Count == 0 ? double.NaN : Math.Exp(x.Average(Math.Log));
+
+    private static int IntOption(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
+    }
+
+    private sealed class BenchWeights : IDisposable
+    {
+        private readonly void* _data;
+        public readonly WeightMatrix Matrix;
+
+        public BenchWeights(int k, int n, WeightDType dtype, bool transposed)
+        {
+            long count = (long)k * n;
+            _data = NativeMemory.AlignedAlloc((nuint)(count * (dtype == WeightDType.F32 ? 4 : 2)), 64);
+            var rng = new Random(k ^ n);
+            for (long i = 0; i < count; i++)
+            {
+                float v = (float)(rng.NextDouble() - 0.5) * 0.1f;
+                if (dtype == WeightDType.F32) ((float*)_data)[i] = v;
+                else ((Half*)_data)[i] = (Half)v;
+            }
+            Matrix = new WeightMatrix(_data, dtype, k, n, transposed);
+        }
+
+        public void Dispose() => NativeMemory.AlignedFree(_data);
+    }
+}

@@ -1,0 +1,228 @@
+using System.Runtime.InteropServices;
+using Sna.Core.Numerics;
+using Xunit.Abstractions;
+
+namespace Sna.Core.Tests.Numerics;
+
+/// <summary>Native-memory B operand for tests, filled with reproducible pseudo-random values in [-1, 1).</summary>
+internal sealed unsafe class TestWeights : IDisposable
+{
+    public readonly void* Data;
+    public readonly WeightMatrix Matrix;
+
+    public TestWeights(int k, int n, WeightDType dtype, bool transposed, int seed)
+    {
+        long count = (long)k * n;
+        int size = dtype == WeightDType.F32 ? 4 : 2;
+        Data = NativeMemory.Alloc((nuint)(count * size));
+        var rng = new Random(seed);
+        for (long i = 0; i < count; i++)
+        {
+            float v = (float)(rng.NextDouble() * 2 - 1);
+            switch (dtype)
+            {
+                case WeightDType.F32: ((float*)Data)[i] = v; break;
+                case WeightDType.F16: ((Half*)Data)[i] = (Half)v; break;
+                default: ((ushort*)Data)[i] = (ushort)(BitConverter.SingleToUInt32Bits(v) >> 16); break;
+            }
+        }
+        Matrix = new WeightMatrix(Data, dtype, k, n, transposed);
+    }
+
+    public void Dispose() => NativeMemory.Free(Data);
+}
+
+public class GemmTests
+{
+    private readonly ITestOutputHelper _out;
+    public GemmTests(ITestOutputHelper output) => _out = output;
+
+    internal static float[] RandomArray(int length, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var x = new float[length];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+        return x;
+    }
+
+    /// <summary>
+    /// Tolerance per element: |got - ref| &lt;= 1e-5 * (sum_k |a_ik|·|b_kj| + |c0_ij|), ref from <see cref="NaiveGemm"/>
+    /// (double accumulation, one rounding). Any indexing/packing bug produces errors of order 1 in these units.
+    /// </summary>
+    internal static void AssertClose(IGemmProvider provider, int m, int k, int n, WeightDType dtype, bool transposed, bool accumulate, int seed = 1)
+    {
+        using var w = new TestWeights(k, n, dtype, transposed, seed);
+        float[] a = RandomArray(m * k, seed + 100);
+        float[] c0 = RandomArray(m * n, seed + 200);
+        float[] expected = (float[])c0.Clone();
+        float[] got = (float[])c0.Clone();
+        new NaiveGemm().Sgemm(a, m, w.Matrix, expected, accumulate);
+        provider.Sgemm(a, m, w.Matrix, got, accumulate);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double mag = accumulate ? Math.Abs(c0[i * n + j]) : 0;
+                for (int p = 0; p < k; p++) mag += Math.Abs(a[i * k + p] * w.Matrix[p, j]);
+                double diff = Math.Abs((double)got[i * n + j] - expected[i * n + j]);
+                if (!(diff <= 1e-5 * mag + 1e-30))
+                    Assert.Fail($"{provider.Name} m={m} k={k} n={n} {dtype} transposed={transposed} acc={accumulate}: " +
+                                $"C[{i},{j}] = {got[i * n + j]} expected {expected[i * n + j]} (diff {diff:E3}, tol {1e-5 * mag:E3})");
+            }
+    }
+
+    public static readonly WeightDType[] DTypes = { WeightDType.F32, WeightDType.F16, WeightDType.BF16 };
+
+    // (m, k, n): odd/prime sizes, tails in every dimension, KC (256) / MC (240) / chunk (1024) boundaries, small-M threshold (32).
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 3, 7, 5 }, { 17, 33, 65 }, { 1, 300, 2011 }, { 130, 257, 129 }, { 12, 256, 32 }, { 13, 512, 33 },
+        { 32, 97, 70 }, { 33, 97, 70 }, { 250, 41, 47 }, { 5, 19, 1100 }, { 41, 600, 37 }, { 2, 64, 3 },
+    };
+
+    public static IEnumerable<object[]> ShapeCases()
+    {
+        foreach (var s in Shapes)
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                    yield return new object[] { s[0], s[1], s[2], dt, tr };
+    }
+
+    [Theory]
+    [MemberData(nameof(ShapeCases))]
+    public void Managed_matches_naive(int m, int k, int n, WeightDType dtype, bool transposed)
+    {
+        var g = new ManagedGemm(threads: 2);
+        AssertClose(g, m, k, n, dtype, transposed, accumulate: false, seed: m * 31 + k * 7 + n);
+        AssertClose(g, m, k, n, dtype, transposed, accumulate: true, seed: m * 31 + k * 7 + n + 1);
+    }
+
+    [Fact]
+    public void Managed_matches_naive_for_every_M_1_to_40()
+    {
+        var g = new ManagedGemm(threads: 2);
+        for (int m = 1; m <= 40; m++)
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                    AssertClose(g, m, 67, 45, dt, tr, accumulate: m % 2 == 0, seed: m);
+    }
+
+    public static IEnumerable<object[]> SimdPaths() =>
+        new[] { GemmSimd.Avx512, GemmSimd.Avx2, GemmSimd.Portable }.Select(s => new object[] { s });
+
+    /// <summary>Every SIMD path compiled into this process that the CPU supports (the env-var runs cover the JIT-level switches).</summary>
+    [Theory]
+    [MemberData(nameof(SimdPaths))]
+    public void Each_supported_simd_path_matches_naive(GemmSimd simd)
+    {
+        if (!ManagedGemm.IsSupported(simd)) { _out.WriteLine($"{simd} not supported here; skipped"); return; }
+        var g = new ManagedGemm(threads: 2, simd: simd);
+        Assert.Equal(simd, g.Simd);
+        foreach (var (m, k, n) in new[] { (1, 1, 1), (3, 7, 5), (17, 33, 65), (1, 300, 517), (37, 300, 70), (130, 257, 129), (7, 64, 9) })
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                    AssertClose(g, m, k, n, dt, tr, accumulate: (m + n) % 2 == 0, seed: m + k + n);
+    }
+
+    [Fact]
+    public void Default_path_reports_its_simd()
+    {
+        var g = new ManagedGemm();
+        _out.WriteLine($"{g} (Vector512 accel={System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, Vector256 accel={System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated})");
+        Assert.StartsWith("managed-", g.Name);
+        Assert.Equal(Environment.ProcessorCount, g.Threads);
+        Assert.Equal(ManagedGemm.BestSupported(), g.Simd);
+    }
+
+    [Fact]
+    public void OpenBlas_matches_naive_when_installed()
+    {
+        var ob = OpenBlasGemm.TryCreate();
+        if (ob == null) { _out.WriteLine($"{OpenBlasGemm.LibraryName} not found: OpenBLAS check skipped"); return; }
+        _out.WriteLine(ob.ToString());
+        foreach (var (m, k, n) in new[] { (1, 1, 1), (3, 7, 5), (17, 33, 65), (1, 300, 517), (130, 257, 129) })
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                {
+                    AssertClose(ob, m, k, n, dt, tr, accumulate: false, seed: m + n);
+                    AssertClose(ob, m, k, n, dt, tr, accumulate: true, seed: m + n + 1);
+                }
+    }
+
+    // Shapes large enough to take the multi-threaded path (m*k*n >= 2^18) through every code path.
+    public static IEnumerable<object[]> ParallelCases()
+    {
+        foreach (var (m, k, n) in new[] { (1, 1024, 3001), (16, 512, 1000), (33, 300, 700), (100, 520, 1300) })
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                    yield return new object[] { m, k, n, dt, tr };
+    }
+
+    [Theory]
+    [MemberData(nameof(ParallelCases))]
+    public void Results_are_bit_identical_across_runs_and_thread_counts(int m, int k, int n, WeightDType dtype, bool transposed)
+    {
+        using var w = new TestWeights(k, n, dtype, transposed, seed: 5);
+        float[] a = RandomArray(m * k, 6);
+        float[] c0 = RandomArray(m * n, 7);
+        float[]? reference = null;
+        foreach (int threads in new[] { 2, 1, 2, 3 })
+        {
+            var g = new ManagedGemm(threads);
+            foreach (bool acc in new[] { false, true })
+            {
+                float[] c = (float[])c0.Clone();
+                g.Sgemm(a, m, w.Matrix, c, acc);
+                if (!acc)
+                {
+                    if (reference == null) reference = c;
+                    else Assert.True(reference.AsSpan().SequenceEqual(c), $"threads={threads}: result differs bitwise");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Concurrent_callers_get_correct_identical_results()
+    {
+        const int m = 40, k = 300, n = 500;
+        using var w = new TestWeights(k, n, WeightDType.F16, transposed: false, seed: 9);
+        float[] a = RandomArray(m * k, 10);
+        var g = new ManagedGemm(2);
+        float[] expected = new float[m * n];
+        g.Sgemm(a, m, w.Matrix, expected, false);
+        Parallel.For(0, 8, _ =>
+        {
+            float[] c = new float[m * n];
+            for (int r = 0; r < 5; r++)
+            {
+                g.Sgemm(a, m, w.Matrix, c, false);
+                Assert.True(expected.AsSpan().SequenceEqual(c));
+            }
+        });
+    }
+
+    [Fact]
+    public unsafe void Zero_rows_and_bad_arguments()
+    {
+        using var w = new TestWeights(4, 3, WeightDType.F32, false, 1);
+        var g = new ManagedGemm();
+        g.Sgemm(ReadOnlySpan<float>.Empty, 0, w.Matrix, Span<float>.Empty, false);
+        Assert.Throws<ArgumentException>(() => g.Sgemm(new float[7], 2, w.Matrix, new float[6], false));
+        Assert.Throws<ArgumentException>(() => g.Sgemm(new float[8], 2, w.Matrix, new float[5], false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => g.Sgemm(new float[8], -1, w.Matrix, new float[6], false));
+        Assert.Throws<ArgumentException>(() => g.Sgemm(new float[8], 2, default(WeightMatrix), new float[6], false));
+    }
+
+    [Fact]
+    public void Providers_by_name()
+    {
+        Assert.IsType<ManagedGemm>(GemmProviders.Create(null));
+        Assert.IsType<ManagedGemm>(GemmProviders.Create("Managed"));
+        Assert.IsType<NaiveGemm>(GemmProviders.Create("naive"));
+        Assert.Throws<ArgumentException>(() => GemmProviders.Create("cublas"));
+        if (OpenBlasGemm.IsAvailable) Assert.IsType<OpenBlasGemm>(GemmProviders.Create("openblas"));
+        else Assert.Contains("libopenblas", Assert.Throws<InvalidOperationException>(() => GemmProviders.Create("openblas")).Message);
+        _out.WriteLine(GemmProviders.Describe());
+        Assert.False(string.IsNullOrWhiteSpace(GemmProviders.Describe()));
+    }
+}
