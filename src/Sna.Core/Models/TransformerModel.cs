@@ -53,7 +53,7 @@ public sealed partial class TransformerModel : IDisposable
         config.Validate();
         Config = config;
         Weights = weights;
-        Gemm = gemm ?? GemmDefault.Get();
+        Gemm = gemm ?? GemmProviders.Default;
         _supportedHooks = SupportedHookSuffixes(config);
     }
 
