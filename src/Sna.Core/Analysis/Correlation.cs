@@ -56,7 +56,7 @@ public static class Correlation
 
     /// <summary>
     /// Spearman rank correlation following <c>scipy.stats.spearmanr</c> (SciPy 1.10): rho is the Pearson correlation of
-    /// average ranks (<see cref="Ranks.Average"/>), <c>PValueT</c> the two-sided t-approximation
+    /// average ranks computed as <c>numpy.corrcoef</c> does (<see cref="Ranks.Average"/>), <c>PValueT</c> the two-sided t-approximation
     /// t = rho sqrt((n - 2)/((1 + rho)(1 - rho))) with n - 2 df (NaN for n = 2, 0 for |rho| = 1).
     /// When <paramref name="computeExact"/> and n &lt;= <paramref name="maxExactN"/>, <c>PValueExact</c> is the exact
     /// two-sided permutation p: the share of all n! pairings of the rank vectors (ties kept as average ranks) whose
@@ -77,7 +77,7 @@ public static class Correlation
             return new SpearmanResult(n, double.NaN, double.NaN, null, "undefined: x or y is constant (rho and p are NaN, as scipy.stats.spearmanr)");
 
         double[] rx = Ranks.Average(x), ry = Ranks.Average(y);
-        double rho = PearsonR(rx, ry);
+        double rho = CorrcoefR(rx, ry);
         double pT = n == 2 ? double.NaN : TwoSidedPFromR(rho, n);
 
         double? pExact = null;
@@ -104,7 +104,7 @@ public static class Correlation
     {
         Guard.Paired(x, y, 2);
         if (Guard.IsConstant(x) || Guard.IsConstant(y)) return double.NaN;
-        return PearsonR(Ranks.Average(x), Ranks.Average(y));
+        return CorrcoefR(Ranks.Average(x), Ranks.Average(y));
     }
 
     /// <summary>Pearson r only (NaN if x or y is constant).</summary>
@@ -131,6 +131,33 @@ public static class Correlation
         if (nx == 0 || ny == 0) return double.NaN;
         double r = 0;
         for (int i = 0; i < n; i++) r += (xm[i] / nx) * (ym[i] / ny);
+        return Math.Clamp(r, -1.0, 1.0);
+    }
+
+    /// <summary>
+    /// r as <c>numpy.corrcoef</c> computes it (used by <c>scipy.stats.spearmanr</c> on the ranks):
+    /// c_xy = Σ x̃ỹ / (n - 1), r = c_xy / sqrt(c_xx) / sqrt(c_yy), clipped. Differs from <see cref="PearsonR"/> only in
+    /// rounding, but rounding matters at |r| ≈ 1, where p is ill-conditioned (e.g. ranks 1,2,3 vs 1,2,3 give exactly 1 here).
+    /// </summary>
+    internal static double CorrcoefR(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        int n = x.Count;
+        double mx = 0, my = 0;
+        for (int i = 0; i < n; i++) { mx += x[i]; my += y[i]; }
+        mx /= n;
+        my /= n;
+        double sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double dx = x[i] - mx, dy = y[i] - my;
+            sxy += dx * dy;
+            sxx += dx * dx;
+            syy += dy * dy;
+        }
+        double f = n - 1;
+        double cxx = sxx / f, cyy = syy / f;
+        if (cxx == 0 || cyy == 0) return double.NaN;
+        double r = sxy / f / Math.Sqrt(cxx) / Math.Sqrt(cyy);
         return Math.Clamp(r, -1.0, 1.0);
     }
 
