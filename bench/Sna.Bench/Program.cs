@@ -7,10 +7,12 @@ switch (command)
 {
     case "gemm":
         return GemmBench.Run(rest);
-    // case "forward": ... (forward-pass benchmark)
+    case "forward":
+        return ForwardBench.Run(rest);
     // case "sweep":   ... (amplification sweep benchmark)
     default:
         Console.WriteLine("usage: Sna.Bench <command> [options]");
         Console.WriteLine("  gemm [--quick] [--threads N] [--reps N]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS");
+        Console.WriteLine("  forward [--quick]                         forward-pass latency, GPT-2 Small/Medium shapes");
         return command is "help" or "--help" or "-h" ? 0 : 2;
 }
