@@ -25,6 +25,7 @@ internal static unsafe class GemmBench
         int reps = IntOption(args, "--reps", quick ? 3 : 7);
         double minSeconds = quick ? 0.02 : 0.08;
 
+        if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 110;
         var managed = new ManagedGemm(threads);
         OpenBlasGemm? openblas = OpenBlasGemm.TryCreate();
         AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each)");
@@ -70,7 +71,7 @@ internal static unsafe class GemmBench
 
                 var row = new List<string>
                 {
-                    M.ToString(), $"{K} x {N} ({(T ? "[[N,K]]" : "[[K,N]]")})", $"{gflops[0]:F1}", $"{gflops[1]:F1}",
+                    M.ToString(), $"{K}x{N} {(T ? "[[N,K]]" : "[[K,N]]")}", $"{gflops[0]:F1}", $"{gflops[1]:F1}",
                 };
                 if (openblas != null)
                 {
@@ -85,6 +86,7 @@ internal static unsafe class GemmBench
             }
         }
         AnsiConsole.Write(table);
+        if (File.Exists("/proc/loadavg")) AnsiConsole.MarkupLine($"load average after run: {File.ReadAllText("/proc/loadavg").Trim()} (other processes add noise; ratios are measured side by side)");
         if (allRatios.Count > 0)
         {
             AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x, M=1344 {GeoMean(ratios1344):F2}x, min {allRatios.Min():F2}x");

@@ -25,6 +25,8 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     internal const int MC = 240;
     /// <summary>Max columns per task (one packed B block per task: KC x NCMax floats = 1 MB).</summary>
     internal const int NCMax = 1024;
+    /// <summary>Column tasks per thread (dynamic scheduling; more tasks balance noisy cores, fewer re-stream packed A less).</summary>
+    internal const int TasksPerThread = 2;
     /// <summary>Below this many multiply-adds the call runs on the calling thread only.</summary>
     internal const long ParallelThresholdMacs = 1L << 18;
 
@@ -117,7 +119,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         Job job = t_job ??= new Job();
         job.A = a; job.M = m; job.B = b; job.C = c; job.Accumulate = accumulate;
         bool parallel = pool != null && (long)m * K * N >= ManagedGemm.ParallelThresholdMacs;
-        int tasksTarget = parallel ? threads * 4 : 1;
+        int tasksTarget = parallel ? threads * ManagedGemm.TasksPerThread : 1;
 
         if (b.Transposed && m <= ManagedGemm.SmallM)
         {
