@@ -116,4 +116,26 @@ public sealed class JobAndQueueTests
         var ok = await s.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" });
         Assert.Equal(200, ok.Status);
     }
+
+    [Fact]
+    public async Task AbortedRequest_LeavesTheQueue()
+    {
+        await using var s = await WebServer.StartAsync(o => o with { MaxConcurrency = 1, QueueLimit = 4, HeatmapCellDelay = TimeSpan.FromMilliseconds(200) });
+        var (_, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 1.5, 2, 3, 5 } });
+        string id = (string)body!["id"]!;
+        await WaitFor(s, id, b => (string?)b["state"] == "running");
+        var gate = (Sna.Web.Api.ComputeGate)s.App.Services.GetService(typeof(Sna.Web.Api.ComputeGate))!;
+
+        using var cts = new CancellationTokenSource();
+        var pending = s.Client.PostAsync("/api/baseline", System.Net.Http.Json.JsonContent.Create(new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" }), cts.Token);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (gate.Statistics!.CurrentQueuedCount == 0 && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.Equal(1, gate.Statistics!.CurrentQueuedCount);
+        cts.Cancel();   // the browser went away
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        until = DateTime.UtcNow.AddSeconds(10);
+        while (gate.Statistics!.CurrentQueuedCount != 0 && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.Equal(0, gate.Statistics!.CurrentQueuedCount);   // its place in the queue was given up
+        await s.SendAsync(HttpMethod.Delete, $"/api/heatmap/{id}");
+    }
 }
