@@ -1,0 +1,47 @@
+namespace Sna.Web.Api;
+
+// Requests: every field is nullable so that a missing one is reported as a validation error with its name, not a binding failure.
+
+/// <summary>POST /api/baseline</summary>
+public sealed record BaselineRequest(string? Model, string? Prompt, string? Target, bool? Bos = null, int? Top = null);
+
+/// <summary>POST /api/discover: discovery texts are the task's prompts when <see cref="Task"/> is given, else the prompt.</summary>
+public sealed record DiscoverRequest(string? Model, string? Prompt, int? Layer, int? TopK = null, string? Task = null, bool? Bos = null);
+
+/// <summary>POST /api/amplify: <see cref="Neurons"/>, or <see cref="Count"/> to take that many discovered neurons of the layer.</summary>
+public sealed record AmplifyRequest(string? Model, string? Prompt, string? Target, int? Layer, int[]? Neurons = null, int? Count = null,
+    double? Multiplier = null, string? Positions = null, bool? Bos = null, int? Generate = null, string? Task = null);
+
+/// <summary>POST /api/heatmap: layers × multipliers, each layer with its own top-<see cref="Count"/> discovered neurons.</summary>
+public sealed record HeatmapRequest(string? Model, string? Prompt, string? Target, int[]? Layers = null, double[]? Multipliers = null,
+    int? Count = null, string? Positions = null, bool? Bos = null, string? Task = null);
+
+// Responses
+
+public sealed record ModelInfo(string Id, string Name, string Kind, bool Available, string? Note, int? Layers, int? DMlp, int? Context);
+
+public sealed record TokenInfo(int Id, string Text);
+
+public sealed record TopToken(int Id, string Token, double Probability);
+
+public sealed record ZoneInfo(int Zone, string Label, string Advice, double Low, double High);
+
+public sealed record BaselineResponse(string Model, TokenInfo[] PromptTokens, int TargetId, string TargetToken, int TargetTokenCount,
+    double Probability, double Logprob, int Rank, ZoneInfo Zone, TopToken[] Top, string Command, double ElapsedMs);
+
+public sealed record NeuronInfo(int Neuron, double Difference, double TaskMean, double NeutralMean);
+
+public sealed record DiscoverResponse(string Model, int Layer, int TopK, int TaskTexts, int NeutralTexts, NeuronInfo[] Neurons, double ElapsedMs);
+
+public sealed record ScoreInfo(double Probability, double Logprob, int Rank, int Zone);
+
+public sealed record Continuation(int Tokens, string Baseline, string Amplified, TokenInfo[] BaselineTokens, TokenInfo[] AmplifiedTokens);
+
+public sealed record AmplifyResponse(string Model, int Layer, int[] Neurons, string NeuronsSource, double Multiplier, string Positions, bool Bos,
+    int TargetId, string TargetToken, ScoreInfo Baseline, ScoreInfo Amplified, double? ImprovementPct, Continuation? Continuation,
+    string Command, double ElapsedMs);
+
+public sealed record HeatmapCell(int Layer, double Multiplier, double Probability, double? ImprovementPct);
+
+public sealed record HeatmapStatus(string Id, string State, int Done, int Total, int[] Layers, double[] Multipliers, int Count,
+    string Positions, double? BaselineProbability, Dictionary<string, int[]> NeuronsByLayer, HeatmapCell[] Cells, string? Error);

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Sna.Core.Method;
+using Sna.Core.Tokenization;
+using Sna.Web.Method;
+
+namespace Sna.Web.Api;
+
+/// <summary>
+/// Heat-map jobs: layer × multiplier grids of P(target) with each layer's top-k discovered neurons amplified.
+/// A job waits in the shared <see cref="ComputeGate"/> queue, then runs on a pool thread; it is cancelled by DELETE,
+/// by server shutdown, or when no client has looked at it for <see cref="AbandonAfter"/>.
+/// </summary>
+public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<HeatmapJobs> log, IHostApplicationLifetime lifetime) : IDisposable
+{
+    public static readonly TimeSpan AbandonAfter = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan KeepFinished = TimeSpan.FromMinutes(30);
+
+    private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
+
+    public HeatmapStatus Start(HeatmapRequest request)
+    {
+        var plan = service.PlanHeatmap(request);
+        Prune();
+        if (_jobs.Count >= service.Options.MaxJobs)
+            throw new ServerBusyException($"{_jobs.Count} heat-map jobs are running or kept; wait for one to finish or DELETE it");
+        var job = new Job(Guid.NewGuid().ToString("N"), plan, CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping));
+        var lease = gate.Enqueue(job.Cts.Token);   // throws ServerBusyException (429) when the queue is full
+        _jobs[job.Id] = job;
+        _ = Task.Run(() => Run(job, lease));
+        return job.Snapshot();
+    }
+
+    public HeatmapStatus Get(string id) => Find(id).Touch().Snapshot();
+
+    public HeatmapStatus Cancel(string id)
+    {
+        var job = Find(id);
+        job.Cts.Cancel();
+        return job.Snapshot();
+    }
+
+    /// <summary>The job, for the event stream; marks it as watched.</summary>
+    public Job Watch(string id) => Find(id).Touch();
+
+    private Job Find(string id) =>
+        _jobs.TryGetValue(id, out var j) ? j : throw new NotFoundException("Unknown job.", $"there is no heat-map job '{(id.Length > 40 ? id[..40] : id)}' (finished jobs are kept {KeepFinished.TotalMinutes:0} minutes)");
+
+    private void Prune()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (id, j) in _jobs)
+            if (j.IsFinished && now - j.FinishedAt > KeepFinished) _jobs.TryRemove(id, out _);
+        if (_jobs.Count >= service.Options.MaxJobs)
+            foreach (var j in _jobs.Values.Where(j => j.IsFinished).OrderBy(j => j.FinishedAt).Take(_jobs.Count - service.Options.MaxJobs + 1))
+                _jobs.TryRemove(j.Id, out _);
+    }
+
+    private async Task Run(Job job, Task<System.Threading.RateLimiting.RateLimitLease> pending)
+    {
+        var ct = job.Cts.Token;
+        try
+        {
+            using var lease = await pending;
+            if (!lease.IsAcquired) throw new ServerBusyException("the work queue is full");
+            job.SetState("running");
+            await Task.Run(() => Compute(job, ct), ct);
+            job.SetState("completed");
+        }
+        catch (OperationCanceledException) { job.SetState("cancelled"); }
+        catch (Exception e) when (e is RequestValidationException or ArgumentException or ServerBusyException)
+        {
+            job.Fail(e.Message);
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "heat-map job {Id} failed", job.Id);
+            job.Fail("the job failed unexpectedly (the server log has the details)");
+        }
+    }
+
+    private void Compute(Job job, CancellationToken ct)
+    {
+        var p = job.Plan;
+        var lm = service.Load(p.Model);
+        var (ids, targetId, _) = SnaService.Tokenize(lm, p.Prompt, p.Target, p.Bos);
+        var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
+        double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;
+        job.SetBaseline(baseP);
+        var texts = p.Task?.Examples.Select(e => e.Prompt).ToArray() ?? [p.Prompt];
+        var rankings = service.Finder.Find(lm.Model, lm.Tokenizer, new NeuronQuery(texts, p.Layers, p.Count, policy), ct);
+        foreach (var r in rankings) job.SetNeurons(r.Layer, r.Top.Select(n => n.Neuron).ToArray());
+        foreach (var r in rankings)
+            foreach (var m in p.Multipliers)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned");
+                var amp = Amplification.Single(r.Layer, r.Top.Select(n => n.Neuron).ToArray(), (float)m, p.Positions);
+                double after = Scoring.Score(lm.Model.ForwardLast(ids, amp.ToHooks(lm.Model.Config)), targetId).Probability;
+                job.AddCell(new HeatmapCell(r.Layer, m, after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
+                if (service.Options.HeatmapCellDelay > TimeSpan.Zero) Task.Delay(service.Options.HeatmapCellDelay, ct).Wait(ct);
+            }
+    }
+
+    public void Dispose()
+    {
+        foreach (var j in _jobs.Values) j.Cts.Cancel();
+    }
+
+    /// <summary>One job's state; every change bumps <see cref="Version"/> so the event stream knows when to send.</summary>
+    public sealed class Job(string id, HeatmapPlan plan, CancellationTokenSource cts)
+    {
+        private readonly object _gate = new();
+        private readonly List<HeatmapCell> _cells = new();
+        private readonly Dictionary<string, int[]> _neurons = new();
+        private string _state = "queued";
+        private string? _error;
+        private double? _baseline;
+
+        public string Id { get; } = id;
+        public HeatmapPlan Plan { get; } = plan;
+        public CancellationTokenSource Cts { get; } = cts;
+        public DateTime LastSeen { get; private set; } = DateTime.UtcNow;
+        public DateTime FinishedAt { get; private set; } = DateTime.MaxValue;
+        public int Version { get; private set; }
+        public bool IsFinished { get { lock (_gate) return _state is "completed" or "cancelled" or "failed"; } }
+
+        public Job Touch() { LastSeen = DateTime.UtcNow; return this; }
+
+        public void SetState(string s) => Change(() =>
+        {
+            _state = s;
+            if (s is "completed" or "cancelled" or "failed") FinishedAt = DateTime.UtcNow;
+        });
+        public void Fail(string error) => Change(() => { _error = error; _state = "failed"; FinishedAt = DateTime.UtcNow; });
+        public void SetBaseline(double p) => Change(() => _baseline = p);
+        public void SetNeurons(int layer, int[] n) => Change(() => _neurons[layer.ToString(System.Globalization.CultureInfo.InvariantCulture)] = n);
+        public void AddCell(HeatmapCell c) => Change(() => _cells.Add(c));
+
+        private void Change(Action a) { lock (_gate) { a(); Version++; } }
+
+        public HeatmapStatus Snapshot()
+        {
+            lock (_gate)
+                return new HeatmapStatus(Id, _state, _cells.Count, Plan.Layers.Length * Plan.Multipliers.Length, Plan.Layers, Plan.Multipliers, Plan.Count,
+                    Plan.Positions == PositionsMode.Last ? "last" : "all", _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
+        }
+    }
+}

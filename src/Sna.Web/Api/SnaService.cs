@@ -1,0 +1,301 @@
+using System.Diagnostics;
+using Sna.Core.Method;
+using Sna.Core.Tokenization;
+using Sna.Web.Method;
+using Sna.Web.Models;
+
+namespace Sna.Web.Api;
+
+/// <summary>
+/// The library calls behind the JSON API: validation first (fields, then against the model's shape, then against its
+/// tokenizer), then a slot from the <see cref="ComputeGate"/>, then the computation on a pool thread, cancelled
+/// between forward passes when the request is aborted.
+/// </summary>
+public sealed class SnaService(WebOptions options, ModelCatalog catalog, ComputeGate gate, INeuronFinder finder, ITaskCatalog tasks)
+{
+    public const double MaxMultiplier = 100;
+    public const int MaxGenerate = 32, MaxTop = 100, MaxTopK = 256, MaxNeurons = 1024, MaxMultipliers = 16;
+    public static readonly ZoneThresholds Zones = ZoneThresholds.Paper;
+
+    public WebOptions Options => options;
+    public INeuronFinder Finder => finder;
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Endpoints' work
+
+    public async Task<BaselineResponse> Baseline(BaselineRequest r, CancellationToken ct)
+    {
+        var v = new Validator();
+        var entry = v.Model(r.Model, catalog);
+        string prompt = v.Text("prompt", r.Prompt, options.MaxPromptChars);
+        string target = v.Text("target", r.Target, options.MaxPromptChars);
+        int top = v.Range("top", r.Top ?? 10, 1, MaxTop);
+        v.ThrowIfAny();
+        bool bos = r.Bos ?? true;
+        return await Compute(entry!, ct, (lm, c) =>
+        {
+            var sw = Stopwatch.StartNew();
+            var (ids, targetId, targetCount) = Tokenize(lm, prompt, target, bos);
+            var logits = lm.Model.ForwardLast(ids);
+            var s = Scoring.Score(logits, targetId);
+            var topK = Scoring.Top(logits, top);
+            return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
+                lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability),
+                topK.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
+                CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds);
+        });
+    }
+
+    public async Task<DiscoverResponse> Discover(DiscoverRequest r, CancellationToken ct)
+    {
+        var v = new Validator();
+        var entry = v.Model(r.Model, catalog);
+        var task = v.Task(r.Task, tasks);
+        string? prompt = task is null ? v.Text("prompt", r.Prompt, options.MaxPromptChars) : null;
+        int topK = v.Range("topK", r.TopK ?? 10, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        int layer = v.Layer("layer", r.Layer, entry);
+        v.ThrowIfAny();
+        var texts = task?.Examples.Select(e => e.Prompt).ToArray() ?? [prompt!];
+        var q = new NeuronQuery(texts, [layer], topK, (r.Bos ?? true) ? BosPolicy.Prepend : BosPolicy.None);
+        return await Compute(entry!, ct, (lm, c) =>
+        {
+            var sw = Stopwatch.StartNew();
+            CheckDiscoveryTexts(lm, texts, q.Bos);
+            var ranking = finder.Find(lm.Model, lm.Tokenizer, q, c)[0];
+            return new DiscoverResponse(entry!.Id, layer, topK, texts.Length, finder.NeutralCount,
+                ranking.Top.Select(n => new NeuronInfo(n.Neuron, n.Difference, n.TaskMean, n.NeutralMean)).ToArray(), sw.Elapsed.TotalMilliseconds);
+        });
+    }
+
+    public async Task<AmplifyResponse> Amplify(AmplifyRequest r, CancellationToken ct)
+    {
+        var v = new Validator();
+        var entry = v.Model(r.Model, catalog);
+        var task = v.Task(r.Task, tasks);
+        string prompt = v.Text("prompt", r.Prompt, options.MaxPromptChars);
+        string target = v.Text("target", r.Target, options.MaxPromptChars);
+        int layer = v.Layer("layer", r.Layer, entry);
+        int[]? neurons = null; int count = 0;
+        if (r.Neurons is { Length: > 0 }) neurons = v.Neurons("neurons", r.Neurons, entry);
+        else if (r.Count is null) v.Add("neurons", "give neurons (a list of indices) or count (how many discovered neurons to use)");
+        else count = v.Range("count", r.Count.Value, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        double mult = v.Multiplier("multiplier", r.Multiplier);
+        var positions = v.Positions("positions", r.Positions);
+        int generate = v.Range("generate", r.Generate ?? 12, 0, MaxGenerate);
+        v.ThrowIfAny();
+        bool bos = r.Bos ?? true;
+        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
+        return await Compute(entry!, ct, (lm, c) =>
+        {
+            var sw = Stopwatch.StartNew();
+            var (ids, targetId, _) = Tokenize(lm, prompt, target, bos);
+            string source = "given";
+            if (neurons is null)
+            {
+                var texts = task?.Examples.Select(e => e.Prompt).ToArray() ?? [prompt];
+                CheckDiscoveryTexts(lm, texts, policy);
+                neurons = finder.Find(lm.Model, lm.Tokenizer, new NeuronQuery(texts, [layer], count, policy), c)[0].Top.Select(n => n.Neuron).ToArray();
+                source = task is null ? "discovered on the prompt" : $"discovered on task '{task.Id}'";
+            }
+            var amp = Amplification.Single(layer, neurons, (float)mult, positions);
+            amp.Validate(lm.Model.Config);
+            var hooks = amp.ToHooks(lm.Model.Config);
+            c.ThrowIfCancellationRequested();
+            var before = Scoring.Score(lm.Model.ForwardLast(ids), targetId);
+            c.ThrowIfCancellationRequested();
+            var after = Scoring.Score(lm.Model.ForwardLast(ids, hooks), targetId);
+            Continuation? cont = null;
+            if (generate > 0)
+            {
+                var a = Greedy(lm, ids, generate, null, c);
+                var b = Greedy(lm, ids, generate, hooks, c);
+                cont = new Continuation(generate, lm.Tokenizer.Decode(a), lm.Tokenizer.Decode(b),
+                    a.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), b.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray());
+            }
+            string pos = positions == PositionsMode.Last ? "last" : "all";
+            return new AmplifyResponse(entry!.Id, layer, neurons, source, mult, pos, bos, targetId, lm.Tokenizer.TokenText(targetId),
+                Score(before), Score(after), before.Probability > 0 ? Scoring.ImprovementPct(before.Probability, after.Probability) : null, cont,
+                CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds);
+        });
+    }
+
+    /// <summary>Validates a heat-map request; the job itself runs in <see cref="HeatmapJobs"/>.</summary>
+    public HeatmapPlan PlanHeatmap(HeatmapRequest r)
+    {
+        var v = new Validator();
+        var entry = v.Model(r.Model, catalog);
+        var task = v.Task(r.Task, tasks);
+        string prompt = v.Text("prompt", r.Prompt, options.MaxPromptChars);
+        string target = v.Text("target", r.Target, options.MaxPromptChars);
+        int[] layers = r.Layers is { Length: > 0 } ? r.Layers.Distinct().ToArray() : entry?.Layers is int n ? Enumerable.Range(0, n).ToArray() : [];
+        foreach (int l in layers) v.Layer("layers", l, entry);
+        double[] mults = r.Multipliers is { Length: > 0 } ? r.Multipliers.Distinct().ToArray() : [0.5, 1.5, 2, 3, 5, 10];
+        if (mults.Length > MaxMultipliers) v.Add("multipliers", $"at most {MaxMultipliers} multipliers");
+        foreach (var m in mults) v.Multiplier("multipliers", m);
+        int count = v.Range("count", r.Count ?? 8, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        var positions = v.Positions("positions", r.Positions);
+        if (layers.Length * mults.Length > options.MaxHeatmapCells)
+            v.Add("layers", $"{layers.Length} layers × {mults.Length} multipliers = {layers.Length * mults.Length} cells; the limit is {options.MaxHeatmapCells}");
+        v.ThrowIfAny();
+        return new HeatmapPlan(entry!, prompt, target, task, layers, mults, count, positions, r.Bos ?? true);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Shared pieces
+
+    /// <summary>Waits for a compute slot, loads the model (cached) and runs <paramref name="work"/> on a pool thread.</summary>
+    public async Task<T> Compute<T>(ModelEntry entry, CancellationToken ct, Func<LoadedModel, CancellationToken, T> work)
+    {
+        using var lease = await gate.AcquireAsync(ct);
+        ct.ThrowIfCancellationRequested();
+        return await Task.Run(() => work(catalog.Get(entry), ct), ct);
+    }
+
+    public LoadedModel Load(ModelEntry entry) => catalog.Get(entry);
+
+    /// <summary>Prompt ids (with BOS per policy), the target's first token, and how many tokens the target has.</summary>
+    public static (int[] Ids, int TargetId, int TargetCount) Tokenize(LoadedModel lm, string prompt, string target, bool bos)
+    {
+        int[] ids;
+        try { ids = lm.Tokenizer.Encode(prompt, bos ? BosPolicy.Prepend : BosPolicy.None); }
+        catch (InvalidOperationException e) { throw new RequestValidationException("bos", e.Message); }
+        if (ids.Length == 0) throw new RequestValidationException("prompt", "the prompt tokenizes to nothing and no BOS is prepended");
+        int ctx = lm.Model.Config.NCtx;
+        if (ids.Length > ctx)
+            throw new RequestValidationException("prompt", $"the prompt is {ids.Length} tokens; the model's context is {ctx}");
+        var t = lm.Tokenizer.Encode(target);
+        if (t.Length == 0) throw new RequestValidationException("target", "the target tokenizes to nothing");
+        if (t[0] >= lm.Model.Config.VocabSize) throw new RequestValidationException("target", $"the target's first token {t[0]} is outside the model's vocabulary");
+        return (ids, t[0], t.Length);
+    }
+
+    private static void CheckDiscoveryTexts(LoadedModel lm, IReadOnlyList<string> texts, BosPolicy bos)
+    {
+        foreach (var text in texts)
+        {
+            int n = lm.Tokenizer.Encode(text, bos).Length;
+            if (n > lm.Model.Config.NCtx) throw new RequestValidationException("prompt", $"the prompt is {n} tokens; the model's context is {lm.Model.Config.NCtx}");
+        }
+    }
+
+    /// <summary>Greedy continuation (argmax, ties to the lower id), stopping at the context length.</summary>
+    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Core.Models.HookSet? hooks, CancellationToken ct)
+    {
+        var seq = new List<int>(ids);
+        var outIds = new List<int>(n);
+        for (int i = 0; i < n && seq.Count < lm.Model.Config.NCtx; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int next = Scoring.Top(lm.Model.ForwardLast(seq.ToArray(), hooks), 1)[0].Id;
+            seq.Add(next); outIds.Add(next);
+        }
+        return outIds.ToArray();
+    }
+
+    public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
+
+    /// <summary>The advisor: the paper's zones (GPT-2 Medium) and what they predict.</summary>
+    public static ZoneInfo Zone(double p)
+    {
+        int z = Zones.Zone(p);
+        return z switch
+        {
+            1 => new(1, $"Zone 1 (P < {Zones.Low})", "Low confidence: SNA likely helps. In the paper, Zone 1 tasks gained +27.85% on average.", Zones.Low, Zones.High),
+            2 => new(2, $"Zone 2 ({Zones.Low} ≤ P ≤ {Zones.High})", "Transition zone: gains are unstable; some tasks improve, others do not or get worse.", Zones.Low, Zones.High),
+            _ => new(3, $"Zone 3 (P > {Zones.High})", "Saturated: the model is already confident; SNA rarely adds more than +7%.", Zones.Low, Zones.High),
+        };
+    }
+
+    /// <summary>Collects field errors so a request with several problems reports them all at once.</summary>
+    private sealed class Validator
+    {
+        private readonly Dictionary<string, List<string>> _errors = new();
+
+        public void Add(string field, string message)
+        {
+            if (!_errors.TryGetValue(field, out var l)) _errors[field] = l = new();
+            l.Add(message);
+        }
+
+        public void ThrowIfAny()
+        {
+            if (_errors.Count > 0) throw new RequestValidationException(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
+        }
+
+        /// <summary>Model ids only from the allow-list: anything path-like is refused (400), an unknown id is 404.</summary>
+        public ModelEntry? Model(string? id, ModelCatalog catalog)
+        {
+            if (string.IsNullOrWhiteSpace(id)) { Add("model", "model is required: an id from GET /api/models"); return null; }
+            if (id.Length > 200 || id.Contains("..") || id.Contains('\\') || id.StartsWith('/') || id.StartsWith('~') || id.Any(char.IsControl) || (id.Length > 1 && id[1] == ':' && char.IsAsciiLetter(id[0]) && !id.StartsWith("hub:") ))
+            {
+                Add("model", "model must be an id from GET /api/models; paths are not accepted");
+                return null;
+            }
+            if (!catalog.TryGet(id, out var e))
+            {
+                ThrowIfAny();
+                throw new NotFoundException("Unknown model.", $"there is no model with id '{id}'; GET /api/models lists the models this server offers");
+            }
+            if (!e.Available) { Add("model", $"model '{id}' is not available: {e.Note}"); return null; }
+            return e;
+        }
+
+        public TaskInfo? Task(string? id, ITaskCatalog tasks)
+        {
+            if (string.IsNullOrEmpty(id)) return null;
+            var t = tasks.Tasks.FirstOrDefault(t => t.Id == id);
+            if (t is null) Add("task", $"unknown task '{(id.Length > 40 ? id[..40] + "…" : id)}'; GET /api/tasks lists them");
+            return t;
+        }
+
+        public string Text(string field, string? s, int max)
+        {
+            if (string.IsNullOrEmpty(s)) { Add(field, $"{field} is required and must not be empty"); return ""; }
+            if (s.Length > max) Add(field, $"{field} is {s.Length} characters; the limit is {max}");
+            return s;
+        }
+
+        public int Range(string field, int value, int lo, int hi)
+        {
+            if (value < lo || value > hi) Add(field, $"{field} must be between {lo} and {hi}, got {value}");
+            return value;
+        }
+
+        public int Layer(string field, int? layer, ModelEntry? e)
+        {
+            if (layer is null) { Add(field, $"{field} is required"); return 0; }
+            if (e?.Layers is int n && (layer < 0 || layer >= n)) Add(field, $"layer {layer} is out of range: the model has {n} layers (0..{n - 1})");
+            return layer.Value;
+        }
+
+        public int[] Neurons(string field, int[] neurons, ModelEntry? e)
+        {
+            if (neurons.Length > MaxNeurons) Add(field, $"at most {MaxNeurons} neurons, got {neurons.Length}");
+            if (e?.DMlp is int d)
+                foreach (int n in neurons.Distinct())
+                    if (n < 0 || n >= d) { Add(field, $"neuron {n} is out of range: the model has {d} MLP neurons per layer (0..{d - 1})"); break; }
+            return neurons.Distinct().ToArray();
+        }
+
+        public double Multiplier(string field, double? m)
+        {
+            if (m is null) { Add(field, $"{field} is required"); return 1; }
+            if (!double.IsFinite(m.Value) || m < 0 || m > MaxMultiplier) Add(field, $"multiplier must be between 0 and {MaxMultiplier}, got {m}");
+            return m.Value;
+        }
+
+        public PositionsMode Positions(string field, string? p)
+        {
+            switch ((p ?? "all").ToLowerInvariant())
+            {
+                case "all": return PositionsMode.All;
+                case "last": return PositionsMode.Last;
+                default: Add(field, "positions must be \"all\" or \"last\""); return PositionsMode.All;
+            }
+        }
+    }
+}
+
+/// <summary>A validated heat-map request.</summary>
+public sealed record HeatmapPlan(ModelEntry Model, string Prompt, string Target, TaskInfo? Task, int[] Layers, double[] Multipliers, int Count,
+    PositionsMode Positions, bool Bos);
