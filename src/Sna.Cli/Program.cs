@@ -6,4 +6,6 @@ var root = new RootCommand("sna: Selective Neuron Amplification for transformer 
 root.Subcommands.Add(TokenizeCommand.Build());
 root.Subcommands.Add(BaselineCommand.Build());
 root.Subcommands.Add(AmplifyCommand.Build());
+root.Subcommands.Add(TasksCommand.Build());
+root.Subcommands.Add(AdviseCommand.Build());
 return CliRunner.Invoke(root, args);
