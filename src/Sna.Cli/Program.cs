@@ -7,5 +7,6 @@ root.Subcommands.Add(TokenizeCommand.Build());
 root.Subcommands.Add(BaselineCommand.Build());
 root.Subcommands.Add(AmplifyCommand.Build());
 root.Subcommands.Add(TasksCommand.Build());
+root.Subcommands.Add(NeuronsCommand.Build());
 root.Subcommands.Add(AdviseCommand.Build());
 return CliRunner.Invoke(root, args);

@@ -95,6 +95,14 @@ internal static class MethodOptions
 {
     public static Option<string> Task() => new("--task", "-t") { Description = "A built-in task name (see 'sna tasks') or a task JSON file; NAME also finds ./tasks/NAME.json." };
 
+    public static Option<bool> NoCache() => new("--no-cache")
+    {
+        Description = "Do not read or write the discovery cache ($SNA_CACHE_DIR/neurons, default ~/.cache/sna/neurons).",
+    };
+
+    /// <summary>A JSON number, or null for NaN/±∞ (e.g. an improvement over a P_base that underflowed to 0).</summary>
+    public static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
+
     public static Option<string> Score() => new("--score")
     {
         Description = "first-token (the paper: P of the target's first token) or sequence (P of the whole target by teacher forcing).",

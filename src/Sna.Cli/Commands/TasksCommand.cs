@@ -108,7 +108,8 @@ public static class TasksCommand
             string taskName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "", src is null ? "" : $"band {lo}:{hi}", src?.Neutral);
+            var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "",
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"band {lo}:{hi}"), src?.Neutral);
             var dirName = Path.GetDirectoryName(Path.GetFullPath(outPath));
             if (dirName is not null) Directory.CreateDirectory(dirName);
             File.WriteAllText(outPath, res.Task.ToJson());
@@ -123,7 +124,7 @@ public static class TasksCommand
                 });
                 return 0;
             }
-            AnsiConsole.MarkupLine($"{res.Qualified} of {res.PoolSize} pool prompts have P_base in [{lo}, {hi}]; wrote {res.Selected.Count} to [bold]{Markup.Escape(outPath)}[/] as task '{Markup.Escape(res.Task.Name)}'.");
+            AnsiConsole.MarkupLine($"{res.Qualified} of {res.PoolSize} pool prompts have P_base in {Markup.Escape($"[{lo}, {hi}]")}; wrote {res.Selected.Count} to [bold]{Markup.Escape(outPath)}[/] as task '{Markup.Escape(res.Task.Name)}'.");
             if (res.Qualified < count) AnsiConsole.MarkupLine($"[yellow]Fewer than --n {count} qualified: widen the band or grow the pool.[/]");
             return 0;
         });
