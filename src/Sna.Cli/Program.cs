@@ -13,6 +13,9 @@ public partial class Program
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(BaselineCommand.Build());
         root.Subcommands.Add(AmplifyCommand.Build());
+        root.Subcommands.Add(TasksCommand.Build());
+        root.Subcommands.Add(NeuronsCommand.Build());
+        root.Subcommands.Add(AdviseCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
         root.Subcommands.Add(DownloadCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());

@@ -9,6 +9,11 @@ namespace Sna.Cli.Commands;
 /// <summary>
 /// <c>sna amplify --prompt TEXT --target TEXT --layer L --neurons i,j,k --multiplier M [--positions all|last] [--no-bos] --json</c> →
 /// <c>{"baseline":{"probability","logprob"},"amplified":{"probability","logprob"},"improvement_pct":x}</c>.
+/// <para>
+/// Task mode: <c>sna amplify --task T --layer L (--count K | --neurons i,j) --multiplier M [--positions all|last]
+/// [--score first-token|sequence] --json</c> → <c>{"neurons":[...],"prompts":[{"prompt_index","text","target","p_base","p_post",
+/// "improvement_pct"}],"mean":{"p_base","p_post","improvement_pct"},"run":{...}}</c>; neurons from discovery (top K at L).
+/// </para>
 /// </summary>
 public static class AmplifyCommand
 {
@@ -22,12 +27,18 @@ public static class AmplifyCommand
         var multiplier = new Option<double>("--multiplier") { Description = "Scale factor (1 = unchanged, 0 = ablation).", Required = true };
         var positions = new Option<string>("--positions") { Description = "all (default) or last.", DefaultValueFactory = _ => "all" };
         var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
-        var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after.")
-        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype };
+        var task = MethodOptions.Task();
+        var count = new Option<int?>("--count", "-k") { Description = "With --task: amplify the task's top K neurons at --layer, found by differential activation." };
+        var score = MethodOptions.Score();
+        var noCache = MethodOptions.NoCache();
+        var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after (one prompt, or every prompt of --task).")
+        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, count, score, noCache };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
+            if (r.GetValue(task) is not null) return RunTask(r, model, task, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
+            if (r.GetValue(count) is not null) throw new UserException("--count needs --task (neurons are chosen by discovery on the task)");
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new UserException("give --prompt and --target");
             if (n is null) throw new UserException("give --neurons i,j,k");
@@ -65,6 +76,68 @@ public static class AmplifyCommand
             return 0;
         });
         return cmd;
+    }
+
+    private static int RunTask(ParseResult r, Option<string?> model, Option<string> task, Option<string> prompt, Option<string> target, Option<int> layer,
+        Option<string> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
+        Option<string> dtype, Sna.Core.Tokenization.BosPolicy policy, PositionsMode pos)
+    {
+        if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new UserException("give either --task or --prompt/--target, not both");
+        string? explicitNeurons = r.GetValue(neurons);
+        int? k = r.GetValue(count);
+        if ((explicitNeurons is null) == (k is null)) throw new UserException("with --task give --count K (discovered neurons) or --neurons i,j,k (one of them)");
+        if (k is < 1) throw new UserException("--count must be at least 1");
+        var kind = MethodOptions.ParseScore(r.GetValue(score)!);
+        var suite = MethodOptions.ResolveTask(r.GetValue(task)!);
+        int l = r.GetValue(layer);
+        var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+        using var _m = m;
+        IReadOnlyList<int> chosen;
+        IReadOnlyList<NeuronScore>? discovered = null;
+        if (k is { } kk)
+        {
+            discovered = NeuronsCommand.ForTask(m, tok, suite, l, kk, policy, r.GetValue(noCache));
+            chosen = discovered.Select(n => n.Index).ToArray();
+        }
+        else chosen = Common.ParseIntList(explicitNeurons!, "--neurons");
+        var amp = Amplification.Single(l, chosen, (float)r.GetValue(multiplier), pos);
+        amp.Validate(m.Config);
+        var o = TaskAmplification.Evaluate(m, tok, suite, amp, policy, kind);
+        if (r.GetValue(json))
+        {
+            var run = Common.RunRecord(m, tok, policy, PositionsText(pos));
+            run["task"] = suite.Name;
+            run["task_source"] = suite.Source;
+            run["layer"] = l;
+            run["multiplier"] = r.GetValue(multiplier);
+            run["score"] = MethodOptions.ScoreText(kind);
+            run["neuron_source"] = discovered is null ? "explicit" : "discovery";
+            if (discovered is not null) run["differences"] = new JsonArray(discovered.Select(n => (JsonNode)n.Difference).ToArray());
+            run["mean_of_prompt_improvements_pct"] = MethodOptions.Num(o.MeanOfPromptImprovementsPct);
+            Common.PrintJson(new JsonObject
+            {
+                ["neurons"] = new JsonArray(chosen.Select(i => (JsonNode)i).ToArray()),
+                ["prompts"] = new JsonArray(o.Prompts.Select(p => (JsonNode)new JsonObject
+                {
+                    ["prompt_index"] = p.PromptIndex, ["text"] = p.Text, ["target"] = p.Target,
+                    ["p_base"] = p.Base.Probability, ["p_post"] = p.Post.Probability, ["improvement_pct"] = MethodOptions.Num(p.ImprovementPct),
+                }).ToArray()),
+                ["mean"] = new JsonObject { ["p_base"] = o.MeanPBase, ["p_post"] = o.MeanPPost, ["improvement_pct"] = MethodOptions.Num(o.ImprovementPct) },
+                ["run"] = run,
+            });
+            return 0;
+        }
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(suite.Name)}[/]: {Markup.Escape(amp.ToString())}" + (discovered is null ? "" : " (top neurons by differential activation)")
+            + $", {MethodOptions.ScoreText(kind)} scoring");
+        var table = new Table().AddColumn("#").AddColumn("P_base").AddColumn("P_post").AddColumn("improvement").AddColumn("prompt").AddColumn("target");
+        foreach (var p in o.Prompts)
+            table.AddRow(p.PromptIndex.ToString(), Common.Fmt(p.Base.Probability), Common.Fmt(p.Post.Probability), MethodOptions.Pct(p.ImprovementPct),
+                Markup.Escape(MethodOptions.Clip(Common.Printable(p.Text), 50)), Markup.Escape(Common.Printable(p.Target)));
+        table.AddRow("[bold]mean[/]", Common.Fmt(o.MeanPBase), Common.Fmt(o.MeanPPost), $"[bold]{MethodOptions.Pct(o.ImprovementPct)}[/]", "", "");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[grey]mean improvement = (mean P_post − mean P_base) / mean P_base; the mean of the per-prompt improvements is "
+            + $"{Markup.Escape(MethodOptions.Pct(o.MeanOfPromptImprovementsPct))}[/]");
+        return 0;
     }
 
     public static PositionsMode ParsePositions(string s) => s.ToLowerInvariant() switch

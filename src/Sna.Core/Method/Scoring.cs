@@ -1,3 +1,4 @@
+using Sna.Core.Models;
 using Sna.Core.Numerics;
 
 namespace Sna.Core.Method;
@@ -42,6 +43,23 @@ public static class Scoring
             if (best.Count > k) best.RemoveAt(k);
         }
         return best.Select(b => new TokenProbability(b.Id, Math.Exp(b.Logit - lse))).ToArray();
+    }
+
+    /// <summary>
+    /// Teacher-forced score of a whole target from a <see cref="LogitsMode.All"/> result whose row <paramref name="row"/> holds
+    /// prompt + target[..^1] (<paramref name="promptLength"/> prompt tokens, BOS included): target token j is scored at real
+    /// position promptLength − 1 + j. log P(target | prompt) is the sum.
+    /// </summary>
+    public static SequenceScore ScoreSequence(ForwardResult result, int row, int promptLength, int[] targetIds)
+    {
+        if (targetIds.Length == 0) throw new ArgumentException("the target has no tokens");
+        if (result.Positions == 1) throw new InvalidOperationException("sequence scoring needs a LogitsMode.All forward result");
+        if (result.PadLeft[row] + promptLength - 1 + targetIds.Length > result.SeqLen)
+            throw new ArgumentException("the row is shorter than prompt + target − 1 tokens");
+        var scores = new TargetScore[targetIds.Length];
+        for (int j = 0; j < targetIds.Length; j++)
+            scores[j] = Score(result.At(row, result.PadLeft[row] + promptLength - 1 + j), targetIds[j]);
+        return new SequenceScore(targetIds, scores);
     }
 
     /// <summary>% improvement as the paper defines it: (P_post − P_base) / P_base × 100.</summary>

@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Sna.Core.Method;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna advise --model M (--task T | --prompt TEXT --target TEXT) [--zones 0.07:0.10] [--margin-zones 0.30:0.60]
+/// [--score first-token|sequence] [--no-bos] --json</c> →
+/// <c>{"task","mean_p_base","zone","verdict","advice","prompts":[{"prompt_index","text","target","p_base","logprob","rank","zone"}],
+/// "thresholds":{"low","high"},"run"}</c>.
+/// </summary>
+public static class AdviseCommand
+{
+    public static Command Build()
+    {
+        var model = Common.Model();
+        var task = MethodOptions.Task();
+        var prompt = new Option<string>("--prompt", "-p") { Description = "A single prompt (instead of --task)." };
+        var target = new Option<string>("--target") { Description = "Its expected continuation (with --prompt)." };
+        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var marginZones = new Option<string>("--margin-zones") { Description = "Margin zone thresholds for classification tasks (paper, SST-2: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
+        var score = MethodOptions.Score();
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var cmd = new Command("advise", "Baseline first: measure the task's confidence, assign its zone and say whether SNA is likely to help.")
+        { model, task, prompt, target, zones, marginZones, score, bos, noBos, json, dtype };
+        cmd.SetAction(r =>
+        {
+            var policy = Common.Policy(r, bos, noBos);
+            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            var mz0 = ZoneThresholds.Parse(r.GetValue(marginZones)!);
+            var mz = new MarginZones(mz0.Low, mz0.High);
+            var kind = MethodOptions.ParseScore(r.GetValue(score)!);
+            var suite = MethodOptions.TaskOrPrompt(r.GetValue(task), r.GetValue(prompt), r.GetValue(target));
+            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            using var _m = m;
+            var rep = Advisor.Advise(m, tok, suite, policy, z, mz, kind);
+            if (r.GetValue(json))
+            {
+                var o = new JsonObject
+                {
+                    ["task"] = rep.Task,
+                    ["mean_p_base"] = rep.MeanPBase,
+                    ["zone"] = rep.Zone,
+                    ["verdict"] = rep.Verdict,
+                    ["advice"] = rep.Advice,
+                    ["classification"] = rep.Classification,
+                };
+                if (rep.MeanMargin is { } mm) o["mean_margin"] = mm;
+                o["zone_counts"] = new JsonArray(rep.ZoneCounts.Select(c => (JsonNode)c).ToArray());
+                o["prompts"] = new JsonArray(rep.Prompts.Select(p =>
+                {
+                    var po = new JsonObject
+                    {
+                        ["prompt_index"] = p.PromptIndex, ["text"] = p.Text, ["target"] = p.Target, ["p_base"] = p.PBase,
+                        ["logprob"] = p.LogProb, ["rank"] = p.Rank, ["zone"] = p.Zone,
+                    };
+                    if (p.Margin is { } mg) { po["margin"] = mg; po["p_a"] = p.PA; po["p_b"] = p.PB; }
+                    return (JsonNode)po;
+                }).ToArray());
+                o["thresholds"] = new JsonObject { ["low"] = rep.Low, ["high"] = rep.High, ["on"] = rep.Classification ? "margin" : "p_base" };
+                o["score"] = MethodOptions.ScoreText(kind);
+                var run = Common.RunRecord(m, tok, policy);
+                run["task_source"] = suite.Source;
+                o["run"] = run;
+                Common.PrintJson(o);
+                return 0;
+            }
+            string what = rep.Classification ? $"mean margin {Common.Fmt(rep.MeanMargin!.Value)}, mean P_base {Common.Fmt(rep.MeanPBase)}" : $"mean P_base {Common.Fmt(rep.MeanPBase)}";
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(rep.Task)}[/]: {rep.Prompts.Count} prompts, {what}, [bold]Zone {rep.Zone}[/] — SNA {rep.Verdict} to help");
+            var t = new Table().AddColumn("#").AddColumn("P_base").AddColumn("log P").AddColumn("rank");
+            if (rep.Classification) t.AddColumn("margin");
+            t.AddColumn("zone").AddColumn("prompt").AddColumn("target");
+            foreach (var p in rep.Prompts)
+            {
+                var cells = new List<string> { p.PromptIndex.ToString(), Common.Fmt(p.PBase), p.LogProb.ToString("F3", CultureInfo.InvariantCulture), p.Rank.ToString() };
+                if (rep.Classification) cells.Add(Common.Fmt(p.Margin ?? 0));
+                cells.Add(p.Zone.ToString());
+                cells.Add(Markup.Escape(MethodOptions.Clip(Common.Printable(p.Text), 60)));
+                cells.Add(Markup.Escape(Common.Printable(p.Target)));
+                t.AddRow(cells.ToArray());
+            }
+            AnsiConsole.Write(t);
+            AnsiConsole.WriteLine(rep.Advice);
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>Options and helpers shared by the method commands (tasks, neurons, advise, amplify --task).</summary>
+internal static class MethodOptions
+{
+    public static Option<string> Task() => new("--task", "-t") { Description = "A built-in task name (see 'sna tasks') or a task JSON file; NAME also finds ./tasks/NAME.json." };
+
+    public static Option<bool> NoCache() => new("--no-cache")
+    {
+        Description = "Do not read or write the discovery cache ($SNA_CACHE_DIR/neurons, default ~/.cache/sna/neurons).",
+    };
+
+    /// <summary>A JSON number, or null for NaN/±∞ (e.g. an improvement over a P_base that underflowed to 0).</summary>
+    public static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
+
+    public static Option<string> Score() => new("--score")
+    {
+        Description = "first-token (the paper: P of the target's first token) or sequence (P of the whole target by teacher forcing).",
+        DefaultValueFactory = _ => "first-token",
+    };
+
+    public static ScoreKind ParseScore(string s) => s.ToLowerInvariant() switch
+    {
+        "first-token" or "first" => ScoreKind.FirstToken,
+        "sequence" or "seq" => ScoreKind.Sequence,
+        _ => throw new UserException($"--score must be first-token or sequence, got '{s}'"),
+    };
+
+    public static string ScoreText(ScoreKind k) => k == ScoreKind.FirstToken ? "first-token" : "sequence";
+
+    public static string[] TaskDirs => [Path.Combine(Environment.CurrentDirectory, "tasks")];
+
+    public static TaskSuite ResolveTask(string nameOrPath) => TaskLibrary.Resolve(nameOrPath, TaskDirs);
+
+    /// <summary>--task, or a one-prompt task from --prompt/--target.</summary>
+    public static TaskSuite TaskOrPrompt(string? task, string? prompt, string? target)
+    {
+        if (task is not null)
+        {
+            if (prompt is not null || target is not null) throw new UserException("give either --task or --prompt/--target, not both");
+            return ResolveTask(task);
+        }
+        if (prompt is null || target is null) throw new UserException("give --task NAME|FILE, or --prompt and --target");
+        if (target.Length == 0) throw new UserException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
+        return new TaskSuite { Name = "prompt", Prompts = [new TaskPrompt(prompt, target)], Source = "--prompt" };
+    }
+
+    public static string Clip(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
+
+    public static string Pct(double x) => double.IsFinite(x) ? x.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + "%" : x.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Sna.Core.Method;
+using Sna.Core.Models;
+using Sna.Core.Tokenization;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna neurons --model M (--task T | --task-texts FILE [--neutral-texts FILE]) [--layer L | --all-layers] [--top K]
+/// [--contrast-texts FILE] [--no-bos] [--no-cache] --json</c>.
+/// One layer: <c>{"layer":L,"neurons":[{"index":i,"difference":d},...]}</c>, largest difference first.
+/// All layers (the default): <c>{"layers":[{"layer":0,"neurons":[...]},...],"run":{...}}</c>.
+/// Contrastive (<c>--contrast-texts</c>, or a task with classes) adds <c>"contrast_neurons"</c>, <c>"shared"</c> and
+/// <c>"overlap_pct"</c> to each layer object; both lists are then exclusive.
+/// </summary>
+public static class NeuronsCommand
+{
+    public static Command Build()
+    {
+        var model = Common.Model();
+        var task = MethodOptions.Task();
+        var taskTexts = new Option<string>("--task-texts") { Description = "JSON array of task texts (instead of --task)." };
+        var neutralTexts = new Option<string>("--neutral-texts") { Description = "JSON array of neutral texts (default: the task's neutral texts, else the built-in corpus)." };
+        var contrastTexts = new Option<string>("--contrast-texts") { Description = "JSON array of a second class's texts: contrastive, class-exclusive lists." };
+        var layer = new Option<int?>("--layer", "-l") { Description = "Only this layer (prints one object)." };
+        var allLayers = new Option<bool>("--all-layers") { Description = "Every layer (the default)." };
+        var top = new Option<int>("--top", "-k") { Description = "Neurons per layer.", DefaultValueFactory = _ => 25 };
+        var noCache = MethodOptions.NoCache();
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var cmd = new Command("neurons", "Find a task's neurons by differential activation (task mean − neutral mean of blocks.{L}.mlp.hook_post), per layer.")
+        { model, task, taskTexts, neutralTexts, contrastTexts, layer, allLayers, top, noCache, bos, noBos, json, dtype };
+        cmd.SetAction(r =>
+        {
+            var policy = Common.Policy(r, bos, noBos);
+            int k = r.GetValue(top);
+            if (k < 1) throw new UserException("--top must be at least 1");
+            int? onlyLayer = r.GetValue(layer);
+            if (onlyLayer is not null && r.GetValue(allLayers)) throw new UserException("--layer and --all-layers are mutually exclusive");
+            string? taskArg = r.GetValue(task), textsArg = r.GetValue(taskTexts);
+            if ((taskArg is null) == (textsArg is null)) throw new UserException("give --task NAME|FILE or --task-texts FILE (one of them)");
+            TaskSuite? suite = taskArg is null ? null : MethodOptions.ResolveTask(taskArg);
+            IReadOnlyList<string> texts = suite?.DiscoveryTexts ?? TaskSuiteJson.LoadTextList(textsArg!);
+            IReadOnlyList<string> neutral = r.GetValue(neutralTexts) is { } nf ? TaskSuiteJson.LoadTextList(nf) : suite?.Neutral ?? TaskLibrary.NeutralCorpus;
+            IReadOnlyList<string>? contrast = r.GetValue(contrastTexts) is { } cf ? TaskSuiteJson.LoadTextList(cf) : null;
+            string[]? classNames = null;
+            if (contrast is null && suite is { IsClassification: true })
+            {
+                classNames = suite.ClassLabels.ToArray();
+                texts = suite.ClassTexts(classNames[0]);
+                contrast = suite.ClassTexts(classNames[1]);
+            }
+
+            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            using var _m = m;
+            if (onlyLayer is { } ol && (ol < 0 || ol >= m.Config.NLayers))
+                throw new UserException($"layer {ol} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
+            var disc = new NeuronDiscovery(m, tok, r.GetValue(noCache) ? null : DiscoveryCache.Default()) { Bos = policy };
+            int[] layers = onlyLayer is { } one ? [one] : Enumerable.Range(0, m.Config.NLayers).ToArray();
+
+            DifferentialResult diff;
+            ContrastiveResult? con = null;
+            if (contrast is not null) { con = disc.Contrastive(texts, contrast, neutral, k); diff = con.A; }
+            else diff = disc.Differential(texts, neutral);
+
+            JsonObject LayerJson(int l)
+            {
+                var o = new JsonObject { ["layer"] = l };
+                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
+                o["neurons"] = NeuronArray(list);
+                if (con is not null)
+                {
+                    o["contrast_neurons"] = NeuronArray(con.ExclusiveB(l));
+                    o["shared"] = new JsonArray(con.Shared(l).Select(i => (JsonNode)i).ToArray());
+                    o["overlap_pct"] = con.OverlapPct(l);
+                }
+                return o;
+            }
+
+            if (r.GetValue(json))
+            {
+                if (onlyLayer is not null) { Common.PrintJson(LayerJson(layers[0])); return 0; }
+                var run = Common.RunRecord(m, tok, policy);
+                run["task"] = suite?.Name;
+                run["task_texts"] = texts.Count;
+                run["neutral_texts"] = neutral.Count;
+                if (contrast is not null) run["contrast_texts"] = contrast.Count;
+                if (classNames is not null) run["classes"] = new JsonArray(classNames.Select(c => (JsonNode)c).ToArray());
+                run["top"] = k;
+                Common.PrintJson(new JsonObject { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerJson(l)).ToArray()), ["run"] = run });
+                return 0;
+            }
+
+            string what = suite is null ? $"{texts.Count} task texts" : $"task {suite.Name} ({texts.Count} texts)";
+            AnsiConsole.MarkupLine($"[bold]Differential activation[/]: {Markup.Escape(what)} vs {neutral.Count} neutral texts, BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, top {k}"
+                + (con is null ? "" : $"; contrastive against {contrast!.Count} texts{(classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})"))}, exclusive lists"));
+            if (layers.Length == 1)
+            {
+                int l = layers[0];
+                var t = new Table().AddColumn("rank").AddColumn("neuron").AddColumn("difference");
+                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
+                for (int i = 0; i < list.Count; i++) t.AddRow((i + 1).ToString(), list[i].Index.ToString(), Fmt(list[i].Difference));
+                AnsiConsole.Write(t.Title($"layer {l}"));
+                if (con is not null)
+                    AnsiConsole.MarkupLine($"contrast neurons: {string.Join(", ", con.ExclusiveB(l).Select(n => n.Index))}; overlap {con.OverlapPct(l):F1}%");
+                return 0;
+            }
+            var table = new Table().AddColumn("layer").AddColumn("neurons (largest difference first)").AddColumn("top difference");
+            if (con is not null) table.AddColumn("contrast neurons").AddColumn("overlap");
+            foreach (int l in layers)
+            {
+                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
+                var cells = new List<string> { l.ToString(), string.Join(", ", list.Select(n => n.Index)), list.Count > 0 ? Fmt(list[0].Difference) : "" };
+                if (con is not null) { cells.Add(string.Join(", ", con.ExclusiveB(l).Select(n => n.Index))); cells.Add($"{con.OverlapPct(l):F1}%"); }
+                table.AddRow(cells.ToArray());
+            }
+            AnsiConsole.Write(table);
+            if (disc.Cache is { } c) AnsiConsole.MarkupLine($"[grey]cache {Markup.Escape(c.Directory)}: {c.Hits} hit(s), {c.Misses} miss(es)[/]");
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static JsonArray NeuronArray(IEnumerable<NeuronScore> list) =>
+        new(list.Select(n => (JsonNode)new JsonObject { ["index"] = n.Index, ["difference"] = n.Difference }).ToArray());
+
+    private static string Fmt(double d) => d.ToString("F6", CultureInfo.InvariantCulture);
+
+    /// <summary>The neurons <c>amplify --task</c> uses: the top <paramref name="count"/> of the task's differential at <paramref name="layer"/>.</summary>
+    internal static IReadOnlyList<NeuronScore> ForTask(TransformerModel m, ModelTokenizer tok, TaskSuite suite, int layer, int count, BosPolicy policy, bool noCache)
+    {
+        if (layer < 0 || layer >= m.Config.NLayers)
+            throw new UserException($"layer {layer} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
+        var disc = new NeuronDiscovery(m, tok, noCache ? null : DiscoveryCache.Default()) { Bos = policy };
+        return disc.ForTask(suite).Top(layer, count);
+    }
+}

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Sna.Core.Method;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna tasks [--dir DIR] [--json]</c> lists the built-in suites and the task files in DIR (default ./tasks):
+/// <c>{"tasks":[{"name","domain","level","prompts","classes","source","builtin","error"?}],"neutral_corpus":N}</c>.
+/// <c>sna tasks show NAME|FILE [--json]</c> prints one suite (its JSON file format).
+/// <c>sna tasks select --pool FILE --band 0.07:0.10 [--n 20] --out FILE</c> writes a task of the pool prompts whose P_base is in the band.
+/// </summary>
+public static class TasksCommand
+{
+    public static Command Build()
+    {
+        var dir = new Option<string>("--dir") { Description = "Directory of user task files (*.json).", DefaultValueFactory = _ => "tasks" };
+        var json = Common.Json();
+        var cmd = new Command("tasks", "List the built-in task suites and your task files; 'tasks select' builds zone-targeted tasks.") { dir, json };
+        cmd.SetAction(r =>
+        {
+            var list = TaskLibrary.List(r.GetValue(dir));
+            if (r.GetValue(json))
+            {
+                Common.PrintJson(new JsonObject
+                {
+                    ["tasks"] = new JsonArray(list.Select(t =>
+                    {
+                        var o = new JsonObject { ["name"] = t.Name, ["builtin"] = t.BuiltIn, ["source"] = t.Source };
+                        if (t.Suite is { } s)
+                        {
+                            o["domain"] = s.Domain; o["level"] = s.Level; o["prompts"] = s.Prompts.Count;
+                            o["classes"] = s.Classes is null ? null : new JsonArray(s.ClassLabels.Select(l => (JsonNode)l).ToArray());
+                            o["description"] = s.Description;
+                        }
+                        else o["error"] = t.Error;
+                        return (JsonNode)o;
+                    }).ToArray()),
+                    ["neutral_corpus"] = TaskLibrary.NeutralCorpus.Count,
+                });
+                return 0;
+            }
+            var table = new Table().AddColumn("name").AddColumn("domain").AddColumn("level").AddColumn("prompts").AddColumn("source / description");
+            foreach (var t in list)
+            {
+                if (t.Suite is { } s)
+                    table.AddRow(Markup.Escape(t.Name), Markup.Escape(s.Domain), Markup.Escape(s.Level), s.Prompts.Count.ToString(),
+                        Markup.Escape(t.BuiltIn ? s.Description ?? "" : t.Source));
+                else
+                    table.AddRow(Markup.Escape(t.Name), "", "", "", $"[red]{Markup.Escape(t.Error ?? "")}[/]");
+            }
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"[grey]Built-in neutral corpus: {TaskLibrary.NeutralCorpus.Count} sentences. Task files: {Markup.Escape(Path.GetFullPath(r.GetValue(dir)!))}[/]");
+            return 0;
+        });
+        cmd.Subcommands.Add(BuildShow());
+        cmd.Subcommands.Add(BuildSelect());
+        return cmd;
+    }
+
+    private static Command BuildShow()
+    {
+        var task = new Argument<string>("task") { Description = "A built-in task name or a task file." };
+        var json = Common.Json();
+        var cmd = new Command("show", "Print one task suite (as its JSON file with --json).") { task, json };
+        cmd.SetAction(r =>
+        {
+            var s = MethodOptions.ResolveTask(r.GetValue(task)!);
+            if (r.GetValue(json)) { Console.Out.Write(s.ToJson()); return 0; }
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(s.Name)}[/] ({Markup.Escape(s.Domain)}, {Markup.Escape(s.Level)}) — {Markup.Escape(s.Description ?? s.Source)}");
+            var t = new Table().AddColumn("#").AddColumn("prompt").AddColumn("target");
+            if (s.IsClassification) t.AddColumn("label");
+            for (int i = 0; i < s.Prompts.Count; i++)
+            {
+                var cells = new List<string> { i.ToString(), Markup.Escape(Common.Printable(s.Prompts[i].Text)), Markup.Escape(Common.Printable(s.Prompts[i].Target)) };
+                if (s.IsClassification) cells.Add(Markup.Escape(s.Prompts[i].Label ?? ""));
+                t.AddRow(cells.ToArray());
+            }
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine($"[grey]discovery texts: {(s.Texts is null ? "the prompts" : $"{s.Texts.Count} given")}; neutral: {(s.Neutral is null ? $"built-in corpus ({TaskLibrary.NeutralCorpus.Count})" : $"{s.Neutral.Count} given")}[/]");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command BuildSelect()
+    {
+        var model = Common.Model();
+        var pool = new Option<string>("--pool") { Description = "Candidate prompts: a task JSON file or a JSON array of {\"text\",\"target\"}.", Required = true };
+        var band = new Option<string>("--band") { Description = "Keep prompts with low ≤ P_base ≤ high, e.g. 0.07:0.10 (Zone 2) or 0:0.07 (Zone 1).", Required = true };
+        var n = new Option<int>("--n") { Description = "At most this many prompts (pool order).", DefaultValueFactory = _ => 20 };
+        var output = new Option<string>("--out", "-o") { Description = "Where to write the new task JSON.", Required = true };
+        var name = new Option<string>("--name") { Description = "Name of the new task (default: the output file's name)." };
+        var force = new Option<bool>("--force") { Description = "Overwrite --out if it exists." };
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var cmd = new Command("select", "Score a pool of prompts and write a task whose prompts all have P_base in a band (zone-targeted tasks).")
+        { model, pool, band, n, output, name, force, bos, noBos, json, dtype };
+        cmd.SetAction(r =>
+        {
+            var policy = Common.Policy(r, bos, noBos);
+            var (lo, hi) = ZoneSelection.ParseBand(r.GetValue(band)!);
+            int count = r.GetValue(n);
+            if (count < 1) throw new UserException("--n must be at least 1");
+            string outPath = r.GetValue(output)!;
+            if (File.Exists(outPath) && !r.GetValue(force)) throw new UserException($"{outPath} exists; pass --force to overwrite it");
+            var (prompts, src) = TaskSuiteJson.LoadPool(r.GetValue(pool)!);
+            string taskName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath);
+            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            using var _m = m;
+            var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "",
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"band {lo}:{hi}"), src?.Neutral);
+            var dirName = Path.GetDirectoryName(Path.GetFullPath(outPath));
+            if (dirName is not null) Directory.CreateDirectory(dirName);
+            File.WriteAllText(outPath, res.Task.ToJson());
+            if (r.GetValue(json))
+            {
+                Common.PrintJson(new JsonObject
+                {
+                    ["out"] = outPath, ["name"] = res.Task.Name, ["pool"] = res.PoolSize, ["qualified"] = res.Qualified, ["written"] = res.Selected.Count,
+                    ["band"] = new JsonObject { ["low"] = lo, ["high"] = hi },
+                    ["prompts"] = new JsonArray(res.Selected.Select(s => (JsonNode)new JsonObject { ["text"] = s.Prompt.Text, ["target"] = s.Prompt.Target, ["p_base"] = s.PBase }).ToArray()),
+                    ["run"] = Common.RunRecord(m, tok, policy),
+                });
+                return 0;
+            }
+            AnsiConsole.MarkupLine($"{res.Qualified} of {res.PoolSize} pool prompts have P_base in {Markup.Escape($"[{lo}, {hi}]")}; wrote {res.Selected.Count} to [bold]{Markup.Escape(outPath)}[/] as task '{Markup.Escape(res.Task.Name)}'.");
+            if (res.Qualified < count) AnsiConsole.MarkupLine($"[yellow]Fewer than --n {count} qualified: widen the band or grow the pool.[/]");
+            return 0;
+        });
+        return cmd;
+    }
+}

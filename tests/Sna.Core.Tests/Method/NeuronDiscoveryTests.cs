@@ -1,0 +1,149 @@
+using Sna.Core.Method;
+using Sna.Core.Models;
+using Sna.Core.Tests.Models;
+using Sna.Core.Tokenization;
+
+namespace Sna.Core.Tests.Method;
+
+/// <summary>Differential neuron discovery against the float64 goldens of the shared fixtures, plus its cache and contrastive mode.</summary>
+public class NeuronDiscoveryTests
+{
+    public static TheoryData<string, string> FixtureSets()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var f in MethodFixtures.All) foreach (var s in new[] { "arithmetic", "rhyme" }) d.Add(f, s);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(FixtureSets))]
+    public void Differential_top25_matches_golden(string fixture, string set)
+    {
+        var (model, tok) = MethodFixtures.Get(fixture);
+        var prompts = MethodFixtures.PromptsJson();
+        var texts = MethodFixtures.Strings(prompts.GetProperty("sets").GetProperty(set));
+        var neutral = MethodFixtures.Strings(prompts.GetProperty("neutral"));
+        var disc = new NeuronDiscovery(model, tok) { Bos = BosPolicy.None, BatchSize = 3 };
+
+        // the texts encode to exactly the golden ids (no BOS)
+        var tokens = ModelFixtures.PromptTokens(ModelFixtures.IsNeoX(fixture));
+        var goldenIds = tokens.GetProperty("sets").GetProperty(set).GetProperty("task").EnumerateArray().Select(ModelFixtures.Ids).ToArray();
+        Assert.Equal(goldenIds, disc.Encode(texts));
+
+        var r = disc.Differential(texts, neutral);
+        var diff = ModelFixtures.GoldenTensor(fixture, "diff." + set, out var shape);
+        Assert.Equal([model.Config.NLayers, model.Config.DMlp], shape);
+        var golden = ModelFixtures.Golden(fixture).GetProperty("differential").GetProperty(set);
+        for (int l = 0; l < model.Config.NLayers; l++)
+        {
+            var mine = r.Difference(l);
+            var want = diff.AsSpan(l * shape[1], shape[1]);
+            double scale = 0;
+            foreach (double x in want) scale = Math.Max(scale, Math.Abs(x));
+            for (int n = 0; n < mine.Length; n++)
+                Assert.True(Math.Abs(mine[n] - want[n]) <= 1e-4 * Math.Max(scale, 1e-3),
+                    $"{fixture}/{set} L{l} n{n}: {mine[n]:G9} vs {want[n]:G9}");
+
+            var top = r.TopIndices(l, 25);
+            var gold = ModelFixtures.Ids(golden.GetProperty($"layer{l}"));
+            int shared = top.Intersect(gold).Count();
+            Assert.True(shared >= 24, $"{fixture}/{set} L{l}: only {shared}/25 shared with the golden top-25");
+            // ranks descend, ties by lower index
+            var t = r.Top(l, 25);
+            for (int i = 1; i < t.Count; i++)
+                Assert.True(t[i - 1].Difference > t[i].Difference || (t[i - 1].Difference == t[i].Difference && t[i - 1].Index < t[i].Index));
+        }
+    }
+
+    [Theory, MemberData(nameof(AllFixtures))]
+    public void Batched_means_equal_one_text_at_a_time(string fixture)
+    {
+        var (model, tok) = MethodFixtures.Get(fixture);
+        var p = MethodFixtures.PromptsJson();
+        var texts = MethodFixtures.Strings(p.GetProperty("sets").GetProperty("arithmetic")).Concat(MethodFixtures.Strings(p.GetProperty("neutral"))).ToArray();
+        var batched = new NeuronDiscovery(model, tok) { BatchSize = 16 }.Mean(texts);
+        var single = new NeuronDiscovery(model, tok) { BatchSize = 1 }.Mean(texts);
+        Assert.Equal(texts.Length, batched.TextCount);
+        var a = batched.Values; var b = single.Values;
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5 * Math.Max(1, Math.Abs(b[i])), $"value {i}: {a[i]} vs {b[i]}");
+    }
+
+    public static TheoryData<string> AllFixtures() => new(MethodFixtures.All);
+
+    [Fact]
+    public void Cache_hit_returns_identical_values_and_a_different_set_misses()
+    {
+        var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
+        var dir = MethodFixtures.TempDir();
+        try
+        {
+            var p = MethodFixtures.PromptsJson();
+            var arith = MethodFixtures.Strings(p.GetProperty("sets").GetProperty("arithmetic"));
+            var rhyme = MethodFixtures.Strings(p.GetProperty("sets").GetProperty("rhyme"));
+            var cache = new DiscoveryCache(dir);
+            var disc = new NeuronDiscovery(model, tok, cache);
+            var first = disc.Mean(arith);
+            Assert.Equal((0, 1), (cache.Hits, cache.Misses));
+            Assert.Single(Directory.GetFiles(dir, "*.bin"));
+
+            var again = new NeuronDiscovery(model, tok, cache).Mean(arith);
+            Assert.Equal((1, 1), (cache.Hits, cache.Misses));
+            Assert.Equal(first.Values.ToArray(), again.Values.ToArray());   // bit-identical doubles
+            Assert.Equal(first.TextCount, again.TextCount);
+
+            new NeuronDiscovery(model, tok, cache).Mean(rhyme);              // another text set
+            Assert.Equal((1, 2), (cache.Hits, cache.Misses));
+            new NeuronDiscovery(model, tok, cache) { Bos = BosPolicy.None }.Mean(arith);   // same texts, other BOS policy
+            Assert.Equal((1, 3), (cache.Hits, cache.Misses));
+            Assert.Equal(3, Directory.GetFiles(dir, "*.bin").Length);
+            Assert.NotEqual(cache.Key(model, disc.Encode(arith)), cache.Key(MethodFixtures.Get("gpt2-tiny-f16").Model, disc.Encode(arith)));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory, MemberData(nameof(AllFixtures))]
+    public void Contrastive_lists_are_disjoint_and_overlap_is_reported(string fixture)
+    {
+        var (model, tok) = MethodFixtures.Get(fixture);
+        var p = MethodFixtures.PromptsJson();
+        var disc = new NeuronDiscovery(model, tok) { Bos = BosPolicy.None };
+        const int k = 25;
+        var c = disc.Contrastive(MethodFixtures.Strings(p.GetProperty("sets").GetProperty("arithmetic")),
+                                 MethodFixtures.Strings(p.GetProperty("sets").GetProperty("rhyme")),
+                                 MethodFixtures.Strings(p.GetProperty("neutral")), k);
+        for (int l = 0; l < c.Layers; l++)
+        {
+            var a = c.ExclusiveA(l).Select(n => n.Index).ToArray();
+            var b = c.ExclusiveB(l).Select(n => n.Index).ToArray();
+            Assert.Empty(a.Intersect(b));
+            int shared = c.Shared(l).Length;
+            Assert.Equal(k - shared, a.Length);
+            Assert.Equal(k - shared, b.Length);
+            Assert.Equal(shared * 100.0 / k, c.OverlapPct(l), 9);
+            Assert.Equal(c.OverlapPct(l), NeuronDiscovery.Overlap(c.A.TopIndices(l, k), c.B.TopIndices(l, k), k), 9);
+        }
+        Assert.Equal(40.0, NeuronDiscovery.Overlap([1, 2, 3, 4, 5], [4, 5, 6, 7, 8], 5));
+    }
+
+    [Theory, MemberData(nameof(AllFixtures))]
+    public void Multiplier_zero_ablates_the_chosen_neurons(string fixture)
+    {
+        var (model, tok) = MethodFixtures.Get(fixture);
+        var ids = tok.Encode("The cat sat on the mat", BosPolicy.None);
+        int[] neurons = [0, 5, model.Config.DMlp - 1];
+        int layer = model.Config.NLayers - 1;
+        var name = HookNames.MlpPost(layer);
+        var (_, plain) = model.RunWithCache([ids], [name]);
+        var amp = Amplification.Single(layer, neurons, 0f);
+        var (_, ablated) = model.RunWithCache([ids], [name], amp.ToHooks(model.Config));
+        var before = plain[name]; var after = ablated[name];
+        int M = model.Config.DMlp;
+        for (int t = 0; t < ids.Length; t++)
+            for (int n = 0; n < M; n++)
+            {
+                float v = after.Data[t * M + n];
+                if (neurons.Contains(n)) Assert.Equal(0f, v);
+                else Assert.Equal(before.Data[t * M + n], v);
+            }
+        Assert.Contains(neurons, n => before.Data[n] != 0f);   // the ablation changed something
+    }
+}
