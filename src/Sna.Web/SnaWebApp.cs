@@ -56,8 +56,8 @@ public static class SnaWebApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton<ComputeGate>();
-        builder.Services.AddSingleton<INeuronFinder, MeanDifferenceNeuronFinder>();
-        builder.Services.AddSingleton<ITaskCatalog, InlineTaskCatalog>();
+        builder.Services.AddSingleton<INeuronFinder, LibraryNeuronFinder>();
+        builder.Services.AddSingleton<ITaskCatalog, LibraryTaskCatalog>();
         builder.Services.AddSingleton<SnaService>();
         builder.Services.AddSingleton<HeatmapJobs>();
         configureServices?.Invoke(builder.Services);

@@ -130,10 +130,10 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Discover_OnATask()
     {
-        var (status, body, _) = await S.PostAsync("/api/discover", new { model = TestPaths.TinyId, task = "arithmetic", layer = 0, topK = 3 });
+        var (status, body, _) = await S.PostAsync("/api/discover", new { model = TestPaths.TinyId, task = "math-easy", layer = 0, topK = 3 });
         Assert.Equal(200, status);
-        Assert.Equal(6, (int)body!["taskTexts"]!);
-        Assert.Equal(8, (int)body["neutralTexts"]!);
+        Assert.Equal(Sna.Core.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count, (int)body!["taskTexts"]!);
+        Assert.Equal(Sna.Core.Method.TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
     }
 
     public static TheoryData<string, string> InvalidBodies => new()

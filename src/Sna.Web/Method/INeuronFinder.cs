@@ -1,3 +1,4 @@
+using Sna.Core.Method;
 using Sna.Core.Models;
 using Sna.Core.Tokenization;
 
@@ -7,14 +8,13 @@ namespace Sna.Web.Method;
 public sealed record NeuronQuery(IReadOnlyList<string> TaskTexts, IReadOnlyList<int> Layers, int TopK, BosPolicy Bos);
 
 /// <summary>One neuron's score: the task mean minus the neutral mean of its <c>mlp.hook_post</c> activation.</summary>
-public readonly record struct NeuronScore(int Neuron, double Difference, double TaskMean, double NeutralMean);
+public readonly record struct WebNeuronScore(int Neuron, double Difference, double TaskMean, double NeutralMean);
 
 /// <summary>The top neurons of one layer, largest difference first.</summary>
-public sealed record LayerRanking(int Layer, IReadOnlyList<NeuronScore> Top);
+public sealed record LayerRanking(int Layer, IReadOnlyList<WebNeuronScore> Top);
 
 /// <summary>
-/// Neuron discovery as the web tool needs it. The library's <c>Sna.Core.Method.NeuronDiscovery</c> replaces
-/// <see cref="MeanDifferenceNeuronFinder"/> behind this interface at integration.
+/// Neuron discovery as the web tool needs it. The library's <see cref="NeuronDiscovery"/> serves it through <see cref="LibraryNeuronFinder"/>.
 /// </summary>
 public interface INeuronFinder
 {
@@ -26,70 +26,25 @@ public interface INeuronFinder
 }
 
 /// <summary>
-/// Differential activation: for each text the mean of <c>blocks.{L}.mlp.hook_post</c> over its real positions, then the mean
-/// over texts; the same for a short neutral list; neurons ranked by task mean − neutral mean.
+/// Neuron discovery through the library's <see cref="NeuronDiscovery"/> (differential activation against the built-in
+/// neutral corpus), with cancellation checked before and after the forward passes.
 /// </summary>
-public sealed class MeanDifferenceNeuronFinder : INeuronFinder
+public sealed class LibraryNeuronFinder : INeuronFinder
 {
-    public static readonly IReadOnlyList<string> Neutral =
-    [
-        "The weather today is mild with a light breeze.",
-        "She walked to the market to buy some bread.",
-        "The meeting was moved to Thursday afternoon.",
-        "A small cat slept on the warm windowsill.",
-        "The library opens at nine in the morning.",
-        "He painted the fence a pale shade of green.",
-        "The train arrived a few minutes late.",
-        "They planted tomatoes in the garden last spring.",
-    ];
-
-    public int NeutralCount => Neutral.Count;
+    public int NeutralCount => TaskLibrary.NeutralCorpus.Count;
 
     public IReadOnlyList<LayerRanking> Find(TransformerModel model, ModelTokenizer tokenizer, NeuronQuery q, CancellationToken ct)
     {
-        var names = q.Layers.Select(HookNames.MlpPost).ToArray();
-        var task = MeanActivations(model, tokenizer, q.TaskTexts, q, names, ct);
-        var neutral = MeanActivations(model, tokenizer, Neutral, q, names, ct);
-        var result = new List<LayerRanking>(q.Layers.Count);
-        for (int i = 0; i < q.Layers.Count; i++)
+        ct.ThrowIfCancellationRequested();
+        var discovery = new NeuronDiscovery(model, tokenizer) { Bos = q.Bos };
+        var task = discovery.Mean(q.TaskTexts);
+        ct.ThrowIfCancellationRequested();
+        var diff = new DifferentialResult(task, discovery.Mean(TaskLibrary.NeutralCorpus));
+        ct.ThrowIfCancellationRequested();
+        return q.Layers.Select(l =>
         {
-            var t = task[i]; var n = neutral[i];
-            var scores = Enumerable.Range(0, t.Length).Select(j => new NeuronScore(j, t[j] - n[j], t[j], n[j]))
-                .OrderByDescending(s => s.Difference).ThenBy(s => s.Neuron).Take(q.TopK).ToArray();
-            result.Add(new LayerRanking(q.Layers[i], scores));
-        }
-        return result;
-    }
-
-    /// <summary>Per layer: mean over texts of (mean over the text's real positions) of hook_post, in double.</summary>
-    private static double[][] MeanActivations(TransformerModel model, ModelTokenizer tok, IReadOnlyList<string> texts, NeuronQuery q, string[] names, CancellationToken ct)
-    {
-        int dMlp = model.Config.DMlp;
-        var sums = names.Select(_ => new double[dMlp]).ToArray();
-        int counted = 0;
-        foreach (var text in texts)
-        {
-            ct.ThrowIfCancellationRequested();
-            var ids = tok.Encode(text, q.Bos);
-            if (ids.Length == 0) continue;
-            if (ids.Length > model.Config.NCtx) ids = ids[^model.Config.NCtx..];
-            var (_, cache) = model.RunWithCache([ids], names);
-            for (int i = 0; i < names.Length; i++)
-            {
-                var a = cache[names[i]];
-                int T = a.Shape[1], first = a.PadLeft[0];
-                var mean = new double[dMlp];
-                for (int t = first; t < T; t++)
-                {
-                    var row = a.Row(0, t);
-                    for (int j = 0; j < dMlp; j++) mean[j] += row[j];
-                }
-                for (int j = 0; j < dMlp; j++) sums[i][j] += mean[j] / (T - first);
-            }
-            counted++;
-        }
-        if (counted == 0) throw new ArgumentException("no text to discover neurons on: every text tokenized to nothing");
-        foreach (var s in sums) for (int j = 0; j < s.Length; j++) s[j] /= counted;
-        return sums;
+            var t = diff.Task.Layer(l).ToArray(); var n = diff.Reference.Layer(l).ToArray();
+            return new LayerRanking(l, diff.Top(l, q.TopK).Select(s => new WebNeuronScore(s.Index, s.Difference, t[s.Index], n[s.Index])).ToArray());
+        }).ToArray();
     }
 }
