@@ -14,8 +14,9 @@ public sealed record FactorShare(string Factor, double Share, double PercentOfR2
 /// <param name="NotEstimable">Reason when the decomposition could not be computed; null otherwise.</param>
 /// <param name="Domains">Distinct task types used (the categorical factor's levels).</param>
 /// <param name="Method">Plain-language description of the variables and the method.</param>
+/// <param name="BaselineOnlyRSquared">R² of the baseline-rank-only model (= Spearman rho² of baseline vs mean improvement); NaN when not estimable.</param>
 public sealed record ThreeFactorResult(int N, double FullRSquared, IReadOnlyList<FactorShare> Shares, string? NotEstimable,
-    IReadOnlyList<string> Domains, string Method)
+    IReadOnlyList<string> Domains, string Method, double BaselineOnlyRSquared = double.NaN)
 {
     /// <summary>True when the shares were computed.</summary>
     public bool Estimable => NotEstimable is null;
@@ -75,7 +76,7 @@ public static class ThreeFactorDecomposition
                 PredictorGroup.Categorical(TaskType, tasks.Select(t => t.Domain).ToArray()),
             ]);
             var shares = r.Shares.Select((s, i) => new FactorShare(s.Name, s.Share, s.PercentOfR2, PaperPercent[i])).ToArray();
-            return new ThreeFactorResult(n, r.FullRSquared, shares, null, domains, MethodText);
+            return new ThreeFactorResult(n, r.FullRSquared, shares, null, domains, MethodText, r.RSquaredOf(Baseline));
         }
         catch (ArgumentException e)
         {
