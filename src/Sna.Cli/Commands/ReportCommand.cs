@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Sna.Core.Analysis;
+using Sna.Core.Method;
+using Sna.Core.Reporting;
+using Spectre.Console;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna report (--csv FILE | --db FILE) --out DIR [--zones 0.07:0.10] [--interference FILE] [--resamples N] [--seed S] [--no-svg] [--json]</c>:
+/// analyses a sweep's results and writes report.html, report.md, summary.json and the figures into DIR.
+/// </summary>
+public static class ReportCommand
+{
+    public static Command Build()
+    {
+        var csv = new Option<FileInfo?>("--csv") { Description = "Sweep results as CSV (the sweep engine's export: task, prompt_index, layer, count, multiplier, positions, neuron_source, p_base, p_post, logprob_base, logprob_post, improvement_pct)." };
+        var db = new Option<FileInfo?>("--db") { Description = "Sweep results database (SQLite store of `sna sweep`)." };
+        var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "Output directory (created if needed).", Required = true };
+        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var interference = new Option<FileInfo?>("--interference") { Description = "Optional interference measurements as CSV with columns source, target, delta_pp." };
+        var resamples = new Option<int>("--resamples") { Description = "Bootstrap resamples.", DefaultValueFactory = _ => Bootstrap.DefaultResamples };
+        var seed = new Option<ulong>("--seed") { Description = "Bootstrap seed.", DefaultValueFactory = _ => Bootstrap.DefaultSeed };
+        var noSvg = new Option<bool>("--no-svg") { Description = "Write PNG figures only." };
+        var json = Common.Json();
+        var cmd = new Command("report", "Analyse a sweep: per-task summary, baseline–improvement statistics, zones, three-factor decomposition, layer specialization; writes HTML, Markdown, JSON and figures.")
+        { csv, db, outDir, zones, interference, resamples, seed, noSvg, json };
+        cmd.SetAction(r =>
+        {
+            var csvFile = r.GetValue(csv);
+            var dbFile = r.GetValue(db);
+            if ((csvFile is null) == (dbFile is null)) throw new UserException("give exactly one of --csv FILE or --db FILE");
+            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            int b = r.GetValue(resamples);
+            if (b < 1 || b > 1_000_000) throw new UserException("--resamples must be between 1 and 1000000");
+
+            SweepResultSet set;
+            if (csvFile is not null)
+            {
+                if (!csvFile.Exists) throw new FileNotFoundException($"CSV file not found: {csvFile.FullName}");
+                set = SweepResultSet.FromCsv(csvFile.FullName);
+            }
+            else
+            {
+                // INTEGRATION: adapt the sweep engine's SQLite store to SweepResultSet here (same columns as its CSV export,
+                // plus model name/hash and sweep name from the store's metadata), e.g. set = SweepStore.Open(db).ToResultSet(sweepName).
+                throw new UserException($"--db is not yet wired (reading {dbFile!.Name}); export the sweep as CSV and use --csv");
+            }
+
+            var options = new ReportOptions
+            {
+                Analysis = new AnalysisOptions { Zones = z, Resamples = b, Seed = r.GetValue(seed) },
+                Interference = r.GetValue(interference) is { } f
+                    ? (f.Exists ? InterferenceMatrix.FromCsv(f.FullName) : throw new FileNotFoundException($"interference file not found: {f.FullName}"))
+                    : null,
+                WriteSvg = !r.GetValue(noSvg),
+            };
+            var o = ReportWriter.Write(set, options, r.GetValue(outDir)!.FullName);
+            var st = o.Analysis.Statistics;
+            if (r.GetValue(json))
+            {
+                Common.PrintJson(new JsonObject
+                {
+                    ["out"] = o.Directory,
+                    ["html"] = o.HtmlPath,
+                    ["markdown"] = o.MarkdownPath,
+                    ["summary"] = o.JsonPath,
+                    ["figures"] = new JsonArray(o.Figures.Select(x => (JsonNode)x.PngPath).ToArray()),
+                    ["tasks"] = o.Analysis.Tasks.Count,
+                    ["spearman_rho"] = Num(st.Spearman?.Rho),
+                    ["spearman_p"] = Num(st.Spearman is null ? null : st.SpearmanPPreferred),
+                    ["spearman_p_method"] = st.Spearman is null ? null : st.SpearmanPPreferredKind,
+                    ["not_estimable"] = st.NotEstimable,
+                });
+                return 0;
+            }
+            var t = new Table().Title($"Sweep {Markup.Escape(o.Analysis.SweepName)} ({Markup.Escape(o.Analysis.ModelName)})")
+                .AddColumn("task").AddColumn("baseline").AddColumn("zone").AddColumn("mean impr.").AddColumn("max impr.").AddColumn("success").AddColumn("best layer");
+            foreach (var s in o.Analysis.Tasks)
+                t.AddRow(Markup.Escape(s.Task), Fmt.Prob(s.Baseline), s.Zone.ToString(CultureInfo.InvariantCulture), Fmt.Pct(s.MeanImprovementPct, 2),
+                    Fmt.Pct(s.MaxImprovementPct, 2), Fmt.F(s.SuccessRate, 2), s.BestLayer.ToString(CultureInfo.InvariantCulture));
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine(st.Spearman is { } sp
+                ? Markup.Escape($"Spearman rho = {Fmt.F(sp.Rho)}, p = {Fmt.P(st.SpearmanPPreferred)} ({st.SpearmanPPreferredKind}), n = {sp.N}; 95% CI [{Fmt.F(st.SpearmanCi!.Lower)}, {Fmt.F(st.SpearmanCi.Upper)}]")
+                : $"[yellow]{Markup.Escape(st.NotEstimable ?? "")}[/]");
+            AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(o.HtmlPath)}[/], report.md, summary.json and {o.Figures.Count} figure(s).");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static JsonNode? Num(double? v) => v is double d && double.IsFinite(d) ? JsonValue.Create(d) : null;
+}
