@@ -6,6 +6,14 @@ namespace Sna.Core.Tests.Models;
 /// <summary>A tensor as the tests build it: HF shape and float32 values (before any 16-bit storage rounding).</summary>
 public sealed record TinyTensor(int[] Shape, float[] Data);
 
+/// <summary>A model to write: kind (for the directory name), config.json entries, tensors by HF name.</summary>
+public sealed record TinyModel(string Kind, IReadOnlyDictionary<string, object> Config, IReadOnlyDictionary<string, TinyTensor> Tensors)
+{
+    /// <summary>The same model with the tensors <paramref name="select"/> picks replaced by <paramref name="map"/> of them.</summary>
+    public TinyModel Map(Func<string, TinyTensor, bool> select, Func<TinyTensor, TinyTensor> map) =>
+        this with { Tensors = Tensors.ToDictionary(kv => kv.Key, kv => select(kv.Key, kv.Value) ? map(kv.Value) : kv.Value, StringComparer.Ordinal) };
+}
+
 /// <summary>Hyper-parameters of a tiny random Llama (HF <c>LlamaForCausalLM</c> names).</summary>
 public sealed record LlamaSpec(
     int Hidden = 32, int Heads = 4, int KvHeads = 2, int Intermediate = 48, int Layers = 2, int Vocab = 97,
@@ -68,7 +76,10 @@ public static class TinyCheckpoints
     public static TinyCheckpoint Llama(LlamaSpec s, int seed = 1, TensorDType storeAs = TensorDType.F32) =>
         WriteLlama(s, LlamaWeights(s, seed), storeAs);
 
-    public static TinyCheckpoint WriteLlama(LlamaSpec s, IReadOnlyDictionary<string, TinyTensor> weights, TensorDType storeAs = TensorDType.F32)
+    public static TinyCheckpoint WriteLlama(LlamaSpec s, IReadOnlyDictionary<string, TinyTensor> weights, TensorDType storeAs = TensorDType.F32) =>
+        Write(LlamaModel(s, weights), storeAs);
+
+    public static TinyModel LlamaModel(LlamaSpec s, IReadOnlyDictionary<string, TinyTensor> weights)
     {
         var config = new Dictionary<string, object>
         {
@@ -88,13 +99,14 @@ public static class TinyCheckpoints
             ["bos_token_id"] = 1,
             ["eos_token_id"] = 2,
         };
-        return Write("llama", config, weights, storeAs);
+        return new TinyModel("llama", config, weights);
     }
 
     // ---- GPT-2 (Conv1D weights stored [in, out])
 
-    public static TinyCheckpoint Gpt2(int seed = 1, TensorDType storeAs = TensorDType.F32,
-        int d = 32, int heads = 4, int layers = 2, int vocab = 101, int nCtx = 64)
+    public static TinyCheckpoint Gpt2(int seed = 1, TensorDType storeAs = TensorDType.F32) => Write(Gpt2Model(seed), storeAs);
+
+    public static TinyModel Gpt2Model(int seed = 1, int d = 32, int heads = 4, int layers = 2, int vocab = 101, int nCtx = 64)
     {
         var rng = new Random(seed);
         int M = 4 * d;
@@ -124,13 +136,14 @@ public static class TinyCheckpoints
             ["n_positions"] = nCtx, ["n_ctx"] = nCtx, ["vocab_size"] = vocab,
             ["layer_norm_epsilon"] = 1e-5, ["tie_word_embeddings"] = true, ["bos_token_id"] = 0,
         };
-        return Write("gpt2", config, w, storeAs);
+        return new TinyModel("gpt2", config, w);
     }
 
     // ---- GPT-NeoX (nn.Linear weights stored [out, in]; parallel residual; partial rotary)
 
-    public static TinyCheckpoint NeoX(int seed = 1, TensorDType storeAs = TensorDType.F32,
-        int d = 32, int heads = 4, int layers = 2, int vocab = 103, int nCtx = 64, double rotaryPct = 0.5)
+    public static TinyCheckpoint NeoX(int seed = 1, TensorDType storeAs = TensorDType.F32) => Write(NeoXModel(seed), storeAs);
+
+    public static TinyModel NeoXModel(int seed = 1, int d = 32, int heads = 4, int layers = 2, int vocab = 103, int nCtx = 64, double rotaryPct = 0.5)
     {
         var rng = new Random(seed);
         int M = 4 * d;
@@ -161,10 +174,18 @@ public static class TinyCheckpoints
             ["layer_norm_eps"] = 1e-5, ["use_parallel_residual"] = true, ["hidden_act"] = "gelu",
             ["tie_word_embeddings"] = false, ["bos_token_id"] = 0,
         };
-        return Write("neox", config, w, storeAs);
+        return new TinyModel("neox", config, w);
     }
 
     // ---- shared
+
+    /// <summary>The values a tensor holds once stored as <paramref name="dtype"/> (round to nearest even), as float32.</summary>
+    public static TinyTensor Rounded(TinyTensor t, TensorDType dtype) => new(t.Shape, t.Data.Select(v => dtype switch
+    {
+        TensorDType.F16 => (float)(Half)v,
+        TensorDType.BF16 => BitConverter.Int32BitsToSingle(SafetensorsWriter.SingleToBf16(v) << 16),
+        _ => v,
+    }).ToArray());
 
     /// <summary>Random token ids in [0, vocab).</summary>
     public static int[] Tokens(int vocab, int length, int seed)
@@ -173,8 +194,10 @@ public static class TinyCheckpoints
         return Enumerable.Range(0, length).Select(_ => rng.Next(vocab)).ToArray();
     }
 
-    private static TinyCheckpoint Write(string kind, Dictionary<string, object> config, IReadOnlyDictionary<string, TinyTensor> w, TensorDType storeAs)
+    /// <summary>Writes config.json and model.safetensors (every tensor stored as <paramref name="storeAs"/>) into a new temp directory.</summary>
+    public static TinyCheckpoint Write(TinyModel model, TensorDType storeAs = TensorDType.F32)
     {
+        var (kind, config, w) = (model.Kind, new Dictionary<string, object>(model.Config), model.Tensors);
         string dir = Path.Combine(Path.GetTempPath(), $"sna-tiny-{kind}-{storeAs}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         config["torch_dtype"] = storeAs switch { TensorDType.F16 => "float16", TensorDType.BF16 => "bfloat16", _ => "float32" };
