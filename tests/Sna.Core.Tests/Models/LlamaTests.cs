@@ -46,6 +46,21 @@ public class LlamaTests : IClassFixture<LlamaModels>
         Assert.Equal(s.Tied, c.TiedEmbeddings);
     }
 
+    [Theory]
+    [InlineData("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling")]
+    [InlineData("\"head_dim\": 16", "head_dim")]
+    [InlineData("\"attention_bias\": true", "attention_bias")]
+    public void Unsupported_llama_variants_are_refused_not_silently_misread(string extra, string key)
+    {
+        string json = "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 32, \"num_attention_heads\": 4, " +
+                      "\"num_hidden_layers\": 2, \"intermediate_size\": 48, \"vocab_size\": 97, " + extra + "}";
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var e = Assert.Throws<NotSupportedException>(() => ModelConfig.Parse(doc.RootElement, "config.json"));
+        Assert.Contains(key, e.Message);
+        using var ok = System.Text.Json.JsonDocument.Parse(json.Replace(extra, "\"rope_scaling\": null, \"head_dim\": 8, \"attention_bias\": false"));
+        Assert.Equal(8, ModelConfig.Parse(ok.RootElement, "config.json").DHead);
+    }
+
     [Theory, MemberData(nameof(SpecIndices))]
     public void Logits_at_every_position_and_every_layer_hooks_match_float64_reference(int spec)
     {
