@@ -41,16 +41,21 @@ public static class ModelLoader
             }
             var stored = ckpt.Names.Select(n => ckpt.Get(n).DType).Where(d => d is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16)
                                    .GroupBy(d => d).OrderByDescending(g => g.Count()).First().Key;
-            return new TransformerModel(config, weights, gemm)
+            var provenance = new ModelProvenance
             {
-                Provenance = new ModelProvenance
-                {
-                    Source = Path.GetFullPath(directory),
-                    ContentHash = ckpt.ContentHash,
-                    StoredDType = stored.ToString(),
-                    ComputeWeightsDType = dtype == WeightsDTypeOption.AsStored ? stored.ToString() : dtype.ToString(),
-                },
+                Source = Path.GetFullPath(directory),
+                ContentHash = ckpt.ContentHash,
+                StoredDType = stored.ToString(),
+                ComputeWeightsDType = dtype == WeightsDTypeOption.AsStored ? stored.ToString() : dtype.ToString(),
             };
+            if (!ctx.KeptView)
+            {
+                // Every matrix was converted into an owned buffer and every vector copied: unmap the checkpoint so its
+                // pages (touched during conversion) stop counting in this process's resident set.
+                weights.Owners.Remove(ckpt);
+                ckpt.Dispose();
+            }
+            return new TransformerModel(config, weights, gemm) { Provenance = provenance };
         }
         catch
         {
@@ -65,6 +70,8 @@ public static class ModelLoader
         public readonly ModelWeights Weights = weights;
         public readonly WeightsDTypeOption DType = dtype;
         public string Prefix = "";
+        /// <summary>True once a matrix is used in place (zero-copy): the checkpoint must stay mapped.</summary>
+        public bool KeptView;
 
         public TensorView Tensor(string name, params int[] shape)
         {
@@ -96,7 +103,7 @@ public static class ModelLoader
         public WeightMatrix Convert(WeightMatrix m)
         {
             WeightDType target = TargetFor(m.DType);
-            if (target == m.DType) return m;
+            if (target == m.DType) { KeptView = true; return m; }
             return Own(m, target, m.Transposed);
         }
 

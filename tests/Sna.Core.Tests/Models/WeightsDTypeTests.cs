@@ -219,5 +219,9 @@ public class WeightsDTypeTests
             ? s.Layers * qkv * (stored == TensorDType.F32 ? 4 : 2)     // as stored: only the fused q/k/v is a copy
             : matrices * (option == WeightsDTypeOption.F32 ? 4 : 2);                                   // converted: every matrix once, nothing else
         Assert.Equal(expected, owned);
+        // the checkpoint stays mapped only while some matrix is used in place
+        bool keepsView = option == WeightsDTypeOption.AsStored || option.ToString() == stored.ToString();
+        Assert.Equal(keepsView, model.Weights.Owners.OfType<Checkpoint>().Any());
+        Assert.All(model.Forward([[1, 2, 3]]).Logits, v => Assert.True(float.IsFinite(v)));
     }
 }
