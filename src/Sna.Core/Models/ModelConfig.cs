@@ -109,6 +109,7 @@ public sealed record ModelConfig
         {
             int d = Int(root, path, "hidden_size");
             int h = Int(root, path, "num_attention_heads");
+            RejectLlamaVariants(root, path, d, h);
             cfg = new ModelConfig
             {
                 Architecture = ArchitectureKind.Llama,
@@ -132,6 +133,19 @@ public sealed record ModelConfig
         }
         cfg.Validate();
         return cfg;
+    }
+
+    /// <summary>
+    /// Llama-family options the runtime does not implement; refused rather than silently computing a different model.
+    /// </summary>
+    private static void RejectLlamaVariants(JsonElement root, string path, int d, int h)
+    {
+        if (root.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind != JsonValueKind.Null)
+            throw new NotSupportedException($"{path}: rope_scaling is not supported (plain RoPE only; Llama 3.1+ 'llama3' scaling, linear and dynamic scaling are not implemented)");
+        if (OptInt(root, "head_dim") is int hd && h > 0 && hd != d / h)
+            throw new NotSupportedException($"{path}: head_dim {hd} differs from hidden_size / num_attention_heads = {d / Math.Max(h, 1)}; not supported");
+        if (OptBool(root, "attention_bias") == true || OptBool(root, "mlp_bias") == true)
+            throw new NotSupportedException($"{path}: attention_bias / mlp_bias are not supported for Llama");
     }
 
     private static string NormalizeAct(string act, string path) => act switch

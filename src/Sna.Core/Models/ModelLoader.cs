@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Sna.Core.Checkpoints;
 using Sna.Core.Numerics;
 
@@ -38,16 +41,21 @@ public static class ModelLoader
             }
             var stored = ckpt.Names.Select(n => ckpt.Get(n).DType).Where(d => d is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16)
                                    .GroupBy(d => d).OrderByDescending(g => g.Count()).First().Key;
-            return new TransformerModel(config, weights, gemm)
+            var provenance = new ModelProvenance
             {
-                Provenance = new ModelProvenance
-                {
-                    Source = Path.GetFullPath(directory),
-                    ContentHash = ckpt.ContentHash,
-                    StoredDType = stored.ToString(),
-                    ComputeWeightsDType = dtype == WeightsDTypeOption.AsStored ? stored.ToString() : dtype.ToString(),
-                },
+                Source = Path.GetFullPath(directory),
+                ContentHash = ckpt.ContentHash,
+                StoredDType = stored.ToString(),
+                ComputeWeightsDType = dtype == WeightsDTypeOption.AsStored ? stored.ToString() : dtype.ToString(),
             };
+            if (!ctx.KeptView)
+            {
+                // Every matrix was converted into an owned buffer and every vector copied: unmap the checkpoint so its
+                // pages (touched during conversion) stop counting in this process's resident set.
+                weights.Owners.Remove(ckpt);
+                ckpt.Dispose();
+            }
+            return new TransformerModel(config, weights, gemm) { Provenance = provenance };
         }
         catch
         {
@@ -62,6 +70,8 @@ public static class ModelLoader
         public readonly ModelWeights Weights = weights;
         public readonly WeightsDTypeOption DType = dtype;
         public string Prefix = "";
+        /// <summary>True once a matrix is used in place (zero-copy): the checkpoint must stay mapped.</summary>
+        public bool KeptView;
 
         public TensorView Tensor(string name, params int[] shape)
         {
@@ -80,37 +90,45 @@ public static class ModelLoader
             return Convert(v.AsMatrix(transposed));
         }
 
-        /// <summary>Applies the weights-dtype option: keep the view, or convert once into an owned native buffer.</summary>
-        public unsafe WeightMatrix Convert(WeightMatrix m)
+        /// <summary>The dtype a matrix stored as <paramref name="stored"/> is held in under the weights-dtype option.</summary>
+        public WeightDType TargetFor(WeightDType stored) => DType switch
         {
-            WeightDType target = DType switch
-            {
-                WeightsDTypeOption.F32 => WeightDType.F32,
-                WeightsDTypeOption.F16 => WeightDType.F16,
-                WeightsDTypeOption.BF16 => WeightDType.BF16,
-                _ => m.DType,
-            };
-            if (target == m.DType) return m;
+            WeightsDTypeOption.F32 => WeightDType.F32,
+            WeightsDTypeOption.F16 => WeightDType.F16,
+            WeightsDTypeOption.BF16 => WeightDType.BF16,
+            _ => stored,
+        };
+
+        /// <summary>Applies the weights-dtype option: keep the view, or convert once into an owned native buffer.</summary>
+        public WeightMatrix Convert(WeightMatrix m)
+        {
+            WeightDType target = TargetFor(m.DType);
+            if (target == m.DType) { KeptView = true; return m; }
             return Own(m, target, m.Transposed);
         }
 
-        /// <summary>Copies <paramref name="m"/> element by element into a new buffer of <paramref name="target"/> dtype and layout.</summary>
+        /// <summary>Copies <paramref name="m"/> into a new buffer of <paramref name="target"/> dtype and layout.</summary>
         public unsafe WeightMatrix Own(WeightMatrix m, WeightDType target, bool transposed)
         {
             long count = m.ElementCount;
-            var buf = new NativeBuffer(count * (target == WeightDType.F32 ? 4 : 2));
+            int es = target == WeightDType.F32 ? 4 : 2;
+            var buf = new NativeBuffer(count * es);
             Weights.Owners.Add(buf);
-            int rows = transposed ? m.N : m.K, cols = transposed ? m.K : m.N;
-            var row = new float[cols];
-            for (int r = 0; r < rows; r++)
+            if (transposed == m.Transposed)
             {
-                for (int c = 0; c < cols; c++) row[c] = transposed ? m[c, r] : m[r, c];
-                long off = (long)r * cols;
-                switch (target)
+                // Same layout: an element-wise conversion of one contiguous block (vectorised).
+                WeightConversion.Convert(m.Data, m.DType, buf.Pointer, target, count);
+            }
+            else
+            {
+                // Layout change (no loader asks for one): gather each output row through the indexer, then convert it.
+                int rows = transposed ? m.N : m.K, cols = transposed ? m.K : m.N;
+                var row = new float[cols];
+                for (int r = 0; r < rows; r++)
                 {
-                    case WeightDType.F32: row.CopyTo(new Span<float>((float*)buf.Pointer + off, cols)); break;
-                    case WeightDType.F16: for (int c = 0; c < cols; c++) ((Half*)buf.Pointer)[off + c] = (Half)row[c]; break;
-                    default: for (int c = 0; c < cols; c++) ((ushort*)buf.Pointer)[off + c] = SafetensorsWriter.SingleToBf16(row[c]); break;
+                    for (int c = 0; c < cols; c++) row[c] = transposed ? m[c, r] : m[r, c];
+                    fixed (float* p = row)
+                        WeightConversion.Convert(p, WeightDType.F32, (byte*)buf.Pointer + (long)r * cols * es, target, cols);
                 }
             }
             return new WeightMatrix(buf.Pointer, target, m.K, m.N, transposed);
@@ -184,17 +202,22 @@ public static class ModelLoader
         for (int l = 0; l < c.NLayers; l++)
         {
             string p = $"layers.{l}.";
-            var q = x.Tensor(p + "self_attn.q_proj.weight", H * dh, D);
-            var k = x.Tensor(p + "self_attn.k_proj.weight", Hkv * dh, D);
-            var v = x.Tensor(p + "self_attn.v_proj.weight", Hkv * dh, D);
+            var q = x.Tensor(p + "self_attn.q_proj.weight", H * dh, D).AsMatrix(true);
+            var k = x.Tensor(p + "self_attn.k_proj.weight", Hkv * dh, D).AsMatrix(true);
+            var v = x.Tensor(p + "self_attn.v_proj.weight", Hkv * dh, D).AsMatrix(true);
+            // The fused matrix is built directly in the dtype the option asks for (as stored: the projections' common
+            // dtype, float32 if they differ), so no second copy of q/k/v is kept.
+            WeightDType fusedType = q.DType == k.DType && k.DType == v.DType ? x.TargetFor(q.DType)
+                                  : x.TargetFor(WeightDType.F32);
             int qkvRows = (H + 2 * Hkv) * dh;
-            var buf = new NativeBuffer((long)qkvRows * D * 4);
+            int es = fusedType == WeightDType.F32 ? 4 : 2;
+            var buf = new NativeBuffer((long)qkvRows * D * es);
             x.Weights.Owners.Add(buf);
-            var dst = new Span<float>(buf.Pointer, qkvRows * D);
-            q.CopyToFloat32(dst.Slice(0, H * dh * D));
-            k.CopyToFloat32(dst.Slice(H * dh * D, Hkv * dh * D));
-            v.CopyToFloat32(dst.Slice((H + Hkv) * dh * D, Hkv * dh * D));
-            var fused = x.Convert(new WeightMatrix(buf.Pointer, WeightDType.F32, D, qkvRows, transposed: true));
+            byte* dst = (byte*)buf.Pointer;
+            WeightConversion.Convert(q.Data, q.DType, dst, fusedType, q.ElementCount);
+            WeightConversion.Convert(k.Data, k.DType, dst + q.ElementCount * es, fusedType, k.ElementCount);
+            WeightConversion.Convert(v.Data, v.DType, dst + (q.ElementCount + k.ElementCount) * es, fusedType, v.ElementCount);
+            var fused = new WeightMatrix(buf.Pointer, fusedType, D, qkvRows, transposed: true);
             w.Layers[l] = new LayerWeights
             {
                 Ln1W = x.Vector(p + "input_layernorm.weight", D),
@@ -209,5 +232,66 @@ public static class ModelLoader
         w.LnFinalW = x.Vector("norm.weight", D);
         x.Prefix = "";
         w.Unembed = c.TiedEmbeddings || !x.Ckpt.Contains("lm_head.weight") ? w.TokenEmbedding : x.Matrix("lm_head.weight", V, D, transposed: true);
+    }
+}
+
+/// <summary>
+/// Element-wise conversion between the weight storage types (F32, F16, BF16), vectorised. Results equal the scalar
+/// conversions exactly: F32→F16 is <c>(Half)x</c> (round to nearest even), F32→BF16 is
+/// <see cref="SafetensorsWriter.SingleToBf16"/> (round to nearest even, NaN stays a quiet NaN); widening is exact.
+/// </summary>
+internal static unsafe class WeightConversion
+{
+    private const int Chunk = 1 << 14;
+
+    public static void Convert(void* src, WeightDType from, void* dst, WeightDType to, long count)
+    {
+        long srcSize = from == WeightDType.F32 ? 4 : 2, dstSize = to == WeightDType.F32 ? 4 : 2;
+        if (from == to)
+        {
+            Buffer.MemoryCopy(src, dst, count * dstSize, count * dstSize);
+            return;
+        }
+        float[]? scratch = from != WeightDType.F32 && to != WeightDType.F32 ? new float[Chunk] : null;
+        for (long off = 0; off < count; off += Chunk)
+        {
+            int n = (int)Math.Min(Chunk, count - off);
+            byte* s = (byte*)src + off * srcSize, d = (byte*)dst + off * dstSize;
+            Span<float> wide = from == WeightDType.F32 ? new Span<float>(s, n)
+                             : to == WeightDType.F32 ? new Span<float>(d, n) : scratch.AsSpan(0, n);
+            if (from == WeightDType.F16) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(s, n), wide);
+            else if (from == WeightDType.BF16) TensorView.Bf16ToSingle(new ReadOnlySpan<ushort>(s, n), wide);
+            if (to == WeightDType.F16) TensorPrimitives.ConvertToHalf(wide, new Span<Half>(d, n));
+            else if (to == WeightDType.BF16) SingleToBf16(wide, new Span<ushort>(d, n));
+        }
+    }
+
+    /// <summary>float32 → bfloat16 bits, round to nearest even, NaN → quiet NaN (as <see cref="SafetensorsWriter.SingleToBf16"/>).</summary>
+    public static void SingleToBf16(ReadOnlySpan<float> src, Span<ushort> dst)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(src);
+        int i = 0;
+        int w = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var absMask = new Vector<uint>(0x7FFF_FFFF);
+            var inf = new Vector<uint>(0x7F80_0000);
+            var bias = new Vector<uint>(0x7FFF);
+            var quiet = new Vector<uint>(0x0040);
+            for (; i + 2 * w <= src.Length; i += 2 * w)
+            {
+                var lo = Round(new Vector<uint>(bits.Slice(i, w)), absMask, inf, bias, quiet);
+                var hi = Round(new Vector<uint>(bits.Slice(i + w, w)), absMask, inf, bias, quiet);
+                Vector.Narrow(lo, hi).CopyTo(dst.Slice(i));
+            }
+        }
+        for (; i < src.Length; i++) dst[i] = SafetensorsWriter.SingleToBf16(src[i]);
+    }
+
+    private static Vector<uint> Round(Vector<uint> b, Vector<uint> absMask, Vector<uint> inf, Vector<uint> bias, Vector<uint> quiet)
+    {
+        var top = Vector.ShiftRightLogical(b, 16);
+        var rounded = Vector.ShiftRightLogical(b + bias + (top & Vector<uint>.One), 16);
+        return Vector.ConditionalSelect(Vector.GreaterThan(b & absMask, inf), top | quiet, rounded);
     }
 }
