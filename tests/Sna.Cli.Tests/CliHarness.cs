@@ -15,12 +15,20 @@ public static class CliHarness
             var oldOut = Console.Out; var oldErr = Console.Error;
             var o = new StringWriter(); var e = new StringWriter();
             Console.SetOut(o); Console.SetError(e);
+            // Spectre.Console binds its output when created: point it at this run's writer.
+            var oldAnsi = Spectre.Console.AnsiConsole.Console;
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Out = new Spectre.Console.AnsiConsoleOutput(o),
+                Ansi = Spectre.Console.AnsiSupport.No,
+                ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+            });
             try
             {
                 int code = CliRunner.Invoke(Program.BuildRoot(), args);
                 return (code, o.ToString(), e.ToString());
             }
-            finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+            finally { Console.SetOut(oldOut); Console.SetError(oldErr); Spectre.Console.AnsiConsole.Console = oldAnsi; }
         }
     }
 

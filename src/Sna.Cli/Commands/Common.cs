@@ -85,7 +85,8 @@ internal static class Common
         catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of integers, got '{s}'"); }
     }
 
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+    /// <summary>Compact JSON; only what JSON requires is escaped ("+" and "&lt;" stay readable).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void PrintJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
 
