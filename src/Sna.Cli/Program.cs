@@ -15,6 +15,7 @@ public partial class Program
         root.Subcommands.Add(AmplifyCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
         root.Subcommands.Add(DownloadCommand.Build());
+        root.Subcommands.Add(ClassifyCommand.Build());
         return root;
     }
 }

@@ -27,7 +27,7 @@ public static class ClassifyFigure
         if (cells.Length == 0) throw new ArgumentException($"layer {L} is not in the grid");
         static string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 
-        const double W = 640, H = 420, left = 70, right = 190, top = 50, bottom = 60;
+        const double W = 720, H = 420, left = 70, right = 250, top = 50, bottom = 60;
         double pw = W - left - right, ph = H - top - bottom;
         double xMin = cells.Min(c => c.Multiplier), xMax = cells.Max(c => c.Multiplier);
         if (xMax == xMin) { xMin -= 1; xMax += 1; }
@@ -36,6 +36,8 @@ public static class ClassifyFigure
         double span = Math.Max(yMax - yMin, 1.0);
         double step = NiceStep(span / 6);
         yMin = Math.Floor(yMin / step) * step; yMax = Math.Ceiling(yMax / step) * step;
+        if (ys.Max() > 0 && ys.Max() >= yMax - step / 4) yMax += step;      // headroom above the top point
+        if (ys.Min() < 0 && ys.Min() <= yMin + step / 4) yMin -= step;
         if (yMax == yMin) yMax = yMin + step;
         double X(double v) => left + (v - xMin) / (xMax - xMin) * pw;
         double Y(double v) => top + (yMax - v) / (yMax - yMin) * ph;
@@ -68,7 +70,7 @@ public static class ClassifyFigure
             string label = $"{name}, n={n}";
             double ly = top + 10 + li * 20;
             sb.Append($"<line x1=\"{F(left + pw + 12)}\" y1=\"{F(ly)}\" x2=\"{F(left + pw + 36)}\" y2=\"{F(ly)}\" stroke=\"{color}\" stroke-width=\"2\"{(dash.Length > 0 ? $" stroke-dasharray=\"{dash}\"" : "")}/>\n");
-            sb.Append($"<text x=\"{F(left + pw + 42)}\" y=\"{F(ly + 4)}\">{Esc(pts.Length == 0 ? label + " (empty)" : label)}</text>\n");
+            sb.Append($"<text x=\"{F(left + pw + 42)}\" y=\"{F(ly + 4)}\">{Esc(pts.Length == 0 ? $"{name.Split(' ')[0]} {zone}: empty" : label)}</text>\n");
             li++;
             if (pts.Length == 0) continue;
             sb.Append($"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{(dash.Length > 0 ? $" stroke-dasharray=\"{dash}\"" : "")} points=\"{string.Join(' ', pts.Select(p => $"{F(p.X)},{F(p.Y)}"))}\"/>\n");
