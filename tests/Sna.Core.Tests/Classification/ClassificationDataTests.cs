@@ -49,6 +49,8 @@ public class MarginZoneTests
         Assert.Null(ZoneAccuracy.PerZone([1], [true])[3].Accuracy);
         Assert.Equal(100.0 / 3, GridCell.DeltaPercentagePoints(new ZoneAccuracy(3, 2), new ZoneAccuracy(3, 3))!.Value, 12);
         Assert.Null(GridCell.DeltaPercentagePoints(new ZoneAccuracy(0, 0), new ZoneAccuracy(0, 0)));
+        Assert.Equal(7.0, GridCell.DeltaPercentagePoints(new ZoneAccuracy(200, 96), new ZoneAccuracy(200, 110)));   // exactly, no 7.000000000000001
+        Assert.Equal(-0.5, GridCell.DeltaPercentagePoints(new ZoneAccuracy(200, 96), new ZoneAccuracy(200, 95)));
     }
 }
 
