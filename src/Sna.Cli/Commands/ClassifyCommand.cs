@@ -1,0 +1,202 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Sna.Core.Classification;
+
+namespace Sna.Cli.Commands;
+
+/// <summary>
+/// <c>sna classify --model M --data FILE --n 200 --seed 42 [--layers ...] [--multipliers ...] [--method contrastive|neutral]
+/// [--k 10] [--amplify predicted|both] --db results.db [--out DIR] [--json]</c>: the SNA paper's SST-2 experiment for any
+/// two-label GLUE-format TSV. JSON: <c>{"n","rows","zones":{"1":{"n","accuracy_before"},…},"grid":[{"layer","multiplier",
+/// "zones":{"1":{"accuracy_after","delta_pp"},…}}],…,"run":{…}}</c>.
+/// </summary>
+public static class ClassifyCommand
+{
+    public static Command Build()
+    {
+        var model = Common.Model();
+        var data = new Option<string?>("--data", "-d") { Description = "GLUE-format TSV (header, then text<TAB>label). Default: the bundled SST-2 validation set data/sst2/dev.tsv." };
+        var n = new Option<int>("--n") { Description = "Evaluation rows, sampled with --seed.", DefaultValueFactory = _ => 200 };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (Fisher–Yates with xoshiro256**; the same rows on every machine).", DefaultValueFactory = _ => 42UL };
+        var trainN = new Option<int>("--train-n") { Description = "Rows for choosing neurons: the rows after the evaluation rows in the same permutation (disjoint).", DefaultValueFactory = _ => 100 };
+        var layers = new Option<string?>("--layers") { Description = "Comma-separated layers. Default: five spread over the depth (24 layers: 2,7,12,16,21)." };
+        var mults = new Option<string>("--multipliers") { Description = "Comma-separated multipliers.", DefaultValueFactory = _ => "1,2,4,8,12,16" };
+        var method = new Option<string>("--method") { Description = "contrastive (class vs class, exclusive lists) or neutral (class vs neutral texts).", DefaultValueFactory = _ => "contrastive" };
+        var k = new Option<int>("--k") { Description = "Neurons per class per layer.", DefaultValueFactory = _ => 10 };
+        var amplify = new Option<string>("--amplify") { Description = "predicted (the neurons of the class the unmodified model predicts) or both (both classes' neurons).", DefaultValueFactory = _ => "predicted" };
+        var template = new Option<string>("--template") { Description = "Prompt template; {sentence} is replaced by the text.", DefaultValueFactory = _ => "Review: {sentence} Sentiment:" };
+        var labelValues = new Option<string>("--label-values") { Description = "The two label values of the data, comma-separated (class 0, class 1).", DefaultValueFactory = _ => "0,1" };
+        var labelWords = new Option<string>("--label-words") { Description = "The words scored for the two labels, separated by '|', used verbatim (mind the leading space).", DefaultValueFactory = _ => " negative| positive" };
+        var textCol = new Option<string>("--text-column") { Description = "Header name of the text column.", DefaultValueFactory = _ => "sentence" };
+        var labelCol = new Option<string>("--label-column") { Description = "Header name of the label column.", DefaultValueFactory = _ => "label" };
+        var zones = new Option<string>("--zones") { Description = "Margin zone thresholds low:high (paper: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
+        var db = new Option<string?>("--db") { Description = "SQLite file to store the run in (tables classify_runs, classify_examples, classify_grid)." };
+        var outDir = new Option<string?>("--out") { Description = "Directory for summary.json and the figure (accuracy change vs multiplier per zone, SVG)." };
+        var batch = new Option<int>("--batch") { Description = "Sequences per forward pass.", DefaultValueFactory = _ => 32 };
+        var naive = new Option<int>("--naive-sample") { Description = "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", DefaultValueFactory = _ => 4 };
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var cmd = new Command("classify", "Zero-shot two-label classification with SNA: accuracy per margin zone before and after amplifying the predicted class's neurons, over layers × multipliers.")
+        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, naive, bos, noBos, json, dtype };
+        cmd.SetAction(r =>
+        {
+            var policy = Common.Policy(r, bos, noBos);
+            var words = r.GetValue(labelWords)!.Split('|');
+            var values = r.GetValue(labelValues)!.Split(',', StringSplitOptions.TrimEntries);
+            if (words.Length != 2) throw new UserException($"--label-words needs two words separated by '|', got '{r.GetValue(labelWords)}'");
+            if (values.Length != 2) throw new UserException($"--label-values needs two values separated by ',', got '{r.GetValue(labelValues)}'");
+            var spec = new ClassifierSpec
+            {
+                Template = r.GetValue(template)!, LabelValues = values, LabelWords = words,
+                Zones = ClassifierSpec.ParseZones(r.GetValue(zones)!), Bos = policy,
+            };
+            var options = new ClassifyOptions
+            {
+                N = r.GetValue(n), Seed = r.GetValue(seed), TrainN = r.GetValue(trainN),
+                Layers = r.GetValue(layers) is { } ls ? Common.ParseIntList(ls, "--layers") : null,
+                Multipliers = ParseFloats(r.GetValue(mults)!, "--multipliers"),
+                Method = r.GetValue(method)!.ToLowerInvariant() switch
+                {
+                    "contrastive" => NeuronMethod.Contrastive,
+                    "neutral" => NeuronMethod.Neutral,
+                    var s => throw new UserException($"--method must be contrastive or neutral, got '{s}'"),
+                },
+                K = r.GetValue(k),
+                Amplify = r.GetValue(amplify)!.ToLowerInvariant() switch
+                {
+                    "predicted" => AmplifyTarget.Predicted,
+                    "both" => AmplifyTarget.Both,
+                    var s => throw new UserException($"--amplify must be predicted or both, got '{s}' (amplifying the true label's neurons would leak the answer)"),
+                },
+                Spec = spec, BatchSize = r.GetValue(batch), NaiveSample = Math.Max(0, r.GetValue(naive)),
+            };
+            string dataPath = r.GetValue(data) ?? BundledDataPath();
+            var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
+            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            using var _m = m;
+            options.Validate(m.Config);
+            bool asJson = r.GetValue(json);
+
+            ClassifyResult result;
+            if (asJson || !AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                // No progress bars in JSON mode or when the output is not a terminal (they would be printed line by line).
+                if (!asJson) AnsiConsole.MarkupLine($"[bold]classify[/] {Markup.Escape(Path.GetFileName(dataPath))} ({dataset.Count} rows): n={options.N}, seed={options.Seed}, train={options.TrainN}");
+                result = ClassificationExperiment.Run(m, tok, dataset, options);
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"[bold]classify[/] {Markup.Escape(Path.GetFileName(dataPath))} ({dataset.Count} rows) on {Markup.Escape(m.Provenance.Source)}: n={options.N}, seed={options.Seed}, train={options.TrainN}, method={options.Method.ToString().ToLowerInvariant()}, k={options.K}");
+                result = null!;
+                AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var tasks = new Dictionary<string, ProgressTask>();
+                        var sink = new SyncProgress(p =>
+                        {
+                            if (!tasks.TryGetValue(p.Stage, out var t)) tasks[p.Stage] = t = ctx.AddTask(p.Stage, maxValue: Math.Max(1, p.Total));
+                            t.MaxValue = Math.Max(1, p.Total);
+                            t.Value = p.Done;
+                        });
+                        result = ClassificationExperiment.Run(m, tok, dataset, options, sink);
+                        foreach (var t in tasks.Values) t.Value = t.MaxValue;
+                    });
+            }
+
+            var summary = result.ToJson();
+            summary["run"] = Common.RunRecord(m, tok, policy, "all", (long)options.Seed);
+            long? runId = null;
+            if (r.GetValue(db) is { } dbPath)
+            {
+                runId = ClassifyStore.Save(dbPath, result, m.Provenance.Source, m.Provenance.ContentHash, summary);
+                summary["db"] = new JsonObject { ["path"] = Path.GetFullPath(dbPath), ["run_id"] = runId };
+            }
+            if (r.GetValue(outDir) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                string fig = Path.Combine(dir, $"classify_zones_layer{result.BestLayer}.svg");
+                File.WriteAllText(fig, ClassifyFigure.Svg(result));
+                string sum = Path.Combine(dir, "summary.json");
+                summary["out"] = new JsonObject { ["summary"] = Path.GetFullPath(sum), ["figure"] = Path.GetFullPath(fig) };
+                File.WriteAllText(sum, summary.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }
+            if (asJson) { Common.PrintJson(summary); return 0; }
+            PrintTables(result, runId, r.GetValue(db), r.GetValue(outDir));
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>The bundled SST-2 validation set, shipped beside the executable (and in the repository under data/).</summary>
+    public static string BundledDataPath()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "data", "sst2", "dev.tsv");
+        if (File.Exists(beside)) return beside;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            var p = Path.Combine(d.FullName, "data", "sst2", "dev.tsv");
+            if (File.Exists(p)) return p;
+        }
+        throw new UserException("the bundled data/sst2/dev.tsv was not found; pass --data FILE");
+    }
+
+    private static float[] ParseFloats(string s, string what)
+    {
+        try
+        {
+            return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(x => float.Parse(x, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of numbers, got '{s}'"); }
+    }
+
+    private static string Pct(double? v) => v is double d ? (d * 100).ToString("F1", CultureInfo.InvariantCulture) + "%" : "–";
+    private static string Pp(double? v) => v is double d ? d.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) : "–";
+
+    private static void PrintTables(ClassifyResult r, long? runId, string? db, string? outDir)
+    {
+        var spec = r.Options.Spec;
+        var zt = new Table().Title("Baseline (unmodified model)").AddColumn("zone").AddColumn("margin").AddColumn("n").AddColumn("accuracy");
+        string[] range = [$"all", $"< {spec.Zones.Low}", $"{spec.Zones.Low}–{spec.Zones.High}", $"> {spec.Zones.High}"];
+        for (int z = 1; z <= 3; z++) zt.AddRow(z.ToString(), range[z], r.Before[z].N.ToString(), Pct(r.Before[z].Accuracy));
+        zt.AddRow("all", "", r.Before[0].N.ToString(), Pct(r.Before[0].Accuracy));
+        AnsiConsole.Write(zt);
+
+        var nt = new Table().Title($"Neurons (k={r.Options.K}; grid uses {r.Options.Method.ToString().ToLowerInvariant()})")
+            .AddColumn("layer").AddColumn($"contrastive {Markup.Escape(spec.LabelWords[0].Trim())}").AddColumn($"contrastive {Markup.Escape(spec.LabelWords[1].Trim())}")
+            .AddColumn("neutral-method overlap");
+        for (int i = 0; i < r.Layers.Length; i++)
+        {
+            var c = r.NeuronsContrastive[i]; var nl = r.NeuronsNeutral[i];
+            nt.AddRow(r.Layers[i].ToString(), string.Join(",", c.Class0), string.Join(",", c.Class1), $"{nl.Shared}/{Math.Min(nl.Class0.Length, nl.Class1.Length)} ({nl.Overlap * 100:F0}%)");
+        }
+        AnsiConsole.Write(nt);
+
+        var gt = new Table().Title("Accuracy change (pp) by baseline margin zone").AddColumn("layer").AddColumn("multiplier")
+            .AddColumn("Zone 1").AddColumn("Zone 2").AddColumn("Zone 3").AddColumn("all").AddColumn("fixed/broken");
+        foreach (var c in r.Grid)
+            gt.AddRow(c.Layer.ToString(), c.Multiplier.ToString(CultureInfo.InvariantCulture), Pp(c.DeltaPp[1]), Pp(c.DeltaPp[2]), Pp(c.DeltaPp[3]), Pp(c.DeltaPp[0]), $"{c.Fixed[0]}/{c.Broken[0]}");
+        AnsiConsole.Write(gt);
+
+        var best = r.BestZone1();
+        if (best.Length > 0)
+            AnsiConsole.MarkupLine("[bold]Zone 1 improves most[/]: " + string.Join("; ", best.Select(c => $"L{c.Layer} x{c.Multiplier.ToString(CultureInfo.InvariantCulture)} {Pp(c.DeltaPp[1])} pp")));
+        else AnsiConsole.MarkupLine("[yellow]Zone 1 is empty in this sample[/]");
+        AnsiConsole.MarkupLine(r.Before[3].N == 0 ? "[yellow]Zone 3 is empty in this sample[/]"
+            : r.Zone3Unchanged ? $"[green]Zone 3 unchanged[/] (0.0 pp in all {r.Grid.Length} configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
+            : $"[yellow]Zone 3 changed[/] in {r.Grid.Count(c => c.DeltaPp[3] is double d && d != 0)} of {r.Grid.Length} configurations");
+        var t = r.Timing;
+        AnsiConsole.MarkupLine($"rate: [bold]{t.GridRate:F2}[/] examples × configurations / s (batched rows, {t.GridForwards} forwards)"
+            + (t.NaiveRate is double nr ? $"; naive (one forward per pair, {t.NaiveSample} timed): {nr:F2} / s, x{t.GridRate / nr:F1}" : ""));
+        if (runId is not null) AnsiConsole.MarkupLine($"[grey]stored as run {runId} in {Markup.Escape(db!)}[/]");
+        if (outDir is not null) AnsiConsole.MarkupLine($"[grey]summary.json and the figure written to {Markup.Escape(outDir)}[/]");
+    }
+
+    /// <summary>Reports synchronously on the calling thread (Progress&lt;T&gt; would post to a thread-pool).</summary>
+    private sealed class SyncProgress(Action<ClassifyProgress> report) : IProgress<ClassifyProgress>
+    {
+        public void Report(ClassifyProgress value) => report(value);
+    }
+}
