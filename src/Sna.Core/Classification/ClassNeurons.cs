@@ -1,3 +1,4 @@
+using Sna.Core.Method;
 using Sna.Core.Models;
 
 namespace Sna.Core.Classification;
@@ -30,45 +31,17 @@ public sealed record ClassNeuronLists(int Layer, int[] Class0, int[] Class1, dou
 /// Class-mean MLP activations and the neuron lists built from them.
 /// The mean of <c>blocks.{L}.mlp.hook_post</c> over each text's real positions (padding excluded), then over texts, in double.
 /// </summary>
-// INTEGRATION: the class-mean activation and the top-k selection will switch to Sna.Core.Method.NeuronDiscovery
-// (differential mean post-activation task vs neutral; contrastive) once that lands; this is the minimal local version.
 public static class ClassNeurons
 {
-    /// <summary>Mean activation per layer: result[i][n] for layers[i], neuron n (d_mlp wide).</summary>
+    /// <summary>
+    /// Mean activation per layer: result[i][n] for layers[i], neuron n (d_mlp wide) — the library's
+    /// <see cref="NeuronDiscovery.Mean(IReadOnlyList{int[]})"/> (real positions only, then over texts, in double).
+    /// </summary>
     public static double[][] MeanActivations(TransformerModel model, IReadOnlyList<int[]> texts, IReadOnlyList<int> layers, int batchSize = 16)
     {
         if (texts.Count == 0) throw new ArgumentException("no texts to average over");
-        int M = model.Config.DMlp;
-        var sums = layers.Select(_ => new double[M]).ToArray();
-        var names = layers.Select(HookNames.MlpPost).ToArray();
-        for (int start = 0; start < texts.Count; start += batchSize)
-        {
-            int n = Math.Min(batchSize, texts.Count - start);
-            var batch = new int[n][];
-            for (int i = 0; i < n; i++) batch[i] = texts[start + i];
-            var (_, cache) = model.RunWithCache(batch, names);
-            for (int li = 0; li < layers.Count; li++)
-            {
-                var act = cache[names[li]];
-                int T = act.Shape[1];
-                var textMean = new double[M];
-                for (int b = 0; b < n; b++)
-                {
-                    Array.Clear(textMean);
-                    int first = act.PadLeft[b];
-                    for (int t = first; t < T; t++)
-                    {
-                        var row = act.Row(b, t);
-                        for (int j = 0; j < M; j++) textMean[j] += row[j];
-                    }
-                    double inv = 1.0 / (T - first);
-                    var s = sums[li];
-                    for (int j = 0; j < M; j++) s[j] += textMean[j] * inv;
-                }
-            }
-        }
-        foreach (var s in sums) for (int j = 0; j < s.Length; j++) s[j] /= texts.Count;
-        return sums;
+        var mean = new NeuronDiscovery(model) { BatchSize = batchSize }.Mean(texts);
+        return layers.Select(l => mean.Layer(l).ToArray()).ToArray();
     }
 
     /// <summary>Indices of the k largest values of <paramref name="score"/> among those with score &gt; <paramref name="above"/>; ties by lower index.</summary>
@@ -111,35 +84,9 @@ public static class ClassNeurons
     }
 }
 
-/// <summary>Plain descriptive sentences with no sentiment, the reference for the neutral-text method.</summary>
-// INTEGRATION: swap point for the shared 100-sentence neutral corpus (another branch); keep this list as the fallback.
+/// <summary>Plain descriptive sentences with no sentiment, the reference for the neutral-text method: the library's
+/// built-in neutral corpus (<see cref="TaskLibrary.NeutralCorpus"/>).</summary>
 public static class NeutralTexts
 {
-    public static readonly IReadOnlyList<string> BuiltIn =
-    [
-        "The train leaves the station at seven in the morning.",
-        "The library is on the corner of the main street.",
-        "Water boils at one hundred degrees Celsius at sea level.",
-        "The meeting was moved to the second floor.",
-        "The box contains twelve pencils and a ruler.",
-        "The bridge crosses the river near the old mill.",
-        "A week has seven days.",
-        "The report has four sections and an appendix.",
-        "The bus stops outside the post office.",
-        "The table is made of oak and has four legs.",
-        "The museum opens at nine and closes at five.",
-        "The recipe calls for two cups of flour.",
-        "The road runs north along the coast.",
-        "The form asks for a name and an address.",
-        "The store sells paper, envelopes and stamps.",
-        "The window faces the garden behind the house.",
-        "The committee meets on the first Monday of each month.",
-        "The film is in English with subtitles.",
-        "The package was delivered on Tuesday afternoon.",
-        "The office has three desks and a printer.",
-        "The map shows the roads between the two towns.",
-        "The river flows into the lake to the south.",
-        "The course lasts ten weeks.",
-        "The building has five floors and an elevator.",
-    ];
+    public static IReadOnlyList<string> BuiltIn => TaskLibrary.NeutralCorpus;
 }
