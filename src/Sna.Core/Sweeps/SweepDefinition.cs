@@ -34,18 +34,10 @@ public sealed record SweepDefinition
     public string NeuronSource { get; init; } = "differential";
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = false,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, SweepJsonContext.Default.SweepDefinition);
 
     public static SweepDefinition FromJson(string json) =>
-        JsonSerializer.Deserialize<SweepDefinition>(json, Json) ?? throw new InvalidDataException("sweep definition: empty JSON");
+        JsonSerializer.Deserialize(json, SweepJsonContext.Default.SweepDefinition) ?? throw new InvalidDataException("sweep definition: empty JSON");
 
     /// <summary>SHA-256 (hex) of the canonical JSON: equal definitions, equal hash.</summary>
     public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
@@ -138,3 +130,12 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
         throw new FormatException($"neuron source must be differential, contrastive or random:SEED, got '{s}'");
     }
 }
+
+/// <summary>Source-generated JSON for the definition (snake_case, enums as strings; works trimmed and AOT-compiled).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    Converters = [typeof(SnakeEnum<PositionsMode>), typeof(SnakeEnum<BosPolicy>)])]
+[JsonSerializable(typeof(SweepDefinition))]
+internal sealed partial class SweepJsonContext : JsonSerializerContext;
+
+internal sealed class SnakeEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) where T : struct, Enum;
