@@ -76,7 +76,7 @@ public sealed class SweepEvaluator
     private readonly IReadOnlySet<string> _supported;
 
     /// <summary>Rows of the unembedding GEMM per call (bounds the [rows, vocab] logits buffer).</summary>
-    public int UnembedChunkRows { get; set; } = 64;
+    public int UnembedChunkRows { get; set; } = 128;
 
     public SweepEvaluator(TransformerModel model)
     {
