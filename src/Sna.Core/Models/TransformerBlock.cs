@@ -200,7 +200,7 @@ public sealed partial class TransformerModel
     /// GPT-2 / Llama (fused at load): columns [q (H·dh) | k (Hkv·dh) | v (Hkv·dh)].
     /// NeoX: per head [q(dh) k(dh) v(dh)], i.e. columns h·3dh + {0, dh, 2dh}.
     /// </summary>
-    private void SplitQkv(ReadOnlySpan<float> qkv, int rows, Span<float> q, Span<float> k, Span<float> v, int H, int Hkv, int dh)
+    internal void SplitQkv(ReadOnlySpan<float> qkv, int rows, Span<float> q, Span<float> k, Span<float> v, int H, int Hkv, int dh)
     {
         int width = (H + 2 * Hkv) * dh;
         for (int r = 0; r < rows; r++)

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sna.Core.Method;
+using Sna.Core.Models;
+using Sna.Core.Numerics;
+using Sna.Core.Storage;
+using Sna.Core.Sweeps;
+
+namespace Sna.Bench;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/Sna.Bench -- sweep [--quick] [--naive-samples N] [--positions all|last|both]
+/// [--threads N] [--layers LIST]</c>
+/// <para>A GPT-2-Medium-shaped model (24 layers, d 1024, 16 heads, d_mlp 4096, vocab 50257, random F32 weights, std 0.02) and one
+/// task of 10 prompts × 16 tokens. The full grid is 24 layers × 7 counts × 12 multipliers × 10 prompts = 20,160 scored
+/// configurations per positions mode. Reports configurations/s for the engine (into a real SQLite store) and for the naive
+/// loop (one full batch-1 forward with hooks per configuration, on a random sample of the same grid), their ratio, the
+/// engine's effective GFLOP/s (the FLOPs it must do / time) and the prefix cache's memory.</para>
+/// <para><c>--quick</c>: layers 0,6,12,18,23, counts 3,10,25, multipliers 1.1:2.4:4 (600 per mode), 20 naive samples.</para>
+/// </summary>
+public static class SweepBench
+{
+    private const int NPrompts = 10, PromptLen = 16;
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        string Opt(string name, string dflt) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        int naiveSamples = int.Parse(Opt("--naive-samples", quick ? "20" : "200"), CultureInfo.InvariantCulture);
+        int threads = int.Parse(Opt("--threads", "1"), CultureInfo.InvariantCulture);
+        var positions = Opt("--positions", "both") switch
+        {
+            "all" => new[] { PositionsMode.All },
+            "last" => new[] { PositionsMode.Last },
+            _ => new[] { PositionsMode.All, PositionsMode.Last },
+        };
+
+        var cfg = new ModelConfig
+        {
+            Architecture = ArchitectureKind.Gpt2, DModel = 1024, NHeads = 16, NKvHeads = 16, NLayers = 24, DMlp = 4096, NCtx = 1024,
+            VocabSize = 50257, LayerNormEps = 1e-5f, Activation = "gelu_new", BosTokenId = 50256,
+        };
+        var sw = Stopwatch.StartNew();
+        using var model = BuildRandomModel(cfg, seed: 1234);
+        Console.WriteLine($"model: GPT-2-Medium shape, random F32 weights, built in {sw.Elapsed.TotalSeconds:F1} s; GEMM '{model.Gemm.Name}', {Environment.ProcessorCount} cores, engine threads {threads}");
+
+        var rnd = new Random(7);
+        var prompts = Enumerable.Range(0, NPrompts).Select(i =>
+        {
+            var ids = new int[PromptLen];
+            ids[0] = cfg.BosTokenId;
+            for (int t = 1; t < PromptLen; t++) ids[t] = rnd.Next(cfg.VocabSize);
+            return new SweepPrompt($"p{i}", "t", ids, rnd.Next(cfg.VocabSize));
+        }).ToList();
+        var task = new SweepTask("bench", prompts, NeuronSources.Random(1, cfg.DMlp));
+        int[]? layers = quick ? [0, 6, 12, 18, 23] : SweepDefinition.ParseLayers(Opt("--layers", "all"));
+        int[] counts = quick ? [3, 10, 25] : SweepDefinition.DefaultCounts;
+        double[] mults = SweepDefinition.ParseMultipliers(quick ? "1.1:2.4:4" : SweepDefinition.DefaultMultipliers);
+
+        foreach (var pos in positions)
+        {
+            var def = new SweepDefinition
+            {
+                Name = "bench", Model = new SweepModel("(random)", "random-1234"), Tasks = ["bench"], Layers = layers,
+                Counts = counts, Multipliers = mults, Positions = [pos], NeuronSource = "random:1",
+            };
+            var engine = new SweepEngine(model, def, [task]);
+            int evals = engine.Grid.Count * NPrompts;
+            string db = Path.Combine(Path.GetTempPath(), $"sna-sweepbench-{Environment.ProcessId}-{pos}.db");
+            foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
+            Console.WriteLine();
+            Console.WriteLine($"== positions={SweepDefinition.PositionsName(pos)}: {engine.Grid.Count} configurations × {NPrompts} prompts = {evals} scored configurations");
+
+            // ---- engine (into a real store)
+            SweepRunResult res;
+            sw.Restart();
+            using (var store = ResultStore.Open(db)) res = engine.Run(store, new SweepOptions { Threads = threads });
+            double engineSecs = sw.Elapsed.TotalSeconds;
+            double engineRate = evals / engineSecs;
+            double flops = EngineFlops(cfg, engine.Grid, pos);
+            Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required)");
+            Console.WriteLine($"prefix cache: {res.PrefixCacheBytes / 1048576.0:F1} MiB for {NPrompts} prompts × {PromptLen} tokens");
+
+            // ---- naive: one full batch-1 forward with hooks per sampled (configuration, prompt)
+            var stored = new Dictionary<(int, int), double>();
+            using (var store = ResultStore.OpenReadOnly(db))
+                foreach (var r in store.ReadResults()) stored[(r.ConfigId, r.PromptIndex)] = r.LogProbPost;
+            var sample = new Random(99);
+            var picks = Enumerable.Range(0, naiveSamples).Select(_ => (engine.Grid[sample.Next(engine.Grid.Count)], sample.Next(NPrompts))).ToList();
+            double worst = 0;
+            sw.Restart();
+            foreach (var (c, pi) in picks)
+            {
+                var amp = Amplification.Single(c.Layer, task.Neurons(c.Layer, c.Count), c.MultiplierF, pos);
+                var s = Scoring.Score(model.ForwardLast(prompts[pi].Ids, amp.ToHooks(cfg)), prompts[pi].TargetId);
+                worst = Math.Max(worst, Math.Abs(s.LogProb - stored[(c.Id, pi)]));
+            }
+            double naiveSecs = sw.Elapsed.TotalSeconds;
+            double naiveRate = naiveSamples / naiveSecs;
+            Console.WriteLine($"naive:  {naiveSamples} samples in {naiveSecs:F2} s, {naiveRate:F2} configurations/s, {NaiveFlops(cfg, pos) * naiveSamples / naiveSecs / 1e9:F1} GFLOP/s; max |Δ logprob| vs engine {worst:E1}");
+            Console.WriteLine($"ratio:  {engineRate / naiveRate:F1}x (target {(pos == PositionsMode.All ? "≥ 10x" : "≥ 50x")}); FLOP ratio naive/engine {NaiveFlops(cfg, pos) * evals / flops:F1}x");
+            foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
+        }
+        return 0;
+    }
+
+    /// <summary>Multiply-add FLOPs of one token through one block's projections (qkv, out, MLP in and out).</summary>
+    private static double TokenLayerFlops(ModelConfig c) => 2.0 * c.DModel * (3 * c.DModel + c.DModel + 2 * c.DMlp);
+
+    private static double NaiveFlops(ModelConfig c, PositionsMode _) =>
+        c.NLayers * (PromptLen * TokenLayerFlops(c) + 4.0 * PromptLen * PromptLen / 2 * c.DModel) + 2.0 * c.DModel * c.VocabSize;
+
+    /// <summary>What the engine must compute: one base forward per prompt, then per scored configuration the layers after L
+    /// (all tokens, or the last one attending to T keys) and one unembedding row.</summary>
+    private static double EngineFlops(ModelConfig c, SweepGrid grid, PositionsMode pos)
+    {
+        double total = NPrompts * NaiveFlops(c, pos);
+        foreach (var cfg in grid.Configurations)
+        {
+            int after = c.NLayers - 1 - cfg.Layer;
+            double per = pos == PositionsMode.All
+                ? after * (PromptLen * TokenLayerFlops(c) + 4.0 * PromptLen * PromptLen / 2 * c.DModel)
+                : after * (TokenLayerFlops(c) + 4.0 * PromptLen * c.DModel);
+            total += NPrompts * (per + 2.0 * c.DModel * c.VocabSize);
+        }
+        return total;
+    }
+
+    /// <summary>A GPT-2 model with random F32 weights (uniform, std 0.02; LayerNorm gains 1, biases 0), built in native memory.</summary>
+    public static unsafe TransformerModel BuildRandomModel(ModelConfig c, ulong seed)
+    {
+        var w = new ModelWeights();
+        ulong s = seed | 1;
+        float a = 0.02f * MathF.Sqrt(3f);
+        WeightMatrix Mat(int k, int n, bool transposed)
+        {
+            var buf = new NativeBuffer((long)k * n * 4);
+            w.Owners.Add(buf);
+            var span = new Span<float>(buf.Pointer, k * n);
+            for (int i = 0; i < span.Length; i++)
+            {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                span[i] = ((s >> 40) * (1f / (1 << 24)) * 2f - 1f) * a;
+            }
+            return new WeightMatrix(buf.Pointer, WeightDType.F32, k, n, transposed);
+        }
+        float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
+        int D = c.DModel, M = c.DMlp;
+        w.TokenEmbedding = Mat(D, c.VocabSize, transposed: true);
+        w.Unembed = w.TokenEmbedding;
+        w.PosEmbedding = new float[c.NCtx * D];
+        var pr = new Random((int)seed);
+        for (int i = 0; i < w.PosEmbedding.Length; i++) w.PosEmbedding[i] = (float)(pr.NextDouble() * 2 - 1) * 0.01f;
+        w.Layers = Enumerable.Range(0, c.NLayers).Select(_ => new LayerWeights
+        {
+            Ln1W = Ones(D), Ln1B = new float[D], Ln2W = Ones(D), Ln2B = new float[D],
+            Wqkv = Mat(D, 3 * D, false), Bqkv = new float[3 * D],
+            Wo = Mat(D, D, false), Bo = new float[D],
+            Win = Mat(D, M, false), Bin = new float[M],
+            Wout = Mat(M, D, false), Bout = new float[D],
+        }).ToArray();
+        w.LnFinalW = Ones(D); w.LnFinalB = new float[D];
+        return new TransformerModel(c, w);
+    }
+}

@@ -1,0 +1,212 @@
+using Microsoft.Data.Sqlite;
+using Sna.Core.Method;
+using Sna.Core.Models;
+using Sna.Core.Storage;
+using Sna.Core.Sweeps;
+using Sna.Core.Tests.Models;
+
+namespace Sna.Core.Tests.Sweeps;
+
+public sealed class TempDir : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sna-sweep-" + Guid.NewGuid().ToString("N")[..10]);
+    public TempDir() => Directory.CreateDirectory(Path);
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+/// <summary>Results store: one row per (config, prompt), resume after cancellation, shards + merge, exports — all bit-identical.</summary>
+public class StoreResumeShardTests
+{
+    internal static TransformerModel Model => ModelFixtures.Model("gpt2-tiny-f32");
+
+    internal static (SweepDefinition Def, SweepTask[] Tasks) Small(TransformerModel m, string name = "small")
+    {
+        var c = m.Config;
+        var tasks = new[] { SweepTestData.Task("arith", c.VocabSize, c.DMlp, 50256, 4, 1), SweepTestData.Task("poem", c.VocabSize, c.DMlp, 50256, 3, 2) };
+        var def = new SweepDefinition
+        {
+            Name = name,
+            Model = new SweepModel(m.Provenance.Source, m.Provenance.ContentHash),
+            Tasks = tasks.Select(t => t.Name).ToArray(),
+            Counts = [3, 5],
+            Multipliers = SweepDefinition.ParseMultipliers("1.1:2.4:4"),
+            Positions = [PositionsMode.All, PositionsMode.Last],
+            NeuronSource = "random:1",
+        };
+        return (def, tasks);
+    }
+
+    internal static SweepOptions SmallBatches(int threads = 1) => new() { Threads = threads, MaxRowsLast = 7, MaxTokensAll = 40 };
+
+    internal static List<ResultRow> Run(string db, SweepOptions? o = null, string name = "small")
+    {
+        var (def, tasks) = Small(Model, name);
+        using var store = ResultStore.Open(db);
+        var r = new SweepEngine(Model, def, tasks).Run(store, o ?? SmallBatches());
+        Assert.True(r.Completed);
+        return store.ReadResults().ToList();
+    }
+
+    [Fact]
+    public void Full_run_stores_one_row_per_config_and_prompt()
+    {
+        using var tmp = new TempDir();
+        var (def, tasks) = Small(Model);
+        var grid = new SweepGrid(def, Model.Config.NLayers);
+        Assert.Equal(2 * 2 * 3 * 2 * 4, grid.Count);
+        var progress = new List<SweepProgress>();
+        using var store = ResultStore.Open(tmp.File("a.db"));
+        var res = new SweepEngine(Model, def, tasks).Run(store, SmallBatches(2), new SyncProgress(progress));
+        long expected = grid.Configurations.Sum(c => c.Task == "arith" ? 4 : 3);
+        Assert.True(res.Completed);
+        Assert.Equal(expected, res.EvaluationsWritten);
+        Assert.Equal(expected, store.ResultCount());
+        Assert.Equal(grid.Count, store.CompletedConfigs().Length);
+        Assert.Equal(7, store.ReadPrompts().Count());
+        var last = progress[^1];
+        Assert.Equal(expected, last.EvaluationsDone);
+        Assert.Equal(grid.Count, last.ConfigsDone);
+        // rows agree with the stored prompts and the configuration grid
+        var prompts = store.ReadPrompts().ToDictionary(p => (p.Task, p.PromptIndex));
+        foreach (var r in store.ReadResults())
+        {
+            var c = grid[r.ConfigId];
+            Assert.Equal((c.Task, c.Layer, c.Count, c.Multiplier), (r.Task, r.Layer, r.Count, r.Multiplier));
+            Assert.Equal(prompts[(r.Task, r.PromptIndex)].PBase, r.PBase);
+            Assert.Equal(Scoring.ImprovementPct(r.PBase, r.PPost), r.ImprovementPct);
+        }
+        // the aggregate view exists and has one row per config
+        using var cmd = store.Connection.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM config_aggregates";
+        Assert.Equal((long)grid.Count, (long)cmd.ExecuteScalar()!);
+        // neurons stored per (task, layer, count)
+        Assert.Equal(2 * 3 * 2, store.ReadNeurons().Count);
+        // a duplicate row is impossible
+        var one = store.ReadResults().First();
+        Assert.Throws<SqliteException>(() => store.WriteResults([one]));
+    }
+
+    [Fact]
+    public void Cancel_then_resume_equals_an_uninterrupted_run_bit_for_bit()
+    {
+        using var tmp = new TempDir();
+        var reference = Run(tmp.File("ref.db"));
+        var (def, tasks) = Small(Model);
+        using var cts = new CancellationTokenSource();
+        using (var store = ResultStore.Open(tmp.File("b.db")))
+        {
+            var r = new SweepEngine(Model, def, tasks).Run(store, SmallBatches() with { AfterBatchCommitted = n => { if (n == 5) cts.Cancel(); } }, null, cts.Token);
+            Assert.False(r.Completed);
+            Assert.Equal(5, r.Batches);
+            long partial = store.ResultCount();
+            Assert.True(partial > 0 && partial < reference.Count);
+            // without --resume the database is refused
+            Assert.Throws<InvalidOperationException>(() => new SweepEngine(Model, def, tasks).Run(store, SmallBatches()));
+        }
+        using (var store = ResultStore.Open(tmp.File("b.db")))
+        {
+            var r = new SweepEngine(Model, def, tasks).Run(store, SmallBatches(2) with { Resume = true, MaxRowsLast = 3 });
+            Assert.True(r.Completed);
+            Assert.True(r.EvaluationsSkipped > 0);
+            Assert.Equal(reference, store.ReadResults().ToList());   // records compare every double exactly
+        }
+        // a different definition is refused
+        using (var store = ResultStore.Open(tmp.File("b.db")))
+        {
+            var other = def with { Counts = [3] };
+            Assert.Throws<InvalidOperationException>(() => new SweepEngine(Model, other, tasks).Run(store, new SweepOptions { Resume = true }));
+        }
+    }
+
+    [Fact]
+    public void Shards_merged_equal_one_process()
+    {
+        using var tmp = new TempDir();
+        var reference = Run(tmp.File("ref.db"));
+        var shardFiles = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            var f = tmp.File($"shard{i}.db");
+            Run(f, SmallBatches() with { Shard = new ShardSpec(i, 3) });
+            shardFiles.Add(f);
+        }
+        var rep = ResultMerge.Merge(tmp.File("merged.db"), shardFiles);
+        Assert.Equal(reference.Count, rep.ResultRows);
+        Assert.Equal(0, rep.IdenticalDuplicateRows);
+        Assert.Equal(rep.ConfigsInGrid, rep.CompletedConfigs);
+        using (var merged = ResultStore.OpenReadOnly(tmp.File("merged.db")))
+        {
+            Assert.Equal(reference, merged.ReadResults().ToList());
+            using var refStore = ResultStore.OpenReadOnly(tmp.File("ref.db"));
+            Assert.Equal(refStore.ReadPrompts(), merged.ReadPrompts());
+            Assert.Equal(refStore.ReadNeurons().OrderBy(k => k.Key).Select(k => (k.Key, string.Join(',', k.Value))),
+                         merged.ReadNeurons().OrderBy(k => k.Key).Select(k => (k.Key, string.Join(',', k.Value))));
+        }
+
+        // the same shard twice: identical duplicates are reported, not hidden, and stored once
+        var rep2 = ResultMerge.Merge(tmp.File("dup.db"), [shardFiles[0], shardFiles[0], shardFiles[1], shardFiles[2]]);
+        Assert.Equal(reference.Count, rep2.ResultRows);
+        Assert.True(rep2.IdenticalDuplicateRows > 0);
+
+        // a duplicate with a different value is an error, and no output is left behind
+        var tampered = tmp.File("tampered.db");
+        File.Copy(shardFiles[1], tampered);
+        using (var c = new SqliteConnection($"Data Source={tampered};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE results SET p_post = p_post + 1e-12 WHERE config_id = (SELECT MIN(config_id) FROM results)";
+            Assert.True(cmd.ExecuteNonQuery() > 0);
+        }
+        var ex = Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(tmp.File("bad.db"), [shardFiles[1], tampered]));
+        Assert.Contains("different values", ex.Message);
+        Assert.False(File.Exists(tmp.File("bad.db")));
+
+        // mixed sweep definitions are refused
+        var other = tmp.File("other.db");
+        Run(other, SmallBatches() with { Shard = new ShardSpec(0, 3) }, name: "other");
+        Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(tmp.File("mixed.db"), [shardFiles[0], other]));
+    }
+
+    [Fact]
+    public async Task Csv_and_parquet_exports_round_trip_every_value()
+    {
+        using var tmp = new TempDir();
+        var reference = Run(tmp.File("ref.db"));
+        using var store = ResultStore.OpenReadOnly(tmp.File("ref.db"));
+        Assert.Equal(reference.Count, ResultExport.ToCsv(store, tmp.File("r.csv")));
+        var lines = File.ReadAllLines(tmp.File("r.csv"));
+        Assert.Equal(string.Join(',', ResultExport.CsvColumns), lines[0]);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (int i = 0; i < reference.Count; i++)
+        {
+            var f = lines[i + 1].Split(',');
+            var r = reference[i];
+            Assert.Equal(r.Task, f[1]);
+            Assert.Equal(r.Multiplier, double.Parse(f[5], inv));
+            Assert.Equal(r.PPost, double.Parse(f[9], inv));
+            Assert.Equal(r.LogProbPost, double.Parse(f[11], inv));
+            Assert.Equal(r.ImprovementPct, double.Parse(f[13], inv));
+        }
+        Assert.Equal(reference.Count, await ResultExport.ToParquetAsync(store, tmp.File("r.parquet")));
+        await using var fs = File.OpenRead(tmp.File("r.parquet"));
+        var result = await Parquet.Serialization.ParquetSerializer.DeserializeAsync<ResultExport.ParquetResult>(fs);
+        var back = result.Data;
+        Assert.Equal(reference.Count, back.Count);
+        for (int i = 0; i < reference.Count; i++)
+        {
+            Assert.Equal(reference[i].ConfigId, back[i].ConfigId);
+            Assert.Equal(reference[i].PPost, back[i].PPost);
+            Assert.Equal(reference[i].LogProbBase, back[i].LogProbBase);
+            Assert.Equal(reference[i].Positions, back[i].Positions);
+        }
+        Assert.Contains("improvement_pct", result.Schema.GetDataFields().Select(f => f.Name));
+        Assert.True(result.CustomMetadata.ContainsKey("sna.sweep.hash"));
+    }
+
+    private sealed class SyncProgress(List<SweepProgress> list) : IProgress<SweepProgress>
+    {
+        public void Report(SweepProgress value) { lock (list) list.Add(value); }
+    }
+}
