@@ -197,7 +197,7 @@ public sealed class ResultStore : IDisposable
         {
             if (existing.TryGetValue((p.Task, p.PromptIndex), out var old))
             {
-                if (old != p) throw new InvalidOperationException($"prompt {p.Task}#{p.PromptIndex} differs from the stored one ({old} vs {p}): the model, tokenizer or task changed since the sweep started");
+                if (old != p) throw new InvalidOperationException($"prompt {p.Task}#{p.PromptIndex} differs from the stored one ({old} vs {p}): the model, tokenizer, task or GEMM provider changed since the sweep started");
                 continue;
             }
             ps[0].Value = p.Task; ps[1].Value = p.PromptIndex; ps[2].Value = p.Text; ps[3].Value = p.Target; ps[4].Value = p.TargetId;
