@@ -18,6 +18,10 @@ public partial class Program
         root.Subcommands.Add(AdviseCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
         root.Subcommands.Add(DownloadCommand.Build());
+        root.Subcommands.Add(SweepCommand.Build());
+        root.Subcommands.Add(MergeCommand.Build());
+        root.Subcommands.Add(ExportCommand.Build());
+        root.Subcommands.Add(SummaryCommand.Build());
         root.Subcommands.Add(ClassifyCommand.Build());
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());

@@ -17,7 +17,7 @@ public static class ReportCommand
     public static Command Build()
     {
         var csv = new Option<FileInfo?>("--csv") { Description = "Sweep results as CSV (the sweep engine's export: task, prompt_index, layer, count, multiplier, positions, neuron_source, p_base, p_post, logprob_base, logprob_post, improvement_pct)." };
-        var db = new Option<FileInfo?>("--db") { Description = "Sweep results database (SQLite store of `sna sweep`)." };
+        var db = new Option<FileInfo[]?>("--db") { Description = "Sweep results database(s) (SQLite stores of `sna sweep`); repeat to add control sweeps (random:SEED, bottom) of the same model.", AllowMultipleArgumentsPerToken = true };
         var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "Output directory (created if needed).", Required = true };
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
         var interference = new Option<FileInfo?>("--interference") { Description = "Optional interference measurements as CSV with columns source, target, delta_pp." };
@@ -31,6 +31,7 @@ public static class ReportCommand
         {
             var csvFile = r.GetValue(csv);
             var dbFile = r.GetValue(db);
+            if (dbFile is { Length: 0 }) dbFile = null;
             if ((csvFile is null) == (dbFile is null)) throw new UserException("give exactly one of --csv FILE or --db FILE");
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int b = r.GetValue(resamples);
@@ -44,9 +45,7 @@ public static class ReportCommand
             }
             else
             {
-                // INTEGRATION: adapt the sweep engine's SQLite store to SweepResultSet here (same columns as its CSV export,
-                // plus model name/hash and sweep name from the store's metadata), e.g. set = SweepStore.Open(db).ToResultSet(sweepName).
-                throw new UserException($"--db is not yet wired (reading {dbFile!.Name}); export the sweep as CSV and use --csv");
+                set = Sna.Core.Storage.ResultSetReader.Read(dbFile!.Select(f => f.FullName).ToArray());
             }
 
             var options = new ReportOptions

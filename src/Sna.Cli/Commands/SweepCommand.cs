@@ -18,15 +18,15 @@ public static class SweepCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Model directory (config.json + safetensors + tokenizer).", Required = true };
-        var tasks = new Option<string>("--tasks", "-t") { Description = "Comma-separated task names or task files.", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "Results database (SQLite).", Required = true };
+        var model = Common.Model();
+        var tasks = new Option<string>("--tasks", "-t") { Description = "Comma-separated task names or task files, or all (the 12 built-in suites).", Required = true };
+        var output = new Option<string>("--db", "--out", "-o") { Description = "Results database (SQLite).", Required = true };
         var name = new Option<string>("--name") { Description = "Sweep name.", DefaultValueFactory = _ => "sweep" };
         var layers = new Option<string>("--layers") { Description = "all, or a list/ranges such as 0-5,12.", DefaultValueFactory = _ => "all" };
         var counts = new Option<string>("--counts") { Description = "Neuron counts.", DefaultValueFactory = _ => string.Join(',', SweepDefinition.DefaultCounts) };
         var mults = new Option<string>("--multipliers") { Description = "start:stop:count (evenly spaced, ends included) or a list.", DefaultValueFactory = _ => SweepDefinition.DefaultMultipliers };
         var positions = new Option<string>("--positions") { Description = "all, last or all,last.", DefaultValueFactory = _ => "all" };
-        var source = new Option<string>("--neuron-source") { Description = "differential | contrastive | random:SEED.", DefaultValueFactory = _ => "differential" };
+        var source = new Option<string>("--neuron-source") { Description = "differential | contrastive (each task vs the others) | bottom (lowest-k control) | random:SEED.", DefaultValueFactory = _ => "differential" };
         var noBos = new Option<bool>("--no-bos") { Description = "Do not prepend BOS (default: prepend, as TransformerLens)." };
         var resume = new Option<bool>("--resume") { Description = "Continue a database holding this sweep's results." };
         var shard = new Option<string?>("--shard") { Description = "i/n, or auto (Slurm array / Kubernetes Indexed Job)." };
@@ -36,13 +36,15 @@ public static class SweepCommand
         { model, tasks, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, threads };
         cmd.SetAction((r, ct) =>
         {
-            string dir = r.GetValue(model)!;
+            string dir = Common.ResolveModelDir(r.GetValue(model));
             using var m = ModelLoader.Load(dir);
             var def = new SweepDefinition
             {
                 Name = r.GetValue(name)!,
                 Model = new SweepModel(m.Provenance.Source, m.Provenance.ContentHash),
-                Tasks = r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Tasks = r.GetValue(tasks)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)
+                    ? Sna.Core.Method.TaskLibrary.BuiltInNames.ToArray()
+                    : r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Layers = SweepDefinition.ParseLayers(r.GetValue(layers)!),
                 Counts = SweepDefinition.ParseCounts(r.GetValue(counts)!),
                 Multipliers = SweepDefinition.ParseMultipliers(r.GetValue(mults)!),

@@ -124,10 +124,10 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
     public static NeuronSourceSpec Parse(string s)
     {
         s = s.Trim().ToLowerInvariant();
-        if (s is "differential" or "contrastive") return new(s, 0);
+        if (s is "differential" or "contrastive" or "bottom") return new(s, 0);
         if (s.StartsWith("random:", StringComparison.Ordinal) && int.TryParse(s.AsSpan(7), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
             return new("random", seed);
-        throw new FormatException($"neuron source must be differential, contrastive or random:SEED, got '{s}'");
+        throw new FormatException($"neuron source must be differential, contrastive, bottom or random:SEED, got '{s}'");
     }
 }
 
