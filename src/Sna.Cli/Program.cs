@@ -10,6 +10,7 @@ public partial class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("sna: Selective Neuron Amplification for transformer language models (pure C#, TransformerLens hook names).");
+        root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(TokenizeCommand.Build());
         root.Subcommands.Add(BaselineCommand.Build());
         root.Subcommands.Add(AmplifyCommand.Build());
