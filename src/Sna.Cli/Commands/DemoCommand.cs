@@ -30,13 +30,13 @@ public static class DemoCommand
             using var _m = m;
             int nSeeds = r.GetValue(seeds);
             if (nSeeds < 0 || nSeeds > 1000) throw new UserException("--control-seeds must be between 0 and 1000");
-            string t = r.GetValue(tasks)!.Trim();
+            string taskList = r.GetValue(tasks)!.Trim();
             var o = new DemoOptions
             {
                 OutDir = Path.GetFullPath(r.GetValue(outDir)!),
                 ControlSeeds = nSeeds,
                 Zones = ZoneThresholds.Parse(r.GetValue(zones)!),
-                Tasks = t.Equals("all", StringComparison.OrdinalIgnoreCase) ? TaskLibrary.BuiltInNames : t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Tasks = taskList.Equals("all", StringComparison.OrdinalIgnoreCase) ? TaskLibrary.BuiltInNames : taskList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Counts = Sna.Core.Sweeps.SweepDefinition.ParseCounts(r.GetValue(counts)!),
                 Multipliers = Sna.Core.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
                 Layers = Sna.Core.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
