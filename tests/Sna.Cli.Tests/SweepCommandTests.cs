@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace Sna.Cli.Tests;
+
+/// <summary><c>sna sweep</c>, <c>merge</c>, <c>export</c>, <c>summary</c> and <c>demo</c> end to end on a fixture and the bundled model.</summary>
+[Collection("cli")]
+public class SweepCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sna-sweep-cli-").FullName;
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    private string[] Sweep(string db, params string[] extra) =>
+        ["sweep", "--model", CliHarness.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy,logic-easy", "--layers", "0,2", "--counts", "3,5",
+         "--multipliers", "1.5,2", "--db", db, .. extra];
+
+    [Fact]
+    public void Shards_merged_equal_one_run_and_export_has_the_documented_columns()
+    {
+        string whole = Path.Combine(_dir, "whole.db"), s0 = Path.Combine(_dir, "s0.db"), s1 = Path.Combine(_dir, "s1.db"), merged = Path.Combine(_dir, "merged.db");
+        Assert.Equal(0, CliHarness.Run(Sweep(whole)).Exit);
+        Assert.Equal(0, CliHarness.Run(Sweep(s0, "--shard", "0/2")).Exit);
+        Assert.Equal(0, CliHarness.Run(Sweep(s1, "--shard", "1/2")).Exit);
+        var (mcode, _, merr) = CliHarness.Run("merge", merged, s0, s1);
+        Assert.True(mcode == 0, merr);
+        string a = Path.Combine(_dir, "whole.csv"), b = Path.Combine(_dir, "merged.csv");
+        Assert.Equal(0, CliHarness.Run("export", "--db", whole, "--format", "csv", "--out", a).Exit);
+        Assert.Equal(0, CliHarness.Run("export", "--db", merged, "--format", "csv", "--out", b).Exit);
+        var lines = File.ReadAllLines(a);
+        Assert.Equal(File.ReadAllLines(b), lines); // same rows, same values, bit for bit
+        var header = lines[0].Split(',');
+        foreach (var col in new[] { "task", "prompt_index", "layer", "count", "multiplier", "positions", "neuron_source", "p_base", "p_post", "logprob_base", "logprob_post", "improvement_pct" })
+            Assert.Contains(col, header);
+        int prompts = Sna.Core.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count + Sna.Core.Method.TaskLibrary.BuiltIn("logic-easy").Prompts.Count;
+        Assert.Equal(prompts * 2 * 2 * 2, lines.Length - 1); // prompts × layers × counts × multipliers
+    }
+
+    [Fact]
+    public void Resume_of_a_finished_sweep_adds_nothing_and_a_different_definition_is_refused()
+    {
+        string db = Path.Combine(_dir, "r.db");
+        Assert.Equal(0, CliHarness.Run(Sweep(db)).Exit);
+        var (code, output, _) = CliHarness.Run(Sweep(db, "--resume"));
+        Assert.Equal(0, code);
+        Assert.Contains("0 rows written", output);
+        var (code2, _, err2) = CliHarness.Run(["sweep", "--model", CliHarness.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy", "--layers", "1", "--counts", "3", "--multipliers", "2", "--db", db, "--resume"]);
+        Assert.Equal(2, code2);
+        Assert.Contains("error:", err2);
+    }
+
+    [Fact]
+    public void Summary_json_reports_the_paper_metrics_per_task()
+    {
+        string db = Path.Combine(_dir, "m.db");
+        Assert.Equal(0, CliHarness.Run(Sweep(db)).Exit);
+        var r = CliHarness.Json("summary", "--db", db, "--json");
+        var text = r.GetRawText();
+        foreach (var key in new[] { "success_rate", "golden_zone_count", "best", "zone" })
+            Assert.Contains($"\"{key}\"", text);
+    }
+
+    [Fact]
+    public void Demo_runs_end_to_end_on_a_reduced_grid_and_writes_the_report()
+    {
+        string outDir = Path.Combine(_dir, "demo");
+        var (code, output, err) = CliHarness.Run("demo", "--out", outDir, "--tasks", "math-easy,poetry-easy,logic-hard", "--layers", "0,3",
+                                                 "--counts", "3", "--multipliers", "2", "--control-seeds", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("report.html", output);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report", "summary.json"))).RootElement;
+        Assert.Equal(3, summary.GetProperty("tasks").GetArrayLength());
+        foreach (var t in summary.GetProperty("tasks").EnumerateArray())
+            foreach (var key in new[] { "task", "baseline", "mean_improvement_pct", "max_improvement_pct", "success_rate", "golden_zone_count", "zone", "best_layer" })
+                Assert.True(t.TryGetProperty(key, out _), key);
+        Assert.True(File.Exists(Path.Combine(outDir, "sweep.db")));
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(outDir, "controls"), "*.db").Length); // bottom + 2 random seeds
+    }
+}
