@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# Builds everything in Release and runs every test project. Also checks the CLI's JSON contracts against ../shared.
-set -euo pipefail
+# Builds everything in Release and runs every test project, then prints one closing line "N passed, N failed".
+set -uo pipefail
 cd "$(dirname "$0")"
-dotnet build Sna.sln -c Release -nologo -clp:ErrorsOnly
-dotnet test Sna.sln -c Release --no-build -nologo --logger "console;verbosity=minimal"
+dotnet build Sna.sln -c Release -nologo -clp:ErrorsOnly || exit 1
+log=$(mktemp)
+dotnet test Sna.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
