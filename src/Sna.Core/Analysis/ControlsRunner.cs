@@ -83,8 +83,17 @@ public sealed record ControlsResult(string Task, SweepConfiguration Configuratio
     /// <summary>The report's record (<see cref="Reporting.ReportOptions.Collateral"/>), when measured.</summary>
     public CollateralCost? CollateralCost => Collateral?.ToCost(Task, Configuration);
 
-    /// <summary>Randomisation test "task neurons beat random neurons" (null without random sets).</summary>
-    public PermutationTestResult? RandomTest => Comparison.RandomTest;
+    /// <summary>Randomisation test "task neurons beat random neurons": p = (1 + #{random ≥ task}) / (1 + m); null without random
+    /// sets or when an improvement is not finite (a P_base that underflowed to 0).</summary>
+    public PermutationTestResult? RandomTest
+    {
+        get
+        {
+            var c = Comparison;
+            return c.RandomImprovementsPct.Count == 0 || !double.IsFinite(c.TaskNeuronImprovementPct) || c.RandomImprovementsPct.Any(v => !double.IsFinite(v))
+                ? null : c.RandomTest;
+        }
+    }
 }
 
 /// <summary>
