@@ -96,14 +96,17 @@ public static class ControlsCommand
             }
 
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(res.Task)}[/]: {Markup.Escape(res.Configuration.ToString())}; improvement = mean over prompts of the per-prompt %");
-            var t = new Table().AddColumn("neurons").AddColumn("improvement").AddColumn("mean P_base").AddColumn("mean P_post").AddColumn("set");
-            t.AddRow("task (top-k)", MethodOptions.Pct(c.TaskNeuronImprovementPct), Common.Fmt(res.TaskOutcome.MeanPBase), Common.Fmt(res.TaskOutcome.MeanPPost), Markup.Escape(string.Join(",", res.TaskNeurons)));
+            var t = new Table().AddColumn("neurons").AddColumn("improvement").AddColumn("mean P_base").AddColumn("mean P_post");
+            t.AddRow("task top-k", MethodOptions.Pct(c.TaskNeuronImprovementPct), Common.Fmt(res.TaskOutcome.MeanPBase), Common.Fmt(res.TaskOutcome.MeanPPost));
             if (res.Random.Count > 0)
-                t.AddRow($"random ({res.Random.Count} sets)", $"{MethodOptions.Pct(c.RandomMeanPct)} ± {Fmt(c.RandomSdPct)}", "", "",
-                    $"max {MethodOptions.Pct(res.Random.Max(x => x.ImprovementPct))}" + (options.ExcludeTaskNeurons ? ", task neurons excluded" : ""));
+                t.AddRow($"random x{res.Random.Count}", $"{MethodOptions.Pct(c.RandomMeanPct)} ± {Fmt(c.RandomSdPct)}", "", "");
             if (res.BottomOutcome is { } b)
-                t.AddRow("bottom-k", MethodOptions.Pct(b.MeanOfPromptImprovementsPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost), Markup.Escape(string.Join(",", res.BottomNeurons!)));
+                t.AddRow("bottom-k", MethodOptions.Pct(b.MeanOfPromptImprovementsPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost));
             AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine(Markup.Escape($"task neurons: {string.Join(",", res.TaskNeurons)}" + (res.BottomNeurons is { } bn ? $"; bottom-k: {string.Join(",", bn)}" : "")));
+            if (res.Random.Count > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"random sets: seeds {res.Random[0].Seed}..{res.Random[^1].Seed}, best {MethodOptions.Pct(res.Random.Max(x => x.ImprovementPct))}, "
+                    + (options.ExcludeTaskNeurons ? "drawn outside the task's neurons" : "drawn from the whole layer (sweep's random:SEED)")));
             if (test is not null)
                 AnsiConsole.MarkupLine(Markup.Escape($"task neurons > random: p = {test.PValue.ToString("0.####", CultureInfo.InvariantCulture)} ({test.Extreme} of {test.NullCount} random sets at least as good; smallest attainable p = 1/{test.NullCount + 1})"));
             if (res.Collateral is { } col)
