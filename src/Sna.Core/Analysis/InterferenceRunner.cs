@@ -100,6 +100,9 @@ public sealed class InterferenceResult
         return v;
     }
 
+    /// <summary>What <see cref="Matrix"/>'s values measure.</summary>
+    public const string Metric = "mean per-prompt % improvement of P(target), percentage points";
+
     /// <summary>The cells for the report: <c>source,target,delta_pp</c>.</summary>
     public IReadOnlyList<InterferenceCell> Cells => Entries.Select(e => new InterferenceCell(e.Source, e.Target, e.DeltaPp)).ToArray();
 
@@ -112,7 +115,8 @@ public sealed class InterferenceResult
         get
         {
             var order = SourceLabels.Concat(Targets).Distinct(StringComparer.Ordinal).ToArray();
-            return InterferenceMatrix.FromCells(Cells.Where(c => double.IsFinite(c.DeltaPp)), order);
+            var m = InterferenceMatrix.FromCells(Cells.Where(c => double.IsFinite(c.DeltaPp)), order);
+            return new InterferenceMatrix(m.Tasks, m.ToArray(), Metric);
         }
     }
 

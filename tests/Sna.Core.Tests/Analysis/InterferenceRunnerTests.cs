@@ -60,6 +60,7 @@ public class InterferenceRunnerTests
             res.WriteCsv(path);
             var m = InterferenceMatrix.FromCsv(path);
             Assert.Equal(res.Matrix.Tasks, m.Tasks);
+            Assert.Equal(InterferenceResult.Metric, res.Matrix.Metric);
             for (int s = 0; s < 2; s++)
                 for (int t = 0; t < 2; t++)
                     Assert.Equal(res[s, t].DeltaPp, m[s, t]);
