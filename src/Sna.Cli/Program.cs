@@ -25,6 +25,8 @@ public partial class Program
         root.Subcommands.Add(SummaryCommand.Build());
         root.Subcommands.Add(ClassifyCommand.Build());
         root.Subcommands.Add(ReportCommand.Build());
+        root.Subcommands.Add(InterferenceCommand.Build());
+        root.Subcommands.Add(ControlsCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
         return root;
     }
