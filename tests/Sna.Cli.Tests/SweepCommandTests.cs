@@ -72,6 +72,8 @@ public class SweepCommandTests : IDisposable
             foreach (var key in new[] { "task", "baseline", "mean_improvement_pct", "max_improvement_pct", "success_rate", "golden_zone_count", "zone", "best_layer" })
                 Assert.True(t.TryGetProperty(key, out _), key);
         Assert.True(File.Exists(Path.Combine(outDir, "sweep.db")));
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(outDir, "controls"), "*.db").Length); // bottom + 2 random seeds
+        Assert.Equal(3, summary.GetProperty("controls").GetArrayLength()); // one per task, on held-out prompts
+        Assert.True(File.Exists(Path.Combine(outDir, "interference.csv")));
+        Assert.Contains("table-collateral", File.ReadAllText(Path.Combine(outDir, "report", "report.html")));
     }
 }

@@ -42,7 +42,7 @@ public static class DemoCommand
                 Layers = Sna.Core.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
             };
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");
-            AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; controls: bottom-k and {o.ControlSeeds} random seeds[/]");
+            AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; controls on held-out prompts: bottom-k, {o.ControlSeeds} random sets, collateral cost; interference[/]");
             var result = DemoPipeline.Run(m, tok, o, new SyncProgress<DemoStep>(s => AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}")), ct);
 
             var a = result.Report.Analysis;

@@ -18,7 +18,7 @@ public sealed record DemoOptions
     public IReadOnlyList<double> Multipliers { get; init; } = [1.5, 2.0, 3.0];
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     public ZoneThresholds Zones { get; init; } = ZoneThresholds.Paper;
-    /// <summary>Random-neuron control seeds per task (for each task's best configuration).</summary>
+    /// <summary>Random-neuron control sets per task (at each task's chosen configuration).</summary>
     public int ControlSeeds { get; init; } = 20;
     public int Resamples { get; init; } = Bootstrap.DefaultResamples;
 }
@@ -28,13 +28,14 @@ public sealed record DemoStep(string Name, string Detail);
 
 /// <summary>Everything the demo produced.</summary>
 public sealed record DemoResult(
-    IReadOnlyList<AdvisorReport> Advice, string SweepDatabase, IReadOnlyList<string> ControlDatabases,
+    IReadOnlyList<AdvisorReport> Advice, string SweepDatabase,
     SweepRunResult Sweep, ReportOutput Report, TimeSpan Elapsed);
 
 /// <summary>
 /// The main job, end to end on one model: advise on every task (baseline confidence and zone), sweep a reduced grid with
-/// the prefix-cached engine (results in SQLite, resumable), run the controls the paper lacks (random neurons with
-/// <see cref="DemoOptions.ControlSeeds"/> seeds and the bottom-k neurons, on the same grid), analyse, and write the report.
+/// the prefix-cached engine (results in SQLite, resumable), run the controls the paper lacks on held-out prompts (random
+/// neurons with <see cref="DemoOptions.ControlSeeds"/> seeds, the bottom-k neurons, the collateral cost on neutral text),
+/// measure cross-task interference, analyse, and write the report.
 /// </summary>
 public static class DemoPipeline
 {
@@ -77,25 +78,48 @@ public static class DemoPipeline
         }
         string mainDb = Path.Combine(o.OutDir, "sweep.db");
         var sweep = RunSweep("differential", mainDb);
-        var controlDbs = new List<string>();
-        var controlSources = Enumerable.Range(0, o.ControlSeeds).Select(s => $"random:{s}").Prepend("bottom").ToList();
-        foreach (var src in controlSources)
+        var set = ResultSetReader.Read(mainDb);
+
+        // 3. Controls on held-out prompts. Picking each task's best of many configurations and then comparing it with random
+        //    neurons at that configuration favours the task neurons (the winner's curse), so the configuration is chosen on the
+        //    even-indexed prompts and the controls are measured on the odd-indexed ones. Neurons stay those of the sweep
+        //    (discovered on all of the task's texts).
+        var controls = new List<ControlComparison>();
+        var collateral = new List<CollateralCost>();
+        var sources = new List<InterferenceSource>();
+        foreach (var suite in suites)
         {
             ct.ThrowIfCancellationRequested();
-            string db = Path.Combine(o.OutDir, "controls", $"{src.Replace(':', '-')}.db");
-            Directory.CreateDirectory(Path.GetDirectoryName(db)!);
-            RunSweep(src, db);
-            controlDbs.Add(db);
+            var best = set.Rows.Where(r => r.Task == suite.Name && r.PromptIndex % 2 == 0)
+                .GroupBy(r => (r.Layer, r.Count, r.Multiplier))
+                .Select(g => (g.Key, Mean: g.Average(r => r.ImprovementPct)))
+                .OrderByDescending(x => x.Mean).ThenBy(x => x.Key.Layer).ThenBy(x => x.Key.Count).ThenBy(x => x.Key.Multiplier).First().Key;
+            var heldOut = suite with { Prompts = suite.Prompts.Where((_, i) => i % 2 == 1).ToArray(), Texts = suite.DiscoveryTexts };
+            var r = ControlsRunner.Run(model, tokenizer, heldOut, best.Layer, best.Count, (float)best.Multiplier, PositionsMode.All,
+                new ControlsOptions { Seeds = o.ControlSeeds, Bos = o.Bos, Cache = cache });
+            controls.Add(r.Comparison);
+            if (r.CollateralCost is { } c) collateral.Add(c);
+            sources.Add(new InterferenceSource(suite, best.Layer, best.Count, (float)best.Multiplier));
+            progress?.Report(new DemoStep("controls", $"{suite.Name} at L{best.Layer} k={best.Count} ×{best.Multiplier}: task {r.Comparison.TaskNeuronImprovementPct:+0.00;-0.00}% vs random {r.Comparison.RandomMeanPct:+0.00;-0.00}% (p = {r.RandomTest?.PValue:G3})"));
         }
 
-        // 3. Analysis and report (control rows are matched to each task's best configuration by the report).
+        // 4. Cross-task interference: each task's chosen configuration applied while scoring every task.
+        progress?.Report(new DemoStep("interference", $"{sources.Count} sources × {suites.Count} targets"));
+        var interference = InterferenceRunner.Run(model, tokenizer, sources, suites, PositionsMode.All, o.Bos, cache);
+        interference.WriteCsv(Path.Combine(o.OutDir, "interference.csv"));
+
+        // 5. Analysis and report.
         progress?.Report(new DemoStep("report", "statistics, figures and the HTML report"));
-        var set = ResultSetReader.Read([mainDb, .. controlDbs]);
         var report = ReportWriter.Write(set, new ReportOptions
         {
             Analysis = new AnalysisOptions { Zones = o.Zones, Resamples = o.Resamples },
             Title = $"SNA demo on {Path.GetFileName(model.Provenance.Source)}",
+            Controls = controls,
+            ControlsNote = "Held-out design: each task's configuration was chosen on its even-indexed prompts; the task-neuron, random and bottom-k " +
+                           "improvements above are measured on its odd-indexed prompts. Random sets exclude the task's own neurons.",
+            Collateral = collateral,
+            Interference = interference.Matrix,
         }, Path.Combine(o.OutDir, "report"));
-        return new DemoResult(advice, mainDb, controlDbs, sweep, report, DateTime.UtcNow - started);
+        return new DemoResult(advice, mainDb, sweep, report, DateTime.UtcNow - started);
     }
 }

@@ -18,6 +18,9 @@ public sealed record ReportOptions
     /// <summary>Control comparisons measured elsewhere; added to those found in the sweep's control rows.</summary>
     public IReadOnlyList<ControlComparison>? Controls { get; init; }
 
+    /// <summary>How the controls were obtained (e.g. the held-out design), printed under the controls table.</summary>
+    public string? ControlsNote { get; init; }
+
     /// <summary>Collateral cost on neutral text (needs the model); the section says "not measured" when null.</summary>
     public IReadOnlyList<CollateralCost>? Collateral { get; init; }
 
@@ -231,6 +234,7 @@ public static class ReportWriter
                         c.BottomKImprovementPct is double b ? Fmt.Pct(b, 2) : "—", Fmt.F(c.AdvantageOverBottomKPct, 2)];
                 }));
             d.P("p = (1 + #{random ≥ task}) / (1 + m) (randomisation test against m control sets; smallest attainable p with 20 sets is 1/21 ≈ 0.048).", note: true);
+            if (o.ControlsNote is { } cn) d.P(cn, note: true);
         }
         else d.P("No control measurements: the sweep has no random/bottom-k rows and none were supplied.", note: true);
 
