@@ -94,20 +94,22 @@ internal static unsafe class GemmPacking
         for (; i < len; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i]);
     }
 
+    /// <summary>
+    /// 16 binary16 bit patterns (zero-extended) → float, exact: exponent+mantissa shifted into place and scaled by 2^112
+    /// (exact for normals, and for subnormals, whose float image is a float subnormal scaled to a normal); exponent 31
+    /// (inf/NaN, payload kept) gets exponent 255; then the sign.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> HalfBitsToSingle(Vector512<uint> h)
+    internal static Vector512<float> HalfBitsToSingle(Vector512<uint> h)
     {
-        Vector512<uint> o = (h & Vector512.Create(0x7fffu)) << 13;
-        Vector512<uint> exp = o & Vector512.Create(0x0f800000u);
-        o += Vector512.Create(0x38000000u);
-        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512.Create(0x0f800000u)), o + Vector512.Create(0x38000000u), o);
-        Vector512<uint> sub = (Vector512.AsSingle(o + Vector512.Create(0x00800000u)) - Vector512.Create(6.103515625e-05f)).AsUInt32();
-        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512<uint>.Zero), sub, o);
-        return (o | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+        Vector512<uint> o = (h << 13) & Vector512.Create(0x0fffe000u);
+        Vector512<uint> f = (o.AsSingle() * Vector512.Create(5.192296858534828e33f)).AsUInt32(); // 2^112
+        f = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(o, Vector512.Create(0x0f800000u)), o | Vector512.Create(0x7f800000u), f);
+        return (f | ((h << 16) & Vector512.Create(0x80000000u))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfBitsToSingle(Vector256<uint> h)
+    internal static Vector256<float> HalfBitsToSingle(Vector256<uint> h)
     {
         Vector256<uint> o = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> exp = o & Vector256.Create(0x0f800000u);
