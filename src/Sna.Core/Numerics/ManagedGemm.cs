@@ -9,8 +9,9 @@ namespace Sna.Core.Numerics;
 /// Pure managed SGEMM in the BLIS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
 /// never into a full float copy), A into MR x KC micro-panels, and a register-blocked FMA micro-kernel computes MR x NR tiles
 /// (AVX-512: 12x32 with <c>Vector512</c>; AVX2: 6x16 with <c>Vector256</c>; portable: 4 x 2·<c>Vector&lt;float&gt;.Count</c>).
-/// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: F32 [K,N] B is streamed in place (GEMV-like, vectorised along N) and
-/// transposed [N,K] B is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
+/// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
+/// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
+/// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
 /// <para>Determinism: work is split over N only (never K), and each C element is produced by the same instruction sequence
 /// whatever thread runs it, so results are bit-identical across runs and across thread counts. The path (and therefore the
 /// rounding) depends only on the SIMD path, m, K, N, dtype and layout.</para>
@@ -114,7 +115,6 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
 
     private enum Kind { PackA, Panel, Dot, Stream }
 
-
     private static int NR => 2 * TO.Width;
     private static int MR => TO.MR;
 
@@ -160,7 +160,6 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
 
         // Panel path: tasks are NR-aligned column chunks.
         job.Kind = Kind.Panel;
-        job.Direct = m <= ManagedGemm.SmallM && !b.Transposed && b.DType == WeightDType.F32;
         int panelsPerTask = Math.Clamp((nPanels + tasksTarget - 1) / tasksTarget, 1, ManagedGemm.NCMax / nr);
         job.ChunkCols = panelsPerTask * nr;
         Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
@@ -186,7 +185,6 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public int PanelsPerTask;
         public int ChunkCols;
         public int ChunkGroups;
-        public bool Direct;
 
         public override void RunTask(int task)
         {
@@ -224,17 +222,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             int n0 = task * ChunkCols;
             int w = Math.Min(ChunkCols, N - n0);
             int panels = (w + nr - 1) / nr;
-            float* bp = null, tmp = null;
-            if (!Direct)
-            {
-                bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
-                tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
-            }
-            else
-            {
-                // Only a ragged last panel needs a (zero-padded) copy.
-                if (w % nr != 0) bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * nr);
-            }
+            float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
+            float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
             float* tile = stackalloc float[MR * NR];
 
             for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
@@ -242,12 +231,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
                 bool load = Accumulate || k0 > 0;
                 float* apBlock = Ap + (long)k0 * Mp;
-                if (!Direct) GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
-                else if (w % nr != 0)
-                {
-                    int lastCol = (panels - 1) * nr;
-                    GemmPacking.PackB(B, k0, kc, n0 + lastCol, w - lastCol, nr, bp, null);
-                }
+                GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
 
                 for (int ic = 0; ic < Mp; ic += ManagedGemm.MC)
                 {
@@ -255,11 +239,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                     for (int j = 0; j < panels; j++)
                     {
                         int cols = Math.Min(nr, w - j * nr);
-                        float* pb;
-                        nint ldb;
-                        if (!Direct) { pb = bp + (long)j * kc * nr; ldb = nr; }
-                        else if (cols == nr) { pb = (float*)B.Data + (long)k0 * N + n0 + j * nr; ldb = N; }
-                        else { pb = bp; ldb = nr; }
+                        float* pb = bp + (long)j * kc * nr;
+                        nint ldb = nr;
                         float* cCol = C + n0 + j * nr;
                         for (int ir = ic; ir < icEnd; ir += mr)
                         {
