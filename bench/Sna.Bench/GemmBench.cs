@@ -20,6 +20,7 @@ internal static unsafe class GemmBench
 
     public static int Run(string[] args)
     {
+        if (args.Contains("--cold")) return RunCold(args);
         bool quick = args.Contains("--quick");
         int threads = IntOption(args, "--threads", 0);
         int reps = IntOption(args, "--reps", quick ? 3 : 7);
@@ -94,6 +95,77 @@ internal static unsafe class GemmBench
         return 0;
     }
 
+    /// <summary>GPT-2 Medium shapes (plus Small's MLP) for the cold small-M mode.</summary>
+    private static readonly (int K, int N, bool T)[] ColdKNs =
+    {
+        (1024, 1024, false), (1024, 3072, false), (1024, 4096, false), (4096, 1024, false), (768, 3072, false), (1024, 50257, true),
+    };
+
+    /// <summary>
+    /// "Cold" small-M mode (<c>gemm --cold</c>): every call gets a different B from a rotating set of distinct matrices
+    /// totalling more than 512 MB, so B streams from DRAM as in a batch-1 forward pass (a repeated B stays in L3 and looks
+    /// much faster than it is). Reports GFLOP/s and the B bytes streamed per second; best of the repetitions, where one
+    /// repetition is a pass over the whole set.
+    /// </summary>
+    private static int RunCold(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int threads = IntOption(args, "--threads", 0);
+        int reps = IntOption(args, "--reps", quick ? 3 : 5);
+        int onlyM = IntOption(args, "--m", 0);
+        string? onlyDType = StringOption(args, "--dtype");
+        const long setBytes = 512L << 20;
+        if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 110;
+        var managed = new ManagedGemm(threads);
+        AnsiConsole.MarkupLine($"[bold]Cold small-M GEMM[/] (B rotated over > {setBytes >> 20} MB of distinct matrices; best of {reps} passes)");
+        AnsiConsole.MarkupLine($"managed : {Markup.Escape(GemmProviders.Describe(managed))}");
+        var table = new Table().RoundedBorder();
+        table.AddColumn("M");
+        table.AddColumn("K x N (B layout)");
+        table.AddColumn("dtype");
+        table.AddColumn(new TableColumn("us/call").RightAligned());
+        table.AddColumn(new TableColumn("GFLOP/s").RightAligned());
+        table.AddColumn(new TableColumn("B GB/s").RightAligned());
+        foreach (var (K, N, T) in ColdKNs)
+            foreach (var dtype in new[] { WeightDType.F32, WeightDType.F16 })
+            {
+                if (onlyDType != null && !dtype.ToString().Equals(onlyDType, StringComparison.OrdinalIgnoreCase)) continue;
+                long bytes = (long)K * N * (dtype == WeightDType.F32 ? 4 : 2);
+                int count = (int)(setBytes / bytes) + 2;
+                var set = new List<BenchWeights>();
+                try
+                {
+                    set.Add(new BenchWeights(K, N, dtype, T));
+                    for (int i = 1; i < count; i++) set.Add(new BenchWeights(set[0], i));
+                    foreach (int M in T ? new[] { 1, 16 } : new[] { 1, 16, 32 })
+                    {
+                        if (onlyM > 0 && M != onlyM) continue;
+                        float[] a = new float[(long)M * K];
+                        var rng = new Random(M);
+                        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
+                        float[] c = new float[(long)M * N];
+                        foreach (var w in set) managed.Sgemm(a, M, w.Matrix, c, false); // warm-up
+                        double best = double.MaxValue;
+                        for (int r = 0; r < reps; r++)
+                        {
+                            var sw = Stopwatch.StartNew();
+                            foreach (var w in set) managed.Sgemm(a, M, w.Matrix, c, false);
+                            best = Math.Min(best, sw.Elapsed.TotalSeconds / set.Count);
+                        }
+                        table.AddRow(M.ToString(), $"{K}x{N} {(T ? "[[N,K]]" : "[[K,N]]")}", dtype.ToString(), $"{best * 1e6:F0}",
+                                     $"{2.0 * M * K * N / best / 1e9:F1}", $"{bytes / best / 1e9:F1}");
+                    }
+                }
+                finally
+                {
+                    foreach (var w in set) w.Dispose();
+                }
+            }
+        AnsiConsole.Write(table);
+        if (File.Exists("/proc/loadavg")) AnsiConsole.MarkupLine($"load average after run: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+
     /// <summary>Best seconds per call for each runner; runners are interleaved inside each repetition.</summary>
     private static double[] Measure(List<Action> runners, int reps, double minSeconds)
     {
@@ -119,6 +191,12 @@ internal static unsafe class GemmBench
 
     private static double GeoMean(List<double> x) => x.Count == 0 ? double.NaN : Math.Exp(x.Average(Math.Log));
 
+    private static string? StringOption(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
     private static int IntOption(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
@@ -142,6 +220,16 @@ internal static unsafe class GemmBench
                 else ((Half*)_data)[i] = (Half)v;
             }
             Matrix = new WeightMatrix(_data, dtype, k, n, transposed);
+        }
+
+        /// <summary>A distinct copy of <paramref name="template"/> (same values, its own memory).</summary>
+        public BenchWeights(BenchWeights template, int salt)
+        {
+            var t = template.Matrix;
+            _data = NativeMemory.AlignedAlloc((nuint)t.ByteCount, 64);
+            Buffer.MemoryCopy(t.Data, _data, t.ByteCount, t.ByteCount);
+            ((byte*)_data)[0] ^= (byte)salt;
+            Matrix = new WeightMatrix(_data, t.DType, t.K, t.N, t.Transposed);
         }
 
         public void Dispose() => NativeMemory.AlignedFree(_data);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Sna.Core.Numerics;
 
@@ -13,6 +14,15 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Micro<TR>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load) where TR : struct, IConst
+        => Micro<TR, C0>(kc, a, b, ldb, c, ldc, load, 0);
+
+    /// <summary>
+    /// <see cref="Micro{TR}"/> that, when TP.Value != 0, also prefetches B[k*ldb + pf .. + 2W) into L1 at every k
+    /// (used when B is streamed in place from DRAM). The arithmetic is identical either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Micro<TR, TP>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf)
+        where TR : struct, IConst where TP : struct, IConst
     {
         nint w = TO.Width;
         nint mr = TO.MR;
@@ -45,6 +55,11 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
         }
         for (int k = 0; k < kc; k++)
         {
+            if (TP.Value != 0 && Sse.IsSupported)
+            {
+                Sse.Prefetch0(b + pf);
+                if (TO.Width * 2 > 16) Sse.Prefetch0(b + pf + 16);
+            }
             TV b0 = TO.Load(b), b1 = TO.Load(b + w);
             if (TR.Value > 0) { TV x = TO.Broadcast(a + 0); c00 = TO.Fma(x, b0, c00); c01 = TO.Fma(x, b1, c01); }
             if (TR.Value > 1) { TV x = TO.Broadcast(a + 1); c10 = TO.Fma(x, b0, c10); c11 = TO.Fma(x, b1, c11); }
@@ -92,6 +107,28 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
             case 3: Micro<C3>(kc, a, b, ldb, c, ldc, load); break;
             case 2: Micro<C2>(kc, a, b, ldb, c, ldc, load); break;
             case 1: Micro<C1>(kc, a, b, ldb, c, ldc, load); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows));
+        }
+    }
+
+    /// <summary>Dispatch a prefetching micro-tile (<see cref="Micro{TR, TP}"/>) with 1..MR valid rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MicroRowsPf(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf)
+    {
+        switch (rows)
+        {
+            case 12: Micro<C12, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 11: Micro<C11, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 10: Micro<C10, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 9: Micro<C9, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 8: Micro<C8, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 7: Micro<C7, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 6: Micro<C6, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 5: Micro<C5, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 4: Micro<C4, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 3: Micro<C3, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 2: Micro<C2, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            case 1: Micro<C1, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
@@ -200,3 +237,4 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
         }
     }
 }
+

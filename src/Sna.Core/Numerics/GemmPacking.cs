@@ -28,6 +28,51 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
+    /// Widen a [K,N] B panel: dst[r*nr + c] = B[k0 + r, n + c] for r &lt; rows, c &lt; cols; zero for c in cols..nr (exact).
+    /// With <paramref name="pf"/> != 0, element B[k0 + r, n] + pf is prefetched for every row (streaming from DRAM).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WidenPanel(in WeightMatrix b, int k0, int rows, int n, int cols, float* dst, int nr, nint pf)
+    {
+        nint ld = b.N;
+        long index = (long)k0 * ld + n;
+        if (b.DType != WeightDType.F32 && cols == nr)
+        {
+            ushort* s = (ushort*)b.Data + index;
+            bool f16 = b.DType == WeightDType.F16;
+            if (nr == 32 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+            {
+                for (int r = 0; r < rows; r++, s += ld, dst += 32)
+                {
+                    if (pf != 0) Sse.Prefetch0(s + pf);
+                    Vector512<uint> lo = Avx512F.ConvertToVector512UInt32(Vector256.Load(s));
+                    Vector512<uint> hi = Avx512F.ConvertToVector512UInt32(Vector256.Load(s + 16));
+                    Vector512.Store(f16 ? HalfBitsToSingle(lo) : (lo << 16).AsSingle(), dst);
+                    Vector512.Store(f16 ? HalfBitsToSingle(hi) : (hi << 16).AsSingle(), dst + 16);
+                }
+                return;
+            }
+            if (nr == 16 && Avx2.IsSupported)
+            {
+                for (int r = 0; r < rows; r++, s += ld, dst += 16)
+                {
+                    if (pf != 0) Sse.Prefetch0(s + pf);
+                    Vector256<uint> lo = Avx2.ConvertToVector256Int32(s).AsUInt32();
+                    Vector256<uint> hi = Avx2.ConvertToVector256Int32(s + 8).AsUInt32();
+                    Vector256.Store(f16 ? HalfBitsToSingle(lo) : (lo << 16).AsSingle(), dst);
+                    Vector256.Store(f16 ? HalfBitsToSingle(hi) : (hi << 16).AsSingle(), dst + 8);
+                }
+                return;
+            }
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            Widen(b, index + r * ld, dst + (long)r * nr, cols);
+            if (cols < nr) new Span<float>(dst + (long)r * nr + cols, nr - cols).Clear();
+        }
+    }
+
+    /// <summary>
     /// IEEE binary16 → binary32, exact for every input (normals, subnormals, ±0, ±inf, NaN payloads), vectorised with
     /// integer ops: shift exponent+mantissa into place and rebias; subnormals via a float subtraction of 2^-14 (exact);
     /// inf/NaN get the exponent forced to 255. Scalar tail uses the runtime's (Half → float) conversion.
@@ -49,20 +94,22 @@ internal static unsafe class GemmPacking
         for (; i < len; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(src[i]);
     }
 
+    /// <summary>
+    /// 16 binary16 bit patterns (zero-extended) → float, exact: exponent+mantissa shifted into place and scaled by 2^112
+    /// (exact for normals, and for subnormals, whose float image is a float subnormal scaled to a normal); exponent 31
+    /// (inf/NaN, payload kept) gets exponent 255; then the sign.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> HalfBitsToSingle(Vector512<uint> h)
+    internal static Vector512<float> HalfBitsToSingle(Vector512<uint> h)
     {
-        Vector512<uint> o = (h & Vector512.Create(0x7fffu)) << 13;
-        Vector512<uint> exp = o & Vector512.Create(0x0f800000u);
-        o += Vector512.Create(0x38000000u);
-        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512.Create(0x0f800000u)), o + Vector512.Create(0x38000000u), o);
-        Vector512<uint> sub = (Vector512.AsSingle(o + Vector512.Create(0x00800000u)) - Vector512.Create(6.103515625e-05f)).AsUInt32();
-        o = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512<uint>.Zero), sub, o);
-        return (o | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+        Vector512<uint> o = (h << 13) & Vector512.Create(0x0fffe000u);
+        Vector512<uint> f = (o.AsSingle() * Vector512.Create(5.192296858534828e33f)).AsUInt32(); // 2^112
+        f = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(o, Vector512.Create(0x0f800000u)), o | Vector512.Create(0x7f800000u), f);
+        return (f | ((h << 16) & Vector512.Create(0x80000000u))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfBitsToSingle(Vector256<uint> h)
+    internal static Vector256<float> HalfBitsToSingle(Vector256<uint> h)
     {
         Vector256<uint> o = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> exp = o & Vector256.Create(0x0f800000u);

@@ -20,6 +20,7 @@ public enum GemmSimd
 
 /// <summary>Compile-time integer for generic specialisation of the unrolled kernels (the JIT folds <c>Value</c>).</summary>
 internal interface IConst { static abstract int Value { get; } }
+internal struct C0 : IConst { public static int Value => 0; }
 internal struct C1 : IConst { public static int Value => 1; }
 internal struct C2 : IConst { public static int Value => 2; }
 internal struct C3 : IConst { public static int Value => 3; }

@@ -9,8 +9,9 @@ namespace Sna.Core.Numerics;
 /// Pure managed SGEMM in the BLIS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
 /// never into a full float copy), A into MR x KC micro-panels, and a register-blocked FMA micro-kernel computes MR x NR tiles
 /// (AVX-512: 12x32 with <c>Vector512</c>; AVX2: 6x16 with <c>Vector256</c>; portable: 4 x 2·<c>Vector&lt;float&gt;.Count</c>).
-/// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: F32 [K,N] B is streamed in place (GEMV-like, vectorised along N) and
-/// transposed [N,K] B is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
+/// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
+/// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
+/// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
 /// <para>Determinism: work is split over N only (never K), and each C element is produced by the same instruction sequence
 /// whatever thread runs it, so results are bit-identical across runs and across thread counts. The path (and therefore the
 /// rounding) depends only on the SIMD path, m, K, N, dtype and layout.</para>
@@ -27,6 +28,10 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     internal const int NCMax = 1024;
     /// <summary>Column tasks per thread (dynamic scheduling; more tasks balance noisy cores, fewer re-stream packed A less).</summary>
     internal const int TasksPerThread = 2;
+    /// <summary>Rows of B per sweep of a column chunk on the small-M streaming path (C is reloaded once per sweep).</summary>
+    internal const int StreamKB = 32;
+    /// <summary>Prefetch distance of the streaming path, in NR-wide panels of F32 (two panels = 256 bytes ahead per row with AVX-512).</summary>
+    internal const int StreamPrefetchPanels = 2;
     /// <summary>Below this many multiply-adds the call runs on the calling thread only.</summary>
     internal const long ParallelThresholdMacs = 1L << 18;
 
@@ -108,7 +113,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
     [ThreadStatic] private static NativeScratch? t_packB;
     [ThreadStatic] private static NativeScratch? t_tmp;
 
-    private enum Kind { PackA, Panel, Dot }
+    private enum Kind { PackA, Panel, Dot, Stream }
 
     private static int NR => 2 * TO.Width;
     private static int MR => TO.MR;
@@ -142,10 +147,19 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         job.PanelsPerTask = Math.Max(1, (panelsA + tasksTarget - 1) / tasksTarget);
         Dispatch(job, (panelsA + job.PanelsPerTask - 1) / job.PanelsPerTask, threads, pool, parallel && m > ManagedGemm.SmallM);
 
+        int nPanels = (N + nr - 1) / nr;
+        if (m <= ManagedGemm.SmallM && !b.Transposed)
+        {
+            // Streaming path: tasks are NR-aligned column chunks; each sweeps its chunk row block by row block.
+            job.Kind = Kind.Stream;
+            job.ChunkCols = Math.Max(1, (nPanels + tasksTarget - 1) / tasksTarget) * nr;
+            Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
+            job.A = null; job.C = null; job.Ap = null;
+            return;
+        }
+
         // Panel path: tasks are NR-aligned column chunks.
         job.Kind = Kind.Panel;
-        job.Direct = m <= ManagedGemm.SmallM && !b.Transposed && b.DType == WeightDType.F32;
-        int nPanels = (N + nr - 1) / nr;
         int panelsPerTask = Math.Clamp((nPanels + tasksTarget - 1) / tasksTarget, 1, ManagedGemm.NCMax / nr);
         job.ChunkCols = panelsPerTask * nr;
         Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
@@ -171,7 +185,6 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public int PanelsPerTask;
         public int ChunkCols;
         public int ChunkGroups;
-        public bool Direct;
 
         public override void RunTask(int task)
         {
@@ -179,6 +192,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             {
                 case Kind.PackA: PackATask(task); break;
                 case Kind.Panel: PanelTask(task); break;
+                case Kind.Stream: StreamTask(task); break;
                 default: DotTask(task); break;
             }
         }
@@ -208,17 +222,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             int n0 = task * ChunkCols;
             int w = Math.Min(ChunkCols, N - n0);
             int panels = (w + nr - 1) / nr;
-            float* bp = null, tmp = null;
-            if (!Direct)
-            {
-                bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
-                tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
-            }
-            else
-            {
-                // Only a ragged last panel needs a (zero-padded) copy.
-                if (w % nr != 0) bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * nr);
-            }
+            float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
+            float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
             float* tile = stackalloc float[MR * NR];
 
             for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
@@ -226,12 +231,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
                 bool load = Accumulate || k0 > 0;
                 float* apBlock = Ap + (long)k0 * Mp;
-                if (!Direct) GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
-                else if (w % nr != 0)
-                {
-                    int lastCol = (panels - 1) * nr;
-                    GemmPacking.PackB(B, k0, kc, n0 + lastCol, w - lastCol, nr, bp, null);
-                }
+                GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
 
                 for (int ic = 0; ic < Mp; ic += ManagedGemm.MC)
                 {
@@ -239,11 +239,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                     for (int j = 0; j < panels; j++)
                     {
                         int cols = Math.Min(nr, w - j * nr);
-                        float* pb;
-                        nint ldb;
-                        if (!Direct) { pb = bp + (long)j * kc * nr; ldb = nr; }
-                        else if (cols == nr) { pb = (float*)B.Data + (long)k0 * N + n0 + j * nr; ldb = N; }
-                        else { pb = bp; ldb = nr; }
+                        float* pb = bp + (long)j * kc * nr;
+                        nint ldb = nr;
                         float* cCol = C + n0 + j * nr;
                         for (int ir = ic; ir < icEnd; ir += mr)
                         {
@@ -266,6 +263,74 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                                 GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, ldb, tile, nr, load);
                                 for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
                             }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Small-M, [K,N] B streamed in place: the task's column chunk is swept one block of <see cref="ManagedGemm.StreamKB"/>
+        /// rows at a time, panel by panel (every row group of A per panel, B re-read from L1), so B is read as KB concurrent
+        /// row streams, each prefetched a few panels ahead, while the M x chunk slice of C stays in cache. 16-bit B is
+        /// widened one KB x NR panel at a time into an L1 buffer. Each C element is still one FMA chain in ascending k
+        /// started from zero or C (the same roundings as the packed path); C is stored and reloaded between row blocks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void StreamTask(int task)
+        {
+            int K = B.K, N = B.N, mr = MR, nr = NR, kb = ManagedGemm.StreamKB, pfd = ManagedGemm.StreamPrefetchPanels;
+            int n0 = task * ChunkCols;
+            int w = Math.Min(ChunkCols, N - n0);
+            int panels = (w + nr - 1) / nr;
+            bool f32 = B.DType == WeightDType.F32;
+            if (!f32) pfd *= 2; // same distance in bytes
+            float* buf = !f32 || w % nr != 0 ? (t_packB ??= new NativeScratch()).Get((long)kb * nr) : null;
+            float* tile = stackalloc float[MR * NR];
+            for (int k0 = 0; k0 < K; k0 += kb)
+            {
+                int kc = Math.Min(kb, K - k0);
+                bool load = Accumulate || k0 > 0;
+                int p = k0 / ManagedGemm.KC;
+                int kcBlock = Math.Min(ManagedGemm.KC, K - p * ManagedGemm.KC);
+                float* apBlock = Ap + (long)p * ManagedGemm.KC * Mp + (long)(k0 - p * ManagedGemm.KC) * mr;
+                bool more = k0 + kb < K;
+                for (int j = 0; j < panels; j++)
+                {
+                    int cols = Math.Min(nr, w - j * nr);
+                    float* cCol = C + n0 + j * nr;
+                    // Prefetch offset (elements): the same rows pfd panels ahead; the last pfd panels of a row block
+                    // prefetch the next block's first panels. Zero = no prefetch.
+                    nint pf = j + pfd < panels ? (nint)pfd * nr : more ? (nint)kb * N + (nint)(pfd - panels) * nr : 0;
+                    if (cols == nr)
+                    {
+                        float* pb;
+                        nint ldb;
+                        if (f32) { pb = (float*)B.Data + (long)k0 * N + n0 + j * nr; ldb = N; }
+                        else { GemmPacking.WidenPanel(B, k0, kc, n0 + j * nr, nr, buf, nr, pf); pb = buf; ldb = nr; pf = 0; }
+                        for (int ir = 0; ir < M; ir += mr)
+                        {
+                            int rows = Math.Min(mr, M - ir);
+                            if (ir == 0 && pf != 0) GemmKernels<TO, TV>.MicroRowsPf(rows, kc, apBlock, pb, ldb, cCol, N, load, pf);
+                            else GemmKernels<TO, TV>.MicroRows(rows, kc, apBlock + (long)ir * kcBlock, pb, ldb, cCol + (long)ir * N, N, load);
+                        }
+                    }
+                    else
+                    {
+                        // Ragged right edge: zero-padded panel copy, full tile computed into scratch, valid columns copied.
+                        GemmPacking.WidenPanel(B, k0, kc, n0 + j * nr, cols, buf, nr, 0);
+                        for (int ir = 0; ir < M; ir += mr)
+                        {
+                            int rows = Math.Min(mr, M - ir);
+                            float* cp = cCol + (long)ir * N;
+                            if (load)
+                                for (int r = 0; r < rows; r++)
+                                {
+                                    Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
+                                    new Span<float>(tile + r * nr + cols, nr - cols).Clear();
+                                }
+                            GemmKernels<TO, TV>.MicroRows(rows, kc, apBlock + (long)ir * kcBlock, buf, nr, tile, nr, load);
+                            for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
                         }
                     }
                 }

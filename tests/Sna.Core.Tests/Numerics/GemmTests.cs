@@ -106,6 +106,26 @@ public class GemmTests
                     AssertClose(g, m, 67, 45, dt, tr, accumulate: m % 2 == 0, seed: m);
     }
 
+    /// <summary>
+    /// Small-M streaming path ([K,N] B, m ≤ 32): several row blocks (32) and KC blocks (256) with K tails, column chunks
+    /// split over threads with ragged last panels, every dtype (16-bit panels widened on the fly), with and without accumulate.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 1030, 1000)]
+    [InlineData(1, 700, 2100)]
+    [InlineData(32, 300, 1090)]
+    [InlineData(13, 65, 3000)]
+    [InlineData(16, 32, 4096)]
+    public void Small_m_streaming_path_matches_naive(int m, int k, int n)
+    {
+        var g = new ManagedGemm(threads: 2);
+        foreach (var dt in DTypes)
+        {
+            AssertClose(g, m, k, n, dt, transposed: false, accumulate: false, seed: m + k + n);
+            AssertClose(g, m, k, n, dt, transposed: false, accumulate: true, seed: m + k + n + 1);
+        }
+    }
+
     public static IEnumerable<object[]> SimdPaths() =>
         new[] { GemmSimd.Avx512, GemmSimd.Avx2, GemmSimd.Portable }.Select(s => new object[] { s });
 
@@ -151,7 +171,7 @@ public class GemmTests
     // Shapes large enough to take the multi-threaded path (m*k*n >= 2^18) through every code path.
     public static IEnumerable<object[]> ParallelCases()
     {
-        foreach (var (m, k, n) in new[] { (1, 1024, 3001), (16, 512, 1000), (33, 300, 700), (100, 520, 1300) })
+        foreach (var (m, k, n) in new[] { (1, 1024, 3001), (16, 512, 1000), (16, 1100, 2050), (33, 300, 700), (100, 520, 1300) })
             foreach (var dt in DTypes)
                 foreach (bool tr in new[] { false, true })
                     yield return new object[] { m, k, n, dt, tr };
