@@ -19,7 +19,7 @@ switch (command)
         Console.WriteLine("usage: Sna.Bench <command> [options]");
         Console.WriteLine("  gemm [--quick] [--threads N] [--reps N]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS");
         Console.WriteLine("  gemm --cold [--quick] [--threads N]       small-M GEMM with B streamed from DRAM (GFLOP/s, GB/s)");
-        Console.WriteLine("  forward [--quick]                         forward-pass latency, GPT-2 Small/Medium shapes");
+        Console.WriteLine("  forward [--quick] [--dtype f32|f16|bf16]  forward-pass latency, GPT-2 Small/Medium shapes");
         Console.WriteLine("  memory [all|xl-f16|xl-bf16|xl-f32|medium-file] [--tokens N]   resident memory of 16/32-bit weights");
         Console.WriteLine("  sweep [--quick] [--positions all|last] [--naive-samples N]   sweep engine vs naive hooked forwards");
         Console.WriteLine("  classify [--quick] [--n N] ...            SST-2-style grid: batched vs naive examples x configurations/s");
