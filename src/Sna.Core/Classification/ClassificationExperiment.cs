@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Sna.Core.Method;
 using Sna.Core.Models;
+using Sna.Core.Sweeps;
 using Sna.Core.Tokenization;
 
 namespace Sna.Core.Classification;
@@ -11,6 +13,22 @@ public enum AmplifyTarget
     Predicted,
     /// <summary>Both classes' neurons (the union of the two lists).</summary>
     Both,
+}
+
+/// <summary>How the grid's (example, configuration) pairs are evaluated. All three give the same predictions up to float rounding.</summary>
+public enum ClassifyEngine
+{
+    /// <summary>
+    /// The sweep engine's prefix cache (default): one unmodified forward per example keeps the residual stream after each
+    /// block and the scaled neurons' activations; a configuration at layer L adds the rank-k MLP change to the cached
+    /// residual after block L and runs only layers L+1.. (the example's configurations at L as batch rows), then one
+    /// unembedding row scores both label tokens.
+    /// </summary>
+    Prefix,
+    /// <summary>Every pair is one sequence of a batched full forward whose hooks scale each row by its own configuration.</summary>
+    Batched,
+    /// <summary>One full batch-1 hooked forward per pair (the reference the others are measured against; slow).</summary>
+    Naive,
 }
 
 /// <summary>What a <see cref="ClassificationExperiment"/> runs. Defaults follow the SNA paper's SST-2 experiment.</summary>
@@ -29,8 +47,10 @@ public sealed record ClassifyOptions
     public int K { get; init; } = 10;
     public AmplifyTarget Amplify { get; init; } = AmplifyTarget.Predicted;
     public ClassifierSpec Spec { get; init; } = new();
-    /// <summary>Sequences per forward pass (grid rows, baseline and discovery batches).</summary>
+    /// <summary>Sequences per forward pass (baseline and discovery batches; grid rows of the batched engine; configurations per call of the prefix engine).</summary>
     public int BatchSize { get; init; } = 32;
+    /// <summary>How the grid is evaluated (<see cref="ClassifyEngine.Prefix"/> by default). Results agree up to float rounding.</summary>
+    public ClassifyEngine Engine { get; init; } = ClassifyEngine.Prefix;
     /// <summary>
     /// A multiplier of 1 is the identity (x·1 = x exactly), so its cells are the baseline by construction and are not re-run.
     /// Set false to run them anyway (a check of the batched path).
@@ -72,13 +92,13 @@ public readonly record struct ClassifyProgress(string Stage, long Done, long Tot
 /// class chosen on a disjoint training split, then amplification of the predicted class's neurons over a grid of
 /// layers × multipliers (all positions), with accuracy per baseline-margin zone before and after.
 /// <para>
-/// Throughput: the grid is evaluated as batch rows — every (example, configuration) pair is one sequence of a batched
-/// forward pass whose hooks scale each row by its own layer, neurons and multiplier — so the weights are streamed once per
-/// batch of up to <see cref="ClassifyOptions.BatchSize"/> pairs instead of once per pair.
+/// Throughput (<see cref="ClassifyOptions.Engine"/>): by default the grid runs on the sweep engine's prefix cache
+/// (<see cref="SweepEvaluator"/>): one unmodified forward per example, then each configuration at layer L resumes from the
+/// cached residual after block L (plus the rank-k change of the scaled neurons) and runs only layers L+1.., the example's
+/// configurations at L as batch rows; both label tokens are scored from one unembedding row. The batched engine runs every
+/// pair as a row of a full hooked forward; the naive engine one full forward per pair.
 /// </para>
 /// </summary>
-// INTEGRATION: the sweep engine's prefix cache (one unmodified forward per example, then resume from layer L per
-// configuration) replaces RunGrid's full forwards when it lands; results must be identical up to float rounding.
 public static class ClassificationExperiment
 {
     public static ClassifyResult Run(TransformerModel model, ModelTokenizer tokenizer, LabeledDataset data, ClassifyOptions options,
@@ -140,7 +160,7 @@ public static class ClassificationExperiment
         // 3. The grid.
         var cells = (from l in Enumerable.Range(0, layers.Length) from m in options.Multipliers select (LayerIndex: l, Multiplier: m)).ToArray();
         sw.Restart();
-        var after = RunGrid(model, clf, evalIds, baseline, chosen, cells, options, progress, out long forwards, out long sequences);
+        var after = RunGrid(model, clf, evalIds, baseline, chosen, cells, options, options.Engine, progress, out long forwards, out long sequences);
         double gridSeconds = sw.Elapsed.TotalSeconds;
 
         // 4. Optional: the naive rate, one full forward per (example, configuration), timed on a sample.
@@ -178,8 +198,115 @@ public static class ClassificationExperiment
     public static int[] NeuronsFor(ClassNeuronLists lists, AmplifyTarget target, int predicted) =>
         target == AmplifyTarget.Both ? lists.Both : lists.Of(predicted);
 
+    /// <summary>
+    /// Re-evaluates the grid of a finished run with another engine on its first <paramref name="examples"/> evaluation
+    /// examples (same baseline, same neurons): after-predictions per cell and example, the wall time, and the pairs run
+    /// (identity cells reused as <see cref="ClassifyOptions.ReuseBaselineForIdentity"/> says). For benchmarks and checks.
+    /// </summary>
+    internal static (ClassPrediction[][] After, double Seconds, long Sequences) RerunGrid(TransformerModel model, ModelTokenizer tokenizer,
+        LabeledDataset data, ClassifyResult r, ClassifyEngine engine, int examples, IProgress<ClassifyProgress>? progress = null)
+    {
+        examples = Math.Clamp(examples, 0, r.Examples.Length);
+        var clf = new ZeroShotClassifier(model, tokenizer, r.Options.Spec);
+        var ids = r.Split.Eval.Take(examples).Select(row => clf.Encode(data[row].Text)).ToArray();
+        var baseline = r.Examples.Take(examples).Select(e => e.Baseline).ToArray();
+        var cells = r.Grid.Select(c => (LayerIndex: Array.IndexOf(r.Layers, c.Layer), c.Multiplier)).ToArray();
+        var sw = Stopwatch.StartNew();
+        var after = RunGrid(model, clf, ids, baseline, r.Neurons, cells, r.Options, engine, progress, out _, out long sequences);
+        return (after, sw.Elapsed.TotalSeconds, sequences);
+    }
+
     /// <summary>After-predictions per cell and example: result[cell][example].</summary>
     private static ClassPrediction[][] RunGrid(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, ClassifyEngine engine,
+        IProgress<ClassifyProgress>? progress, out long forwards, out long sequences) => engine switch
+    {
+        ClassifyEngine.Prefix => RunGridPrefix(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Batched => RunGridBatched(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Naive => RunGridNaive(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        _ => throw new ArgumentOutOfRangeException(nameof(engine)),
+    };
+
+    /// <summary>
+    /// The prefix-cache grid: per example one unmodified forward (<see cref="SweepEvaluator.BuildCache"/>, keeping the
+    /// activations of the neurons amplified for that example's predicted class), then per grid layer its configurations as
+    /// batch rows from layer L+1 on (positions = all), each row scored for both label tokens from one unembedding.
+    /// <paramref name="forwards"/> counts base runs + evaluator calls; <paramref name="sequences"/> the pairs run.
+    /// </summary>
+    private static ClassPrediction[][] RunGridPrefix(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
+        out long forwards, out long sequences)
+    {
+        var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
+        var ev = new SweepEvaluator(model);
+        int[] labelIds = clf.LabelTokenIds;
+        var zones = clf.Spec.Zones;
+        forwards = 0; sequences = 0;
+        long total = (long)ids.Length * cells.Length, done = 0;
+        progress?.Report(new("grid", done, total));
+        var scores = new TargetScore[Math.Max(1, o.BatchSize) * labelIds.Length];
+        for (int e = 0; e < ids.Length; e++)
+        {
+            // This example's work per grid layer (identity cells are the baseline by construction).
+            var byLayer = new Dictionary<int, List<int>>();
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) { after[c][e] = baseline[e]; done++; continue; }
+                if (!byLayer.TryGetValue(cells[c].LayerIndex, out var list)) byLayer[cells[c].LayerIndex] = list = new();
+                list.Add(c);
+            }
+            if (byLayer.Count == 0) { progress?.Report(new("grid", done, total)); continue; }
+            var neurons = byLayer.Keys.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o.Amplify, baseline[e].Predicted));
+            var cache = ev.BuildCache(ids[e], labelIds[0], neurons, keepKeysValues: false);
+            forwards++;
+            foreach (var (li, cellIdx) in byLayer)
+            {
+                int layer = lists[li].Layer;
+                var ns = neurons[layer];
+                for (int start = 0; start < cellIdx.Count; start += o.BatchSize)
+                {
+                    int n = Math.Min(o.BatchSize, cellIdx.Count - start);
+                    var items = new SweepItem[n];
+                    for (int i = 0; i < n; i++) items[i] = new SweepItem(cache, ns, cells[cellIdx[start + i]].Multiplier);
+                    var sc = scores.AsSpan(0, n * labelIds.Length);
+                    ev.Evaluate(layer, PositionsMode.All, items, labelIds, sc);
+                    forwards++;
+                    for (int i = 0; i < n; i++)
+                        after[cellIdx[start + i]][e] = ZeroShotClassifier.FromProbabilities(sc[2 * i].Probability, sc[2 * i + 1].Probability, zones);
+                    sequences += n; done += n;
+                }
+            }
+            progress?.Report(new("grid", done, total));
+        }
+        return after;
+    }
+
+    /// <summary>One full batch-1 hooked forward per (example, configuration) pair.</summary>
+    private static ClassPrediction[][] RunGridNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
+        out long forwards, out long sequences)
+    {
+        var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
+        forwards = 0; sequences = 0;
+        long total = (long)ids.Length * cells.Length, done = 0;
+        for (int e = 0; e < ids.Length; e++)
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) after[c][e] = baseline[e];
+                else
+                {
+                    var l = lists[cells[c].LayerIndex];
+                    var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+                    after[c][e] = clf.Decide(model.Forward([ids[e]], amp.ToHooks(model.Config)).Last(0));
+                    forwards++; sequences++;
+                }
+                progress?.Report(new("grid", ++done, total));
+            }
+        return after;
+    }
+
+    /// <summary>Every pair is one row of a batched full forward; one hook per layer scales each row by its own configuration.</summary>
+    private static ClassPrediction[][] RunGridBatched(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
@@ -252,7 +379,7 @@ public static class ClassificationExperiment
             // Spread the sample over examples and configurations deterministically.
             int e = (int)((long)i * ids.Length / n), c = i % cells.Length;
             var l = lists[cells[c].LayerIndex];
-            var amp = Sna.Core.Method.Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+            var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
             var hooks = amp.ToHooks(model.Config);
             sw.Start();
             clf.Decide(model.Forward([ids[e]], hooks).Last(0));
