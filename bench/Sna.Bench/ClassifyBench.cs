@@ -13,14 +13,15 @@ namespace Sna.Bench;
 /// vocab 50257, F32) on real SST-2 prompts tokenized by the GPT-2 tokenizer, all three engines in one process:
 /// <list type="bullet">
 /// <item>prefix (the default: the sweep engine's prefix cache) runs the whole experiment — baseline, neurons, full grid;</item>
-/// <item>batched (pairs as rows of full forwards) and naive (one full forward per pair) re-run the same grid (same baseline,
-/// same neurons) on the first <c>--batched-n</c> / <c>--naive-n</c> examples, and their predictions are checked against
-/// the prefix engine's.</item>
+/// <item>then prefix, batched (pairs as rows of full forwards) and naive (one full forward per pair) re-run the same grid
+/// (same baseline, same neurons) on the first <c>--compare-n</c> examples, interleaved chunk by chunk (<c>--chunk</c>
+/// examples; naive on <c>--naive-per-chunk</c> of each) so a shared machine's load falls on all three alike; predictions are
+/// checked against the full run's.</item>
 /// </list>
 /// Rates are examples × configurations per second, counting multiplier-1 cells as answered (they reuse the baseline in
 /// every engine), and "run" rates counting only the pairs actually evaluated. Full: 200 examples × 5 layers × 6 multipliers;
-/// <c>--quick</c>: 16 examples, 4 batched, 1 naive.
-/// Options: --quick, --n N, --train-n N, --batch N, --batched-n N (0 = skip, -1 = all), --naive-n N, --layers a,b, --multipliers a,b.
+/// <c>--quick</c>: 16 examples, 8 compared in chunks of 4.
+/// Options: --quick, --n N, --train-n N, --batch N, --compare-n N, --chunk N, --naive-per-chunk N, --layers a,b, --multipliers a,b.
 /// </summary>
 public static class ClassifyBench
 {
@@ -30,9 +31,9 @@ public static class ClassifyBench
         int n = IntOption(args, "--n", quick ? 16 : 200);
         int trainN = IntOption(args, "--train-n", quick ? 16 : 100);
         int batch = IntOption(args, "--batch", 32);
-        int batchedN = IntOption(args, "--batched-n", quick ? 4 : 24);
-        int naiveN = IntOption(args, "--naive-n", quick ? 1 : 2);
-        if (batchedN < 0) batchedN = n;
+        int compareN = Math.Min(n, IntOption(args, "--compare-n", quick ? 8 : 32));
+        int chunk = Math.Max(1, IntOption(args, "--chunk", quick ? 4 : 8));
+        int naivePerChunk = IntOption(args, "--naive-per-chunk", 1);
         string? root = FindRepoRoot();
         if (root is null) { Console.Error.WriteLine("error: repository root (Sna.sln) not found: the bench reads data/sst2/dev.tsv and the GPT-2 tokenizer of models/sna-demo-gpt2"); return 2; }
 
@@ -61,25 +62,34 @@ public static class ClassifyBench
         int configs = r.Grid.Length;
         long runPerExample = r.Grid.Count(c => c.Multiplier != 1f);
 
-        // The other engines on the first examples of the same run.
-        (double Rate, double RunRate, int Examples, double Seconds, int Mismatches, double MaxLogErr)? Rerun(ClassifyEngine engine, int count)
+        // Engines compared on the same examples, interleaved chunk by chunk so that the machine's load (shared, 2 cores)
+        // falls on all of them alike: per chunk of --chunk examples, prefix then batched on the chunk, then naive on its first
+        // --naive-per-chunk examples. Predictions are checked against the full run's.
+        var acc = new Dictionary<ClassifyEngine, (double Seconds, long Pairs, long Run, int Examples, int Mismatches, double MaxLogErr)>();
+        void Rerun(ClassifyEngine engine, int first, int count)
         {
-            if (count <= 0) return null;
-            var (after, secs, seqs) = ClassificationExperiment.RerunGrid(model, tok, data, r, engine, count, reporter);
-            Console.Error.WriteLine();
+            if (count <= 0) return;
+            var (after, secs, seqs) = ClassificationExperiment.RerunGrid(model, tok, data, r, engine, first, count, reporter);
             count = after[0].Length;
             int mismatches = 0; double maxErr = 0;
             for (int c = 0; c < configs; c++)
                 for (int i = 0; i < count; i++)
                 {
-                    var a = after[c][i]; var b = r.Grid[c].Predictions[i];
+                    var a = after[c][i]; var b = r.Grid[c].Predictions[first + i];
                     if (a.Predicted != b.Predicted) mismatches++;
                     maxErr = Math.Max(maxErr, Math.Max(Math.Abs(Math.Log(a.P0) - Math.Log(b.P0)), Math.Abs(Math.Log(a.P1) - Math.Log(b.P1))));
                 }
-            return ((double)count * configs / secs, seqs / secs, count, secs, mismatches, maxErr);
+            var o = acc.GetValueOrDefault(engine);
+            acc[engine] = (o.Seconds + secs, o.Pairs + (long)count * configs, o.Run + seqs, o.Examples + count, o.Mismatches + mismatches, Math.Max(o.MaxLogErr, maxErr));
         }
-        var batched = Rerun(ClassifyEngine.Batched, batchedN);
-        var naive = Rerun(ClassifyEngine.Naive, naiveN);
+        for (int first = 0; first < compareN; first += chunk)
+        {
+            int cnt = Math.Min(chunk, compareN - first);
+            Rerun(ClassifyEngine.Prefix, first, cnt);
+            Rerun(ClassifyEngine.Batched, first, cnt);
+            Rerun(ClassifyEngine.Naive, first, Math.Min(naivePerChunk, cnt));
+        }
+        Console.Error.WriteLine();
 
         var table = new Table().RoundedBorder().AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("examples × configurations", $"{n} × {configs} = {t.ExampleConfigurations} (layers {string.Join(",", r.Layers)}; multipliers {string.Join(",", options.Multipliers)}; {runPerExample} run per example)");
@@ -87,20 +97,25 @@ public static class ClassifyBench
         table.AddRow("baseline / neurons / grid seconds (prefix)", $"{t.BaselineSeconds:F1} / {t.DiscoverySeconds:F1} / {t.GridSeconds:F1}");
         table.AddRow("prefix: base runs + evaluator calls", $"{t.GridForwards} ({t.GridSequences} pairs run)");
         table.AddRow($"[bold]prefix: examples × configs / s[/] (all {n})", $"[bold]{t.GridRate:F2}[/] (run pairs {t.ForwardRate:F2})");
-        void Row(string name, (double Rate, double RunRate, int Examples, double Seconds, int Mismatches, double MaxLogErr)? x)
+        double Rate(ClassifyEngine e) => acc.TryGetValue(e, out var v) ? v.Pairs / v.Seconds : double.NaN;
+        if (acc.Count > 0)
         {
-            if (x is not { } v) return;
-            table.AddRow($"[bold]{name}: examples × configs / s[/] (first {v.Examples}, {v.Seconds:F1} s)", $"[bold]{v.Rate:F2}[/] (run pairs {v.RunRate:F2}); prefix x{t.GridRate / v.Rate:F2}");
-            table.AddRow($"{name} vs prefix: differing predictions / max |Δ log p|", $"{v.Mismatches} / {v.MaxLogErr:E1}");
+            table.AddRow($"[bold]interleaved on the first {compareN} examples[/] (chunks of {chunk}; naive {naivePerChunk} per chunk)", "");
+            foreach (var (e, v) in acc)
+            {
+                string name = e.ToString().ToLowerInvariant();
+                table.AddRow($"  [bold]{name}: examples × configs / s[/] ({v.Examples} examples, {v.Seconds:F1} s)",
+                    $"[bold]{v.Pairs / v.Seconds:F2}[/] (run pairs {v.Run / v.Seconds:F2})" + (e == ClassifyEngine.Prefix ? "" : $"; prefix x{Rate(ClassifyEngine.Prefix) / (v.Pairs / v.Seconds):F2}"));
+                table.AddRow($"  {name} vs the full run: differing predictions / max |Δ log p|", $"{v.Mismatches} / {v.MaxLogErr:E1}");
+            }
+            if (acc.ContainsKey(ClassifyEngine.Naive))
+                table.AddRow("naive / batched estimate for the whole grid", $"{t.ExampleConfigurations / Rate(ClassifyEngine.Naive):F0} s / {t.ExampleConfigurations / Rate(ClassifyEngine.Batched):F0} s (prefix measured: {t.GridSeconds:F0} s)");
         }
-        Row("batched", batched);
-        Row("naive", naive);
-        if (naive is { } nv) table.AddRow("naive estimate for the whole grid", $"{t.ExampleConfigurations / nv.Rate:F0} s (prefix: {t.GridSeconds:F0} s)");
         table.AddRow("total wall time", $"{sw.Elapsed.TotalSeconds:F1} s (experiment {total:F1} s)");
         AnsiConsole.Write(table);
         Console.WriteLine($"RESULT classify n={n} configs={configs} prefix_rate={t.GridRate:F3} prefix_run_rate={t.ForwardRate:F3} grid_s={t.GridSeconds:F1} "
-            + $"batched_rate={batched?.Rate ?? double.NaN:F3} batched_n={batched?.Examples ?? 0} naive_rate={naive?.Rate ?? double.NaN:F3} naive_n={naive?.Examples ?? 0} "
-            + $"mismatches={(batched?.Mismatches ?? 0) + (naive?.Mismatches ?? 0)} load_end={LoadAverage()}");
+            + $"paired_prefix_rate={Rate(ClassifyEngine.Prefix):F3} paired_batched_rate={Rate(ClassifyEngine.Batched):F3} paired_naive_rate={Rate(ClassifyEngine.Naive):F3} "
+            + $"compare_n={compareN} mismatches={acc.Values.Sum(v => v.Mismatches)} load_end={LoadAverage()}");
         return 0;
     }
 

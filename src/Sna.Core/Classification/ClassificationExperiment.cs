@@ -49,7 +49,10 @@ public sealed record ClassifyOptions
     public ClassifierSpec Spec { get; init; } = new();
     /// <summary>Sequences per forward pass (baseline and discovery batches; grid rows of the batched engine; configurations per call of the prefix engine).</summary>
     public int BatchSize { get; init; } = 32;
-    /// <summary>How the grid is evaluated (<see cref="ClassifyEngine.Prefix"/> by default). Results agree up to float rounding.</summary>
+    /// <summary>
+    /// How the grid is evaluated (<see cref="ClassifyEngine.Prefix"/> by default). Results agree up to float rounding. The prefix
+    /// engine needs a model without persistent hooks (it measures the plain model).
+    /// </summary>
     public ClassifyEngine Engine { get; init; } = ClassifyEngine.Prefix;
     /// <summary>
     /// A multiplier of 1 is the identity (x·1 = x exactly), so its cells are the baseline by construction and are not re-run.
@@ -199,17 +202,19 @@ public static class ClassificationExperiment
         target == AmplifyTarget.Both ? lists.Both : lists.Of(predicted);
 
     /// <summary>
-    /// Re-evaluates the grid of a finished run with another engine on its first <paramref name="examples"/> evaluation
-    /// examples (same baseline, same neurons): after-predictions per cell and example, the wall time, and the pairs run
-    /// (identity cells reused as <see cref="ClassifyOptions.ReuseBaselineForIdentity"/> says). For benchmarks and checks.
+    /// Re-evaluates the grid of a finished run with another engine on its evaluation examples
+    /// <paramref name="first"/>..first+count−1 (same baseline, same neurons): after-predictions per cell and example (index 0 =
+    /// example <paramref name="first"/>), the wall time, and the pairs run (identity cells reused as
+    /// <see cref="ClassifyOptions.ReuseBaselineForIdentity"/> says). For benchmarks and checks.
     /// </summary>
     internal static (ClassPrediction[][] After, double Seconds, long Sequences) RerunGrid(TransformerModel model, ModelTokenizer tokenizer,
-        LabeledDataset data, ClassifyResult r, ClassifyEngine engine, int examples, IProgress<ClassifyProgress>? progress = null)
+        LabeledDataset data, ClassifyResult r, ClassifyEngine engine, int first, int count, IProgress<ClassifyProgress>? progress = null)
     {
-        examples = Math.Clamp(examples, 0, r.Examples.Length);
+        first = Math.Clamp(first, 0, r.Examples.Length);
+        count = Math.Clamp(count, 0, r.Examples.Length - first);
         var clf = new ZeroShotClassifier(model, tokenizer, r.Options.Spec);
-        var ids = r.Split.Eval.Take(examples).Select(row => clf.Encode(data[row].Text)).ToArray();
-        var baseline = r.Examples.Take(examples).Select(e => e.Baseline).ToArray();
+        var ids = r.Split.Eval.Skip(first).Take(count).Select(row => clf.Encode(data[row].Text)).ToArray();
+        var baseline = r.Examples.Skip(first).Take(count).Select(e => e.Baseline).ToArray();
         var cells = r.Grid.Select(c => (LayerIndex: Array.IndexOf(r.Layers, c.Layer), c.Multiplier)).ToArray();
         var sw = Stopwatch.StartNew();
         var after = RunGrid(model, clf, ids, baseline, r.Neurons, cells, r.Options, engine, progress, out _, out long sequences);
@@ -229,14 +234,18 @@ public static class ClassificationExperiment
 
     /// <summary>
     /// The prefix-cache grid: per example one unmodified forward (<see cref="SweepEvaluator.BuildCache"/>, keeping the
-    /// activations of the neurons amplified for that example's predicted class), then per grid layer its configurations as
-    /// batch rows from layer L+1 on (positions = all), each row scored for both label tokens from one unembedding.
+    /// activations of the neurons amplified for that example's predicted class), then per grid layer the configurations of
+    /// the examples of one prompt length as batch rows (up to <see cref="ClassifyOptions.BatchSize"/> per call) from layer
+    /// L+1 on (positions = all), each row scored for both label tokens from one unembedding.
     /// <paramref name="forwards"/> counts base runs + evaluator calls; <paramref name="sequences"/> the pairs run.
     /// </summary>
     private static ClassPrediction[][] RunGridPrefix(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
+        // The evaluator measures the plain model; the baseline (a hooked forward) would not.
+        if (model.Hooks.Count > 0)
+            throw new InvalidOperationException("the prefix engine ignores the model's persistent hooks while the baseline applies them; remove them or use the batched engine");
         var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
         var ev = new SweepEvaluator(model);
         int[] labelIds = clf.LabelTokenIds;
@@ -244,39 +253,60 @@ public static class ClassificationExperiment
         forwards = 0; sequences = 0;
         long total = (long)ids.Length * cells.Length, done = 0;
         progress?.Report(new("grid", done, total));
-        var scores = new TargetScore[Math.Max(1, o.BatchSize) * labelIds.Length];
-        for (int e = 0; e < ids.Length; e++)
+        var scores = new TargetScore[o.BatchSize * labelIds.Length];
+        // Examples of one token length share evaluator calls (rows of equal length need no padding, so they stay exact and
+        // independent): order by length, then take up to BatchSize examples of one length at a time.
+        var order = Enumerable.Range(0, ids.Length).OrderBy(e => ids[e].Length).ThenBy(e => e).ToArray();
+        for (int g0 = 0; g0 < order.Length;)
         {
-            // This example's work per grid layer (identity cells are the baseline by construction).
-            var byLayer = new Dictionary<int, List<int>>();
-            for (int c = 0; c < cells.Length; c++)
+            int len = ids[order[g0]].Length, g1 = g0;
+            while (g1 < order.Length && ids[order[g1]].Length == len && g1 - g0 < o.BatchSize) g1++;
+            var work = new SortedDictionary<int, List<(int Example, int Cell)>>();   // grid layer index → pairs to run
+            var caches = new Dictionary<int, (PrefixCache Cache, Dictionary<int, int[]> Neurons)>();
+            for (int gi = g0; gi < g1; gi++)
             {
-                if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) { after[c][e] = baseline[e]; done++; continue; }
-                if (!byLayer.TryGetValue(cells[c].LayerIndex, out var list)) byLayer[cells[c].LayerIndex] = list = new();
-                list.Add(c);
+                int e = order[gi];
+                var layersHere = new HashSet<int>();
+                for (int c = 0; c < cells.Length; c++)
+                {
+                    // Identity cells are the baseline by construction.
+                    if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) { after[c][e] = baseline[e]; done++; continue; }
+                    if (!work.TryGetValue(cells[c].LayerIndex, out var list)) work[cells[c].LayerIndex] = list = new();
+                    list.Add((e, c));
+                    layersHere.Add(cells[c].LayerIndex);
+                }
+                if (layersHere.Count == 0) continue;
+                var neurons = layersHere.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o.Amplify, baseline[e].Predicted));
+                caches[e] = (ev.BuildCache(ids[e], labelIds[0], neurons, keepKeysValues: false), neurons);
+                forwards++;
             }
-            if (byLayer.Count == 0) { progress?.Report(new("grid", done, total)); continue; }
-            var neurons = byLayer.Keys.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o.Amplify, baseline[e].Predicted));
-            var cache = ev.BuildCache(ids[e], labelIds[0], neurons, keepKeysValues: false);
-            forwards++;
-            foreach (var (li, cellIdx) in byLayer)
+            progress?.Report(new("grid", done, total));
+            foreach (var (li, pairs) in work)
             {
                 int layer = lists[li].Layer;
-                var ns = neurons[layer];
-                for (int start = 0; start < cellIdx.Count; start += o.BatchSize)
+                for (int start = 0; start < pairs.Count; start += o.BatchSize)
                 {
-                    int n = Math.Min(o.BatchSize, cellIdx.Count - start);
+                    int n = Math.Min(o.BatchSize, pairs.Count - start);
                     var items = new SweepItem[n];
-                    for (int i = 0; i < n; i++) items[i] = new SweepItem(cache, ns, cells[cellIdx[start + i]].Multiplier);
+                    for (int i = 0; i < n; i++)
+                    {
+                        var (e, c) = pairs[start + i];
+                        var (cache, neurons) = caches[e];
+                        items[i] = new SweepItem(cache, neurons[layer], cells[c].Multiplier);
+                    }
                     var sc = scores.AsSpan(0, n * labelIds.Length);
                     ev.Evaluate(layer, PositionsMode.All, items, labelIds, sc);
                     forwards++;
                     for (int i = 0; i < n; i++)
-                        after[cellIdx[start + i]][e] = ZeroShotClassifier.FromProbabilities(sc[2 * i].Probability, sc[2 * i + 1].Probability, zones);
+                    {
+                        var (e, c) = pairs[start + i];
+                        after[c][e] = ZeroShotClassifier.FromProbabilities(sc[2 * i].Probability, sc[2 * i + 1].Probability, zones);
+                    }
                     sequences += n; done += n;
+                    progress?.Report(new("grid", done, total));
                 }
             }
-            progress?.Report(new("grid", done, total));
+            g0 = g1;
         }
         return after;
     }

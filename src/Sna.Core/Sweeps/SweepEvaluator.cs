@@ -151,6 +151,8 @@ public sealed class SweepEvaluator
     /// each of <paramref name="targetIds"/> (the same ids for every row; the prompts' own targets are ignored) from one
     /// unembedding of the row: <c>results[i · targetIds.Length + j]</c> is item i's score of <c>targetIds[j]</c>. The extra
     /// targets cost one logit read and one rank count each (the logsumexp is shared), not another forward or GEMM row.
+    /// positions = all: the items may come from different prompts of the same length (no padding is needed, so rows stay
+    /// independent and exact); the single-target overload keeps its one-prompt rule.
     /// </summary>
     public void Evaluate(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[] targetIds, Span<TargetScore> results)
     {
@@ -167,21 +169,26 @@ public sealed class SweepEvaluator
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary><paramref name="shared"/> null: score each row's prompt target; else score every row for each of <paramref name="shared"/>.</summary>
+    /// <summary>
+    /// <paramref name="shared"/> null: every item shares one prompt and is scored for its target; else items may come from
+    /// prompts of one length and every row is scored for each of <paramref name="shared"/>.
+    /// </summary>
     private void EvaluateAll(int layer, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
     {
         var p = items[0].Prompt;
         foreach (var it in items)
-            if (!ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
+        {
+            if (shared is null && !ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
+            if (it.Prompt.T != p.T) throw new ArgumentException($"positions = all: every item of a call must have the same prompt length ({it.Prompt.T} vs {p.T} tokens)");
+        }
         int B = items.Count, T = p.T, D = _c.DModel;
         var batch = new int[B][];
-        for (int b = 0; b < B; b++) batch[b] = p.Ids;
+        for (int b = 0; b < B; b++) batch[b] = items[b].Prompt.Ids;
         using var st = new ForwardState(_c, batch);
         var x = st.X.AsSpan(0, B * T * D);
-        var resid = p.ResidPost[layer];
         for (int b = 0; b < B; b++)
         {
-            resid.CopyTo(x.Slice(b * T * D, T * D));
+            items[b].Prompt.ResidPost[layer].CopyTo(x.Slice(b * T * D, T * D));
             AddDelta(layer, items[b], x.Slice(b * T * D, T * D), T, 0);
         }
         for (int l = layer + 1; l < _c.NLayers; l++) _m.RunBlock(st, l, HookPlan.None);

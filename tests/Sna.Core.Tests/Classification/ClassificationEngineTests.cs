@@ -40,6 +40,8 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
             }
         }
         Assert.True(moved > 0, "no configuration moved the probabilities: the comparison would be vacuous");
+        // Examples of one length share evaluator calls: make sure the sample exercises that.
+        Assert.Contains(r.Examples.GroupBy(e => e.Tokens), g => g.Count() > 1);
     }
 
     [Fact]
@@ -75,7 +77,7 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
     [Fact]
     public void Naive_rerun_of_a_few_examples_matches_the_prefix_grid()
     {
-        var (after, seconds, sequences) = ClassificationExperiment.RerunGrid(f.Model, f.Tokenizer, f.Data, f.Result, ClassifyEngine.Naive, 3);
+        var (after, seconds, sequences) = ClassificationExperiment.RerunGrid(f.Model, f.Tokenizer, f.Data, f.Result, ClassifyEngine.Naive, 2, 3);
         Assert.Equal(3L * f.Result.Grid.Length, sequences);                // identity cells are run too (fixture: no reuse)
         Assert.True(seconds > 0);
         for (int c = 0; c < after.Length; c++)
@@ -83,7 +85,7 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
             Assert.Equal(3, after[c].Length);
             for (int i = 0; i < 3; i++)
             {
-                var want = f.Result.Grid[c].Predictions[i];
+                var want = f.Result.Grid[c].Predictions[2 + i];
                 Assert.Equal(want.Predicted, after[c][i].Predicted);
                 Assert.True(Math.Abs(Math.Log(want.P1) - Math.Log(after[c][i].P1)) <= LogTol);
             }
@@ -119,6 +121,22 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
                 ev.Evaluate(1, positions, retargeted, one);
                 for (int i = 0; i < items.Count; i++) Assert.Equal(one[i], multi[i * targets.Length + j]);
             }
+        }
+        if (positions == PositionsMode.All)
+        {
+            // Prompts of one length may share a call (no padding): the same scores as one call per prompt.
+            var twin = ev.BuildCache([50256, 3, 1, 4, 1, 5, 9], 0, new Dictionary<int, int[]> { [1] = neurons }, false);
+            var mixed = new List<SweepItem> { new(caches[1], neurons, 3f), new(twin, neurons, 8f), new(caches[1], neurons, 0f) };
+            var together = new TargetScore[mixed.Count * targets.Length];
+            ev.Evaluate(1, positions, mixed, targets, together);
+            for (int i = 0; i < mixed.Count; i++)
+            {
+                var alone = new TargetScore[targets.Length];
+                ev.Evaluate(1, positions, [mixed[i]], targets, alone);
+                Assert.Equal(alone, together.AsSpan(i * targets.Length, targets.Length).ToArray());
+            }
+            Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f), new SweepItem(caches[1], neurons, 2f)], targets, new TargetScore[2 * targets.Length]));
+            Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[1], neurons, 2f), new SweepItem(twin, neurons, 2f)], new TargetScore[2]));   // single-target overload: one prompt
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f)], [model.Config.VocabSize], new TargetScore[1]));
         Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f)], [1, 2], new TargetScore[1]));
