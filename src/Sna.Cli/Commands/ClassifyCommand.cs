@@ -35,10 +35,11 @@ public static class ClassifyCommand
         var db = new Option<string?>("--db") { Description = "SQLite file to store the run in (tables classify_runs, classify_examples, classify_grid)." };
         var outDir = new Option<string?>("--out") { Description = "Directory for summary.json and the figure (accuracy change vs multiplier per zone, SVG)." };
         var batch = new Option<int>("--batch") { Description = "Sequences per forward pass.", DefaultValueFactory = _ => 32 };
+        var engine = new Option<string>("--engine") { Description = "How the grid is evaluated: prefix (the sweep engine's prefix cache: resume from layer L), batched (pairs as rows of full forwards) or naive (one full forward per pair). Same results up to float rounding.", DefaultValueFactory = _ => "prefix" };
         var naive = new Option<int>("--naive-sample") { Description = "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", DefaultValueFactory = _ => 4 };
         var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
         var cmd = new Command("classify", "Zero-shot two-label classification with SNA: accuracy per margin zone before and after amplifying the predicted class's neurons, over layers × multipliers.")
-        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, naive, bos, noBos, json, dtype };
+        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -70,6 +71,13 @@ public static class ClassifyCommand
                     var s => throw new UserException($"--amplify must be predicted or both, got '{s}' (amplifying the true label's neurons would leak the answer)"),
                 },
                 Spec = spec, BatchSize = r.GetValue(batch), NaiveSample = Math.Max(0, r.GetValue(naive)),
+                Engine = r.GetValue(engine)!.ToLowerInvariant() switch
+                {
+                    "prefix" => ClassifyEngine.Prefix,
+                    "batched" => ClassifyEngine.Batched,
+                    "naive" => ClassifyEngine.Naive,
+                    var s => throw new UserException($"--engine must be prefix, batched or naive, got '{s}'"),
+                },
             };
             string dataPath = r.GetValue(data) ?? BundledDataPath();
             var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
@@ -188,7 +196,7 @@ public static class ClassifyCommand
             : r.Zone3Unchanged ? $"[green]Zone 3 unchanged[/] (0.0 pp in all {r.Grid.Length} configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
             : $"[yellow]Zone 3 changed[/] in {r.Grid.Count(c => c.DeltaPp[3] is double d && d != 0)} of {r.Grid.Length} configurations");
         var t = r.Timing;
-        AnsiConsole.MarkupLine($"rate: [bold]{t.GridRate:F2}[/] examples × configurations / s (batched rows, {t.GridForwards} forwards)"
+        AnsiConsole.MarkupLine($"rate: [bold]{t.GridRate:F2}[/] examples × configurations / s ({r.Options.Engine.ToString().ToLowerInvariant()} engine, {t.GridForwards} {(r.Options.Engine == ClassifyEngine.Prefix ? "base runs + evaluator calls" : "forwards")})"
             + (t.NaiveRate is double nr ? $"; naive (one forward per pair, {t.NaiveSample} timed): {nr:F2} / s, x{t.GridRate / nr:F1}" : ""));
         if (runId is not null) AnsiConsole.MarkupLine($"[grey]stored as run {runId} in {Markup.Escape(db!)}[/]");
         if (outDir is not null) AnsiConsole.MarkupLine($"[grey]summary.json and the figure written to {Markup.Escape(outDir)}[/]");

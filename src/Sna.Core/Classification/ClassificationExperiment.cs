@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Sna.Core.Method;
 using Sna.Core.Models;
+using Sna.Core.Sweeps;
 using Sna.Core.Tokenization;
 
 namespace Sna.Core.Classification;
@@ -11,6 +13,22 @@ public enum AmplifyTarget
     Predicted,
     /// <summary>Both classes' neurons (the union of the two lists).</summary>
     Both,
+}
+
+/// <summary>How the grid's (example, configuration) pairs are evaluated. All three give the same predictions up to float rounding.</summary>
+public enum ClassifyEngine
+{
+    /// <summary>
+    /// The sweep engine's prefix cache (default): one unmodified forward per example keeps the residual stream after each
+    /// block and the scaled neurons' activations; a configuration at layer L adds the rank-k MLP change to the cached
+    /// residual after block L and runs only layers L+1.. (the example's configurations at L as batch rows), then one
+    /// unembedding row scores both label tokens.
+    /// </summary>
+    Prefix,
+    /// <summary>Every pair is one sequence of a batched full forward whose hooks scale each row by its own configuration.</summary>
+    Batched,
+    /// <summary>One full batch-1 hooked forward per pair (the reference the others are measured against; slow).</summary>
+    Naive,
 }
 
 /// <summary>What a <see cref="ClassificationExperiment"/> runs. Defaults follow the SNA paper's SST-2 experiment.</summary>
@@ -29,8 +47,13 @@ public sealed record ClassifyOptions
     public int K { get; init; } = 10;
     public AmplifyTarget Amplify { get; init; } = AmplifyTarget.Predicted;
     public ClassifierSpec Spec { get; init; } = new();
-    /// <summary>Sequences per forward pass (grid rows, baseline and discovery batches).</summary>
+    /// <summary>Sequences per forward pass (baseline and discovery batches; grid rows of the batched engine; configurations per call of the prefix engine).</summary>
     public int BatchSize { get; init; } = 32;
+    /// <summary>
+    /// How the grid is evaluated (<see cref="ClassifyEngine.Prefix"/> by default). Results agree up to float rounding. The prefix
+    /// engine needs a model without persistent hooks (it measures the plain model).
+    /// </summary>
+    public ClassifyEngine Engine { get; init; } = ClassifyEngine.Prefix;
     /// <summary>
     /// A multiplier of 1 is the identity (x·1 = x exactly), so its cells are the baseline by construction and are not re-run.
     /// Set false to run them anyway (a check of the batched path).
@@ -72,13 +95,13 @@ public readonly record struct ClassifyProgress(string Stage, long Done, long Tot
 /// class chosen on a disjoint training split, then amplification of the predicted class's neurons over a grid of
 /// layers × multipliers (all positions), with accuracy per baseline-margin zone before and after.
 /// <para>
-/// Throughput: the grid is evaluated as batch rows — every (example, configuration) pair is one sequence of a batched
-/// forward pass whose hooks scale each row by its own layer, neurons and multiplier — so the weights are streamed once per
-/// batch of up to <see cref="ClassifyOptions.BatchSize"/> pairs instead of once per pair.
+/// Throughput (<see cref="ClassifyOptions.Engine"/>): by default the grid runs on the sweep engine's prefix cache
+/// (<see cref="SweepEvaluator"/>): one unmodified forward per example, then each configuration at layer L resumes from the
+/// cached residual after block L (plus the rank-k change of the scaled neurons) and runs only layers L+1.., the example's
+/// configurations at L as batch rows; both label tokens are scored from one unembedding row. The batched engine runs every
+/// pair as a row of a full hooked forward; the naive engine one full forward per pair.
 /// </para>
 /// </summary>
-// INTEGRATION: the sweep engine's prefix cache (one unmodified forward per example, then resume from layer L per
-// configuration) replaces RunGrid's full forwards when it lands; results must be identical up to float rounding.
 public static class ClassificationExperiment
 {
     public static ClassifyResult Run(TransformerModel model, ModelTokenizer tokenizer, LabeledDataset data, ClassifyOptions options,
@@ -140,7 +163,7 @@ public static class ClassificationExperiment
         // 3. The grid.
         var cells = (from l in Enumerable.Range(0, layers.Length) from m in options.Multipliers select (LayerIndex: l, Multiplier: m)).ToArray();
         sw.Restart();
-        var after = RunGrid(model, clf, evalIds, baseline, chosen, cells, options, progress, out long forwards, out long sequences);
+        var after = RunGrid(model, clf, evalIds, baseline, chosen, cells, options, options.Engine, progress, out long forwards, out long sequences);
         double gridSeconds = sw.Elapsed.TotalSeconds;
 
         // 4. Optional: the naive rate, one full forward per (example, configuration), timed on a sample.
@@ -178,8 +201,142 @@ public static class ClassificationExperiment
     public static int[] NeuronsFor(ClassNeuronLists lists, AmplifyTarget target, int predicted) =>
         target == AmplifyTarget.Both ? lists.Both : lists.Of(predicted);
 
+    /// <summary>
+    /// Re-evaluates the grid of a finished run with another engine on its evaluation examples
+    /// <paramref name="first"/>..first+count−1 (same baseline, same neurons): after-predictions per cell and example (index 0 =
+    /// example <paramref name="first"/>), the wall time, and the pairs run (identity cells reused as
+    /// <see cref="ClassifyOptions.ReuseBaselineForIdentity"/> says). For benchmarks and checks.
+    /// </summary>
+    internal static (ClassPrediction[][] After, double Seconds, long Sequences) RerunGrid(TransformerModel model, ModelTokenizer tokenizer,
+        LabeledDataset data, ClassifyResult r, ClassifyEngine engine, int first, int count, IProgress<ClassifyProgress>? progress = null)
+    {
+        first = Math.Clamp(first, 0, r.Examples.Length);
+        count = Math.Clamp(count, 0, r.Examples.Length - first);
+        var clf = new ZeroShotClassifier(model, tokenizer, r.Options.Spec);
+        var ids = r.Split.Eval.Skip(first).Take(count).Select(row => clf.Encode(data[row].Text)).ToArray();
+        var baseline = r.Examples.Skip(first).Take(count).Select(e => e.Baseline).ToArray();
+        var cells = r.Grid.Select(c => (LayerIndex: Array.IndexOf(r.Layers, c.Layer), c.Multiplier)).ToArray();
+        var sw = Stopwatch.StartNew();
+        var after = RunGrid(model, clf, ids, baseline, r.Neurons, cells, r.Options, engine, progress, out _, out long sequences);
+        return (after, sw.Elapsed.TotalSeconds, sequences);
+    }
+
     /// <summary>After-predictions per cell and example: result[cell][example].</summary>
     private static ClassPrediction[][] RunGrid(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, ClassifyEngine engine,
+        IProgress<ClassifyProgress>? progress, out long forwards, out long sequences) => engine switch
+    {
+        ClassifyEngine.Prefix => RunGridPrefix(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Batched => RunGridBatched(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Naive => RunGridNaive(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        _ => throw new ArgumentOutOfRangeException(nameof(engine)),
+    };
+
+    /// <summary>
+    /// The prefix-cache grid: per example one unmodified forward (<see cref="SweepEvaluator.BuildCache"/>, keeping the
+    /// activations of the neurons amplified for that example's predicted class), then per grid layer the configurations of
+    /// the examples of one prompt length as batch rows (up to <see cref="ClassifyOptions.BatchSize"/> per call) from layer
+    /// L+1 on (positions = all), each row scored for both label tokens from one unembedding.
+    /// <paramref name="forwards"/> counts base runs + evaluator calls; <paramref name="sequences"/> the pairs run.
+    /// </summary>
+    private static ClassPrediction[][] RunGridPrefix(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
+        out long forwards, out long sequences)
+    {
+        // The evaluator measures the plain model; the baseline (a hooked forward) would not.
+        if (model.Hooks.Count > 0)
+            throw new InvalidOperationException("the prefix engine ignores the model's persistent hooks while the baseline applies them; remove them or use the batched engine");
+        var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
+        var ev = new SweepEvaluator(model);
+        int[] labelIds = clf.LabelTokenIds;
+        var zones = clf.Spec.Zones;
+        forwards = 0; sequences = 0;
+        long total = (long)ids.Length * cells.Length, done = 0;
+        progress?.Report(new("grid", done, total));
+        var scores = new TargetScore[o.BatchSize * labelIds.Length];
+        // Examples of one token length share evaluator calls (rows of equal length need no padding, so they stay exact and
+        // independent): order by length, then take up to BatchSize examples of one length at a time.
+        var order = Enumerable.Range(0, ids.Length).OrderBy(e => ids[e].Length).ThenBy(e => e).ToArray();
+        for (int g0 = 0; g0 < order.Length;)
+        {
+            int len = ids[order[g0]].Length, g1 = g0;
+            while (g1 < order.Length && ids[order[g1]].Length == len && g1 - g0 < o.BatchSize) g1++;
+            var work = new SortedDictionary<int, List<(int Example, int Cell)>>();   // grid layer index → pairs to run
+            var caches = new Dictionary<int, (PrefixCache Cache, Dictionary<int, int[]> Neurons)>();
+            for (int gi = g0; gi < g1; gi++)
+            {
+                int e = order[gi];
+                var layersHere = new HashSet<int>();
+                for (int c = 0; c < cells.Length; c++)
+                {
+                    // Identity cells are the baseline by construction.
+                    if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) { after[c][e] = baseline[e]; done++; continue; }
+                    if (!work.TryGetValue(cells[c].LayerIndex, out var list)) work[cells[c].LayerIndex] = list = new();
+                    list.Add((e, c));
+                    layersHere.Add(cells[c].LayerIndex);
+                }
+                if (layersHere.Count == 0) continue;
+                var neurons = layersHere.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o.Amplify, baseline[e].Predicted));
+                caches[e] = (ev.BuildCache(ids[e], labelIds[0], neurons, keepKeysValues: false), neurons);
+                forwards++;
+            }
+            progress?.Report(new("grid", done, total));
+            foreach (var (li, pairs) in work)
+            {
+                int layer = lists[li].Layer;
+                for (int start = 0; start < pairs.Count; start += o.BatchSize)
+                {
+                    int n = Math.Min(o.BatchSize, pairs.Count - start);
+                    var items = new SweepItem[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        var (e, c) = pairs[start + i];
+                        var (cache, neurons) = caches[e];
+                        items[i] = new SweepItem(cache, neurons[layer], cells[c].Multiplier);
+                    }
+                    var sc = scores.AsSpan(0, n * labelIds.Length);
+                    ev.Evaluate(layer, PositionsMode.All, items, labelIds, sc);
+                    forwards++;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var (e, c) = pairs[start + i];
+                        after[c][e] = ZeroShotClassifier.FromProbabilities(sc[2 * i].Probability, sc[2 * i + 1].Probability, zones);
+                    }
+                    sequences += n; done += n;
+                    progress?.Report(new("grid", done, total));
+                }
+            }
+            g0 = g1;
+        }
+        return after;
+    }
+
+    /// <summary>One full batch-1 hooked forward per (example, configuration) pair.</summary>
+    private static ClassPrediction[][] RunGridNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+        ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
+        out long forwards, out long sequences)
+    {
+        var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
+        forwards = 0; sequences = 0;
+        long total = (long)ids.Length * cells.Length, done = 0;
+        for (int e = 0; e < ids.Length; e++)
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (o.ReuseBaselineForIdentity && cells[c].Multiplier == 1f) after[c][e] = baseline[e];
+                else
+                {
+                    var l = lists[cells[c].LayerIndex];
+                    var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+                    after[c][e] = clf.Decide(model.Forward([ids[e]], amp.ToHooks(model.Config)).Last(0));
+                    forwards++; sequences++;
+                }
+                progress?.Report(new("grid", ++done, total));
+            }
+        return after;
+    }
+
+    /// <summary>Every pair is one row of a batched full forward; one hook per layer scales each row by its own configuration.</summary>
+    private static ClassPrediction[][] RunGridBatched(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
@@ -252,7 +409,7 @@ public static class ClassificationExperiment
             // Spread the sample over examples and configurations deterministically.
             int e = (int)((long)i * ids.Length / n), c = i % cells.Length;
             var l = lists[cells[c].LayerIndex];
-            var amp = Sna.Core.Method.Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+            var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
             var hooks = amp.ToHooks(model.Config);
             sw.Start();
             clf.Decide(model.Forward([ids[e]], hooks).Last(0));

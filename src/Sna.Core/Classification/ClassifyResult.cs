@@ -36,7 +36,10 @@ public sealed record GridCell(int Layer, float Multiplier, ZoneAccuracy[] After,
         before.N == 0 ? null : (after.Correct - before.Correct) * 100.0 / before.N;   // integers first: 14 of 200 is exactly 7.0
 }
 
-/// <summary>Wall times and counts of a run. Rates are examples × configurations per second.</summary>
+/// <summary>
+/// Wall times and counts of a run. Rates are examples × configurations per second. <see cref="GridForwards"/>: forward
+/// passes of the batched and naive engines; for the prefix engine, base runs plus evaluator calls.
+/// </summary>
 public sealed record ClassifyTiming(double BaselineSeconds, double DiscoverySeconds, double GridSeconds, long GridForwards, long GridSequences,
     long ExampleConfigurations, double? NaiveSecondsPerPair, int NaiveSample)
 {
@@ -148,6 +151,7 @@ public sealed record ClassifyResult
             ["k"] = Options.K,
             ["amplify"] = Options.Amplify.ToString().ToLowerInvariant(),
             ["positions"] = "all",
+            ["engine"] = Options.Engine.ToString().ToLowerInvariant(),
             ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)l).ToArray()),
             ["multipliers"] = new JsonArray(Options.Multipliers.Select(m => (JsonNode)m).ToArray()),
             ["zones"] = zones,
@@ -165,6 +169,7 @@ public sealed record ClassifyResult
             ["zone3_cells_with_flips"] = Zone3CellsWithFlips,
             ["timing"] = new JsonObject
             {
+                ["engine"] = Options.Engine.ToString().ToLowerInvariant(),
                 ["baseline_seconds"] = Timing.BaselineSeconds,
                 ["discovery_seconds"] = Timing.DiscoverySeconds,
                 ["grid_seconds"] = Timing.GridSeconds,

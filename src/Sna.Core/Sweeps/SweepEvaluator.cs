@@ -142,26 +142,53 @@ public sealed class SweepEvaluator
         if (items.Count == 0) return;
         if (results.Length < items.Count) throw new ArgumentException("results is shorter than items");
         if ((uint)layer >= (uint)_c.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
-        if (positions == PositionsMode.All) EvaluateAll(layer, items, results);
-        else EvaluateLast(layer, items, results);
+        if (positions == PositionsMode.All) EvaluateAll(layer, items, null, results);
+        else EvaluateLast(layer, items, null, results);
+    }
+
+    /// <summary>
+    /// As <see cref="Evaluate(int, PositionsMode, IReadOnlyList{SweepItem}, Span{TargetScore})"/>, but scores every row for
+    /// each of <paramref name="targetIds"/> (the same ids for every row; the prompts' own targets are ignored) from one
+    /// unembedding of the row: <c>results[i · targetIds.Length + j]</c> is item i's score of <c>targetIds[j]</c>. The extra
+    /// targets cost one logit read and one rank count each (the logsumexp is shared), not another forward or GEMM row.
+    /// positions = all: the items may come from different prompts of the same length (no padding is needed, so rows stay
+    /// independent and exact); the single-target overload keeps its one-prompt rule.
+    /// </summary>
+    public void Evaluate(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[] targetIds, Span<TargetScore> results)
+    {
+        ArgumentNullException.ThrowIfNull(targetIds);
+        if (targetIds.Length == 0) throw new ArgumentException("give at least one target id", nameof(targetIds));
+        foreach (int t in targetIds)
+            if ((uint)t >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(targetIds), $"target id {t} is outside the vocabulary [0, {_c.VocabSize})");
+        if (items.Count == 0) return;
+        if (results.Length < items.Count * targetIds.Length) throw new ArgumentException("results is shorter than items × targetIds");
+        if ((uint)layer >= (uint)_c.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
+        if (positions == PositionsMode.All) EvaluateAll(layer, items, targetIds, results);
+        else EvaluateLast(layer, items, targetIds, results);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    private void EvaluateAll(int layer, IReadOnlyList<SweepItem> items, Span<TargetScore> results)
+    /// <summary>
+    /// <paramref name="shared"/> null: every item shares one prompt and is scored for its target; else items may come from
+    /// prompts of one length and every row is scored for each of <paramref name="shared"/>.
+    /// </summary>
+    private void EvaluateAll(int layer, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
     {
         var p = items[0].Prompt;
         foreach (var it in items)
-            if (!ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
+        {
+            if (shared is null && !ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
+            if (it.Prompt.T != p.T) throw new ArgumentException($"positions = all: every item of a call must have the same prompt length ({it.Prompt.T} vs {p.T} tokens)");
+        }
         int B = items.Count, T = p.T, D = _c.DModel;
         var batch = new int[B][];
-        for (int b = 0; b < B; b++) batch[b] = p.Ids;
+        for (int b = 0; b < B; b++) batch[b] = items[b].Prompt.Ids;
         using var st = new ForwardState(_c, batch);
         var x = st.X.AsSpan(0, B * T * D);
-        var resid = p.ResidPost[layer];
         for (int b = 0; b < B; b++)
         {
-            resid.CopyTo(x.Slice(b * T * D, T * D));
+            items[b].Prompt.ResidPost[layer].CopyTo(x.Slice(b * T * D, T * D));
             AddDelta(layer, items[b], x.Slice(b * T * D, T * D), T, 0);
         }
         for (int l = layer + 1; l < _c.NLayers; l++) _m.RunBlock(st, l, HookPlan.None);
@@ -174,12 +201,13 @@ public sealed class SweepEvaluator
                 x.Slice((b * T + T - 1) * D, D).CopyTo(last.AsSpan(b * D, D));
                 targets[b] = p.TargetId;
             }
-            ScoreRows(last.AsSpan(0, B * D), targets, results);
+            if (shared is null) ScoreRows(last.AsSpan(0, B * D), targets, results);
+            else ScoreRows(last.AsSpan(0, B * D), shared, shared.Length, results);
         }
         finally { ArrayPool<float>.Shared.Return(last); }
     }
 
-    private void EvaluateLast(int layer, IReadOnlyList<SweepItem> items, Span<TargetScore> results)
+    private void EvaluateLast(int layer, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
     {
         int B = items.Count, D = _c.DModel;
         var one = new int[] { 0 };
@@ -197,7 +225,8 @@ public sealed class SweepEvaluator
             targets[b] = p.TargetId;
         }
         for (int l = layer + 1; l < _c.NLayers; l++) StepLast(st, l, items);
-        ScoreRows(x, targets, results);
+        if (shared is null) ScoreRows(x, targets, results);
+        else ScoreRows(x, shared, shared.Length, results);
     }
 
     /// <summary>x[t, :] += Σ_n (m−1)·post[t0+t, n]·W_out[n, :] for t in 0..rows−1.</summary>
@@ -329,7 +358,13 @@ public sealed class SweepEvaluator
     /// Final norm, unembedding and scoring of residual rows [R, D]: one GEMM per <see cref="UnembedChunkRows"/> rows, then per
     /// row only the target's log-probability (logit − logsumexp, the sum accumulated in double) and its rank.
     /// </summary>
-    internal void ScoreRows(ReadOnlySpan<float> rows, int[] targets, Span<TargetScore> results)
+    internal void ScoreRows(ReadOnlySpan<float> rows, int[] targets, Span<TargetScore> results) => ScoreRows(rows, targets, 0, results);
+
+    /// <summary>
+    /// <paramref name="perRow"/> = 0: row r is scored for <c>targets[r]</c> into <c>results[r]</c>; perRow = k &gt; 0: every row is
+    /// scored for each of the k ids in <paramref name="targets"/> into <c>results[r·k + j]</c> (one logsumexp per row).
+    /// </summary>
+    internal void ScoreRows(ReadOnlySpan<float> rows, int[] targets, int perRow, Span<TargetScore> results)
     {
         int D = _c.DModel, V = _c.VocabSize, R = rows.Length / D;
         int chunk = Math.Max(1, Math.Min(UnembedChunkRows, R));
@@ -348,7 +383,8 @@ public sealed class SweepEvaluator
                 {
                     var lg = logits.AsSpan(i * V, V);
                     if (_m.Weights.UnembedBias.Length > 0) TensorPrimitives.Add(lg, _m.Weights.UnembedBias, lg);
-                    results[r0 + i] = FastScore(lg, targets[r0 + i], tmp);
+                    if (perRow == 0) results[r0 + i] = FastScore(lg, targets[r0 + i], tmp);
+                    else FastScores(lg, targets, tmp, results.Slice((r0 + i) * perRow, perRow));
                 }
             }
         }
@@ -367,6 +403,26 @@ public sealed class SweepEvaluator
     /// </summary>
     internal static TargetScore FastScore(ReadOnlySpan<float> logits, int target, float[] tmp)
     {
+        double lse = FastLogSumExp(logits, tmp);
+        float tl = logits[target];
+        double lp = tl - lse;
+        return new TargetScore(target, Math.Exp(lp), lp, CountAbove(logits, tl) + 1);
+    }
+
+    /// <summary><see cref="FastScore"/> for several targets of the same logits (the logsumexp computed once).</summary>
+    internal static void FastScores(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, float[] tmp, Span<TargetScore> dst)
+    {
+        double lse = FastLogSumExp(logits, tmp);
+        for (int j = 0; j < targets.Length; j++)
+        {
+            float tl = logits[targets[j]];
+            double lp = tl - lse;
+            dst[j] = new TargetScore(targets[j], Math.Exp(lp), lp, CountAbove(logits, tl) + 1);
+        }
+    }
+
+    private static double FastLogSumExp(ReadOnlySpan<float> logits, float[] tmp)
+    {
         float max = TensorPrimitives.Max(logits);
         double sum = 0;
         for (int i = 0; i < logits.Length; i += ExpChunk)
@@ -377,10 +433,7 @@ public sealed class SweepEvaluator
             TensorPrimitives.Exp(t, t);
             sum += TensorPrimitives.Sum(t);
         }
-        double lse = max + Math.Log(sum);
-        float tl = logits[target];
-        double lp = tl - lse;
-        return new TargetScore(target, Math.Exp(lp), lp, CountAbove(logits, tl) + 1);
+        return max + Math.Log(sum);
     }
 
     private static int CountAbove(ReadOnlySpan<float> x, float t)
