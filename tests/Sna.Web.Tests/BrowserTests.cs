@@ -78,7 +78,7 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
         // Hub models are listed but disabled.
         Assert.NotNull(await page.GetAttributeAsync("#model option[value='hub:gpt2-medium']", "disabled"));
 
-        await page.SelectOptionAsync("#model", TestPaths.TinyId);
+        await page.SelectOptionAsync("#model", WebServer.TinyId);
         await page.FillAsync("#prompt", Prompt);
         await page.FillAsync("#target", " 12");
         await page.ClickAsync("#btn-baseline");
@@ -131,7 +131,7 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
     public async Task InvalidInput_ShowsTheProblem()
     {
         var page = await OpenAsync();
-        await page.SelectOptionAsync("#model", TestPaths.TinyId);
+        await page.SelectOptionAsync("#model", WebServer.TinyId);
         await page.FillAsync("#target", "");
         await page.ClickAsync("#btn-baseline");
         await page.WaitForSelectorAsync("#err-baseline:not([hidden])");
@@ -156,13 +156,13 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
     [BrowserFact]
     public async Task SharedLink_RestoresTheConfigurationAndMeasures()
     {
-        var q = $"#model={Uri.EscapeDataString(TestPaths.TinyId)}&prompt={Uri.EscapeDataString(Prompt)}&target=%2012&layer=2&neurons=4,5&mult=7&pos=last";
+        var q = $"#model={Uri.EscapeDataString(WebServer.TinyId)}&prompt={Uri.EscapeDataString(Prompt)}&target=%2012&layer=2&neurons=4,5&mult=7&pos=last";
         var page = await OpenAsync(q);
         await page.WaitForSelectorAsync("#p-base[data-value]");
-        Assert.Equal(TestPaths.TinyId, await page.InputValueAsync("#model"));
+        Assert.Equal(WebServer.TinyId, await page.InputValueAsync("#model"));
         Assert.Equal("4, 5", await page.InputValueAsync("#amp-neurons"));
         Assert.Equal("last", await page.InputValueAsync("#amp-positions"));
-        var api = await fx.Server.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" });
+        var api = await fx.Server.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = " 12" });
         Assert.Equal((double)api.Body!["probability"]!, await ValueOf(page, "#p-base"));
         await page.CloseAsync();
     }

@@ -8,6 +8,9 @@ namespace Sna.Web.Tests;
 /// <summary>A real Kestrel host of the web tool on 127.0.0.1 with a free port, and a client for it.</summary>
 public sealed class WebServer : IAsyncDisposable
 {
+    /// <summary>The catalog id of the tiny fixture (<see cref="TestPaths.TinyDir"/>).</summary>
+    public const string TinyId = "fixture:gpt2-tiny-f32";
+
     public WebApplication App { get; }
     public Uri BaseAddress { get; }
     public HttpClient Client { get; }
