@@ -25,10 +25,11 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal(3, (int)tiny["layers"]!);
         Assert.Equal(128, (int)tiny["dMlp"]!);
         Assert.Contains(models, m => (string?)m!["id"] == "sna-demo-gpt2" && (bool)m["available"]!);
-        foreach (var hub in new[] { "hub:gpt2", "hub:gpt2-medium", "hub:gpt2-large", "hub:gpt2-xl", "hub:EleutherAI/pythia-160m" })
+        foreach (var hub in new[] { "hub:gpt2", "hub:gpt2-medium", "hub:gpt2-large", "hub:gpt2-xl", "hub:pythia-160m" })
         {
             var m = models.Single(x => (string?)x!["id"] == hub)!;
             Assert.False((bool)m["available"]!);
+            Assert.False((bool)m["cached"]!);
             Assert.Contains("hub cache", (string?)m["note"]);
         }
         Assert.DoesNotContain("/", models.Select(m => (string?)m!["name"]).Where(n => n is not null && !n.Contains("Pythia")).Aggregate("", (a, b) => a + b));

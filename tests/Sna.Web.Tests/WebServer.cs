@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Sna.Core.Hub;
 
 namespace Sna.Web.Tests;
 
@@ -24,7 +25,12 @@ public sealed class WebServer : IAsyncDisposable
 
     public static async Task<WebServer> StartAsync(Func<WebOptions, WebOptions>? configure = null)
     {
-        var o = new WebOptions { Host = "127.0.0.1", Port = 0, FixturesDirectory = TestPaths.FixturesDir, HubCacheDirectory = Path.Combine(Path.GetTempPath(), "sna-no-hub-cache") };
+        // Never the real hub or ~/.cache: an empty cache and a hub endpoint where nothing listens.
+        var o = new WebOptions
+        {
+            Host = "127.0.0.1", Port = 0, FixturesDirectory = TestPaths.FixturesDir,
+            Hub = new HubSettings(Path.Combine(Path.GetTempPath(), "sna-no-hub-cache"), "http://127.0.0.1:9"),
+        };
         if (configure is not null) o = configure(o);
         var app = SnaWebApp.Build(o);
         await app.StartAsync();
