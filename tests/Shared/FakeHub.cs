@@ -71,6 +71,16 @@ public sealed class FakeHub : IAsyncDisposable
 
     public void ResetRequests() => Requests.Clear();
 
+    /// <summary>An http URL on 127.0.0.1 where nothing listens: a hub that cannot be reached.</summary>
+    public static string UnreachableUrl()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return $"http://127.0.0.1:{port}";
+    }
+
     public static async Task<FakeHub> StartAsync(FakeHubStore? store = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });

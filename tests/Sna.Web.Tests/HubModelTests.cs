@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Sna.Core.Hub;
 
@@ -13,15 +12,6 @@ public sealed class HubModelTests
     private const string Token = "hf_SECRETtoken0123456789";
     private static readonly string[] TinyFiles = ["config.json", "model.safetensors", "vocab.json", "merges.txt"];
     private static readonly string[] HubIds = ["hub:gpt2", "hub:gpt2-medium", "hub:gpt2-large", "hub:gpt2-xl", "hub:pythia-160m"];
-
-    private sealed class TempDir : IDisposable
-    {
-        public string Path { get; } = Directory.CreateTempSubdirectory("sna-web-hub-").FullName;
-        public void Dispose()
-        {
-            try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
 
     private static Task<WebServer> StartAsync(string cache, string endpoint, string? token = null) =>
         WebServer.StartAsync(o => o with { Hub = new HubSettings(cache, endpoint, token) });
@@ -53,20 +43,11 @@ public sealed class HubModelTests
         return (double)body!["probability"]!;
     }
 
-    private static int ClosedPort()
-    {
-        var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     [Fact]
     public async Task EmptyCache_ListsThePapersHubModels_NotCached_WithTheirSizes()
     {
         using var cache = new TempDir();
-        await using var s = await StartAsync(cache.Path, $"http://127.0.0.1:{ClosedPort()}");
+        await using var s = await StartAsync(cache.Path, FakeHub.UnreachableUrl());
         foreach (var id in HubIds)
         {
             var m = await Model(s, id);
@@ -93,7 +74,7 @@ public sealed class HubModelTests
         Directory.CreateDirectory(Path.Combine(repo, "refs"));
         File.WriteAllText(Path.Combine(repo, "refs", "main"), Commit);
 
-        await using var s = await StartAsync(cache.Path, $"http://127.0.0.1:{ClosedPort()}");
+        await using var s = await StartAsync(cache.Path, FakeHub.UnreachableUrl());
         var m = await Model(s, "hub:gpt2");
         Assert.True((bool)m["cached"]!);
         Assert.True((bool)m["available"]!);
@@ -137,7 +118,7 @@ public sealed class HubModelTests
     public async Task Download_WhenTheHubIsUnreachable_FailsWithTheHubClientsMessage_AndNoToken()
     {
         using var cache = new TempDir();
-        await using var s = await StartAsync(cache.Path, $"http://127.0.0.1:{ClosedPort()}", Token);
+        await using var s = await StartAsync(cache.Path, FakeHub.UnreachableUrl(), Token);
         var (status, body, _) = await s.PostAsync("/api/models/hub:gpt2-medium/download", new { });
         Assert.Equal(202, status);
         var done = await WaitFor(s, (string)body!["id"]!);
@@ -188,7 +169,7 @@ public sealed class HubModelTests
     public async Task OnlyTheListedHubModels_AreDownloadable(string id, int expected)
     {
         using var cache = new TempDir();
-        await using var s = await StartAsync(cache.Path, $"http://127.0.0.1:{ClosedPort()}");
+        await using var s = await StartAsync(cache.Path, FakeHub.UnreachableUrl());
         var (status, body, type) = await s.PostAsync($"/api/models/{id}/download", new { });
         Assert.Equal(expected, status);
         Assert.Equal("application/problem+json", type);

@@ -26,22 +26,12 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         return job.Snapshot();
     }
 
-    public HeatmapStatus Get(string id) => Watch(id).Snapshot();
+    public HeatmapStatus Get(string id) => _jobs.Watch(id).Snapshot();
 
-    public HeatmapStatus Cancel(string id)
-    {
-        var job = _jobs.Find(id);
-        job.Cts.Cancel();
-        return job.Snapshot();
-    }
+    public HeatmapStatus Cancel(string id) => _jobs.Cancel(id).Snapshot();
 
     /// <summary>The job, for the event stream; marks it as watched.</summary>
-    public Job Watch(string id)
-    {
-        var job = _jobs.Find(id);
-        job.Touch();
-        return job;
-    }
+    public Job Watch(string id) => _jobs.Watch(id);
 
     private async Task Run(Job job, Task<System.Threading.RateLimiting.RateLimitLease> pending)
     {

@@ -69,6 +69,22 @@ public sealed class JobTable<TJob>(string kind, int max) where TJob : JobBase
         _jobs.TryGetValue(id, out var j) ? j
         : throw new NotFoundException("Unknown job.", $"there is no {kind} job '{(id.Length > 40 ? id[..40] : id)}' (finished jobs are kept {KeepFinished.TotalMinutes:0} minutes)");
 
+    /// <summary>The job, marked as watched (a status request or the event stream).</summary>
+    public TJob Watch(string id)
+    {
+        var job = Find(id);
+        job.Touch();
+        return job;
+    }
+
+    /// <summary>Asks the job to stop; it says so in its state when it has.</summary>
+    public TJob Cancel(string id)
+    {
+        var job = Find(id);
+        job.Cts.Cancel();
+        return job;
+    }
+
     public void CancelAll()
     {
         foreach (var j in _jobs.Values) j.Cts.Cancel();

@@ -32,22 +32,12 @@ public sealed class ModelDownloads(ModelCatalog catalog, WebOptions options, ILo
         }
     }
 
-    public DownloadStatus Get(string id) => Watch(id).Snapshot();
+    public DownloadStatus Get(string id) => _jobs.Watch(id).Snapshot();
 
-    public DownloadStatus Cancel(string id)
-    {
-        var job = _jobs.Find(id);
-        job.Cts.Cancel();
-        return job.Snapshot();
-    }
+    public DownloadStatus Cancel(string id) => _jobs.Cancel(id).Snapshot();
 
     /// <summary>The job, for the event stream; marks it as watched.</summary>
-    public Job Watch(string id)
-    {
-        var job = _jobs.Find(id);
-        job.Touch();
-        return job;
-    }
+    public Job Watch(string id) => _jobs.Watch(id);
 
     private async Task Run(Job job)
     {
