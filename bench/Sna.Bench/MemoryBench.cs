@@ -10,7 +10,8 @@ namespace Sna.Bench;
 /// Resident memory of the runtime (issue 7):
 /// <list type="bullet">
 /// <item><c>xl-f16</c>, <c>xl-bf16</c>, <c>xl-f32</c>: a GPT-2-XL-shaped model (48 layers, d 1600, 25 heads, d_mlp 6400,
-/// vocab 50257, n_ctx 1024; 1.56 B parameters) built in memory with random weights in native buffers of that dtype, one
+/// vocab 50257, n_ctx 1024; 1.56 B parameters) built in memory by <see cref="RandomModel"/> (pooled random weights) in
+/// native buffers of that dtype, one
 /// forward pass of 16 tokens. xl-f32 also times the load-time F32→F16 conversion at GPT-2-XL size.</item>
 /// <item><c>medium-file</c>: writes a GPT-2-Medium-shaped float32 safetensors file (~1.42 GB) to a temp directory,
 /// loads it as stored (zero-copy from the memory map) and with <c>--weights-dtype f16</c>, runs a forward pass each
@@ -69,18 +70,14 @@ public static class MemoryBench
     // ---------------------------------------------------------------------------------------------------------------
     // GPT-2 XL in memory
 
-    public static ModelConfig Gpt2XlConfig() => new()
-    {
-        Architecture = ArchitectureKind.Gpt2, DModel = 1600, NHeads = 25, NKvHeads = 25, NLayers = 48, DMlp = 6400,
-        NCtx = 1024, VocabSize = 50257, LayerNormEps = 1e-5f, Activation = "gelu_new", TiedEmbeddings = true,
-        BosTokenId = 50256, SourceArchitecture = "GPT2LMHeadModel (synthetic)",
-    };
+    public static ModelConfig Gpt2XlConfig() =>
+        RandomModel.Gpt2XL with { BosTokenId = 50256, SourceArchitecture = "GPT2LMHeadModel (synthetic)" };
 
     private static void Xl(WeightDType dtype, int tokens)
     {
         string name = "xl-" + dtype.ToString().ToLowerInvariant();
         var sw = Stopwatch.StartNew();
-        using var model = RandomGpt2(Gpt2XlConfig(), dtype, seed: 1);
+        using var model = RandomModel.Create(Gpt2XlConfig(), seed: 1, dtype, fill: RandomFill.Pooled);
         long parameters = ParameterCount(model);
         Report(name, $"built ({parameters / 1e9:F2} B params)", sw);
         var ids = Tokens(model.Config.VocabSize, tokens);
@@ -115,79 +112,6 @@ public static class MemoryBench
         double legacyPerElem = sw.Elapsed.TotalSeconds / probe.ElementCount;
         Console.WriteLine($"{"",12} F32→F16 conversion of all {total / 1e9:F2} B weights: {vec:F2} s vectorised " +
                           $"({total / vec / 1e9:F2} G elem/s); element-by-element (previous Own): {legacyPerElem * total:F1} s extrapolated");
-    }
-
-    /// <summary>A GPT-2 model with random weights (std 0.02, GPT-2's init) held in native buffers of <paramref name="dtype"/>.</summary>
-    public static unsafe TransformerModel RandomGpt2(ModelConfig c, WeightDType dtype, int seed)
-    {
-        var w = new ModelWeights();
-        try
-        {
-            var fill = new Filler(dtype, seed);
-            int D = c.DModel, M = c.DMlp;
-            WeightMatrix Mat(int k, int n, bool transposed)
-            {
-                var buf = new NativeBuffer((long)k * n * (dtype == WeightDType.F32 ? 4 : 2));
-                w.Owners.Add(buf);
-                fill.Fill(buf);
-                return new WeightMatrix(buf.Pointer, dtype, k, n, transposed);
-            }
-            var rng = new Random(seed);
-            float[] Vec(int n, float center, float spread) => Enumerable.Range(0, n).Select(_ => center + spread * (float)(rng.NextDouble() - 0.5)).ToArray();
-            w.TokenEmbedding = Mat(D, c.VocabSize, transposed: true);   // stored [vocab, d]
-            w.Unembed = w.TokenEmbedding;
-            w.PosEmbedding = Vec(c.NCtx * D, 0, 0.02f);
-            w.Layers = new LayerWeights[c.NLayers];
-            for (int l = 0; l < c.NLayers; l++)
-                w.Layers[l] = new LayerWeights
-                {
-                    Ln1W = Vec(D, 1, 0.2f), Ln1B = Vec(D, 0, 0.02f),
-                    Wqkv = Mat(D, 3 * D, false), Bqkv = Vec(3 * D, 0, 0.02f),
-                    Wo = Mat(D, D, false), Bo = Vec(D, 0, 0.02f),
-                    Ln2W = Vec(D, 1, 0.2f), Ln2B = Vec(D, 0, 0.02f),
-                    Win = Mat(D, M, false), Bin = Vec(M, 0, 0.02f),
-                    Wout = Mat(M, D, false), Bout = Vec(D, 0, 0.02f),
-                };
-            w.LnFinalW = Vec(D, 1, 0.2f);
-            w.LnFinalB = Vec(D, 0, 0.02f);
-            return new TransformerModel(c, w);
-        }
-        catch
-        {
-            w.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Fills buffers from a 4 M-element pool of random values at random offsets (fast; the values are irrelevant to memory).</summary>
-    private sealed unsafe class Filler
-    {
-        private readonly byte[] _pool;
-        private readonly Random _rng;
-
-        public Filler(WeightDType dtype, int seed)
-        {
-            _rng = new Random(seed);
-            var f = new float[1 << 22];
-            for (int i = 0; i < f.Length; i++) f[i] = (float)((_rng.NextDouble() * 2 - 1) * 0.02 * Math.Sqrt(3));
-            int es = dtype == WeightDType.F32 ? 4 : 2;
-            _pool = new byte[f.Length * es];
-            fixed (float* src = f)
-            fixed (byte* dst = _pool)
-                WeightConversion.Convert(src, WeightDType.F32, dst, dtype, f.Length);
-        }
-
-        public void Fill(NativeBuffer buf)
-        {
-            long done = 0;
-            while (done < buf.ByteLength)
-            {
-                int start = _rng.Next(_pool.Length / 2) & ~3;
-                int n = (int)Math.Min(_pool.Length - start, buf.ByteLength - done);
-                _pool.AsSpan(start, n).CopyTo(new Span<byte>((byte*)buf.Pointer + done, n));
-                done += n;
-            }
-        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ namespace Sna.Bench;
 /// <summary>
 /// <c>dotnet run -c Release --project bench/Sna.Bench -- sweep [--quick] [--naive-samples N] [--positions all|last|both]
 /// [--threads N] [--layers LIST]</c>
-/// <para>A GPT-2-Medium-shaped model (24 layers, d 1024, 16 heads, d_mlp 4096, vocab 50257, random F32 weights, std 0.02) and one
+/// <para>A GPT-2-Medium-shaped model (24 layers, d 1024, 16 heads, d_mlp 4096, vocab 50257; <see cref="RandomModel"/> with
+/// pooled random F32 weights, std 0.02) and one
 /// task of 10 prompts × 16 tokens. The full grid is 24 layers × 7 counts × 12 multipliers × 10 prompts = 20,160 scored
 /// configurations per positions mode. Reports configurations/s for the engine (into a real SQLite store) and for the naive
 /// loop (one full batch-1 forward with hooks per configuration, on a random sample of the same grid), their ratio, the
@@ -35,13 +36,9 @@ public static class SweepBench
             _ => new[] { PositionsMode.All, PositionsMode.Last },
         };
 
-        var cfg = new ModelConfig
-        {
-            Architecture = ArchitectureKind.Gpt2, DModel = 1024, NHeads = 16, NKvHeads = 16, NLayers = 24, DMlp = 4096, NCtx = 1024,
-            VocabSize = 50257, LayerNormEps = 1e-5f, Activation = "gelu_new", BosTokenId = 50256,
-        };
+        var cfg = RandomModel.Gpt2Medium with { BosTokenId = 50256 };
         var sw = Stopwatch.StartNew();
-        using var model = BuildRandomModel(cfg, seed: 1234);
+        using var model = RandomModel.Create(cfg, seed: 1234, fill: RandomFill.Pooled);
         Console.WriteLine($"model: GPT-2-Medium shape, random F32 weights, built in {sw.Elapsed.TotalSeconds:F1} s; GEMM '{model.Gemm.Name}', {Environment.ProcessorCount} cores, engine threads {threads}");
 
         var rnd = new Random(7);
@@ -124,42 +121,5 @@ public static class SweepBench
             total += NPrompts * (per + 2.0 * c.DModel * c.VocabSize);
         }
         return total;
-    }
-
-    /// <summary>A GPT-2 model with random F32 weights (uniform, std 0.02; LayerNorm gains 1, biases 0), built in native memory.</summary>
-    public static unsafe TransformerModel BuildRandomModel(ModelConfig c, ulong seed)
-    {
-        var w = new ModelWeights();
-        ulong s = seed | 1;
-        float a = 0.02f * MathF.Sqrt(3f);
-        WeightMatrix Mat(int k, int n, bool transposed)
-        {
-            var buf = new NativeBuffer((long)k * n * 4);
-            w.Owners.Add(buf);
-            var span = new Span<float>(buf.Pointer, k * n);
-            for (int i = 0; i < span.Length; i++)
-            {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                span[i] = ((s >> 40) * (1f / (1 << 24)) * 2f - 1f) * a;
-            }
-            return new WeightMatrix(buf.Pointer, WeightDType.F32, k, n, transposed);
-        }
-        float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
-        int D = c.DModel, M = c.DMlp;
-        w.TokenEmbedding = Mat(D, c.VocabSize, transposed: true);
-        w.Unembed = w.TokenEmbedding;
-        w.PosEmbedding = new float[c.NCtx * D];
-        var pr = new Random((int)seed);
-        for (int i = 0; i < w.PosEmbedding.Length; i++) w.PosEmbedding[i] = (float)(pr.NextDouble() * 2 - 1) * 0.01f;
-        w.Layers = Enumerable.Range(0, c.NLayers).Select(_ => new LayerWeights
-        {
-            Ln1W = Ones(D), Ln1B = new float[D], Ln2W = Ones(D), Ln2B = new float[D],
-            Wqkv = Mat(D, 3 * D, false), Bqkv = new float[3 * D],
-            Wo = Mat(D, D, false), Bo = new float[D],
-            Win = Mat(D, M, false), Bin = new float[M],
-            Wout = Mat(M, D, false), Bout = new float[D],
-        }).ToArray();
-        w.LnFinalW = Ones(D); w.LnFinalB = new float[D];
-        return new TransformerModel(c, w);
     }
 }

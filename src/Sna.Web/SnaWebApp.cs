@@ -60,6 +60,7 @@ public static class SnaWebApp
         builder.Services.AddSingleton<ITaskCatalog, LibraryTaskCatalog>();
         builder.Services.AddSingleton<SnaService>();
         builder.Services.AddSingleton<HeatmapJobs>();
+        builder.Services.AddSingleton<ModelDownloads>();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

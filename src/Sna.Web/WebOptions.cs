@@ -21,8 +21,12 @@ public sealed record WebOptions
     /// <summary>List fixture models when a fixtures folder is found.</summary>
     public bool IncludeFixtures { get; init; } = true;
 
-    /// <summary>Hugging Face hub cache to look in for the hub models; null: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub.</summary>
-    public string? HubCacheDirectory { get; init; }
+    /// <summary>
+    /// The Hugging Face hub the hub models are looked up in and downloaded from: cache directory, endpoint, token, offline
+    /// flag. Null: <see cref="Sna.Core.Hub.HubSettings.FromEnvironment()"/> (HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub,
+    /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE), the same cache the CLI and the Python tools use.
+    /// </summary>
+    public Sna.Core.Hub.HubSettings? Hub { get; init; }
 
     /// <summary>Model computations running at once (forward passes of different requests and heat-map jobs).</summary>
     public int MaxConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount);

@@ -18,10 +18,10 @@ public class CliContractTests
     [Theory, MemberData(nameof(Fixtures))]
     public void Baseline_json_matches_golden(string fx)
     {
-        string dir = CliHarness.Fixture(fx);
+        string dir = TestPaths.Fixture(fx);
         var golden = Load(Path.Combine(dir, "golden.json"));
-        var spec = Load(Path.Combine(CliHarness.SharedDir, "fixtures", "prompts.json"));
-        var toks = Load(Path.Combine(CliHarness.SharedDir, "fixtures", fx.StartsWith("pythia") ? "prompt_tokens_neox.json" : "prompt_tokens.json"));
+        var spec = Load(TestPaths.Fixture("prompts.json"));
+        var toks = Load(TestPaths.Fixture(fx.StartsWith("pythia") ? "prompt_tokens_neox.json" : "prompt_tokens.json"));
         using var goldenLogits = SafetensorsFile.Open(Path.Combine(dir, "golden.safetensors"));
         foreach (var p in golden.GetProperty("prompts").EnumerateObject())
         {
@@ -44,9 +44,9 @@ public class CliContractTests
     [Theory, MemberData(nameof(Fixtures))]
     public void Amplify_json_matches_golden(string fx)
     {
-        string dir = CliHarness.Fixture(fx);
+        string dir = TestPaths.Fixture(fx);
         var golden = Load(Path.Combine(dir, "golden.json"));
-        var spec = Load(Path.Combine(CliHarness.SharedDir, "fixtures", "prompts.json"));
+        var spec = Load(TestPaths.Fixture("prompts.json"));
         foreach (var a in golden.GetProperty("amplified").EnumerateArray())
         {
             var prompt = spec.GetProperty("prompts").GetProperty(a.GetProperty("prompt").GetString()!);
@@ -67,10 +67,10 @@ public class CliContractTests
     [InlineData("gpt-neox-20b", "pythia-tiny-f32")]
     public void Tokenize_json_matches_golden_ids(string tokenizer, string fx)
     {
-        var cases = Load(Path.Combine(CliHarness.SharedDir, "tokenizers", tokenizer, "golden_tokens.json")).GetProperty("cases");
+        var cases = Load(TestPaths.InShared("tokenizers", tokenizer, "golden_tokens.json")).GetProperty("cases");
         foreach (var c in cases.EnumerateArray())
         {
-            var r = CliHarness.Json("tokenize", "--model", CliHarness.Fixture(fx), "--text", c.GetProperty("text").GetString()!, "--json");
+            var r = CliHarness.Json("tokenize", "--model", TestPaths.Fixture(fx), "--text", c.GetProperty("text").GetString()!, "--json");
             Assert.Equal(c.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()), r.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()));
         }
     }
@@ -89,7 +89,7 @@ public class CliContractTests
     [Fact]
     public void Readable_tables_are_printed_without_json()
     {
-        var (code, output, _) = CliHarness.Run("baseline", "--model", CliHarness.Fixture("gpt2-tiny-f32"), "--prompt", "Q: What is 7 + 5? A:", "--target", " 12");
+        var (code, output, _) = CliHarness.Run("baseline", "--model", TestPaths.Fixture("gpt2-tiny-f32"), "--prompt", "Q: What is 7 + 5? A:", "--target", " 12");
         Assert.Equal(0, code);
         Assert.Contains("P_base", output);
         Assert.Contains("Top 10 next tokens", output);
@@ -103,7 +103,7 @@ public class CliContractTests
     [InlineData("error: model directory not found: ./nope", "baseline", "--model", "./nope", "--prompt", "a", "--target", " b")]
     public void Bad_input_gets_one_clear_error_and_exit_code_2(string expected, params string[] args)
     {
-        var withModel = args.Contains("--model") ? args : args.Concat(["--model", CliHarness.Fixture("gpt2-tiny-f32")]).ToArray();
+        var withModel = args.Contains("--model") ? args : args.Concat(["--model", TestPaths.Fixture("gpt2-tiny-f32")]).ToArray();
         var (code, output, err) = CliHarness.Run(withModel);
         Assert.Equal(2, code);
         Assert.StartsWith(expected, err);

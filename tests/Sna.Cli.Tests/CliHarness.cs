@@ -38,18 +38,6 @@ public static class CliHarness
         Assert.True(code == 0, $"exit {code}: {err}");
         return JsonDocument.Parse(output).RootElement;
     }
-
-    public static string SharedDir
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Sna.sln"))) return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared"));
-            throw new DirectoryNotFoundException("repository root (Sna.sln) not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    public static string Fixture(string name) => Path.Combine(SharedDir, "fixtures", name);
 }
 
 [CollectionDefinition("cli", DisableParallelization = true)]

@@ -33,8 +33,8 @@ public class MethodCommandTests
     [Fact]
     public void Neurons_from_text_files_on_a_fixture_reproduce_the_golden_differential()
     {
-        string fx = CliHarness.Fixture("gpt2-tiny-f32");
-        var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(CliHarness.SharedDir, "fixtures", "prompts.json"))).RootElement;
+        string fx = TestPaths.Fixture("gpt2-tiny-f32");
+        var spec = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("prompts.json"))).RootElement;
         var golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(fx, "golden.json"))).RootElement;
         string dir = Directory.CreateTempSubdirectory("sna-cli-").FullName;
         try

@@ -10,7 +10,7 @@ public class SweepCommandTests : IDisposable
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
     private string[] Sweep(string db, params string[] extra) =>
-        ["sweep", "--model", CliHarness.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy,logic-easy", "--layers", "0,2", "--counts", "3,5",
+        ["sweep", "--model", TestPaths.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy,logic-easy", "--layers", "0,2", "--counts", "3,5",
          "--multipliers", "1.5,2", "--db", db, .. extra];
 
     [Fact]
@@ -42,7 +42,7 @@ public class SweepCommandTests : IDisposable
         var (code, output, _) = CliHarness.Run(Sweep(db, "--resume"));
         Assert.Equal(0, code);
         Assert.Contains("0 rows written", output);
-        var (code2, _, err2) = CliHarness.Run(["sweep", "--model", CliHarness.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy", "--layers", "1", "--counts", "3", "--multipliers", "2", "--db", db, "--resume"]);
+        var (code2, _, err2) = CliHarness.Run(["sweep", "--model", TestPaths.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy", "--layers", "1", "--counts", "3", "--multipliers", "2", "--db", db, "--resume"]);
         Assert.Equal(2, code2);
         Assert.Contains("error:", err2);
     }

@@ -20,15 +20,16 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         var (status, body, _) = await S.SendAsync(HttpMethod.Get, "/api/models");
         Assert.Equal(200, status);
         var models = body!.AsArray();
-        var tiny = models.Single(m => (string?)m!["id"] == TestPaths.TinyId)!;
+        var tiny = models.Single(m => (string?)m!["id"] == WebServer.TinyId)!;
         Assert.True((bool)tiny["available"]!);
         Assert.Equal(3, (int)tiny["layers"]!);
         Assert.Equal(128, (int)tiny["dMlp"]!);
         Assert.Contains(models, m => (string?)m!["id"] == "sna-demo-gpt2" && (bool)m["available"]!);
-        foreach (var hub in new[] { "hub:gpt2", "hub:gpt2-medium", "hub:gpt2-large", "hub:gpt2-xl", "hub:EleutherAI/pythia-160m" })
+        foreach (var hub in new[] { "hub:gpt2", "hub:gpt2-medium", "hub:gpt2-large", "hub:gpt2-xl", "hub:pythia-160m" })
         {
             var m = models.Single(x => (string?)x!["id"] == hub)!;
             Assert.False((bool)m["available"]!);
+            Assert.False((bool)m["cached"]!);
             Assert.Contains("hub cache", (string?)m["note"]);
         }
         Assert.DoesNotContain("/", models.Select(m => (string?)m!["name"]).Where(n => n is not null && !n.Contains("Pythia")).Aggregate("", (a, b) => a + b));
@@ -38,7 +39,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Baseline_EqualsTheLibrary()
     {
-        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = Target, top = 10 });
+        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target, top = 10 });
         Assert.Equal(200, status);
 
         using var model = ModelLoader.Load(TestPaths.TinyDir);
@@ -67,7 +68,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Baseline_EqualsTheCliJson_AndTheCommandReproducesIt()
     {
-        var (_, body, _) = await S.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = Target });
+        var (_, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });
         string command = (string)body!["command"]!;
         Assert.StartsWith("sna baseline --model ", command);
         var args = Cli.SplitShell(command);
@@ -85,7 +86,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Amplify_EqualsTheLibraryAndTheCli()
     {
-        var req = new { model = TestPaths.TinyId, prompt = "it's a 'quoted' prompt", target = Target, layer = 1, neurons = new[] { 3, 17, 42 }, multiplier = 2.5, positions = "last", bos = false, generate = 6 };
+        var req = new { model = WebServer.TinyId, prompt = "it's a 'quoted' prompt", target = Target, layer = 1, neurons = new[] { 3, 17, 42 }, multiplier = 2.5, positions = "last", bos = false, generate = 6 };
         var (status, body, _) = await S.PostAsync("/api/amplify", req);
         Assert.Equal(200, status);
 
@@ -114,14 +115,14 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Amplify_WithCount_UsesDiscoveredNeurons()
     {
-        var d = await S.PostAsync("/api/discover", new { model = TestPaths.TinyId, prompt = Prompt, layer = 2, topK = 5 });
+        var d = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, prompt = Prompt, layer = 2, topK = 5 });
         Assert.Equal(200, d.Status);
         var neurons = d.Body!["neurons"]!.AsArray().Select(n => (int)n!["neuron"]!).ToArray();
         Assert.Equal(5, neurons.Length);
         var diffs = d.Body["neurons"]!.AsArray().Select(n => (double)n!["difference"]!).ToArray();
         Assert.Equal(diffs.OrderByDescending(x => x), diffs);
 
-        var a = await S.PostAsync("/api/amplify", new { model = TestPaths.TinyId, prompt = Prompt, target = Target, layer = 2, count = 5, multiplier = 3, generate = 0 });
+        var a = await S.PostAsync("/api/amplify", new { model = WebServer.TinyId, prompt = Prompt, target = Target, layer = 2, count = 5, multiplier = 3, generate = 0 });
         Assert.Equal(200, a.Status);
         Assert.Equal(neurons, a.Body!["neurons"]!.AsArray().Select(n => (int)n!).ToArray());
         Assert.Null(a.Body["continuation"]);
@@ -130,7 +131,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Discover_OnATask()
     {
-        var (status, body, _) = await S.PostAsync("/api/discover", new { model = TestPaths.TinyId, task = "math-easy", layer = 0, topK = 3 });
+        var (status, body, _) = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, task = "math-easy", layer = 0, topK = 3 });
         Assert.Equal(200, status);
         Assert.Equal(Sna.Core.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count, (int)body!["taskTexts"]!);
         Assert.Equal(Sna.Core.Method.TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
@@ -160,7 +161,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [Fact]
     public async Task Prompt_OverTheLengthLimit_Is400()
     {
-        var (status, body, type) = await S.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = new string('a', 2001), target = Target });
+        var (status, body, type) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = new string('a', 2001), target = Target });
         Assert.Equal(400, status);
         Assert.Equal("application/problem+json", type);
         Assert.Contains("limit is 2000", (string)body!["errors"]!["prompt"]![0]!);
@@ -170,7 +171,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     public async Task Prompt_LongerThanTheContext_Is400WithTheTokenCount()
     {
         var prompt = string.Concat(Enumerable.Repeat(" word", 100));
-        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt, target = Target });
+        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt, target = Target });
         Assert.Equal(400, status);
         Assert.Contains("the model's context is 64", (string)body!["errors"]!["prompt"]![0]!);
     }
@@ -190,7 +191,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     public async Task Amplify_InvalidInput_Is400NamingTheField(string extra, string field, string message)
     {
         var node = JsonNode.Parse(extra)!.AsObject();
-        node["model"] = TestPaths.TinyId; node["prompt"] = Prompt; node["target"] = Target;
+        node["model"] = WebServer.TinyId; node["prompt"] = Prompt; node["target"] = Target;
         using var r = await S.Client.PostAsync("/api/amplify", new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
@@ -282,7 +283,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     public async Task TheSameModelIsSharedSafelyAcrossConcurrentRequests()
     {
         var prompts = Enumerable.Range(0, 16).Select(i => $"{i} + {i} =").ToArray();
-        var results = await Task.WhenAll(prompts.Select(p => S.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = p, target = Target })));
+        var results = await Task.WhenAll(prompts.Select(p => S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = p, target = Target })));
         using var model = ModelLoader.Load(TestPaths.TinyDir);
         var tok = ModelTokenizer.FromDirectory(TestPaths.TinyDir);
         for (int i = 0; i < prompts.Length; i++)

@@ -13,17 +13,25 @@ public sealed class BrowserFactAttribute : FactAttribute
     }
 }
 
-/// <summary>The server, Playwright's driver and one headless Chromium with a fresh profile, shared by the browser tests.</summary>
+/// <summary>The server (its hub: a fake one on 127.0.0.1 holding the tiny fixture as <c>gpt2</c>, and an empty temporary
+/// cache), Playwright's driver and one headless Chromium with a fresh profile, shared by the browser tests.</summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
     public WebServer Server { get; private set; } = null!;
     public IBrowserContext Context { get; private set; } = null!;
     private IPlaywright? _pw;
     private string? _profile;
+    private FakeHub? _hub;
+    private string? _hubCache;
 
     public async Task InitializeAsync()
     {
-        Server = await WebServer.StartAsync();
+        _hub = await FakeHub.StartAsync();
+        _hub.Store.AddRepo("gpt2", "0123456789abcdef0123456789abcdef01234567",
+            new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" }.ToDictionary(f => f,
+                f => new FakeFile(File.ReadAllBytes(Path.Combine(TestPaths.TinyDir, f)), Lfs: f.EndsWith(".safetensors"))), "main");
+        _hubCache = Directory.CreateTempSubdirectory("sna-browser-hub-").FullName;
+        Server = await WebServer.StartAsync(o => o with { Hub = new Sna.Core.Hub.HubSettings(_hubCache, _hub.Url) });
         if (!File.Exists(BrowserFactAttribute.Chromium)) return;
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _pw = await Playwright.CreateAsync();
@@ -48,7 +56,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         if (_pw is not null) { await Context.CloseAsync(); _pw.Dispose(); }
         await Server.DisposeAsync();
-        if (_profile is not null) try { Directory.Delete(_profile, true); } catch (IOException) { }
+        if (_hub is not null) await _hub.DisposeAsync();
+        foreach (var dir in new[] { _profile, _hubCache })
+            if (dir is not null) try { Directory.Delete(dir, true); } catch (IOException) { }
     }
 }
 
@@ -78,7 +88,7 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
         // Hub models are listed but disabled.
         Assert.NotNull(await page.GetAttributeAsync("#model option[value='hub:gpt2-medium']", "disabled"));
 
-        await page.SelectOptionAsync("#model", TestPaths.TinyId);
+        await page.SelectOptionAsync("#model", WebServer.TinyId);
         await page.FillAsync("#prompt", Prompt);
         await page.FillAsync("#target", " 12");
         await page.ClickAsync("#btn-baseline");
@@ -128,10 +138,35 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
     }
 
     [BrowserFact]
+    public async Task HubModels_DownloadButton_MakesTheModelSelectable_AndShowsHubErrors()
+    {
+        var page = await OpenAsync();
+        var gpt2 = page.Locator(".hub-row[data-model='hub:gpt2']");
+        Assert.Contains("548 MB", await gpt2.TextContentAsync());   // the alias's size, before downloading
+        Assert.NotNull(await page.GetAttributeAsync("#model option[value='hub:gpt2']", "disabled"));
+
+        // The fake hub has gpt2 (the tiny fixture): it downloads, the list refreshes and the model becomes selectable.
+        await gpt2.Locator("button.download").ClickAsync();
+        await page.WaitForSelectorAsync(".hub-row[data-model='hub:gpt2'] .cached");
+        Assert.Null(await page.GetAttributeAsync("#model option[value='hub:gpt2']", "disabled"));
+        await page.SelectOptionAsync("#model", "hub:gpt2");
+        await page.ClickAsync("#btn-baseline");
+        await page.WaitForSelectorAsync("#p-base[data-value]");
+
+        // It does not have gpt2-medium: the hub client's message is shown under the row, and the button is back.
+        var medium = page.Locator(".hub-row[data-model='hub:gpt2-medium']");
+        await medium.Locator("button.download").ClickAsync();
+        await page.WaitForSelectorAsync(".hub-row[data-model='hub:gpt2-medium'] .error");
+        Assert.Contains("repo or file not found", await medium.Locator(".error").TextContentAsync());
+        Assert.Equal(1, await medium.Locator("button.download").CountAsync());
+        await page.CloseAsync();
+    }
+
+    [BrowserFact]
     public async Task InvalidInput_ShowsTheProblem()
     {
         var page = await OpenAsync();
-        await page.SelectOptionAsync("#model", TestPaths.TinyId);
+        await page.SelectOptionAsync("#model", WebServer.TinyId);
         await page.FillAsync("#target", "");
         await page.ClickAsync("#btn-baseline");
         await page.WaitForSelectorAsync("#err-baseline:not([hidden])");
@@ -156,13 +191,13 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
     [BrowserFact]
     public async Task SharedLink_RestoresTheConfigurationAndMeasures()
     {
-        var q = $"#model={Uri.EscapeDataString(TestPaths.TinyId)}&prompt={Uri.EscapeDataString(Prompt)}&target=%2012&layer=2&neurons=4,5&mult=7&pos=last";
+        var q = $"#model={Uri.EscapeDataString(WebServer.TinyId)}&prompt={Uri.EscapeDataString(Prompt)}&target=%2012&layer=2&neurons=4,5&mult=7&pos=last";
         var page = await OpenAsync(q);
         await page.WaitForSelectorAsync("#p-base[data-value]");
-        Assert.Equal(TestPaths.TinyId, await page.InputValueAsync("#model"));
+        Assert.Equal(WebServer.TinyId, await page.InputValueAsync("#model"));
         Assert.Equal("4, 5", await page.InputValueAsync("#amp-neurons"));
         Assert.Equal("last", await page.InputValueAsync("#amp-positions"));
-        var api = await fx.Server.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" });
+        var api = await fx.Server.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = " 12" });
         Assert.Equal((double)api.Body!["probability"]!, await ValueOf(page, "#p-base"));
         await page.CloseAsync();
     }

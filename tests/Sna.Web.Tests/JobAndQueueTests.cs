@@ -23,7 +23,7 @@ public sealed class JobAndQueueTests
     public async Task Heatmap_Completes_AndItsCellsEqualSingleAmplifications()
     {
         await using var s = await WebServer.StartAsync();
-        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 0.5, 2.0, 5.0 }, count = 4 });
+        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 0.5, 2.0, 5.0 }, count = 4 });
         Assert.Equal(202, status);
         string id = (string)body!["id"]!;
         Assert.Equal(9, (int)body["total"]!);   // 3 layers × 3 multipliers
@@ -35,7 +35,7 @@ public sealed class JobAndQueueTests
         var cell = cells.First(c => (int)c!["layer"]! == 1 && (double)c["multiplier"]! == 5.0)!;
         var neurons = done["neuronsByLayer"]!["1"]!.AsArray().Select(n => (int)n!).ToArray();
         Assert.Equal(4, neurons.Length);
-        var a = await s.PostAsync("/api/amplify", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", layer = 1, neurons, multiplier = 5.0, generate = 0 });
+        var a = await s.PostAsync("/api/amplify", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", layer = 1, neurons, multiplier = 5.0, generate = 0 });
         Assert.Equal((double)a.Body!["amplified"]!["probability"]!, (double)cell["probability"]!);
         Assert.Equal((double)a.Body["baseline"]!["probability"]!, (double)done["baselineProbability"]!);
     }
@@ -44,7 +44,7 @@ public sealed class JobAndQueueTests
     public async Task Heatmap_ReportsProgress_AndIsCancellable()
     {
         await using var s = await WebServer.StartAsync(o => o with { HeatmapCellDelay = TimeSpan.FromMilliseconds(150) });
-        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 0.5, 1.5, 2, 3, 5, 10 } });
+        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 0.5, 1.5, 2, 3, 5, 10 } });
         Assert.Equal(202, status);
         string id = (string)body!["id"]!;
         var mid = await WaitFor(s, id, b => (int)b["done"]! >= 2);
@@ -62,7 +62,7 @@ public sealed class JobAndQueueTests
     public async Task Heatmap_EventStream_SendsProgressThenDone()
     {
         await using var s = await WebServer.StartAsync(o => o with { HeatmapCellDelay = TimeSpan.FromMilliseconds(30) });
-        var (_, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0, 4.0 } });
+        var (_, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0, 4.0 } });
         string id = (string)body!["id"]!;
         using var resp = await s.Client.GetAsync($"/api/heatmap/{id}/events", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", resp.Content.Headers.ContentType?.MediaType);
@@ -86,7 +86,7 @@ public sealed class JobAndQueueTests
         await using var s = await WebServer.StartAsync(o => o with { MaxHeatmapCells = 4 });
         Assert.Equal(404, (await s.SendAsync(HttpMethod.Get, "/api/heatmap/0123456789abcdef")).Status);
         Assert.Equal(404, (await s.SendAsync(HttpMethod.Delete, "/api/heatmap/..%2f..%2fetc")).Status);
-        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0, 3.0 } });
+        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0, 3.0 } });
         Assert.Equal(400, status);
         Assert.Contains("the limit is 4", (string)body!["errors"]!["layers"]![0]!);
     }
@@ -96,24 +96,24 @@ public sealed class JobAndQueueTests
     {
         // One slot, no queue: a slow heat-map job holds the slot, so the next computation is refused at once.
         await using var s = await WebServer.StartAsync(o => o with { MaxConcurrency = 1, QueueLimit = 0, HeatmapCellDelay = TimeSpan.FromMilliseconds(200) });
-        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 1.5, 2, 3, 5 } });
+        var (status, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 1.5, 2, 3, 5 } });
         Assert.Equal(202, status);
         string id = (string)body!["id"]!;
         await WaitFor(s, id, b => (string?)b["state"] == "running");
 
-        using var r = await s.Client.PostAsync("/api/baseline", System.Net.Http.Json.JsonContent.Create(new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" }));
+        using var r = await s.Client.PostAsync("/api/baseline", System.Net.Http.Json.JsonContent.Create(new { model = WebServer.TinyId, prompt = Prompt, target = " 12" }));
         Assert.Equal(429, (int)r.StatusCode);
         Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
         Assert.Equal("1", r.Headers.GetValues("Retry-After").Single());
         Assert.Contains("queue is full", await r.Content.ReadAsStringAsync());
 
-        var second = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0 } });
+        var second = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 2.0 } });
         Assert.Equal(429, second.Status);
 
         await s.SendAsync(HttpMethod.Delete, $"/api/heatmap/{id}");
         await WaitFor(s, id, b => (string?)b["state"] == "cancelled");
         // The slot is free again.
-        var ok = await s.PostAsync("/api/baseline", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" });
+        var ok = await s.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = " 12" });
         Assert.Equal(200, ok.Status);
     }
 
@@ -121,13 +121,13 @@ public sealed class JobAndQueueTests
     public async Task AbortedRequest_LeavesTheQueue()
     {
         await using var s = await WebServer.StartAsync(o => o with { MaxConcurrency = 1, QueueLimit = 4, HeatmapCellDelay = TimeSpan.FromMilliseconds(200) });
-        var (_, body, _) = await s.PostAsync("/api/heatmap", new { model = TestPaths.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 1.5, 2, 3, 5 } });
+        var (_, body, _) = await s.PostAsync("/api/heatmap", new { model = WebServer.TinyId, prompt = Prompt, target = " 12", multipliers = new[] { 1.5, 2, 3, 5 } });
         string id = (string)body!["id"]!;
         await WaitFor(s, id, b => (string?)b["state"] == "running");
         var gate = (Sna.Web.Api.ComputeGate)s.App.Services.GetService(typeof(Sna.Web.Api.ComputeGate))!;
 
         using var cts = new CancellationTokenSource();
-        var pending = s.Client.PostAsync("/api/baseline", System.Net.Http.Json.JsonContent.Create(new { model = TestPaths.TinyId, prompt = Prompt, target = " 12" }), cts.Token);
+        var pending = s.Client.PostAsync("/api/baseline", System.Net.Http.Json.JsonContent.Create(new { model = WebServer.TinyId, prompt = Prompt, target = " 12" }), cts.Token);
         var until = DateTime.UtcNow.AddSeconds(10);
         while (gate.Statistics!.CurrentQueuedCount == 0 && DateTime.UtcNow < until) await Task.Delay(20);
         Assert.Equal(1, gate.Statistics!.CurrentQueuedCount);

@@ -12,7 +12,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         const int clients = 20, perClient = 50;
         await using var s = await WebServer.StartAsync();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = s.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        var body = new { model = TestPaths.TinyId, prompt = "Q: What is 7 + 5? A:", target = " 12" };
+        var body = new { model = WebServer.TinyId, prompt = "Q: What is 7 + 5? A:", target = " 12" };
         (await http.PostAsJsonAsync("/api/baseline", body)).EnsureSuccessStatusCode();   // load the model once
 
         var latencies = new double[clients * perClient];
@@ -38,7 +38,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         wall.Stop();
         Array.Sort(latencies);
         double P(double q) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
-        output.WriteLine($"load: {clients} clients x {perClient} baseline requests on {TestPaths.TinyId}, {Environment.ProcessorCount} cores: " +
+        output.WriteLine($"load: {clients} clients x {perClient} baseline requests on {WebServer.TinyId}, {Environment.ProcessorCount} cores: " +
                          $"{latencies.Length} requests in {wall.Elapsed.TotalSeconds:F1} s ({latencies.Length / wall.Elapsed.TotalSeconds:F0} req/s), " +
                          $"p50 {P(0.50):F1} ms, p90 {P(0.90):F1} ms, p99 {P(0.99):F1} ms, max {latencies[^1]:F1} ms, errors {errors}" +
                          (errors > 0 ? $" ({string.Join(',', statuses.Distinct())})" : ""));

@@ -2,12 +2,16 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Sna.Core.Hub;
 
 namespace Sna.Web.Tests;
 
 /// <summary>A real Kestrel host of the web tool on 127.0.0.1 with a free port, and a client for it.</summary>
 public sealed class WebServer : IAsyncDisposable
 {
+    /// <summary>The catalog id of the tiny fixture (<see cref="TestPaths.TinyDir"/>).</summary>
+    public const string TinyId = "fixture:gpt2-tiny-f32";
+
     public WebApplication App { get; }
     public Uri BaseAddress { get; }
     public HttpClient Client { get; }
@@ -21,7 +25,12 @@ public sealed class WebServer : IAsyncDisposable
 
     public static async Task<WebServer> StartAsync(Func<WebOptions, WebOptions>? configure = null)
     {
-        var o = new WebOptions { Host = "127.0.0.1", Port = 0, FixturesDirectory = TestPaths.FixturesDir, HubCacheDirectory = Path.Combine(Path.GetTempPath(), "sna-no-hub-cache") };
+        // Never the real hub or ~/.cache: an empty cache and a hub endpoint where nothing listens.
+        var o = new WebOptions
+        {
+            Host = "127.0.0.1", Port = 0, FixturesDirectory = TestPaths.FixturesDir,
+            Hub = new HubSettings(Path.Combine(Path.GetTempPath(), "sna-no-hub-cache"), "http://127.0.0.1:9"),
+        };
         if (configure is not null) o = configure(o);
         var app = SnaWebApp.Build(o);
         await app.StartAsync();

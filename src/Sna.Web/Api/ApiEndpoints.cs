@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Sna.Web.Method;
 using Sna.Web.Models;
 
@@ -13,8 +12,21 @@ public static class ApiEndpoints
 
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
 
-        api.MapGet("/models", (ModelCatalog c) => c.Entries.Select(e =>
-            new ModelInfo(e.Id, e.Name, e.Kind.ToString().ToLowerInvariant(), e.Available, e.Note, e.Layers, e.DMlp, e.Context)));
+        api.MapGet("/models", (ModelCatalog c) =>
+        {
+            c.RefreshHub();   // a model another tool put into the hub cache shows up without a restart
+            return c.Entries.Select(e => new ModelInfo(e.Id, e.Name, e.Kind.ToString().ToLowerInvariant(), e.Available, e.Note, e.Layers, e.DMlp,
+                e.Context, e.Cached, e.HubModel?.RepoId, e.HubModel?.Parameters, e.HubModel?.SafetensorsBytes));
+        });
+
+        api.MapPost("/models/{id}/download", (string id, ModelDownloads d) =>
+        {
+            var st = d.Start(id);
+            return Results.Accepted($"/api/downloads/{st.Id}", st);
+        });
+        api.MapGet("/downloads/{id}", (string id, ModelDownloads d) => d.Get(id));
+        api.MapDelete("/downloads/{id}", (string id, ModelDownloads d) => Results.Accepted($"/api/downloads/{id}", d.Cancel(id)));
+        api.MapGet("/downloads/{id}/events", (string id, ModelDownloads d, HttpContext ctx) => JobEvents.StreamAsync(ctx, d.Watch(id)));
 
         api.MapGet("/tasks", (ITaskCatalog t) => t.Tasks.Select(x => new
         {
@@ -39,44 +51,7 @@ public static class ApiEndpoints
         });
         api.MapGet("/heatmap/{id}", (string id, HeatmapJobs jobs) => jobs.Get(id));
         api.MapDelete("/heatmap/{id}", (string id, HeatmapJobs jobs) => Results.Accepted($"/api/heatmap/{id}", jobs.Cancel(id)));
-        api.MapGet("/heatmap/{id}/events", async (string id, HeatmapJobs jobs, HttpContext ctx) =>
-        {
-            var job = jobs.Watch(id);   // 404 before the stream starts
-            var res = ctx.Response;
-            res.Headers.ContentType = "text/event-stream";
-            res.Headers.CacheControl = "no-cache";
-            var json = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-            int sent = -1;
-            var ct = ctx.RequestAborted;
-            var lastWrite = DateTime.UtcNow;
-            try
-            {
-                while (!ct.IsCancellationRequested)
-                {
-                    job.Touch();
-                    int v = job.Version;
-                    if (v != sent)
-                    {
-                        sent = v;
-                        var snap = job.Snapshot();
-                        bool final = snap.State is "completed" or "cancelled" or "failed";
-                        await res.WriteAsync($"event: {(final ? "done" : "progress")}\ndata: {JsonSerializer.Serialize(snap, json)}\n\n", ct);
-                        await res.Body.FlushAsync(ct);
-                        lastWrite = DateTime.UtcNow;
-                        if (final) break;
-                    }
-                    else if (DateTime.UtcNow - lastWrite > TimeSpan.FromSeconds(15))
-                    {
-                        await res.WriteAsync(": keep-alive\n\n", ct);
-                        await res.Body.FlushAsync(ct);
-                        lastWrite = DateTime.UtcNow;
-                    }
-                    await Task.Delay(100, ct);
-                }
-            }
-            catch (OperationCanceledException) { /* the client closed the stream; the job goes on until DELETE or abandoned */ }
-            return Results.Empty;
-        });
+        api.MapGet("/heatmap/{id}/events", (string id, HeatmapJobs jobs, HttpContext ctx) => JobEvents.StreamAsync(ctx, jobs.Watch(id)));   // 404 before the stream starts
 
         // Any other /api path: a problem, not the page.
         api.Map("/{**rest}", (string? rest) => Results.Problem(title: "Not found.", detail: $"no API endpoint /api/{rest}", statusCode: 404));

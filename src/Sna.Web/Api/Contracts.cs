@@ -18,7 +18,9 @@ public sealed record HeatmapRequest(string? Model, string? Prompt, string? Targe
 
 // Responses
 
-public sealed record ModelInfo(string Id, string Name, string Kind, bool Available, string? Note, int? Layers, int? DMlp, int? Context);
+/// <summary>GET /api/models: hub models also carry their repo, parameter count, download size and whether they are cached.</summary>
+public sealed record ModelInfo(string Id, string Name, string Kind, bool Available, string? Note, int? Layers, int? DMlp, int? Context,
+    bool? Cached, string? Repo, long? Parameters, long? SizeBytes);
 
 public sealed record TokenInfo(int Id, string Text);
 
@@ -45,3 +47,11 @@ public sealed record HeatmapCell(int Layer, double Multiplier, double Probabilit
 
 public sealed record HeatmapStatus(string Id, string State, int Done, int Total, int[] Layers, double[] Multipliers, int Count,
     string Positions, double? BaselineProbability, Dictionary<string, int[]> NeuronsByLayer, HeatmapCell[] Cells, string? Error);
+
+/// <summary>An RFC 7807 problem inside a job's status (the job's own request succeeded; the work failed).</summary>
+public sealed record JobProblem(int Status, string Title, string Detail);
+
+/// <summary>GET /api/downloads/{id}: <see cref="BytesDone"/> over all files so far (resumed bytes included) against the
+/// model's approximate size; <see cref="File"/> and its bytes and rate (this session) from the hub client's last report.</summary>
+public sealed record DownloadStatus(string Id, string Model, string Repo, string State, long BytesDone, long ExpectedBytes,
+    string? File, long? FileBytesDone, long? FileTotalBytes, double BytesPerSecond, string? Commit, string? Warning, JobProblem? Problem);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Sna.Core.Method;
 using Sna.Core.Tokenization;
 using Sna.Web.Method;
@@ -13,47 +12,26 @@ namespace Sna.Web.Api;
 public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<HeatmapJobs> log, IHostApplicationLifetime lifetime) : IDisposable
 {
     public static readonly TimeSpan AbandonAfter = TimeSpan.FromMinutes(2);
-    public static readonly TimeSpan KeepFinished = TimeSpan.FromMinutes(30);
 
-    private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
+    private readonly JobTable<Job> _jobs = new("heat-map", service.Options.MaxJobs);
 
     public HeatmapStatus Start(HeatmapRequest request)
     {
         var plan = service.PlanHeatmap(request);
-        Prune();
-        if (_jobs.Count >= service.Options.MaxJobs)
-            throw new ServerBusyException($"{_jobs.Count} heat-map jobs are running or kept; wait for one to finish or DELETE it");
+        _jobs.EnsureRoom();
         var job = new Job(Guid.NewGuid().ToString("N"), plan, CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping));
         var lease = gate.Enqueue(job.Cts.Token);   // throws ServerBusyException (429) when the queue is full
-        _jobs[job.Id] = job;
+        _jobs.Add(job);
         _ = Task.Run(() => Run(job, lease));
         return job.Snapshot();
     }
 
-    public HeatmapStatus Get(string id) => Find(id).Touch().Snapshot();
+    public HeatmapStatus Get(string id) => _jobs.Watch(id).Snapshot();
 
-    public HeatmapStatus Cancel(string id)
-    {
-        var job = Find(id);
-        job.Cts.Cancel();
-        return job.Snapshot();
-    }
+    public HeatmapStatus Cancel(string id) => _jobs.Cancel(id).Snapshot();
 
     /// <summary>The job, for the event stream; marks it as watched.</summary>
-    public Job Watch(string id) => Find(id).Touch();
-
-    private Job Find(string id) =>
-        _jobs.TryGetValue(id, out var j) ? j : throw new NotFoundException("Unknown job.", $"there is no heat-map job '{(id.Length > 40 ? id[..40] : id)}' (finished jobs are kept {KeepFinished.TotalMinutes:0} minutes)");
-
-    private void Prune()
-    {
-        var now = DateTime.UtcNow;
-        foreach (var (id, j) in _jobs)
-            if (j.IsFinished && now - j.FinishedAt > KeepFinished) _jobs.TryRemove(id, out _);
-        if (_jobs.Count >= service.Options.MaxJobs)
-            foreach (var j in _jobs.Values.Where(j => j.IsFinished).OrderBy(j => j.FinishedAt).Take(_jobs.Count - service.Options.MaxJobs + 1))
-                _jobs.TryRemove(j.Id, out _);
-    }
+    public Job Watch(string id) => _jobs.Watch(id);
 
     private async Task Run(Job job, Task<System.Threading.RateLimiting.RateLimitLease> pending)
     {
@@ -101,47 +79,29 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
             }
     }
 
-    public void Dispose()
-    {
-        foreach (var j in _jobs.Values) j.Cts.Cancel();
-    }
+    public void Dispose() => _jobs.CancelAll();
 
-    /// <summary>One job's state; every change bumps <see cref="Version"/> so the event stream knows when to send.</summary>
-    public sealed class Job(string id, HeatmapPlan plan, CancellationTokenSource cts)
+    /// <summary>One heat-map job's cells as they come.</summary>
+    public sealed class Job(string id, HeatmapPlan plan, CancellationTokenSource cts) : JobBase(id, cts)
     {
-        private readonly object _gate = new();
         private readonly List<HeatmapCell> _cells = new();
         private readonly Dictionary<string, int[]> _neurons = new();
-        private string _state = "queued";
         private string? _error;
         private double? _baseline;
 
-        public string Id { get; } = id;
         public HeatmapPlan Plan { get; } = plan;
-        public CancellationTokenSource Cts { get; } = cts;
-        public DateTime LastSeen { get; private set; } = DateTime.UtcNow;
-        public DateTime FinishedAt { get; private set; } = DateTime.MaxValue;
-        public int Version { get; private set; }
-        public bool IsFinished { get { lock (_gate) return _state is "completed" or "cancelled" or "failed"; } }
 
-        public Job Touch() { LastSeen = DateTime.UtcNow; return this; }
-
-        public void SetState(string s) => Change(() =>
-        {
-            _state = s;
-            if (s is "completed" or "cancelled" or "failed") FinishedAt = DateTime.UtcNow;
-        });
-        public void Fail(string error) => Change(() => { _error = error; _state = "failed"; FinishedAt = DateTime.UtcNow; });
+        public void Fail(string error) => Change(() => { _error = error; SetStateLocked("failed"); });
         public void SetBaseline(double p) => Change(() => _baseline = p);
         public void SetNeurons(int layer, int[] n) => Change(() => _neurons[layer.ToString(System.Globalization.CultureInfo.InvariantCulture)] = n);
         public void AddCell(HeatmapCell c) => Change(() => _cells.Add(c));
 
-        private void Change(Action a) { lock (_gate) { a(); Version++; } }
+        public override object Status() => Snapshot();
 
         public HeatmapStatus Snapshot()
         {
-            lock (_gate)
-                return new HeatmapStatus(Id, _state, _cells.Count, Plan.Layers.Length * Plan.Multipliers.Length, Plan.Layers, Plan.Multipliers, Plan.Count,
+            lock (Gate)
+                return new HeatmapStatus(Id, State, _cells.Count, Plan.Layers.Length * Plan.Multipliers.Length, Plan.Layers, Plan.Multipliers, Plan.Count,
                     Plan.Positions == PositionsMode.Last ? "last" : "all", _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
         }
     }

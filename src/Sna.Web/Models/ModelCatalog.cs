@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Sna.Core.Hub;
 using Sna.Core.Models;
 using Sna.Core.Tokenization;
 
@@ -11,8 +12,13 @@ public enum ModelKind { Bundled, Fixture, Local, Hub }
 /// One model the client may choose, by <see cref="Id"/> only. The directory never leaves the server except as the
 /// <c>--model</c> argument of the reproducing CLI command, and is never taken from the client.
 /// </summary>
+/// <param name="HubModel">For <see cref="ModelKind.Hub"/>: the known model (repo id, parameters, download size).</param>
 public sealed record ModelEntry(string Id, string Name, ModelKind Kind, string? Directory, bool Available, string? Note,
-    int? Layers, int? DMlp, int? Context);
+    int? Layers, int? DMlp, int? Context, ModelAlias? HubModel = null)
+{
+    /// <summary>For hub models: whether a complete snapshot is in the hub cache; null for other kinds.</summary>
+    public bool? Cached => Kind == ModelKind.Hub ? Directory is not null : null;
+}
 
 /// <summary>A loaded model and its tokenizer, shared by all requests (forward passes are thread-safe; persistent hooks are never used).</summary>
 public sealed class LoadedModel(ModelEntry entry, TransformerModel model, ModelTokenizer tokenizer) : IDisposable
@@ -31,28 +37,38 @@ public sealed class ModelLoadException(string modelId, Exception inner) : Except
 
 /// <summary>
 /// The allow-list of models: the bundled model, fixtures when present, the operator's <c>--models</c> directories and the
-/// hub models (available only when found in the local hub cache). Each model is loaded once, lazily, and cached.
+/// paper's hub models (available when their snapshot is in the hub cache; <see cref="RefreshHub"/> looks again). Each
+/// model is loaded once, lazily, and cached.
 /// </summary>
 public sealed class ModelCatalog : IDisposable
 {
-    /// <summary>Hub models the toolkit knows (the paper's GPT-2 sizes and Pythia-160M).</summary>
-    public static readonly (string Repo, string Name)[] HubModels =
+    /// <summary>The hub models offered (the paper's GPT-2 sizes and Pythia-160M), by <see cref="ModelAliases"/> alias, with
+    /// their display names. Their ids are <c>hub:</c> + alias.</summary>
+    public static readonly IReadOnlyList<(ModelAlias Model, string Name)> HubModels =
     [
-        ("gpt2", "GPT-2 Small (124M)"), ("gpt2-medium", "GPT-2 Medium (355M)"), ("gpt2-large", "GPT-2 Large (774M)"),
-        ("gpt2-xl", "GPT-2 XL (1.5B)"), ("EleutherAI/pythia-160m", "Pythia-160M"),
+        .. new[] { ("gpt2", "GPT-2 Small"), ("gpt2-medium", "GPT-2 Medium"), ("gpt2-large", "GPT-2 Large"), ("gpt2-xl", "GPT-2 XL"), ("pythia-160m", "Pythia-160M") }
+            .Select(m => (ModelAliases.Find(m.Item1) ?? throw new InvalidOperationException($"unknown model alias {m.Item1}"), m.Item2)),
     ];
 
-    private readonly Dictionary<string, ModelEntry> _entries = new(StringComparer.Ordinal);
-    private readonly List<ModelEntry> _ordered = new();
-    private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _loaded = new(StringComparer.Ordinal);
+    private readonly List<ModelEntry> _local = new();
+    private readonly ConcurrentDictionary<(string Id, string Directory), Lazy<LoadedModel>> _loaded = new();
+    private readonly object _refresh = new();
+    private volatile Listing _listing = Listing.Empty;
+
+    /// <summary>One consistent view of the entries, replaced as a whole by <see cref="RefreshHub"/>.</summary>
+    private sealed record Listing(IReadOnlyList<ModelEntry> Ordered, IReadOnlyDictionary<string, ModelEntry> ById)
+    {
+        public static readonly Listing Empty = new([], new Dictionary<string, ModelEntry>());
+    }
 
     public ModelCatalog(WebOptions options)
     {
+        Hub = new HubClient(options.Hub ?? HubSettings.FromEnvironment());
         if (options.IncludeBundledModel && FindBundled() is { } bundled)
             Add(FromDirectory("sna-demo-gpt2", "sna-demo-gpt2 (bundled)", ModelKind.Bundled, bundled));
         if (options.IncludeFixtures && (options.FixturesDirectory ?? FindFixtures()) is { } fx && System.IO.Directory.Exists(fx))
             foreach (var d in System.IO.Directory.GetDirectories(fx).Order(StringComparer.Ordinal))
-                if (LooksLikeModel(d))
+                if (ModelFiles.FindMissing(d).Count == 0)
                     Add(FromDirectory("fixture:" + Path.GetFileName(d), Path.GetFileName(d) + " (fixture)", ModelKind.Fixture, d));
         foreach (var dir in options.ModelDirectories)
         {
@@ -60,33 +76,54 @@ public sealed class ModelCatalog : IDisposable
             if (!System.IO.Directory.Exists(full)) throw new DirectoryNotFoundException($"model directory not found: {dir}");
             string baseId = "local:" + Sanitize(Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar)));
             string id = baseId;
-            for (int i = 2; _entries.ContainsKey(id); i++) id = $"{baseId}-{i}";
+            for (int i = 2; _local.Any(e => e.Id == id); i++) id = $"{baseId}-{i}";
             Add(FromDirectory(id, Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar)) + " (local)", ModelKind.Local, full));
         }
-        string? hubCache = options.HubCacheDirectory ?? DefaultHubCache();
-        foreach (var (repo, name) in HubModels)
+        RefreshHub();
+    }
+
+    /// <summary>The hub client: its cache is where the hub models are looked up and downloaded to.</summary>
+    public HubClient Hub { get; }
+
+    public IReadOnlyList<ModelEntry> Entries => _listing.Ordered;
+
+    public bool TryGet(string id, out ModelEntry entry) => _listing.ById.TryGetValue(id, out entry!);
+
+    /// <summary>Looks in the hub cache again for the hub models (after a download, or one made by another tool).</summary>
+    public void RefreshHub()
+    {
+        lock (_refresh)
         {
-            string? snap = hubCache is null ? null : FindSnapshot(hubCache, repo);
-            string id = "hub:" + repo;
-            if (snap is not null) Add(FromDirectory(id, name, ModelKind.Hub, snap));
-            else Add(new ModelEntry(id, name, ModelKind.Hub, null, false,
-                $"not in the local hub cache; download it first (the hub client), then restart", null, null, null));
+            var all = _local.Concat(HubModels.Select(m => HubEntry(m.Model, m.Name))).ToList();
+            _listing = new Listing(all, all.ToDictionary(e => e.Id, StringComparer.Ordinal));
         }
     }
 
-    public IReadOnlyList<ModelEntry> Entries => _ordered;
-
-    public bool TryGet(string id, out ModelEntry entry) => _entries.TryGetValue(id, out entry!);
+    /// <summary>A hub model: available when <see cref="HubClient.GetCachedModel"/> finds a complete snapshot of main.</summary>
+    private ModelEntry HubEntry(ModelAlias model, string name)
+    {
+        string id = "hub:" + model.Alias;
+        try
+        {
+            return FromDirectory(id, name, ModelKind.Hub, Hub.GetCachedModel(model.RepoId).Directory) with { HubModel = model };
+        }
+        catch (HubException e) when (e.Kind == HubErrorKind.Offline)
+        {
+            return new ModelEntry(id, name, ModelKind.Hub, null, false,
+                $"not in the local hub cache; download it first ({ModelAliases.FormatBytes(model.SafetensorsBytes)})", null, null, null, model);
+        }
+    }
 
     /// <summary>The loaded model for an available entry; loads it on first use (once, even under concurrent requests).</summary>
     public LoadedModel Get(ModelEntry entry)
     {
         if (!entry.Available || entry.Directory is null) throw new InvalidOperationException($"model '{entry.Id}' is not available");
-        var lazy = _loaded.GetOrAdd(entry.Id, _ => new Lazy<LoadedModel>(() => Load(entry), LazyThreadSafetyMode.ExecutionAndPublication));
+        var key = (entry.Id, entry.Directory);   // a hub model downloaded again at a new commit loads anew
+        var lazy = _loaded.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => Load(entry), LazyThreadSafetyMode.ExecutionAndPublication));
         try { return lazy.Value; }
         catch
         {
-            _loaded.TryRemove(new KeyValuePair<string, Lazy<LoadedModel>>(entry.Id, lazy)); // let a later request retry
+            _loaded.TryRemove(new KeyValuePair<(string, string), Lazy<LoadedModel>>(key, lazy)); // let a later request retry
             throw;
         }
     }
@@ -104,7 +141,7 @@ public sealed class ModelCatalog : IDisposable
 
     private void Add(ModelEntry e)
     {
-        if (_entries.TryAdd(e.Id, e)) _ordered.Add(e);
+        if (!_local.Any(x => x.Id == e.Id)) _local.Add(e);
     }
 
     private static ModelEntry FromDirectory(string id, string name, ModelKind kind, string dir)
@@ -119,10 +156,6 @@ public sealed class ModelCatalog : IDisposable
             return new ModelEntry(id, name, kind, Path.GetFullPath(dir), false, "config.json could not be read: " + ex.Message.Replace(dir, Path.GetFileName(dir)), null, null, null);
         }
     }
-
-    private static bool LooksLikeModel(string d) =>
-        File.Exists(Path.Combine(d, "config.json")) && System.IO.Directory.EnumerateFiles(d, "*.safetensors").Any()
-        && (File.Exists(Path.Combine(d, "tokenizer.json")) || File.Exists(Path.Combine(d, "vocab.json")));
 
     private static string Sanitize(string s)
     {
@@ -154,26 +187,11 @@ public sealed class ModelCatalog : IDisposable
         return null;
     }
 
-    private static string? DefaultHubCache()
-    {
-        if (Environment.GetEnvironmentVariable("HF_HUB_CACHE") is { Length: > 0 } c) return c;
-        if (Environment.GetEnvironmentVariable("HF_HOME") is { Length: > 0 } h) return Path.Combine(h, "hub");
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return home.Length == 0 ? null : Path.Combine(home, ".cache", "huggingface", "hub");
-    }
-
-    /// <summary>A snapshot of <paramref name="repo"/> in a Hugging Face hub cache that holds a loadable model.</summary>
-    private static string? FindSnapshot(string cache, string repo)
-    {
-        var snaps = Path.Combine(cache, "models--" + repo.Replace("/", "--"), "snapshots");
-        if (!System.IO.Directory.Exists(snaps)) return null;
-        return System.IO.Directory.GetDirectories(snaps).Where(LooksLikeModel).OrderByDescending(System.IO.Directory.GetLastWriteTimeUtc).FirstOrDefault();
-    }
-
     public void Dispose()
     {
         foreach (var l in _loaded.Values)
             if (l.IsValueCreated) l.Value.Dispose();
         _loaded.Clear();
+        Hub.Dispose();
     }
 }

@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const state = { models: [], tasks: [], config: null, baseline: null, discover: null, amplify: null, heatmap: null, job: null, source: null };
+const state = { models: [], tasks: [], config: null, baseline: null, discover: null, amplify: null, heatmap: null, job: null, watch: null, downloads: {} };
 
 class ProblemError extends Error {
   constructor(status, problem) {
@@ -29,6 +29,13 @@ async function api(path, body, method) {
 // Formatting and small DOM helpers
 
 function fmtP(p) { return p === 0 ? "0" : p >= 1e-3 ? p.toFixed(6) : p.toExponential(3); }
+function fmtBytes(n) {   // decimal units, like the hub's file listings
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n, u = 0;
+  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}
+function fmtParams(n) { return n >= 1e9 ? (n / 1e9).toFixed(2) + "B" : (n / 1e6).toFixed(0) + "M"; }
 function fmtPct(x) { return x === null || x === undefined ? "n/a" : (x >= 0 ? "+" : "") + x.toFixed(2) + "%"; }
 function showTok(s) { return JSON.stringify(s).slice(1, -1); }   // quotes stripped, \n and friends visible
 function setValue(el, value, text) { el.textContent = text; el.dataset.value = String(value); }
@@ -350,31 +357,40 @@ async function runHeatmap() {
   }
 }
 
-function follow(id) {
-  if (state.source) state.source.close();
-  const src = new EventSource(`/api/heatmap/${encodeURIComponent(id)}/events`);
-  state.source = src;
-  const onData = (ev) => { const st = JSON.parse(ev.data); state.heatmap = st; renderHeatmap(st); if (isFinal(st)) finishJob(); };
+// Follows a job (heat map or download): server-sent events from `${path}/events`, falling back to polling `path`;
+// onStatus gets every status until a final one, onError a failure to reach the job. Returns { stop }.
+function watchJob(path, onStatus, onError) {
+  let closed = false;
+  const stop = () => { closed = true; src.close(); };
+  const poll = async () => {
+    while (!closed) {
+      try {
+        const st = await api(path);
+        onStatus(st);
+        if (isFinal(st)) { stop(); return; }
+      } catch (e) { stop(); onError(e); return; }
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  };
+  const src = new EventSource(path + "/events");
+  const onData = (ev) => { const st = JSON.parse(ev.data); onStatus(st); if (isFinal(st)) stop(); };
   src.addEventListener("progress", onData);
-  src.addEventListener("done", (ev) => { onData(ev); src.close(); });
-  src.onerror = () => { src.close(); if (state.job === id) poll(id); };   // fall back to polling
+  src.addEventListener("done", onData);
+  src.onerror = () => { src.close(); if (!closed) poll(); };
+  return { stop };
 }
 
-async function poll(id) {
-  while (state.job === id) {
-    try {
-      const st = await api(`/api/heatmap/${encodeURIComponent(id)}`);
-      state.heatmap = st; renderHeatmap(st);
-      if (isFinal(st)) { finishJob(); return; }
-    } catch (e) { showError("heatmap", e); finishJob(); return; }
-    await new Promise((r) => setTimeout(r, 400));
-  }
+function follow(id) {
+  if (state.watch) state.watch.stop();
+  state.watch = watchJob(`/api/heatmap/${encodeURIComponent(id)}`,
+    (st) => { if (state.job !== id) return; state.heatmap = st; renderHeatmap(st); if (isFinal(st)) finishJob(); },
+    (e) => { showError("heatmap", e); finishJob(); });
 }
 
 function isFinal(st) { return st.state === "completed" || st.state === "cancelled" || st.state === "failed"; }
 function finishJob() {
   state.job = null;
-  if (state.source) { state.source.close(); state.source = null; }
+  if (state.watch) { state.watch.stop(); state.watch = null; }
   $("btn-heatmap").disabled = false; $("btn-heatmap-cancel").disabled = true;
   $("btn-export").disabled = false;
 }
@@ -448,6 +464,90 @@ function restoreHash() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Models and hub downloads
+
+function fillModels() {
+  const sel = $("model"), keep = sel.value;
+  sel.textContent = "";
+  for (const m of state.models) {
+    const o = el("option", { value: m.id }, m.available ? m.name : `${m.name} — ${m.cached === false ? "not cached" : "unavailable"}`);
+    if (!m.available) { o.disabled = true; o.title = m.note || ""; }
+    sel.append(o);
+  }
+  const first = state.models.find((m) => m.available);
+  if (state.models.some((m) => m.id === keep && m.available)) sel.value = keep;
+  else if (first) sel.value = first.id;
+  fillLayers();
+  renderHubList();
+}
+
+async function refreshModels() {
+  try { state.models = await api("/api/models"); fillModels(); }
+  catch (e) { showError("baseline", e); }
+}
+
+function renderHubList() {
+  const box = $("hub-list");
+  box.textContent = "";
+  const hub = state.models.filter((m) => m.kind === "hub");
+  $("hub").hidden = hub.length === 0;
+  for (const m of hub) {
+    const row = el("div", { class: "hub-row", "data-model": m.id });
+    row.append(el("span", {}, m.name), el("span", { class: "size" }, `${m.repo} · ${fmtParams(m.parameters)} parameters · ${fmtBytes(m.sizeBytes)}`));
+    const dl = state.downloads[m.id];
+    if (m.cached) {
+      row.append(el("span", { class: "cached" }, "cached"));
+    } else if (dl && !isFinal(dl)) {
+      const cancel = el("button", { type: "button", class: "ghost cancel" }, "Cancel");
+      cancel.addEventListener("click", () => cancelDownload(dl.id));
+      row.append(cancel);
+      const bar = el("div", { class: "bar" });
+      bar.style.width = Math.min(100, (100 * dl.bytesDone) / Math.max(dl.expectedBytes, dl.bytesDone, 1)) + "%";
+      const progress = el("div", { class: "progress", role: "progressbar", "aria-label": `download of ${m.name}` });
+      progress.append(bar);
+      const text = dl.state === "queued" ? "Starting…"
+        : `${fmtBytes(dl.bytesDone)} of ~${fmtBytes(dl.expectedBytes)}` + (dl.bytesPerSecond > 0 ? ` · ${fmtBytes(Math.round(dl.bytesPerSecond))}/s` : "") + (dl.file ? ` · ${dl.file}` : "");
+      const line = el("div", { class: "dl" });
+      line.append(progress, el("span", { class: "note", "data-state": dl.state }, text));
+      row.append(line);
+    } else {
+      const b = el("button", { type: "button", class: "download" }, "Download");
+      b.addEventListener("click", () => startDownload(m.id));
+      row.append(b);
+      if (dl && (dl.state === "failed" || dl.state === "cancelled")) {
+        const p = dl.problem || { title: "Download cancelled.", detail: "" };
+        const err = el("div", { class: "error", role: "alert" });
+        err.append(el("strong", {}, p.title), document.createTextNode(p.detail ? " " + p.detail : ""));
+        row.append(err);
+      }
+    }
+    box.append(row);
+  }
+}
+
+async function startDownload(modelId) {
+  state.downloads[modelId] = { state: "queued", bytesDone: 0, expectedBytes: 0 };
+  renderHubList();
+  try {
+    const st = await api(`/api/models/${encodeURIComponent(modelId)}/download`, undefined, "POST");
+    state.downloads[modelId] = st;
+    renderHubList();
+    watchJob(`/api/downloads/${encodeURIComponent(st.id)}`, async (s) => {
+      state.downloads[modelId] = s;
+      if (s.state === "completed") await refreshModels(); else renderHubList();
+    }, (e) => { state.downloads[modelId] = { state: "failed", problem: e.problem }; renderHubList(); });
+  } catch (e) {
+    state.downloads[modelId] = { state: "failed", problem: e.problem || { title: "Error", detail: String(e.message || e) } };
+    renderHubList();
+  }
+}
+
+async function cancelDownload(id) {
+  try { await api(`/api/downloads/${encodeURIComponent(id)}`, undefined, "DELETE"); }
+  catch (e) { toast(e.message); }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Start
 
 async function init() {
@@ -455,16 +555,8 @@ async function init() {
     const [models, tasks, config] = await Promise.all([api("/api/models"), api("/api/tasks"), api("/api/config")]);
     state.models = models; state.tasks = tasks; state.config = config;
   } catch (e) { showError("baseline", e); return; }
-  const sel = $("model");
-  for (const m of state.models) {
-    const o = el("option", { value: m.id }, m.available ? m.name : `${m.name} — not cached`);
-    if (!m.available) { o.disabled = true; o.title = m.note || ""; }
-    sel.append(o);
-  }
-  const first = state.models.find((m) => m.available);
-  if (first) sel.value = first.id;
+  fillModels();
   for (const t of state.tasks) $("task").append(el("option", { value: t.id, title: t.description }, t.name));
-  fillLayers();
   $("model").addEventListener("change", fillLayers);
   $("task").addEventListener("change", onTask);
   $("example").addEventListener("change", onExample);

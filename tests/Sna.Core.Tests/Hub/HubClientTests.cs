@@ -419,7 +419,7 @@ public sealed class HubClientTests
     public async Task Unreachable_WithoutCache_IsClearNetworkError()
     {
         using var tmp = new TempDir();
-        var settings = new HubSettings(tmp.Path, $"http://127.0.0.1:{ClosedPort()}", "hf_net_secret");
+        var settings = new HubSettings(tmp.Path, FakeHub.UnreachableUrl(), "hf_net_secret");
 
         var e = await Assert.ThrowsAsync<HubException>(() =>
             ModelResolver.ResolveAsync("gpt2", new ResolveOptions { Settings = settings }));
@@ -439,7 +439,7 @@ public sealed class HubClientTests
         await using (hub)
             dir = (await ModelResolver.ResolveAsync("gpt2", new ResolveOptions { Settings = Settings(tmp.Path, hub) })).Directory;
 
-        var settings = new HubSettings(tmp.Path, $"http://127.0.0.1:{ClosedPort()}");
+        var settings = new HubSettings(tmp.Path, FakeHub.UnreachableUrl());
         var r = await ModelResolver.ResolveAsync("gpt2", new ResolveOptions { Settings = settings });
 
         Assert.Equal(dir, r.Directory);

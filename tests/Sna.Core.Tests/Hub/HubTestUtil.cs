@@ -1,18 +1,7 @@
-using System.Net.Sockets;
 using System.Text;
 using Sna.Core.Hub;
 
 namespace Sna.Core.Tests.Hub;
-
-public sealed class TempDir : IDisposable
-{
-    public TempDir() => Directory.CreateDirectory(Path);
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sna-hub-" + Guid.NewGuid().ToString("N"));
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
 
 /// <summary>Collects progress reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
 public sealed class ListProgress : IProgress<DownloadProgress>
@@ -49,14 +38,4 @@ public static class HubTestUtil
 
     public static HubSettings Settings(string cacheDir, FakeHub? hub, string? token = null, bool offline = false) =>
         new(cacheDir, hub?.Url ?? "http://127.0.0.1:9", token, offline);
-
-    /// <summary>A 127.0.0.1 port with nothing listening.</summary>
-    public static int ClosedPort()
-    {
-        var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 }

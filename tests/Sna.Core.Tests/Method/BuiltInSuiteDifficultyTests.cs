@@ -10,7 +10,7 @@ public class BuiltInSuiteDifficultyTests
     [Fact]
     public void Levels_differ_in_baseline_confidence_on_the_demo_model()
     {
-        var dir = Path.Combine(TestPaths.RepoRoot, "models", "sna-demo-gpt2");
+        var dir = TestPaths.BundledModelDir;
         using var model = ModelLoader.Load(dir);
         var tok = ModelTokenizer.FromDirectory(dir);
         var means = new Dictionary<string, double>();

@@ -25,12 +25,12 @@ public static class MethodFixtures
     }
 
     public static JsonElement PromptsJson() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.SharedDir, "fixtures", "prompts.json"))).RootElement;
+        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("prompts.json"))).RootElement;
 
     public static string[] Strings(JsonElement e) => e.EnumerateArray().Select(x => x.GetString()!).ToArray();
 
     /// <summary>The GPT-2 tokenizer of the bundled demo model.</summary>
-    public static ModelTokenizer DemoTokenizer() => ModelTokenizer.FromDirectory(Path.Combine(TestPaths.RepoRoot, "models", "sna-demo-gpt2"));
+    public static ModelTokenizer DemoTokenizer() => ModelTokenizer.FromDirectory(TestPaths.BundledModelDir);
 
     public static string TempDir()
     {

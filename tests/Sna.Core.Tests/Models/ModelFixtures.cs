@@ -27,7 +27,7 @@ public static class ModelFixtures
         JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir(fixture), "golden.json"))).RootElement;
 
     public static JsonElement PromptTokens(bool neox) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.SharedDir, "fixtures", neox ? "prompt_tokens_neox.json" : "prompt_tokens.json"))).RootElement;
+        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(neox ? "prompt_tokens_neox.json" : "prompt_tokens.json"))).RootElement;
 
     public static int[] Ids(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
 

@@ -6,7 +6,7 @@ namespace Sna.Core.Tests.Sweeps;
 /// <summary>Deterministic synthetic prompts and tasks for sweep tests, and the bundled demo model.</summary>
 internal static class SweepTestData
 {
-    private static readonly Lazy<TransformerModel> s_demo = new(() => ModelLoader.Load(Path.Combine(TestPaths.RepoRoot, "models", "sna-demo-gpt2")));
+    private static readonly Lazy<TransformerModel> s_demo = new(() => ModelLoader.Load(TestPaths.BundledModelDir));
     public static TransformerModel Demo() => s_demo.Value;
 
     /// <summary>n prompts of varied length (5..12 tokens, BOS first when bos ≥ 0) and a target each, from a fixed seed.</summary>

@@ -45,8 +45,8 @@ public class GoldenTokenTests
     public void FixtureTokenizer_ReproducesPromptTokens(string fixture, string tokensFile)
     {
         var tok = TokenizerTestData.FixtureTokenizer(fixture);
-        using var prompts = JsonDocument.Parse(File.ReadAllText(TokenizerPaths.Require("fixtures", "prompts.json")));
-        using var tokens = JsonDocument.Parse(File.ReadAllText(TokenizerPaths.Require("fixtures", tokensFile)));
+        using var prompts = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("prompts.json")));
+        using var tokens = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(tokensFile)));
         var p = prompts.RootElement;
         var t = tokens.RootElement;
         int checkedCount = 0;

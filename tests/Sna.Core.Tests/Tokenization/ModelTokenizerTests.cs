@@ -45,7 +45,7 @@ public class ModelTokenizerTests(ITestOutputHelper output)
     [TokenizerDataFact]
     public void DemoModelDirectory_Loads()
     {
-        var tok = ModelTokenizer.FromDirectory(TokenizerPaths.Require("models", "sna-demo-gpt2"));
+        var tok = ModelTokenizer.FromDirectory(TestPaths.InShared("models", "sna-demo-gpt2"));
         Assert.Equal("gpt2-bpe", tok.Kind);
         Assert.Equal(50257, tok.VocabSize);
         Assert.Equal(50256, tok.BosId);
@@ -177,10 +177,10 @@ public class ModelTokenizerTests(ITestOutputHelper output)
     public void Construction_IsFast()
     {
         var sw = Stopwatch.StartNew();
-        _ = ModelTokenizer.FromDirectory(TokenizerPaths.Require("fixtures", "gpt2-tiny-f32"));
+        _ = ModelTokenizer.FromDirectory(TestPaths.Fixture("gpt2-tiny-f32"));
         long gpt2 = sw.ElapsedMilliseconds;
         sw.Restart();
-        _ = ModelTokenizer.FromDirectory(TokenizerPaths.Require("fixtures", "pythia-tiny-f32"));
+        _ = ModelTokenizer.FromDirectory(TestPaths.Fixture("pythia-tiny-f32"));
         long neox = sw.ElapsedMilliseconds;
         output.WriteLine($"construction: gpt2 {gpt2} ms, neox {neox} ms");
         // Generous bound (CI machines vary); typically well under a second.

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
-namespace Sna.Core.Tests.Hub;
+namespace Sna.Tests;
 
 /// <summary>One file served by the fake hub.</summary>
 public sealed record FakeFile(byte[] Content, bool Lfs)
@@ -43,7 +43,8 @@ public sealed class FakeHubStore
 }
 
 /// <summary>
-/// An in-process Kestrel server on 127.0.0.1 (random port) speaking the hub's resolve protocol:
+/// A fake Hugging Face hub for the hub client's and the web tool's tests (tests/Shared, compiled into each test project):
+/// an in-process Kestrel server on 127.0.0.1 (random port) speaking the hub's resolve protocol:
 /// HEAD/GET <c>/{repo}/resolve/{rev}/{file}</c> with X-Repo-Commit, ETag, X-Linked-Etag, X-Linked-Size;
 /// LFS files answer 302 to <c>/cdn/{sha256}</c> (on this server or <see cref="CdnBaseUrl"/>), which honours Range.
 /// </summary>
@@ -65,8 +66,20 @@ public sealed class FakeHub : IAsyncDisposable
     public string? CdnBaseUrl { get; set; }
     public bool CorruptLfs { get; set; }
     public bool IgnoreRange { get; set; }
+    /// <summary>Wait this long before answering any request (to observe and cancel a download mid-way).</summary>
+    public TimeSpan ResponseDelay { get; set; }
 
     public void ResetRequests() => Requests.Clear();
+
+    /// <summary>An http URL on 127.0.0.1 where nothing listens: a hub that cannot be reached.</summary>
+    public static string UnreachableUrl()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return $"http://127.0.0.1:{port}";
+    }
 
     public static async Task<FakeHub> StartAsync(FakeHubStore? store = null)
     {
@@ -94,6 +107,7 @@ public sealed class FakeHub : IAsyncDisposable
         string? range = ctx.Request.Headers.Range.FirstOrDefault();
         string? auth = ctx.Request.Headers.Authorization.FirstOrDefault();
         Requests.Enqueue(new RecordedRequest(ctx.Request.Method, raw, range, auth));
+        if (ResponseDelay > TimeSpan.Zero) await Task.Delay(ResponseDelay, ctx.RequestAborted);
 
         string path = raw.Split('?')[0];
         var segs = path.Trim('/').Split('/').Select(Uri.UnescapeDataString).ToArray();
