@@ -74,6 +74,9 @@ public class SweepCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(outDir, "sweep.db")));
         Assert.Equal(3, summary.GetProperty("controls").GetArrayLength()); // one per task, on held-out prompts
         Assert.True(File.Exists(Path.Combine(outDir, "interference.csv")));
-        Assert.Contains("table-collateral", File.ReadAllText(Path.Combine(outDir, "report", "report.html")));
+        var html = File.ReadAllText(Path.Combine(outDir, "report", "report.html"));
+        Assert.Contains("table-collateral", html);
+        Assert.Contains("table-classification", html);   // the SST-2 step is part of the story
+        Assert.Equal(JsonValueKind.Object, summary.GetProperty("classification").ValueKind);
     }
 }

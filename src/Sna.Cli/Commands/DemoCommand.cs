@@ -40,6 +40,7 @@ public static class DemoCommand
                 Counts = Sna.Core.Sweeps.SweepDefinition.ParseCounts(r.GetValue(counts)!),
                 Multipliers = Sna.Core.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
                 Layers = Sna.Core.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
+                ClassificationData = ClassifyCommand.BundledDataPath(),
             };
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");
             AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; controls on held-out prompts: bottom-k, {o.ControlSeeds} random sets, collateral cost; interference[/]");

@@ -38,6 +38,7 @@ public static class ReportCommand
             if (b < 1 || b > 1_000_000) throw new UserException("--resamples must be between 1 and 1000000");
 
             SweepResultSet set;
+            Sna.Core.Classification.ClassifyReportData? classification = null;
             if (csvFile is not null)
             {
                 if (!csvFile.Exists) throw new FileNotFoundException($"CSV file not found: {csvFile.FullName}");
@@ -45,7 +46,10 @@ public static class ReportCommand
             }
             else
             {
-                set = Sna.Core.Storage.ResultSetReader.Read(dbFile!.Select(f => f.FullName).ToArray());
+                var paths = dbFile!.Select(f => f.FullName).ToArray();
+                foreach (var p in paths) if (!File.Exists(p)) throw new FileNotFoundException($"results database not found: {p}", p);
+                classification = paths.Where(Sna.Core.Classification.ClassifyReportData.Exists).Select(Sna.Core.Classification.ClassifyReportData.ReadLatest).LastOrDefault();
+                set = Sna.Core.Storage.ResultSetReader.Read(paths.Where(Sna.Core.Storage.ResultSetReader.HasSweep).ToArray());
             }
 
             var options = new ReportOptions
@@ -55,6 +59,7 @@ public static class ReportCommand
                     ? (f.Exists ? InterferenceMatrix.FromCsv(f.FullName) : throw new FileNotFoundException($"interference file not found: {f.FullName}"))
                     : null,
                 WriteSvg = !r.GetValue(noSvg),
+                Classification = classification,
             };
             var o = ReportWriter.Write(set, options, r.GetValue(outDir)!.FullName);
             var st = o.Analysis.Statistics;

@@ -21,6 +21,10 @@ public sealed record DemoOptions
     /// <summary>Random-neuron control sets per task (at each task's chosen configuration).</summary>
     public int ControlSeeds { get; init; } = 20;
     public int Resamples { get; init; } = Bootstrap.DefaultResamples;
+    /// <summary>The two-label data set for the classification step (GLUE TSV; the bundled SST-2 dev set), or null to skip it.</summary>
+    public string? ClassificationData { get; init; }
+    /// <summary>Examples evaluated in the classification step (seeded sample).</summary>
+    public int ClassificationN { get; init; } = 100;
 }
 
 /// <summary>One step of the demo, for progress display.</summary>
@@ -108,7 +112,28 @@ public static class DemoPipeline
         var interference = InterferenceRunner.Run(model, tokenizer, sources, suites, PositionsMode.All, o.Bos, cache);
         interference.WriteCsv(Path.Combine(o.OutDir, "interference.csv"));
 
-        // 5. Analysis and report.
+        // 5. Zero-shot classification (SST-2): accuracy per margin zone before and after amplifying the predicted class.
+        Sna.Core.Classification.ClassifyReportData? classification = null;
+        if (o.ClassificationData is { } dataPath)
+        {
+            ct.ThrowIfCancellationRequested();
+            var data = Sna.Core.Classification.LabeledDataset.LoadTsv(dataPath);
+            int L = model.Config.NLayers;
+            var cls = Sna.Core.Classification.ClassificationExperiment.Run(model, tokenizer, data, new Sna.Core.Classification.ClassifyOptions
+            {
+                N = Math.Min(o.ClassificationN, data.Count / 2),
+                TrainN = Math.Min(100, data.Count / 2),
+                Layers = new[] { 0, L / 2, L - 1 }.Distinct().ToArray(),
+                Multipliers = [1, 4, 12],
+            });
+            string clsDb = Path.Combine(o.OutDir, "classify.db");
+            Sna.Core.Classification.ClassifyStore.Save(clsDb, cls, model.Provenance.Source, model.Provenance.ContentHash);
+            classification = Sna.Core.Classification.ClassifyReportData.ReadLatest(clsDb);
+            progress?.Report(new DemoStep("classify", $"{cls.Examples.Length} SST-2 examples, accuracy before {cls.Before[0].Accuracy:P1}; margin zones 1/2/3: " +
+                string.Join('/', Enumerable.Range(1, 3).Select(z => cls.Examples.Count(e => e.Baseline.Zone == z)))));
+        }
+
+        // 6. Analysis and report.
         progress?.Report(new DemoStep("report", "statistics, figures and the HTML report"));
         var report = ReportWriter.Write(set, new ReportOptions
         {
@@ -119,6 +144,7 @@ public static class DemoPipeline
                            "improvements above are measured on its odd-indexed prompts. Random sets exclude the task's own neurons.",
             Collateral = collateral,
             Interference = interference.Matrix,
+            Classification = classification,
         }, Path.Combine(o.OutDir, "report"));
         return new DemoResult(advice, mainDb, sweep, report, DateTime.UtcNow - started);
     }

@@ -143,6 +143,34 @@ public static class Figures
         return plt;
     }
 
+    /// <summary>
+    /// The paper's Figure 2: accuracy change (percentage points) against the multiplier, one line per margin zone, at the
+    /// classification run's best layer.
+    /// </summary>
+    public static Plot ClassificationZones(Sna.Core.Classification.ClassifyReportData r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        int layer = r.BestLayer;
+        var plt = new Plot();
+        for (int zone = 1; zone <= 3; zone++)
+        {
+            var cells = r.Grid.Where(c => c.Layer == layer && c.Zone == zone && c.N > 0 && c.DeltaPp is not null).OrderBy(c => c.Multiplier).ToArray();
+            if (cells.Length == 0) continue;
+            var line = plt.Add.ScatterLine(cells.Select(c => c.Multiplier).ToArray(), cells.Select(c => c.DeltaPp!.Value).ToArray(), ZoneColors[zone - 1]);
+            line.LineWidth = 2;
+            line.MarkerSize = 7;
+            line.MarkerShape = MarkerShape.FilledCircle;
+            line.LegendText = $"margin Zone {zone} (n = {cells[0].N})";
+        }
+        plt.Add.HorizontalLine(0, 1, Colors.Black.WithAlpha(0.45));
+        plt.Title($"Accuracy change by margin zone, layer {layer}", 13);
+        plt.XLabel("multiplier m");
+        plt.YLabel("accuracy change (pp)");
+        plt.ShowLegend(Alignment.UpperLeft);
+        ReportFonts.Apply(plt);
+        return plt;
+    }
+
     /// <summary>Source × target interference heatmap (percentage points), diverging colours centred at 0, values annotated.</summary>
     public static Plot InterferenceHeatmap(InterferenceMatrix m)
     {

@@ -18,6 +18,9 @@ public sealed record ReportOptions
     /// <summary>Control comparisons measured elsewhere; added to those found in the sweep's control rows.</summary>
     public IReadOnlyList<ControlComparison>? Controls { get; init; }
 
+    /// <summary>A stored classification (SST-2-style) run to include (<c>sna classify --db</c>); the section is omitted when null.</summary>
+    public Sna.Core.Classification.ClassifyReportData? Classification { get; init; }
+
     /// <summary>How the controls were obtained (e.g. the held-out design), printed under the controls table.</summary>
     public string? ControlsNote { get; init; }
 
@@ -59,7 +62,7 @@ public static class ReportWriter
 
     /// <summary>Figure file stems.</summary>
     public const string Figure1 = "figure1_baseline_vs_improvement", LayerHeatmap = "layer_task_heatmap",
-        MultiplierFigure = "improvement_vs_multiplier", InterferenceFigure = "interference_matrix";
+        MultiplierFigure = "improvement_vs_multiplier", InterferenceFigure = "interference_matrix", ClassifyFigure = "figure2_classification_zones";
 
     /// <summary>Analyses <paramref name="set"/> and writes the report files into <paramref name="outDir"/> (created if needed).</summary>
     public static ReportOutput Write(SweepResultSet set, ReportOptions options, string outDir)
@@ -86,9 +89,12 @@ public static class ReportWriter
         FigureFile? fInt = options.Interference is { } im
             ? Save(Figures.InterferenceHeatmap(im), InterferenceFigure, "Interference: change of the target task (column) when the source task's (row) neurons are amplified, percentage points.") : null;
         if (fInt is not null) figures.Add(fInt);
+        FigureFile? fCls = options.Classification is { } cls
+            ? Save(Figures.ClassificationZones(cls), ClassifyFigure, $"Figure 2. Accuracy change per margin zone vs multiplier at layer {cls.BestLayer} (the layer where Zone 1 gains most).") : null;
+        if (fCls is not null) figures.Add(fCls);
 
         string title = options.Title ?? $"SNA sweep report: {a.SweepName} ({a.ModelName})";
-        var doc = BuildDocument(title, a, options, controls, f1, fLayer, fMult, fInt);
+        var doc = BuildDocument(title, a, options, controls, f1, fLayer, fMult, fInt, fCls);
         string html = Path.Combine(outDir, "report.html"), md = Path.Combine(outDir, "report.md"), json = Path.Combine(outDir, "summary.json");
         var utf8 = new UTF8Encoding(false);
         File.WriteAllText(html, doc.ToHtml(options.InlineSvgInHtml), utf8);
@@ -100,7 +106,7 @@ public static class ReportWriter
     // ---------------------------------------------------------------- document
 
     private static ReportDocument BuildDocument(string title, SweepAnalysisResult a, ReportOptions o,
-        IReadOnlyList<ControlComparison> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt)
+        IReadOnlyList<ControlComparison> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt, FigureFile? fCls)
     {
         var z = a.Options.Zones;
         var d = new ReportDocument(title);
@@ -248,6 +254,25 @@ public static class ReportWriter
         }
         else d.P("Not measured in this report: collateral cost needs the model and a neutral corpus.", note: true);
 
+        if (o.Classification is { } cr)
+        {
+            d.H("classification", 2, "Classification (zero-shot, margin zones)");
+            d.P($"{cr.N} examples from {Path.GetFileName(cr.DataSource)} (seed {cr.Seed}); template \"{cr.Template}\"; {cr.Method} neurons, k = {cr.K} per class; " +
+                $"amplified: {cr.Amplify} class; margin zones {cr.ZoneLow.ToString(CultureInfo.InvariantCulture)} / {cr.ZoneHigh.ToString(CultureInfo.InvariantCulture)}; " +
+                $"accuracy before {Fmt.F(cr.AccuracyBefore, 3)}. " +
+                (cr.Grid.Any(c => c.Zone == 3 && c.N > 0)
+                    ? $"Zone 3 unchanged in every cell: {(cr.Zone3Unchanged ? "yes" : "no")} (paper: exactly 0.0 pp in all 60 configurations)."
+                    : "Zone 3 has no examples in this sample, so the paper's \"Zone 3 unchanged\" finding cannot be checked here."));
+            string Z(int layer, double m, int zone) => cr.Grid.FirstOrDefault(c => c.Layer == layer && c.Multiplier == m && c.Zone == zone) is { } c
+                ? (c.N == 0 ? "—" : $"{(c.DeltaPp is double dd ? dd.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) : "—")} ({c.Fixed}/{c.Broken})") : "—";
+            int Nz(int zone) => cr.Grid.FirstOrDefault(c => c.Zone == zone)?.N ?? 0;
+            d.Table("table-classification", "Accuracy change (pp) per margin zone; in brackets examples fixed / broken",
+                ["layer", "multiplier", $"Zone 1 (n={Nz(1)})", $"Zone 2 (n={Nz(2)})", $"Zone 3 (n={Nz(3)})", $"all (n={Nz(0)})"],
+                cr.Layers.SelectMany(l => cr.Multipliers.Select(m => (IReadOnlyList<string>)[I(l), m.ToString("0.##", CultureInfo.InvariantCulture),
+                    Z(l, m, 1), Z(l, m, 2), Z(l, m, 3), Z(l, m, 0)])));
+            if (fCls is not null) d.Figure(fCls);
+        }
+
         d.H("method", 2, "Method");
         d.List(
         [
@@ -385,6 +410,21 @@ public static class ReportWriter
                 ["perplexity_post"] = N(c.PerplexityPost),
                 ["perplexity_change_pct"] = N(c.PerplexityChangePct),
             })),
+            ["classification"] = o.Classification is not { } clsr ? null : new JsonObject
+            {
+                ["n"] = clsr.N,
+                ["seed"] = clsr.Seed,
+                ["method"] = clsr.Method,
+                ["accuracy_before"] = N(clsr.AccuracyBefore),
+                ["zone3_unchanged"] = clsr.Zone3Unchanged,
+                ["best_layer"] = clsr.BestLayer,
+                ["grid"] = Arr(clsr.Grid.Select(c => (JsonNode?)new JsonObject
+                {
+                    ["layer"] = c.Layer, ["multiplier"] = c.Multiplier, ["zone"] = c.Zone, ["n"] = c.N,
+                    ["accuracy_before"] = N(c.AccuracyBefore), ["accuracy_after"] = N(c.AccuracyAfter), ["delta_pp"] = N(c.DeltaPp),
+                    ["fixed"] = c.Fixed, ["broken"] = c.Broken,
+                })),
+            },
             ["multiplier_curves"] = Arr(a.MultiplierCurves.Select(c => (JsonNode?)new JsonObject
             {
                 ["zone"] = c.Zone,

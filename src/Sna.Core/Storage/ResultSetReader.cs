@@ -11,14 +11,35 @@ namespace Sna.Core.Storage;
 /// </summary>
 public static class ResultSetReader
 {
+    /// <summary>True when <paramref name="path"/> holds a sweep (a stored definition); classification-only databases do not.</summary>
+    public static bool HasSweep(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"results database not found: {path}", path);
+        using var conn = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+            { DataSource = path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        try
+        {
+            conn.Open();
+            using var c = conn.CreateCommand();
+            c.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sweep'";
+            if ((long)c.ExecuteScalar()! == 0) return false;
+            c.CommandText = "SELECT count(*) FROM sweep";
+            return (long)c.ExecuteScalar()! > 0;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            throw new InvalidDataException($"{path}: not a readable SQLite results database ({e.Message})", e);
+        }
+    }
+
     public static SweepResultSet Read(params string[] paths)
     {
-        if (paths.Length == 0) throw new ArgumentException("no results database given");
+        if (paths.Length == 0) throw new ArgumentException("no sweep results database given (a report needs at least one `sna sweep` database)");
         var rows = new List<SweepRow>();
         string? modelHash = null, modelName = null, sweepName = null;
         foreach (var path in paths)
         {
-            if (!File.Exists(path)) throw new FileNotFoundException($"results database not found: {path}", path);
+            if (!HasSweep(path)) throw new InvalidDataException($"{path}: no sweep stored (not a `sna sweep` results database, or an empty one)");
             using var store = ResultStore.OpenReadOnly(path);
             var stored = store.ReadDefinition() ?? throw new InvalidDataException($"{path}: no sweep definition stored (not a results database, or an empty one)");
             if (modelHash is not null && stored.Definition.Model.ContentHash != modelHash)
