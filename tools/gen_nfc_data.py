@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates NfcData.g.cs (canonical combining classes, full canonical decompositions and primary compositions)
-from Python's unicodedata. Run: python3 gen_nfc_data.py > NfcData.g.cs (from this folder)."""
+from Python's unicodedata. Run from the repository root: python3 tools/gen_nfc_data.py > src/Sna.Core/Tokenization/NfcData.g.cs"""
 import sys
 import unicodedata as ud
 
