@@ -68,7 +68,14 @@ internal sealed class GemmWorkerPool
             _done.Reset();
             for (int i = 0; i < helpers; i++) _start[i].Set();
             Work();
-            if (Volatile.Read(ref _active) != 0) _done.Wait();
+            // Wait on the condition, not on the event alone: a helper of the previous dispatch may still be between its
+            // final decrement and its _done.Set(), and that late Set must not release this dispatch while helpers are
+            // still running its tasks (they write C through pointers that die when this call returns).
+            while (Volatile.Read(ref _active) != 0)
+            {
+                _done.Wait();
+                _done.Reset();
+            }
             _job = null;
             if (_error is { } e) throw new AggregateException("GEMM worker task failed", e);
         }

@@ -221,6 +221,31 @@ public class GemmTests
         });
     }
 
+    /// <summary>
+    /// Many back-to-back parallel dispatches from several threads, each checked in full: a dispatch must never return while a
+    /// helper thread is still running its tasks (a late completion signal from the previous dispatch once let that happen).
+    /// </summary>
+    [Fact]
+    public void Back_to_back_parallel_dispatches_always_complete_before_returning()
+    {
+        const int m = 48, k = 256, n = 1200; // above the single-thread threshold, a few column tasks
+        using var w = new TestWeights(k, n, WeightDType.F32, transposed: false, seed: 21);
+        float[] a = RandomArray(m * k, 22);
+        var g = new ManagedGemm(2);
+        float[] expected = new float[m * n];
+        new ManagedGemm(1).Sgemm(a, m, w.Matrix, expected, false);
+        Parallel.For(0, 3, _ =>
+        {
+            float[] c = new float[m * n];
+            for (int r = 0; r < 400; r++)
+            {
+                Array.Fill(c, float.NaN);
+                g.Sgemm(a, m, w.Matrix, c, false);
+                Assert.True(expected.AsSpan().SequenceEqual(c), $"dispatch {r}: incomplete or wrong result");
+            }
+        });
+    }
+
     [Fact]
     public unsafe void Zero_rows_and_bad_arguments()
     {
