@@ -32,13 +32,7 @@ public sealed partial class TransformerModel
         if (Config.ParallelResidual)
         {
             // ln2 reads the block input, before the attention output is added.
-            var ln2 = st.Ln2.AsSpan(0, rows * D);
-            Normalize(x, w.Ln2W, w.Ln2B, ln2, scale);
-            FireBlock(plan, layer, HookNames.Block.Ln2Scale, scale, shapeBT1, st);
-            FireBlock(plan, layer, HookNames.Block.Ln2Normalized, ln2, shapeBTD, st);
-            var mlpOut = st.MlpOut.AsSpan(0, rows * D);
-            Mlp(st, layer, plan, ln2, mlpOut);
-            FireBlock(plan, layer, HookNames.Block.MlpOut, mlpOut, shapeBTD, st);
+            var mlpOut = MlpSubLayer(st, layer, plan, x, st.Ln2.AsSpan(0, rows * D), scale);
             TensorPrimitives.Add(mlpOut, attnOut, mlpOut);
             TensorPrimitives.Add(x, mlpOut, x);
         }
@@ -46,15 +40,29 @@ public sealed partial class TransformerModel
         {
             TensorPrimitives.Add(x, attnOut, x);
             FireBlock(plan, layer, HookNames.Block.ResidMid, x, shapeBTD, st);
-            Normalize(x, w.Ln2W, w.Ln2B, ln, scale);
-            FireBlock(plan, layer, HookNames.Block.Ln2Scale, scale, shapeBT1, st);
-            FireBlock(plan, layer, HookNames.Block.Ln2Normalized, ln, shapeBTD, st);
-            var mlpOut = st.MlpOut.AsSpan(0, rows * D);
-            Mlp(st, layer, plan, ln, mlpOut);
-            FireBlock(plan, layer, HookNames.Block.MlpOut, mlpOut, shapeBTD, st);
+            var mlpOut = MlpSubLayer(st, layer, plan, x, ln, scale);
             TensorPrimitives.Add(x, mlpOut, x);
         }
         FireBlock(plan, layer, HookNames.Block.ResidPost, x, shapeBTD, st);
+    }
+
+    /// <summary>
+    /// The MLP sub-layer: ln2 of <paramref name="input"/> into <paramref name="ln"/> (firing <c>ln2.hook_scale</c> and
+    /// <c>ln2.hook_normalized</c>), the MLP, and <c>hook_mlp_out</c>. Returns mlp_out [B·T, D] (the state's buffer).
+    /// </summary>
+    private Span<float> MlpSubLayer(ForwardState st, int layer, HookPlan plan, ReadOnlySpan<float> input, Span<float> ln, Span<float> scale)
+    {
+        var w = Weights.Layers[layer];
+        int rows = st.Rows, D = st.D;
+        Span<int> shapeBTD = [st.B, st.T, D];
+        Span<int> shapeBT1 = [st.B, st.T, 1];
+        Normalize(input, w.Ln2W, w.Ln2B, ln, scale);
+        FireBlock(plan, layer, HookNames.Block.Ln2Scale, scale, shapeBT1, st);
+        FireBlock(plan, layer, HookNames.Block.Ln2Normalized, ln, shapeBTD, st);
+        var mlpOut = st.MlpOut.AsSpan(0, rows * D);
+        Mlp(st, layer, plan, ln, mlpOut);
+        FireBlock(plan, layer, HookNames.Block.MlpOut, mlpOut, shapeBTD, st);
+        return mlpOut;
     }
 
     /// <summary>MLP: pre = ln·W_in + b; post = act(pre) (Llama: silu(ln·W_gate) ⊙ (ln·W_up)); out = post·W_out + b.</summary>
