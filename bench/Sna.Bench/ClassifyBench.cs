@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Sna.Core.Classification;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Research.Classification;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 using Spectre.Console;
 
 namespace Sna.Bench;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 using Spectre.Console;
 
 namespace Sna.Bench;

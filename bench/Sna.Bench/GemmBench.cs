@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Sna.Core.Numerics;
+using Sna.Runtime.Numerics;
 using Spectre.Console;
 
 namespace Sna.Bench;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using Sna.Core.Checkpoints;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Checkpoints;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Bench;
 

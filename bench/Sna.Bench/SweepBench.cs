@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
 
 namespace Sna.Bench;
 

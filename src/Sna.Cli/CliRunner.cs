@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sna.Core.Checkpoints;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Cli;
 
@@ -26,7 +26,7 @@ public static class CliRunner
 
     public static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or NotSupportedException or CheckpointException or FormatException or UserException
-        or System.Text.Json.JsonException or IOException or InvalidOperationException or Sna.Core.Hub.HubException or Microsoft.Data.Sqlite.SqliteException;
+        or System.Text.Json.JsonException or IOException or InvalidOperationException or Sna.Runtime.Hub.HubException or Microsoft.Data.Sqlite.SqliteException;
 }
 
 /// <summary>An error in what the user asked for, reported without a stack trace.</summary>

@@ -1,4 +1,4 @@
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 
 namespace Sna.Cli;
 

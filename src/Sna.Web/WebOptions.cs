@@ -23,10 +23,10 @@ public sealed record WebOptions
 
     /// <summary>
     /// The Hugging Face hub the hub models are looked up in and downloaded from: cache directory, endpoint, token, offline
-    /// flag. Null: <see cref="Sna.Core.Hub.HubSettings.FromEnvironment()"/> (HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub,
+    /// flag. Null: <see cref="Sna.Runtime.Hub.HubSettings.FromEnvironment()"/> (HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub,
     /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE), the same cache the CLI and the Python tools use.
     /// </summary>
-    public Sna.Core.Hub.HubSettings? Hub { get; init; }
+    public Sna.Runtime.Hub.HubSettings? Hub { get; init; }
 
     /// <summary>Model computations running at once (forward passes of different requests and heat-map jobs).</summary>
     public int MaxConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount);

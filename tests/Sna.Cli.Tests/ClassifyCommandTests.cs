@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Sna.Cli.Commands;
-using Sna.Core.Classification;
+using Sna.Research.Classification;
 
 namespace Sna.Cli.Tests;
 

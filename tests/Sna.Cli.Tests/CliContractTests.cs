@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Sna.Core.Checkpoints;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Cli.Tests;
 

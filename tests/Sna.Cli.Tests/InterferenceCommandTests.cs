@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sna.Core.Analysis;
+using Sna.Research.Analysis;
 
 namespace Sna.Cli.Tests;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Sna.Core.Method;
+using Sna.Research.Method;
 
 namespace Sna.Cli.Tests;
 

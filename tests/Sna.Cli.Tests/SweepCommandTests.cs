@@ -30,7 +30,7 @@ public class SweepCommandTests : IDisposable
         var header = lines[0].Split(',');
         foreach (var col in new[] { "task", "prompt_index", "layer", "count", "multiplier", "positions", "neuron_source", "p_base", "p_post", "logprob_base", "logprob_post", "improvement_pct" })
             Assert.Contains(col, header);
-        int prompts = Sna.Core.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count + Sna.Core.Method.TaskLibrary.BuiltIn("logic-easy").Prompts.Count;
+        int prompts = Sna.Research.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count + Sna.Research.Method.TaskLibrary.BuiltIn("logic-easy").Prompts.Count;
         Assert.Equal(prompts * 2 * 2 * 2, lines.Length - 1); // prompts × layers × counts × multipliers
     }
 

@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Web.Tests;
 
@@ -133,8 +133,8 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     {
         var (status, body, _) = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, task = "math-easy", layer = 0, topK = 3 });
         Assert.Equal(200, status);
-        Assert.Equal(Sna.Core.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count, (int)body!["taskTexts"]!);
-        Assert.Equal(Sna.Core.Method.TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
+        Assert.Equal(Sna.Research.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count, (int)body!["taskTexts"]!);
+        Assert.Equal(Sna.Research.Method.TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
     }
 
     public static TheoryData<string, string> InvalidBodies => new()

@@ -31,7 +31,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" }.ToDictionary(f => f,
                 f => new FakeFile(File.ReadAllBytes(Path.Combine(TestPaths.TinyDir, f)), Lfs: f.EndsWith(".safetensors"))), "main");
         _hubCache = Directory.CreateTempSubdirectory("sna-browser-hub-").FullName;
-        Server = await WebServer.StartAsync(o => o with { Hub = new Sna.Core.Hub.HubSettings(_hubCache, _hub.Url) });
+        Server = await WebServer.StartAsync(o => o with { Hub = new Sna.Runtime.Hub.HubSettings(_hubCache, _hub.Url) });
         if (!File.Exists(BrowserFactAttribute.Chromium)) return;
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _pw = await Playwright.CreateAsync();

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 
 namespace Sna.Web.Tests;
 

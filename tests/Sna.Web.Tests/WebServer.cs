@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 
 namespace Sna.Web.Tests;
 

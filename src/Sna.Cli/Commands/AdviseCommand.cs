@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Core.Method;
+using Sna.Research.Method;
 
 namespace Sna.Cli.Commands;
 

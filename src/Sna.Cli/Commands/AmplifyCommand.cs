@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Core.Method;
+using Sna.Research.Method;
 
 namespace Sna.Cli.Commands;
 
@@ -80,7 +80,7 @@ public static class AmplifyCommand
 
     private static int RunTask(ParseResult r, Option<string?> model, Option<string> task, Option<string> prompt, Option<string> target, Option<int> layer,
         Option<string> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
-        Option<string> dtype, Sna.Core.Tokenization.BosPolicy policy, PositionsMode pos)
+        Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos)
     {
         if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new UserException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Core.Method;
+using Sna.Research.Method;
 
 namespace Sna.Cli.Commands;
 
@@ -52,7 +52,7 @@ public static class BaselineCommand
                 });
                 return 0;
             }
-            AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Core.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
+            AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
             AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
             summary.AddRow(Common.Fmt(s.Probability), s.LogProb.ToString("F4"), s.Rank.ToString(), $"{zone} ({ZoneText(zone, z)})");

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Core.Classification;
+using Sna.Research.Classification;
 
 namespace Sna.Cli.Commands;
 

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using Sna.Core.Method;
-using Sna.Core.Reporting;
+using Sna.Research.Method;
+using Sna.Research.Reporting;
 
 namespace Sna.Cli.Commands;
 
@@ -37,9 +37,9 @@ public static class DemoCommand
                 ControlSeeds = nSeeds,
                 Zones = ZoneThresholds.Parse(r.GetValue(zones)!),
                 Tasks = taskList.Equals("all", StringComparison.OrdinalIgnoreCase) ? TaskLibrary.BuiltInNames : taskList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                Counts = Sna.Core.Sweeps.SweepDefinition.ParseCounts(r.GetValue(counts)!),
-                Multipliers = Sna.Core.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
-                Layers = Sna.Core.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
+                Counts = Sna.Research.Sweeps.SweepDefinition.ParseCounts(r.GetValue(counts)!),
+                Multipliers = Sna.Research.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
+                Layers = Sna.Research.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
                 ClassificationData = ClassifyCommand.BundledDataPath(),
             };
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 using Spectre.Console;
 
 namespace Sna.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using Sna.Core.Storage;
+using Sna.Research.Storage;
 
 namespace Sna.Cli.Commands;
 

@@ -1,7 +1,8 @@
+using Sna.Research.Experiments;
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Sna.Core.Analysis;
-using Sna.Core.Method;
+using Sna.Research.Analysis;
+using Sna.Research.Method;
 using Spectre.Console;
 
 namespace Sna.Cli.Commands;

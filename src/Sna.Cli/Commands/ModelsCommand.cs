@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 using Spectre.Console;
 
 namespace Sna.Cli.Commands;

@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Cli.Commands;
 

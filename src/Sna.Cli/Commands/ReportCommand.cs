@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Sna.Core.Analysis;
-using Sna.Core.Method;
-using Sna.Core.Reporting;
+using Sna.Research.Analysis;
+using Sna.Research.Method;
+using Sna.Research.Reporting;
 using Spectre.Console;
 
 namespace Sna.Cli.Commands;
@@ -38,7 +38,7 @@ public static class ReportCommand
             if (b < 1 || b > 1_000_000) throw new UserException("--resamples must be between 1 and 1000000");
 
             SweepResultSet set;
-            Sna.Core.Classification.ClassifyReportData? classification = null;
+            Sna.Research.Classification.ClassifyReportData? classification = null;
             if (csvFile is not null)
             {
                 if (!csvFile.Exists) throw new FileNotFoundException($"CSV file not found: {csvFile.FullName}");
@@ -48,8 +48,8 @@ public static class ReportCommand
             {
                 var paths = dbFile!.Select(f => f.FullName).ToArray();
                 foreach (var p in paths) if (!File.Exists(p)) throw new FileNotFoundException($"results database not found: {p}", p);
-                classification = paths.Where(Sna.Core.Classification.ClassifyReportData.Exists).Select(Sna.Core.Classification.ClassifyReportData.ReadLatest).LastOrDefault();
-                set = Sna.Core.Storage.ResultSetReader.Read(paths.Where(Sna.Core.Storage.ResultSetReader.HasSweep).ToArray());
+                classification = paths.Where(Sna.Research.Classification.ClassifyReportData.Exists).Select(Sna.Research.Classification.ClassifyReportData.ReadLatest).LastOrDefault();
+                set = Sna.Research.Storage.ResultSetReader.Read(paths.Where(Sna.Research.Storage.ResultSetReader.HasSweep).ToArray());
             }
 
             var options = new ReportOptions

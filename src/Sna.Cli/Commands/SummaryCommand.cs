@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
-using Sna.Core.Method;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
+using Sna.Research.Method;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
 
 namespace Sna.Cli.Commands;
 

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using Sna.Core.Models;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Models;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Cli.Commands;
 
@@ -43,7 +43,7 @@ public static class SweepCommand
                 Name = r.GetValue(name)!,
                 Model = new SweepModel(m.Provenance.Source, m.Provenance.ContentHash),
                 Tasks = r.GetValue(tasks)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)
-                    ? Sna.Core.Method.TaskLibrary.BuiltInNames.ToArray()
+                    ? Sna.Research.Method.TaskLibrary.BuiltInNames.ToArray()
                     : r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Layers = SweepDefinition.ParseLayers(r.GetValue(layers)!),
                 Counts = SweepDefinition.ParseCounts(r.GetValue(counts)!),

@@ -1,7 +1,7 @@
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Sweeps;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Research.Sweeps;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Cli.Commands;
 

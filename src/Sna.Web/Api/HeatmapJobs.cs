@@ -1,5 +1,5 @@
-using Sna.Core.Method;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Tokenization;
 using Sna.Web.Method;
 
 namespace Sna.Web.Api;

@@ -1,4 +1,4 @@
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 using Sna.Web.Models;
 
 namespace Sna.Web.Api;

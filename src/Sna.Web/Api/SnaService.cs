@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Sna.Core.Method;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Tokenization;
 using Sna.Web.Method;
 using Sna.Web.Models;
 
@@ -179,7 +179,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     }
 
     /// <summary>Greedy continuation (argmax, ties to the lower id), stopping at the context length.</summary>
-    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Core.Models.HookSet? hooks, CancellationToken ct)
+    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Runtime.Models.HookSet? hooks, CancellationToken ct)
     {
         var seq = new List<int>(ids);
         var outIds = new List<int>(n);

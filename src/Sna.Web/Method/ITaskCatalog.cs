@@ -1,4 +1,4 @@
-using Sna.Core.Method;
+using Sna.Research.Method;
 
 namespace Sna.Web.Method;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Sna.Core.Hub;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Hub;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Web.Models;
 

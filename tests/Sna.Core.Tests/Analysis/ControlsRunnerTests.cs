@@ -1,8 +1,9 @@
-using Sna.Core.Analysis;
-using Sna.Core.Method;
-using Sna.Core.Sweeps;
+using Sna.Research.Experiments;
+using Sna.Research.Analysis;
+using Sna.Research.Method;
+using Sna.Research.Sweeps;
 using Sna.Core.Tests.Method;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Analysis;
 
@@ -67,7 +68,7 @@ public class ControlsRunnerTests
         var direct = TaskAmplification.Evaluate(model, tok, suite, Amplification.Single(1, res.TaskNeurons, 5f), BosPolicy.Prepend);
         var c = res.Comparison;
         Assert.Equal(direct.MeanOfPromptImprovementsPct, c.TaskNeuronImprovementPct);
-        Assert.Equal(new Sna.Core.Analysis.SweepConfiguration(1, 8, 5f, "all", "differential"), c.Configuration);
+        Assert.Equal(new Sna.Research.Analysis.SweepConfiguration(1, 8, 5f, "all", "differential"), c.Configuration);
         Assert.Equal(4, c.RandomImprovementsPct.Count);
         Assert.Equal([0, 1, 2, 3], res.Random.Select(r => r.Seed));
         for (int i = 0; i < 4; i++)

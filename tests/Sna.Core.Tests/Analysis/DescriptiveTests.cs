@@ -1,4 +1,4 @@
-using Sna.Core.Analysis;
+using Sna.Research.Analysis;
 
 namespace Sna.Core.Tests.Analysis;
 

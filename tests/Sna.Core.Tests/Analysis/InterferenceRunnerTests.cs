@@ -1,7 +1,8 @@
-using Sna.Core.Analysis;
-using Sna.Core.Method;
+using Sna.Research.Experiments;
+using Sna.Research.Analysis;
+using Sna.Research.Method;
 using Sna.Core.Tests.Method;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Analysis;
 

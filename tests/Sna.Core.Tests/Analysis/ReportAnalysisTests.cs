@@ -1,5 +1,5 @@
-using Sna.Core.Analysis;
-using Sna.Core.Method;
+using Sna.Research.Analysis;
+using Sna.Research.Method;
 using Sna.Core.Tests.Reporting;
 
 namespace Sna.Core.Tests.Analysis;

@@ -1,4 +1,4 @@
-using Sna.Core.Analysis;
+using Sna.Research.Analysis;
 using Sna.Core.Tests.Reporting;
 
 namespace Sna.Core.Tests.Analysis;

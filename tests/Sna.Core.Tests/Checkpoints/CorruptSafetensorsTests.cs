@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Sna.Core.Checkpoints;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Core.Tests.Checkpoints;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Sna.Core.Checkpoints;
-using Sna.Core.Numerics;
+using Sna.Runtime.Checkpoints;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Checkpoints;
 

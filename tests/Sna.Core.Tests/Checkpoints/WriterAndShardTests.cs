@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using Sna.Core.Checkpoints;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Core.Tests.Checkpoints;
 

@@ -1,5 +1,5 @@
-using Sna.Core.Classification;
-using Sna.Core.Method;
+using Sna.Research.Classification;
+using Sna.Research.Method;
 
 namespace Sna.Core.Tests.Classification;
 

@@ -1,6 +1,6 @@
-using Sna.Core.Classification;
-using Sna.Core.Method;
-using Sna.Core.Sweeps;
+using Sna.Research.Classification;
+using Sna.Research.Method;
+using Sna.Research.Sweeps;
 using Sna.Core.Tests.Models;
 
 namespace Sna.Core.Tests.Classification;

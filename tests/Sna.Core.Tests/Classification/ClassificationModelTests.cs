@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Sna.Core.Classification;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Research.Classification;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Classification;
 

@@ -1,4 +1,4 @@
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 using static Sna.Core.Tests.Hub.HubTestUtil;
 
 namespace Sna.Core.Tests.Hub;

@@ -1,5 +1,5 @@
 using System.Text;
-using Sna.Core.Hub;
+using Sna.Runtime.Hub;
 
 namespace Sna.Core.Tests.Hub;
 

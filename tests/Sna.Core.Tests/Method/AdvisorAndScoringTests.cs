@@ -1,6 +1,6 @@
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Tokenization;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Method;
 

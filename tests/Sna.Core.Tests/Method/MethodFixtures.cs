@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Sna.Core.Models;
+using Sna.Runtime.Models;
 using Sna.Core.Tests.Models;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Method;
 

@@ -1,7 +1,7 @@
-using Sna.Core.Method;
-using Sna.Core.Models;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
 using Sna.Core.Tests.Models;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Method;
 

@@ -1,5 +1,5 @@
-using Sna.Core.Method;
-using Sna.Core.Models;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
 
 namespace Sna.Core.Tests.Models;
 

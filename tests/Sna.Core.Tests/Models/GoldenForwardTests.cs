@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Models;
 

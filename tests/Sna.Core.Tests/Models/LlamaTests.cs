@@ -1,7 +1,7 @@
-using Sna.Core.Checkpoints;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Checkpoints;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Models;
 

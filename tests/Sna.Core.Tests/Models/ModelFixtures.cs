@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Sna.Core.Checkpoints;
-using Sna.Core.Models;
+using Sna.Runtime.Checkpoints;
+using Sna.Runtime.Models;
 
 namespace Sna.Core.Tests.Models;
 

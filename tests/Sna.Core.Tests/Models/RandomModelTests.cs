@@ -1,5 +1,5 @@
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Models;
 

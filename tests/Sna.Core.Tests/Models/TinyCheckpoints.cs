@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sna.Core.Checkpoints;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Core.Tests.Models;
 

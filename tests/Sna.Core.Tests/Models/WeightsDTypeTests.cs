@@ -1,6 +1,6 @@
-using Sna.Core.Checkpoints;
-using Sna.Core.Models;
-using Sna.Core.Numerics;
+using Sna.Runtime.Checkpoints;
+using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Models;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Sna.Core.Numerics;
+using Sna.Runtime.Numerics;
 using Xunit.Abstractions;
 
 namespace Sna.Core.Tests.Numerics;

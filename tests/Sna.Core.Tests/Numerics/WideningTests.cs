@@ -1,4 +1,4 @@
-using Sna.Core.Numerics;
+using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Numerics;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Sna.Core.Analysis;
-using Sna.Core.Reporting;
+using Sna.Research.Analysis;
+using Sna.Research.Reporting;
 
 namespace Sna.Core.Tests.Reporting;
 

@@ -1,4 +1,5 @@
-using Sna.Core.Analysis;
+using Sna.Runtime.Numerics;
+using Sna.Research.Analysis;
 
 namespace Sna.Core.Tests.Reporting;
 

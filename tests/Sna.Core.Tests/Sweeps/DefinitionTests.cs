@@ -1,6 +1,6 @@
-using Sna.Core.Method;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
+using Sna.Research.Method;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
 
 namespace Sna.Core.Tests.Sweeps;
 

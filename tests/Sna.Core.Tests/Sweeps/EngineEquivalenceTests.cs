@@ -1,6 +1,6 @@
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Sweeps;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Research.Sweeps;
 using Sna.Core.Tests.Models;
 
 namespace Sna.Core.Tests.Sweeps;

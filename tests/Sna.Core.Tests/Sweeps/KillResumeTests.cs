@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
 using Sna.Core.Tests.Models;
 
 namespace Sna.Core.Tests.Sweeps;
 
 /// <summary>
 /// A sweep process killed mid-run (Process.Kill, no chance to clean up) and then resumed gives exactly the rows of an
-/// uninterrupted run. The child is a .NET 10 file-based app (<c>dotnet run child.cs</c>) referencing Sna.Core, so no extra
+/// uninterrupted run. The child is a .NET 10 file-based app (<c>dotnet run child.cs</c>) referencing Sna.Research, so no extra
 /// project is needed.
 /// </summary>
 public class KillResumeTests
@@ -20,9 +20,9 @@ public class KillResumeTests
         #:property Nullable=enable
         #:property PublishAot=false
         using System.Text.Json;
-        using Sna.Core.Models;
-        using Sna.Core.Storage;
-        using Sna.Core.Sweeps;
+        using Sna.Runtime.Models;
+        using Sna.Research.Storage;
+        using Sna.Research.Sweeps;
 
         var (modelDir, defPath, tasksPath, db) = (args[0], args[1], args[2], args[3]);
         var model = ModelLoader.Load(modelDir);
@@ -53,7 +53,7 @@ public class KillResumeTests
             name = t.Name, seed = seeds[i],
             prompts = t.Prompts.Select(p => new { text = p.Text, target = p.Target, ids = p.Ids, target_id = p.TargetId }),
         })));
-        var core = Path.Combine(TestPaths.RepoRoot, "src", "Sna.Core", "Sna.Core.csproj");
+        var core = Path.Combine(TestPaths.RepoRoot, "src", "Sna.Research", "Sna.Research.csproj");
         var childDir = Path.Combine(tmp.Path, "child");
         Directory.CreateDirectory(childDir);
         File.WriteAllText(Path.Combine(childDir, "child.cs"), ChildSource.Replace("{{CORE}}", core));

@@ -1,8 +1,8 @@
 using Microsoft.Data.Sqlite;
-using Sna.Core.Method;
-using Sna.Core.Models;
-using Sna.Core.Storage;
-using Sna.Core.Sweeps;
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
 using Sna.Core.Tests.Models;
 
 namespace Sna.Core.Tests.Sweeps;

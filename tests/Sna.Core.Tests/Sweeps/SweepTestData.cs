@@ -1,5 +1,5 @@
-using Sna.Core.Models;
-using Sna.Core.Sweeps;
+using Sna.Runtime.Models;
+using Sna.Research.Sweeps;
 
 namespace Sna.Core.Tests.Sweeps;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 using Xunit.Abstractions;
 
 namespace Sna.Core.Tests.Tokenization;

@@ -1,4 +1,4 @@
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Tokenization;
 

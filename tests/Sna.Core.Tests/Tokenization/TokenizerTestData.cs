@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sna.Core.Tokenization;
+using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Tokenization;
 

@@ -1,0 +1,117 @@
+namespace Sna.Research.Method;
+
+/// <summary>
+/// The mean <c>blocks.{L}.mlp.hook_post</c> activation of a set of texts, for every layer: per text the mean over its real
+/// token positions, then the mean over texts (accumulated in double). Values are [layers, d_mlp], row-major.
+/// </summary>
+public sealed class MeanActivations
+{
+    private readonly double[] _values;
+
+    public MeanActivations(int layers, int dMlp, int textCount, double[] values)
+    {
+        if (values.Length != layers * dMlp) throw new ArgumentException($"expected {layers}×{dMlp} values, got {values.Length}");
+        Layers = layers; DMlp = dMlp; TextCount = textCount; _values = values;
+    }
+
+    public int Layers { get; }
+    public int DMlp { get; }
+    /// <summary>How many texts were averaged.</summary>
+    public int TextCount { get; }
+
+    /// <summary>The mean activation of each neuron of <paramref name="layer"/> [d_mlp].</summary>
+    public ReadOnlySpan<double> Layer(int layer)
+    {
+        if ((uint)layer >= (uint)Layers) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is out of range (0..{Layers - 1})");
+        return _values.AsSpan(layer * DMlp, DMlp);
+    }
+
+    /// <summary>All values, [layers, d_mlp] row-major.</summary>
+    public ReadOnlySpan<double> Values => _values;
+}
+
+/// <summary>One neuron of a ranking: its index in the layer and its activation difference (task − reference).</summary>
+public readonly record struct NeuronScore(int Index, double Difference);
+
+/// <summary>
+/// Differential activation (the SNA paper's neuron discovery): per layer, mean task activation − mean neutral activation,
+/// ranked descending (ties by lower index). The top of the ranking are the task's neurons.
+/// </summary>
+public sealed class DifferentialResult
+{
+    private readonly double[] _diff;
+
+    public DifferentialResult(MeanActivations task, MeanActivations reference)
+    {
+        if (task.Layers != reference.Layers || task.DMlp != reference.DMlp)
+            throw new ArgumentException("task and reference means come from different model shapes");
+        Task = task; Reference = reference;
+        _diff = new double[task.Layers * task.DMlp];
+        var a = task.Values; var b = reference.Values;
+        for (int i = 0; i < _diff.Length; i++) _diff[i] = a[i] - b[i];
+    }
+
+    public MeanActivations Task { get; }
+    /// <summary>The neutral mean (or, in direct contrast, the other class's mean).</summary>
+    public MeanActivations Reference { get; }
+    public int Layers => Task.Layers;
+    public int DMlp => Task.DMlp;
+
+    /// <summary>task − reference for every neuron of <paramref name="layer"/> [d_mlp].</summary>
+    public ReadOnlySpan<double> Difference(int layer)
+    {
+        if ((uint)layer >= (uint)Layers) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is out of range: the model has {Layers} layers (0..{Layers - 1})");
+        return _diff.AsSpan(layer * DMlp, DMlp);
+    }
+
+    /// <summary>The <paramref name="k"/> neurons of <paramref name="layer"/> with the largest difference, largest first, ties by lower index.</summary>
+    public IReadOnlyList<NeuronScore> Top(int layer, int k)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k must be at least 1, got {k}");
+        var d = Difference(layer).ToArray();
+        var idx = Enumerable.Range(0, DMlp).ToArray();
+        Array.Sort(idx, (x, y) => d[x] != d[y] ? d[y].CompareTo(d[x]) : x.CompareTo(y));
+        return idx.Take(Math.Min(k, DMlp)).Select(i => new NeuronScore(i, d[i])).ToArray();
+    }
+
+    /// <summary>The indices of <see cref="Top"/>.</summary>
+    public int[] TopIndices(int layer, int k) => Top(layer, k).Select(n => n.Index).ToArray();
+}
+
+/// <summary>
+/// Contrastive discovery for two classes A and B (paper, SST-2: positive vs negative). Each class's neurons are found against
+/// the neutral texts (<see cref="A"/>, <see cref="B"/>: class mean − neutral mean, top-k per layer); then the lists are made
+/// exclusive: a neuron in both top-k lists is removed from both, so the exclusive lists hold at most k neurons (k − shared).
+/// <see cref="OverlapPct"/> reports |top-k(A) ∩ top-k(B)| / k × 100 before that removal.
+/// </summary>
+public sealed class ContrastiveResult
+{
+    public ContrastiveResult(DifferentialResult a, DifferentialResult b, int k)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k must be at least 1, got {k}");
+        A = a; B = b; K = k;
+    }
+
+    public DifferentialResult A { get; }
+    public DifferentialResult B { get; }
+    public int K { get; }
+    public int Layers => A.Layers;
+
+    /// <summary>Neurons in both classes' top-k at <paramref name="layer"/>, ascending.</summary>
+    public int[] Shared(int layer) => A.TopIndices(layer, K).Intersect(B.TopIndices(layer, K)).Order().ToArray();
+
+    /// <summary>A's top-k without the shared neurons, in A's order.</summary>
+    public IReadOnlyList<NeuronScore> ExclusiveA(int layer) => Exclusive(A, layer);
+
+    /// <summary>B's top-k without the shared neurons, in B's order.</summary>
+    public IReadOnlyList<NeuronScore> ExclusiveB(int layer) => Exclusive(B, layer);
+
+    /// <summary>|top-k(A) ∩ top-k(B)| / k × 100 at <paramref name="layer"/>.</summary>
+    public double OverlapPct(int layer) => NeuronDiscovery.Overlap(A.TopIndices(layer, K), B.TopIndices(layer, K), K);
+
+    private IReadOnlyList<NeuronScore> Exclusive(DifferentialResult r, int layer)
+    {
+        var shared = Shared(layer).ToHashSet();
+        return r.Top(layer, K).Where(n => !shared.Contains(n.Index)).ToArray();
+    }
+}

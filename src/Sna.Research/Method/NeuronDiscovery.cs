@@ -1,0 +1,126 @@
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
+
+namespace Sna.Research.Method;
+
+/// <summary>
+/// Finds the neurons that respond to a task, as the SNA paper does: record <c>blocks.{L}.mlp.hook_post</c> of every layer,
+/// average each text over its real positions, average over texts, and subtract the neutral texts' mean
+/// (<see cref="DifferentialResult"/>). Texts run in left-padded batches (one forward per batch records every layer; padding
+/// positions are excluded through <see cref="HookContext.PadLeft"/>). Deterministic; set means are cached on disk when a
+/// <see cref="DiscoveryCache"/> is given.
+/// </summary>
+public sealed class NeuronDiscovery
+{
+    private readonly TransformerModel _model;
+    private readonly ModelTokenizer? _tokenizer;
+
+    public NeuronDiscovery(TransformerModel model, ModelTokenizer? tokenizer = null, DiscoveryCache? cache = null)
+    {
+        _model = model; _tokenizer = tokenizer; Cache = cache;
+    }
+
+    /// <summary>Texts per forward pass.</summary>
+    public int BatchSize { get; init; } = 16;
+    /// <summary>BOS policy when encoding texts; use the same policy as scoring (the default prepends, like TransformerLens).</summary>
+    public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
+    public DiscoveryCache? Cache { get; }
+
+    /// <summary>Encodes texts with <see cref="Bos"/>; an empty result is an error.</summary>
+    public IReadOnlyList<int[]> Encode(IReadOnlyList<string> texts)
+    {
+        var tok = _tokenizer ?? throw new InvalidOperationException("this NeuronDiscovery has no tokenizer: pass token ids instead");
+        var list = new int[texts.Count][];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            list[i] = tok.Encode(texts[i], Bos);
+            if (list[i].Length == 0) throw new ArgumentException($"text {i} is empty and no BOS is prepended: nothing to record");
+        }
+        return list;
+    }
+
+    public MeanActivations Mean(IReadOnlyList<string> texts) => Mean(Encode(texts));
+
+    /// <summary>Mean activations of a set of token sequences, from the cache when it holds them.</summary>
+    public MeanActivations Mean(IReadOnlyList<int[]> sequences)
+    {
+        if (sequences.Count == 0) throw new ArgumentException("no texts to record");
+        string? key = Cache?.Key(_model, sequences);
+        if (key is not null && Cache!.TryLoad(key, _model.Config, out var cached)) return cached;
+        var m = Compute(sequences);
+        if (key is not null) Cache!.Store(key, m);
+        return m;
+    }
+
+    public DifferentialResult Differential(IReadOnlyList<string> taskTexts, IReadOnlyList<string> neutralTexts) =>
+        new(Mean(taskTexts), Mean(neutralTexts));
+
+    public DifferentialResult Differential(IReadOnlyList<int[]> task, IReadOnlyList<int[]> neutral) => new(Mean(task), Mean(neutral));
+
+    /// <summary>A task's neurons: its discovery texts against its neutral texts (default: the built-in neutral corpus).</summary>
+    public DifferentialResult ForTask(TaskSuite suite) =>
+        Differential(suite.DiscoveryTexts, suite.Neutral ?? TaskLibrary.NeutralCorpus);
+
+    /// <summary>Two classes, each against <paramref name="neutralTexts"/>, made exclusive (see <see cref="ContrastiveResult"/>).</summary>
+    public ContrastiveResult Contrastive(IReadOnlyList<string> classA, IReadOnlyList<string> classB, IReadOnlyList<string> neutralTexts, int k)
+    {
+        var neutral = Mean(neutralTexts);
+        return new ContrastiveResult(new DifferentialResult(Mean(classA), neutral), new DifferentialResult(Mean(classB), neutral), k);
+    }
+
+    /// <summary>A classification suite's two classes (prompt texts by label) against its neutral texts.</summary>
+    public ContrastiveResult ForClasses(TaskSuite suite, int k)
+    {
+        if (!suite.IsClassification) throw new ArgumentException($"task '{suite.Name}' has no classes");
+        var labels = suite.ClassLabels;
+        return Contrastive(suite.ClassTexts(labels[0]), suite.ClassTexts(labels[1]), suite.Neutral ?? TaskLibrary.NeutralCorpus, k);
+    }
+
+    /// <summary>Overlap of two neuron lists: |a ∩ b| / k × 100.</summary>
+    public static double Overlap(IEnumerable<int> a, IEnumerable<int> b, int k)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k must be at least 1, got {k}");
+        return a.Distinct().Intersect(b).Count() * 100.0 / k;
+    }
+
+    private MeanActivations Compute(IReadOnlyList<int[]> sequences)
+    {
+        _model.ValidateBatch(sequences);
+        int L = _model.Config.NLayers, M = _model.Config.DMlp;
+        var sums = new double[L * M];
+        var textMean = new double[M];
+        var hooks = new HookSet();
+        for (int l = 0; l < L; l++)
+        {
+            int layer = l;
+            hooks.Add(HookNames.MlpPost(l), ctx =>
+            {
+                int B = ctx.Shape[0], T = ctx.Shape[1], D = ctx.Shape[2];
+                var acc = sums.AsSpan(layer * M, M);
+                for (int b = 0; b < B; b++)
+                {
+                    int first = ctx.PadLeft[b];
+                    Array.Clear(textMean);
+                    for (int t = first; t < T; t++)
+                    {
+                        var row = ctx.Data.Slice((b * T + t) * D, D);
+                        for (int n = 0; n < D; n++) textMean[n] += row[n];
+                    }
+                    double inv = 1.0 / (T - first);
+                    for (int n = 0; n < D; n++) acc[n] += textMean[n] * inv;
+                }
+            });
+        }
+        // Shortest first: similar lengths share a batch, so little padding is computed. The order is fixed by the texts alone.
+        var order = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ThenBy(i => i).ToArray();
+        int bs = Math.Max(1, BatchSize);
+        for (int start = 0; start < order.Length; start += bs)
+        {
+            var batch = order.Skip(start).Take(bs).Select(i => sequences[i]).ToArray();
+            _model.Forward(batch, hooks);
+        }
+        double invN = 1.0 / sequences.Count;
+        for (int i = 0; i < sums.Length; i++) sums[i] *= invN;
+        return new MeanActivations(L, M, sequences.Count, sums);
+    }
+}

@@ -1,0 +1,42 @@
+namespace Sna.Research.Method;
+
+/// <summary>
+/// Baseline-confidence zones (SNA paper, GPT-2 Medium): Zone 1 P_base &lt; 0.07 (large gains), Zone 2 0.07–0.10 (unstable),
+/// Zone 3 &gt; 0.10 (saturated). The thresholds are configurable because they are a property of the model.
+/// </summary>
+public sealed record ZoneThresholds(double Low = 0.07, double High = 0.10)
+{
+    public static readonly ZoneThresholds Paper = new();
+
+    public int Zone(double pBase) => pBase < Low ? 1 : pBase <= High ? 2 : 3;
+
+    public void Validate()
+    {
+        if (!(Low > 0 && Low < High && High < 1)) throw new ArgumentException($"zone thresholds must satisfy 0 < low < high < 1, got {Low}, {High}");
+    }
+
+    /// <summary>Parses "0.07:0.10" or "0.07,0.10".</summary>
+    public static ZoneThresholds Parse(string s)
+    {
+        var parts = s.Split(':', ',');
+        if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
+            || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
+            throw new FormatException($"zone thresholds must look like 0.07:0.10, got '{s}'");
+        var z = new ZoneThresholds(lo, hi);
+        z.Validate();
+        return z;
+    }
+}
+
+/// <summary>
+/// Classification margin zones (paper, SST-2): margin = |P(a) − P(b)| / (P(a) + P(b));
+/// Zone 1 &lt; 0.30 (uncertain), Zone 2 0.30–0.60, Zone 3 &gt; 0.60 (confident).
+/// </summary>
+public sealed record MarginZones(double Low = 0.30, double High = 0.60)
+{
+    public static readonly MarginZones Paper = new();
+
+    public static double Margin(double pA, double pB) => pA + pB <= 0 ? 0 : Math.Abs(pA - pB) / (pA + pB);
+
+    public int Zone(double margin) => margin < Low ? 1 : margin <= High ? 2 : 3;
+}

@@ -1,0 +1,106 @@
+using Microsoft.Data.Sqlite;
+
+namespace Sna.Research.Storage;
+
+/// <summary>What a merge did.</summary>
+public sealed record MergeReport(int Inputs, long ResultRows, long IdenticalDuplicateRows, int CompletedConfigs, int ConfigsInGrid);
+
+/// <summary>
+/// Combines shard databases of one sweep into a new one. Refuses inputs of different sweeps (definition hash). A row present in
+/// several inputs must be bit-identical in every column (then it is stored once and counted in
+/// <see cref="MergeReport.IdenticalDuplicateRows"/>); a row with differing values is an error and nothing is written.
+/// Prompts and neurons must agree the same way.
+/// </summary>
+public static class ResultMerge
+{
+    private static readonly string[] ResultValueColumns =
+        ["task", "layer", "count", "multiplier", "positions", "neuron_source", "p_base", "p_post", "logprob_base", "logprob_post", "rank_post", "improvement_pct"];
+    private static readonly string[] PromptValueColumns = ["text", "target", "target_id", "p_base", "logprob_base", "rank_base", "n_tokens"];
+
+    public static MergeReport Merge(string output, IReadOnlyList<string> inputs)
+    {
+        if (inputs.Count == 0) throw new ArgumentException("nothing to merge");
+        foreach (var i in inputs) if (!File.Exists(i)) throw new FileNotFoundException($"no results database at {i}", i);
+        if (File.Exists(output)) throw new IOException($"{output} exists; merge writes a new database");
+        if (inputs.Any(i => Path.GetFullPath(i) == Path.GetFullPath(output))) throw new ArgumentException("the output must not be one of the inputs");
+
+        string? hash = null;
+        foreach (var i in inputs)
+        {
+            using var s = ResultStore.OpenReadOnly(i);
+            var d = s.ReadDefinition() ?? throw new InvalidDataException($"{i} has no sweep definition (not a sweep database?)");
+            if (hash is null) hash = d.Hash;
+            else if (d.Hash != hash)
+                throw new InvalidOperationException($"{i} is a different sweep (definition hash {d.Hash[..12]}…, expected {hash[..12]}…); refusing to merge");
+        }
+
+        string tmp = output + ".partial";
+        if (File.Exists(tmp)) File.Delete(tmp);
+        long dupes = 0;
+        try
+        {
+            using (var store = ResultStore.Open(tmp))
+            {
+                var db = store.Connection;
+                for (int k = 0; k < inputs.Count; k++)
+                {
+                    Exec(db, $"ATTACH DATABASE '{inputs[k].Replace("'", "''")}' AS src");
+                    using (var tx = db.BeginTransaction())
+                    {
+                        if (k == 0) Exec(db, "INSERT INTO sweep SELECT * FROM src.sweep", tx);
+                        Exec(db, "INSERT INTO shards SELECT * FROM src.shards", tx);
+                        Exec(db, "INSERT OR IGNORE INTO configs SELECT * FROM src.configs", tx);
+
+                        long badPrompts = Scalar(db, tx, $"SELECT COUNT(*) FROM src.prompts s JOIN prompts m USING(task, prompt_index) WHERE {Differs(PromptValueColumns)}");
+                        if (badPrompts > 0) throw new InvalidOperationException($"{inputs[k]}: {badPrompts} prompt(s) differ from another input's (different model or tasks?)");
+                        Exec(db, "INSERT OR IGNORE INTO prompts SELECT * FROM src.prompts", tx);
+
+                        long badNeurons = Scalar(db, tx, "SELECT COUNT(*) FROM src.neurons s JOIN neurons m USING(task, layer, count) WHERE s.neurons IS NOT m.neurons OR s.neuron_source IS NOT m.neuron_source");
+                        if (badNeurons > 0) throw new InvalidOperationException($"{inputs[k]}: {badNeurons} neuron selection(s) differ from another input's");
+                        Exec(db, "INSERT OR IGNORE INTO neurons SELECT * FROM src.neurons", tx);
+
+                        long bad = Scalar(db, tx, $"SELECT COUNT(*) FROM src.results s JOIN results m USING(config_id, prompt_index) WHERE {Differs(ResultValueColumns)}");
+                        if (bad > 0) throw new InvalidOperationException($"{inputs[k]}: {bad} result row(s) exist in another input with different values; refusing to merge");
+                        dupes += Scalar(db, tx, "SELECT COUNT(*) FROM src.results s JOIN results m USING(config_id, prompt_index)");
+                        Exec(db, "INSERT OR IGNORE INTO results SELECT * FROM src.results", tx);
+                        tx.Commit();
+                    }
+                    Exec(db, "DETACH DATABASE src");
+                }
+                Exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            File.Move(tmp, output);
+            foreach (var ext in new[] { "-wal", "-shm" }) if (File.Exists(tmp + ext)) File.Delete(tmp + ext);
+        }
+        catch
+        {
+            foreach (var f in new[] { tmp, tmp + "-wal", tmp + "-shm" }) if (File.Exists(f)) File.Delete(f);
+            throw;
+        }
+        using var result = ResultStore.OpenReadOnly(output);
+        var def = result.ReadDefinition()!.Value.Definition;
+        return new MergeReport(inputs.Count, result.ResultCount(), dupes, result.CompletedConfigs().Length, CountConfigs(result));
+    }
+
+    private static int CountConfigs(ResultStore s)
+    {
+        using var cmd = s.Cmd("SELECT COUNT(*) FROM configs");
+        return (int)(long)cmd.ExecuteScalar()!;
+    }
+
+    private static string Differs(string[] cols) => string.Join(" OR ", cols.Select(c => $"s.{c} IS NOT m.{c}"));
+
+    private static void Exec(SqliteConnection db, string sql, SqliteTransaction? tx = null)
+    {
+        using var c = db.CreateCommand();
+        c.CommandText = sql; c.Transaction = tx;
+        c.ExecuteNonQuery();
+    }
+
+    private static long Scalar(SqliteConnection db, SqliteTransaction tx, string sql)
+    {
+        using var c = db.CreateCommand();
+        c.CommandText = sql; c.Transaction = tx;
+        return (long)c.ExecuteScalar()!;
+    }
+}

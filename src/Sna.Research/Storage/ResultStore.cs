@@ -1,0 +1,306 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Sna.Research.Sweeps;
+
+namespace Sna.Research.Storage;
+
+/// <summary>One prompt of a task with its unmodified score.</summary>
+public sealed record PromptRow(string Task, int PromptIndex, string Text, string Target, int TargetId,
+                               double PBase, double LogProbBase, int RankBase, int NTokens);
+
+/// <summary>One (prompt, configuration) result. <see cref="ImprovementPct"/> = (P_post − P_base) / P_base × 100.</summary>
+public sealed record ResultRow(int ConfigId, string Task, int PromptIndex, int Layer, int Count, double Multiplier, string Positions,
+                               string NeuronSource, double PBase, double PPost, double LogProbBase, double LogProbPost, int RankPost,
+                               double ImprovementPct);
+
+/// <summary>
+/// The SQLite results store of one sweep (or one shard of it). Tables: <c>sweep</c> (definition JSON + hash, one row),
+/// <c>configs</c>, <c>prompts</c>, <c>neurons</c> (per task, layer, count), <c>results</c> (primary key (config_id, prompt_index):
+/// a duplicate is impossible), views <c>config_aggregates</c> and <c>completed_configs</c>. WAL journal; every
+/// <see cref="WriteResults"/> call is one transaction, so a killed process loses at most the batch in flight.
+/// </summary>
+public sealed class ResultStore : IDisposable
+{
+    public const int SchemaVersion = 1;
+    private readonly SqliteConnection _db;
+    public string Path { get; }
+
+    private ResultStore(string path, bool readOnly)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        var csb = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        };
+        _db = new SqliteConnection(csb.ToString());
+        _db.Open();
+        if (!readOnly)
+        {
+            Exec("PRAGMA journal_mode=WAL;");
+            Exec("PRAGMA synchronous=NORMAL;");
+            Exec("PRAGMA busy_timeout=10000;");
+            CreateSchema();
+        }
+    }
+
+    /// <summary>Opens (creating if needed) a store for writing.</summary>
+    public static ResultStore Open(string path) => new(path, readOnly: false);
+    public static ResultStore OpenReadOnly(string path) =>
+        File.Exists(path) ? new(path, readOnly: true) : throw new FileNotFoundException($"no results database at {path}", path);
+
+    internal SqliteConnection Connection => _db;
+
+    private void CreateSchema()
+    {
+        Exec($"""
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');
+            CREATE TABLE IF NOT EXISTS sweep(
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                name TEXT NOT NULL, definition_json TEXT NOT NULL, definition_hash TEXT NOT NULL,
+                model_path TEXT NOT NULL, model_hash TEXT NOT NULL, created_utc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS shards(
+                shard_index INTEGER NOT NULL, shard_count INTEGER NOT NULL, host TEXT, started_utc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS configs(
+                config_id INTEGER PRIMARY KEY, config_key TEXT NOT NULL UNIQUE, task TEXT NOT NULL, positions TEXT NOT NULL,
+                layer INTEGER NOT NULL, count INTEGER NOT NULL, multiplier REAL NOT NULL, neuron_source TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS prompts(
+                task TEXT NOT NULL, prompt_index INTEGER NOT NULL, text TEXT NOT NULL, target TEXT NOT NULL, target_id INTEGER NOT NULL,
+                p_base REAL NOT NULL, logprob_base REAL NOT NULL, rank_base INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
+                PRIMARY KEY(task, prompt_index)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS neurons(
+                task TEXT NOT NULL, layer INTEGER NOT NULL, count INTEGER NOT NULL, neuron_source TEXT NOT NULL, neurons TEXT NOT NULL,
+                PRIMARY KEY(task, layer, count)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS results(
+                config_id INTEGER NOT NULL, prompt_index INTEGER NOT NULL, task TEXT NOT NULL, layer INTEGER NOT NULL,
+                count INTEGER NOT NULL, multiplier REAL NOT NULL, positions TEXT NOT NULL, neuron_source TEXT NOT NULL,
+                p_base REAL NOT NULL, p_post REAL NOT NULL, logprob_base REAL NOT NULL, logprob_post REAL NOT NULL,
+                rank_post INTEGER NOT NULL, improvement_pct REAL NOT NULL,
+                PRIMARY KEY(config_id, prompt_index)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS results_task_layer ON results(task, layer);
+            CREATE VIEW IF NOT EXISTS config_aggregates AS
+                SELECT r.config_id, r.task, r.positions, r.layer, r.count, r.multiplier, r.neuron_source,
+                       COUNT(*) AS n_prompts,
+                       AVG(r.improvement_pct) AS mean_improvement_pct,
+                       AVG(r.p_base) AS mean_p_base, AVG(r.p_post) AS mean_p_post,
+                       (AVG(r.p_post) - AVG(r.p_base)) / AVG(r.p_base) * 100.0 AS ratio_of_means_pct,
+                       AVG(r.logprob_post - r.logprob_base) AS mean_logprob_gain
+                FROM results r GROUP BY r.config_id;
+            CREATE VIEW IF NOT EXISTS completed_configs AS
+                SELECT r.config_id FROM results r
+                GROUP BY r.config_id
+                HAVING COUNT(*) = (SELECT COUNT(*) FROM prompts p WHERE p.task = MIN(r.task));
+            """);
+    }
+
+    // -------------------------------------------------------------------------------------------------------------
+    // Definition
+
+    /// <summary>The stored definition, or null for a fresh database.</summary>
+    public (SweepDefinition Definition, string Hash)? ReadDefinition()
+    {
+        using var cmd = Cmd("SELECT definition_json, definition_hash FROM sweep WHERE id = 1");
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return null;
+        return (SweepDefinition.FromJson(r.GetString(0)), r.GetString(1));
+    }
+
+    /// <summary>
+    /// Binds the database to <paramref name="def"/>: stores it when fresh; otherwise requires the same hash, and (unless
+    /// <paramref name="resume"/>) that no results exist yet.
+    /// </summary>
+    public void BindDefinition(SweepDefinition def, bool resume)
+    {
+        string hash = def.Hash();
+        var existing = ReadDefinition();
+        if (existing is null)
+        {
+            using var cmd = Cmd("INSERT INTO sweep(id, name, definition_json, definition_hash, model_path, model_hash, created_utc) VALUES (1, $n, $j, $h, $mp, $mh, $t)");
+            cmd.Parameters.AddWithValue("$n", def.Name);
+            cmd.Parameters.AddWithValue("$j", def.ToJson());
+            cmd.Parameters.AddWithValue("$h", hash);
+            cmd.Parameters.AddWithValue("$mp", def.Model.Path);
+            cmd.Parameters.AddWithValue("$mh", def.Model.ContentHash);
+            cmd.Parameters.AddWithValue("$t", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            cmd.ExecuteNonQuery();
+            return;
+        }
+        if (existing.Value.Hash != hash)
+            throw new InvalidOperationException($"{Path} holds a different sweep (definition hash {existing.Value.Hash[..12]}…, this one {hash[..12]}…); use a new output file");
+        if (!resume && ResultCount() > 0)
+            throw new InvalidOperationException($"{Path} already has {ResultCount()} results of this sweep; pass --resume to continue it");
+    }
+
+    public void RecordShard(ShardSpec shard)
+    {
+        using var cmd = Cmd("INSERT INTO shards(shard_index, shard_count, host, started_utc) VALUES ($i, $n, $h, $t)");
+        cmd.Parameters.AddWithValue("$i", shard.Index);
+        cmd.Parameters.AddWithValue("$n", shard.Count);
+        cmd.Parameters.AddWithValue("$h", Environment.MachineName);
+        cmd.Parameters.AddWithValue("$t", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        cmd.ExecuteNonQuery();
+    }
+
+    public void WriteConfigurations(IEnumerable<SweepConfiguration> configs, string neuronSource)
+    {
+        using var tx = _db.BeginTransaction();
+        using var cmd = Cmd("INSERT OR IGNORE INTO configs(config_id, config_key, task, positions, layer, count, multiplier, neuron_source) VALUES ($id, $k, $t, $p, $l, $c, $m, $s)", tx);
+        var ps = Params(cmd, "$id", "$k", "$t", "$p", "$l", "$c", "$m", "$s");
+        foreach (var c in configs)
+        {
+            ps[0].Value = c.Id; ps[1].Value = c.Key; ps[2].Value = c.Task; ps[3].Value = SweepDefinition.PositionsName(c.Positions);
+            ps[4].Value = c.Layer; ps[5].Value = c.Count; ps[6].Value = c.Multiplier; ps[7].Value = neuronSource;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>Stores the neurons of (task, layer, count); if already stored they must be the same (a deterministic selector).</summary>
+    public void WriteNeurons(string task, int layer, int count, string source, int[] neurons)
+    {
+        string list = string.Join(',', neurons);
+        using (var q = Cmd("SELECT neurons FROM neurons WHERE task = $t AND layer = $l AND count = $c"))
+        {
+            q.Parameters.AddWithValue("$t", task); q.Parameters.AddWithValue("$l", layer); q.Parameters.AddWithValue("$c", count);
+            if (q.ExecuteScalar() is string old)
+            {
+                if (old != list) throw new InvalidOperationException($"task {task} layer {layer} count {count}: the neuron selector now picks [{list}], the stored sweep used [{old}]; the selector must be deterministic");
+                return;
+            }
+        }
+        using var cmd = Cmd("INSERT INTO neurons(task, layer, count, neuron_source, neurons) VALUES ($t, $l, $c, $s, $n)");
+        cmd.Parameters.AddWithValue("$t", task); cmd.Parameters.AddWithValue("$l", layer); cmd.Parameters.AddWithValue("$c", count);
+        cmd.Parameters.AddWithValue("$s", source); cmd.Parameters.AddWithValue("$n", list);
+        cmd.ExecuteNonQuery();
+    }
+
+    public Dictionary<(string Task, int Layer, int Count), int[]> ReadNeurons()
+    {
+        var d = new Dictionary<(string, int, int), int[]>();
+        using var cmd = Cmd("SELECT task, layer, count, neurons FROM neurons");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+            d[(r.GetString(0), r.GetInt32(1), r.GetInt32(2))] = r.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        return d;
+    }
+
+    /// <summary>Stores prompts; a prompt already stored must be identical (same text, ids count and bit-identical baseline).</summary>
+    public void WritePrompts(IEnumerable<PromptRow> prompts)
+    {
+        var existing = ReadPrompts().ToDictionary(p => (p.Task, p.PromptIndex));
+        using var tx = _db.BeginTransaction();
+        using var cmd = Cmd("INSERT INTO prompts(task, prompt_index, text, target, target_id, p_base, logprob_base, rank_base, n_tokens) VALUES ($a, $b, $c, $d, $e, $f, $g, $h, $i)", tx);
+        var ps = Params(cmd, "$a", "$b", "$c", "$d", "$e", "$f", "$g", "$h", "$i");
+        foreach (var p in prompts)
+        {
+            if (existing.TryGetValue((p.Task, p.PromptIndex), out var old))
+            {
+                if (old != p) throw new InvalidOperationException($"prompt {p.Task}#{p.PromptIndex} differs from the stored one ({old} vs {p}): the model, tokenizer, task or GEMM provider changed since the sweep started");
+                continue;
+            }
+            ps[0].Value = p.Task; ps[1].Value = p.PromptIndex; ps[2].Value = p.Text; ps[3].Value = p.Target; ps[4].Value = p.TargetId;
+            ps[5].Value = p.PBase; ps[6].Value = p.LogProbBase; ps[7].Value = p.RankBase; ps[8].Value = p.NTokens;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    public IEnumerable<PromptRow> ReadPrompts()
+    {
+        using var cmd = Cmd("SELECT task, prompt_index, text, target, target_id, p_base, logprob_base, rank_base, n_tokens FROM prompts ORDER BY task, prompt_index");
+        using var r = cmd.ExecuteReader();
+        var list = new List<PromptRow>();
+        while (r.Read())
+            list.Add(new PromptRow(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetDouble(5), r.GetDouble(6), r.GetInt32(7), r.GetInt32(8)));
+        return list;
+    }
+
+    // -------------------------------------------------------------------------------------------------------------
+    // Results
+
+    /// <summary>Inserts one batch in one transaction. A row whose (config_id, prompt_index) exists is an error (nothing is written).</summary>
+    public void WriteResults(IReadOnlyList<ResultRow> rows)
+    {
+        using var tx = _db.BeginTransaction();
+        using var cmd = Cmd("""
+            INSERT INTO results(config_id, prompt_index, task, layer, count, multiplier, positions, neuron_source,
+                                p_base, p_post, logprob_base, logprob_post, rank_post, improvement_pct)
+            VALUES ($a, $b, $c, $d, $e, $f, $g, $h, $i, $j, $k, $l, $m, $n)
+            """, tx);
+        var ps = Params(cmd, "$a", "$b", "$c", "$d", "$e", "$f", "$g", "$h", "$i", "$j", "$k", "$l", "$m", "$n");
+        foreach (var x in rows)
+        {
+            ps[0].Value = x.ConfigId; ps[1].Value = x.PromptIndex; ps[2].Value = x.Task; ps[3].Value = x.Layer; ps[4].Value = x.Count;
+            ps[5].Value = x.Multiplier; ps[6].Value = x.Positions; ps[7].Value = x.NeuronSource; ps[8].Value = x.PBase; ps[9].Value = x.PPost;
+            ps[10].Value = x.LogProbBase; ps[11].Value = x.LogProbPost; ps[12].Value = x.RankPost; ps[13].Value = x.ImprovementPct;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>Every stored (config_id, prompt_index), for resuming.</summary>
+    public HashSet<(int ConfigId, int PromptIndex)> DoneEvaluations()
+    {
+        var set = new HashSet<(int, int)>();
+        using var cmd = Cmd("SELECT config_id, prompt_index FROM results");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) set.Add((r.GetInt32(0), r.GetInt32(1)));
+        return set;
+    }
+
+    /// <summary>Configurations with a row for every prompt of their task.</summary>
+    public int[] CompletedConfigs()
+    {
+        using var cmd = Cmd("SELECT config_id FROM completed_configs ORDER BY config_id");
+        using var r = cmd.ExecuteReader();
+        var l = new List<int>();
+        while (r.Read()) l.Add(r.GetInt32(0));
+        return l.ToArray();
+    }
+
+    public long ResultCount()
+    {
+        using var cmd = Cmd("SELECT COUNT(*) FROM results");
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>All results, ordered by (config_id, prompt_index).</summary>
+    public IEnumerable<ResultRow> ReadResults()
+    {
+        using var cmd = Cmd("""
+            SELECT config_id, task, prompt_index, layer, count, multiplier, positions, neuron_source,
+                   p_base, p_post, logprob_base, logprob_post, rank_post, improvement_pct
+            FROM results ORDER BY config_id, prompt_index
+            """);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+            yield return new ResultRow(r.GetInt32(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetDouble(5),
+                r.GetString(6), r.GetString(7), r.GetDouble(8), r.GetDouble(9), r.GetDouble(10), r.GetDouble(11), r.GetInt32(12), r.GetDouble(13));
+    }
+
+    // -------------------------------------------------------------------------------------------------------------
+
+    internal void Exec(string sql)
+    {
+        using var cmd = Cmd(sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    internal SqliteCommand Cmd(string sql, SqliteTransaction? tx = null)
+    {
+        var c = _db.CreateCommand();
+        c.CommandText = sql;
+        c.Transaction = tx;
+        return c;
+    }
+
+    private static SqliteParameter[] Params(SqliteCommand cmd, params string[] names) =>
+        names.Select(n => cmd.Parameters.Add(new SqliteParameter { ParameterName = n })).ToArray();
+
+    public void Dispose()
+    {
+        _db.Dispose();
+    }
+}

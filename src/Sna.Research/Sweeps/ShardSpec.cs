@@ -1,0 +1,64 @@
+using System.Globalization;
+
+namespace Sna.Research.Sweeps;
+
+/// <summary>
+/// Shard <see cref="Index"/> of <see cref="Count"/>: owns the configurations whose id ≡ Index (mod Count).
+/// <para>Why modulo and not contiguous blocks: a configuration's cost depends on its layer (an intervention at layer L
+/// recomputes layers L+1..end), so contiguous blocks would give the early-layer shard most of the work; ids run
+/// multiplier-fastest, so modulo spreads every (task, layer) evenly over the shards. The per-prompt base forward (the prefix
+/// cache) is recomputed in each shard; it costs about one configuration per prompt.</para>
+/// </summary>
+public readonly record struct ShardSpec(int Index, int Count)
+{
+    public static readonly ShardSpec Whole = new(0, 1);
+
+    public bool Owns(int configId) => configId % Count == Index;
+
+    public override string ToString() => $"{Index}/{Count}";
+
+    /// <summary>
+    /// Parses <c>i/n</c> (0 ≤ i &lt; n) or <c>auto</c>: Slurm arrays (<c>SLURM_ARRAY_TASK_ID</c>, <c>SLURM_ARRAY_TASK_COUNT</c>,
+    /// with <c>SLURM_ARRAY_TASK_MIN</c> subtracted when present), else a Kubernetes Indexed Job (<c>JOB_COMPLETION_INDEX</c>, with the
+    /// count from <paramref name="countOverride"/> or <c>SNA_SHARD_COUNT</c>), else the whole grid.
+    /// </summary>
+    public static ShardSpec Parse(string? s, int? countOverride = null, Func<string, string?>? env = null)
+    {
+        env ??= Environment.GetEnvironmentVariable;
+        if (string.IsNullOrWhiteSpace(s)) return Whole;
+        s = s.Trim();
+        if (s.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            var slurmId = env("SLURM_ARRAY_TASK_ID");
+            if (!string.IsNullOrEmpty(slurmId))
+            {
+                int id = Int(slurmId, "SLURM_ARRAY_TASK_ID");
+                int min = env("SLURM_ARRAY_TASK_MIN") is { Length: > 0 } m ? Int(m, "SLURM_ARRAY_TASK_MIN") : 0;
+                int n = countOverride ?? (env("SLURM_ARRAY_TASK_COUNT") is { Length: > 0 } c ? Int(c, "SLURM_ARRAY_TASK_COUNT")
+                    : throw new ArgumentException("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)"));
+                return Checked(id - min, n);
+            }
+            var k8s = env("JOB_COMPLETION_INDEX");
+            if (!string.IsNullOrEmpty(k8s))
+            {
+                int n = countOverride ?? (env("SNA_SHARD_COUNT") is { Length: > 0 } c ? Int(c, "SNA_SHARD_COUNT")
+                    : throw new ArgumentException("--shard auto: JOB_COMPLETION_INDEX is set; give the shard count with --shard-count or SNA_SHARD_COUNT (the Job's completions)"));
+                return Checked(Int(k8s, "JOB_COMPLETION_INDEX"), n);
+            }
+            return Whole;
+        }
+        int slash = s.IndexOf('/');
+        if (slash <= 0) throw new FormatException($"--shard must be i/n (e.g. 0/4) or auto, got '{s}'");
+        return Checked(Int(s[..slash], "--shard"), Int(s[(slash + 1)..], "--shard"));
+
+        static int Int(string v, string what) => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x)
+            ? x : throw new FormatException($"{what}: '{v}' is not an integer");
+    }
+
+    private static ShardSpec Checked(int i, int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"shard count must be ≥ 1, got {n}");
+        if (i < 0 || i >= n) throw new ArgumentOutOfRangeException(nameof(i), $"shard index {i} must be in 0..{n - 1}");
+        return new ShardSpec(i, n);
+    }
+}

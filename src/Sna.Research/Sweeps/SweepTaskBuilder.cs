@@ -1,0 +1,79 @@
+using Sna.Research.Method;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
+
+namespace Sna.Research.Sweeps;
+
+/// <summary>
+/// Turns task suites into what the sweep engine takes: prompts tokenized with the definition's BOS policy, the target's first
+/// token, and a deterministic neuron selector <c>(layer, count) → neurons</c> for the definition's neuron source:
+/// <list type="bullet">
+/// <item><c>differential</c>: top-k of mean <c>mlp.hook_post</c> on the task's texts minus on neutral texts (the paper's method);</item>
+/// <item><c>contrastive</c>: top-k of the task's mean minus the mean over the <i>other</i> tasks of the sweep (one vs rest),
+/// keeping only neurons with a positive difference — needs at least two tasks;</item>
+/// <item><c>bottom</c>: the k neurons with the <i>lowest</i> differential score (the control for "does the ranking matter");</item>
+/// <item><c>random:SEED</c>: <see cref="NeuronSources.Random"/>.</item>
+/// </list>
+/// Discovery runs once per task (cached on disk when a <see cref="DiscoveryCache"/> is given) with the same BOS policy as scoring.
+/// </summary>
+public static class SweepTaskBuilder
+{
+    public static IReadOnlyList<SweepTask> Build(TransformerModel model, ModelTokenizer tokenizer, IReadOnlyList<TaskSuite> suites,
+                                                 string neuronSource, BosPolicy bos, DiscoveryCache? cache = null)
+    {
+        var source = NeuronSourceSpec.Parse(neuronSource);
+        var discovery = new NeuronDiscovery(model, tokenizer, cache) { Bos = bos };
+        MeanActivations? neutral = null;
+        var means = new Dictionary<string, MeanActivations>();
+        MeanActivations MeanOf(TaskSuite s) => means.TryGetValue(s.Name, out var m) ? m : means[s.Name] = discovery.Mean(s.DiscoveryTexts);
+        if (source.Kind == "contrastive" && suites.Count < 2)
+            throw new ArgumentException("the contrastive neuron source compares each task with the other tasks of the sweep: give at least two tasks");
+
+        var result = new List<SweepTask>(suites.Count);
+        foreach (var suite in suites)
+        {
+            var prompts = suite.Prompts.Select(p =>
+            {
+                var target = tokenizer.Encode(p.Target);
+                if (target.Length == 0) throw new ArgumentException($"task '{suite.Name}': empty target for prompt '{p.Text}'");
+                var ids = tokenizer.Encode(p.Text, bos);
+                if (ids.Length == 0) throw new ArgumentException($"task '{suite.Name}': a prompt tokenizes to nothing and no BOS is prepended");
+                return new SweepPrompt(p.Text, p.Target, ids, target[0]);
+            }).ToList();
+
+            Func<int, int, int[]> neurons;
+            switch (source.Kind)
+            {
+                case "random":
+                    neurons = NeuronSources.Random(source.Seed, model.Config.DMlp);
+                    break;
+                case "contrastive":
+                {
+                    var rest = suites.Where(s => s.Name != suite.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
+                    var diff = new DifferentialResult(MeanOf(suite), discovery.Mean(rest));
+                    neurons = (layer, count) => diff.Top(layer, count).Where(n => n.Difference > 0).Select(n => n.Index).ToArray();
+                    break;
+                }
+                default:
+                {
+                    neutral ??= discovery.Mean(suite.Neutral ?? TaskLibrary.NeutralCorpus);
+                    var reference = suite.Neutral is null ? neutral : discovery.Mean(suite.Neutral);
+                    var diff = new DifferentialResult(MeanOf(suite), reference);
+                    neurons = source.Kind == "bottom"
+                        ? (layer, count) => Bottom(diff, layer, count)
+                        : (layer, count) => diff.TopIndices(layer, count);
+                    break;
+                }
+            }
+            result.Add(new SweepTask(suite.Name, prompts, neurons) { Domain = suite.Domain, Level = suite.Level });
+        }
+        return result;
+    }
+
+    /// <summary>The k lowest differential scores, lowest first (ties by lower index).</summary>
+    private static int[] Bottom(DifferentialResult diff, int layer, int count)
+    {
+        var d = diff.Difference(layer).ToArray();
+        return Enumerable.Range(0, d.Length).OrderBy(i => d[i]).ThenBy(i => i).Take(count).ToArray();
+    }
+}

@@ -1,0 +1,18 @@
+namespace Sna.Runtime.Numerics;
+
+/// <summary>
+/// A single-precision matrix-multiply provider: C[M,N] = A[M,K] · B[K,N] (+ C when <c>accumulate</c>).
+/// A and C are dense row-major float32 spans. Implementations must be thread-safe (one instance serves concurrent callers).
+/// </summary>
+public interface IGemmProvider
+{
+    /// <summary>Short name reported in run records and benchmarks, e.g. "managed-avx512", "openblas", "naive".</summary>
+    string Name { get; }
+
+    /// <param name="a">A, row-major [m, b.K].</param>
+    /// <param name="m">Rows of A and C.</param>
+    /// <param name="b">B, K x N, any layout/dtype.</param>
+    /// <param name="c">C, row-major [m, b.N].</param>
+    /// <param name="accumulate">When true C += A·B, else C = A·B.</param>
+    void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate);
+}

@@ -1,0 +1,367 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Sna.Runtime.Numerics;
+
+/// <summary>
+/// Pure managed SGEMM in the BLIS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
+/// never into a full float copy), A into MR x KC micro-panels, and a register-blocked FMA micro-kernel computes MR x NR tiles
+/// (AVX-512: 12x32 with <c>Vector512</c>; AVX2: 6x16 with <c>Vector256</c>; portable: 4 x 2·<c>Vector&lt;float&gt;.Count</c>).
+/// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
+/// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
+/// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
+/// <para>Determinism: work is split over N only (never K), and each C element is produced by the same instruction sequence
+/// whatever thread runs it, so results are bit-identical across runs and across thread counts. The path (and therefore the
+/// rounding) depends only on the SIMD path, m, K, N, dtype and layout.</para>
+/// </summary>
+public sealed unsafe class ManagedGemm : IGemmProvider
+{
+    /// <summary>Rows up to which B is streamed instead of packed.</summary>
+    public const int SmallM = 32;
+    /// <summary>Depth of a packed block (B micro-panel KC x 32 floats = 32 KB fits in the 48 KB L1 next to an A micro-panel).</summary>
+    internal const int KC = 256;
+    /// <summary>Rows of A per L2 block (MC x KC floats = 240 KB).</summary>
+    internal const int MC = 240;
+    /// <summary>Max columns per task (one packed B block per task: KC x NCMax floats = 1 MB).</summary>
+    internal const int NCMax = 1024;
+    /// <summary>Column tasks per thread (dynamic scheduling; more tasks balance noisy cores, fewer re-stream packed A less).</summary>
+    internal const int TasksPerThread = 2;
+    /// <summary>Rows of B per sweep of a column chunk on the small-M streaming path (C is reloaded once per sweep).</summary>
+    internal const int StreamKB = 32;
+    /// <summary>Prefetch distance of the streaming path, in NR-wide panels of F32 (two panels = 256 bytes ahead per row with AVX-512).</summary>
+    internal const int StreamPrefetchPanels = 2;
+    /// <summary>Below this many multiply-adds the call runs on the calling thread only.</summary>
+    internal const long ParallelThresholdMacs = 1L << 18;
+
+    private readonly GemmWorkerPool? _pool;
+
+    /// <param name="threads">Max threads per call (including the caller); 0 or less = <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="simd">Force a SIMD path (for tests/benchmarks); <see cref="GemmSimd.Auto"/> picks the best supported.</param>
+    public ManagedGemm(int threads = 0, GemmSimd simd = GemmSimd.Auto)
+    {
+        Threads = threads > 0 ? threads : Environment.ProcessorCount;
+        GemmSimd best = BestSupported();
+        if (simd == GemmSimd.Auto) simd = best;
+        else if (!IsSupported(simd)) throw new PlatformNotSupportedException($"GEMM SIMD path {simd} is not supported on this CPU/runtime (best: {best}).");
+        Simd = simd;
+        _pool = Threads > 1 ? GemmWorkerPool.Get(Threads - 1) : null;
+    }
+
+    public int Threads { get; }
+    public GemmSimd Simd { get; }
+
+    public string Name => Simd switch
+    {
+        GemmSimd.Avx512 => "managed-avx512",
+        GemmSimd.Avx2 => "managed-avx2",
+        _ => "managed-portable",
+    };
+
+    /// <summary>Register tile (rows x columns) of the selected micro-kernel.</summary>
+    public (int MR, int NR) Tile => Simd switch
+    {
+        GemmSimd.Avx512 => (Ops512.MR, 2 * Ops512.Width),
+        GemmSimd.Avx2 => (Ops256.MR, 2 * Ops256.Width),
+        _ => (OpsPortable.MR, 2 * OpsPortable.Width),
+    };
+
+    /// <summary>SIMD width in bits of the selected path.</summary>
+    public int SimdBits => Simd switch
+    {
+        GemmSimd.Avx512 => 512,
+        GemmSimd.Avx2 => 256,
+        _ => Vector<float>.Count * 32,
+    };
+
+    public static bool IsSupported(GemmSimd simd) => simd switch
+    {
+        GemmSimd.Auto or GemmSimd.Portable => true,
+        GemmSimd.Avx512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported,
+        GemmSimd.Avx2 => Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
+
+    public static GemmSimd BestSupported() =>
+        IsSupported(GemmSimd.Avx512) ? GemmSimd.Avx512 : IsSupported(GemmSimd.Avx2) ? GemmSimd.Avx2 : GemmSimd.Portable;
+
+    public override string ToString() => $"{Name} ({SimdBits}-bit, tile {Tile.MR}x{Tile.NR}, threads={Threads})";
+
+    public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate)
+    {
+        GemmArgs.Validate(a, m, b, c);
+        if (m == 0) return;
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            switch (Simd)
+            {
+                case GemmSimd.Avx512: GemmEngine<Ops512, Vector512<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
+                case GemmSimd.Avx2: GemmEngine<Ops256, Vector256<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
+                default: GemmEngine<OpsPortable, Vector<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
+            }
+        }
+    }
+}
+
+/// <summary>The loop nests of <see cref="ManagedGemm"/>, specialised per SIMD path.</summary>
+internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> where TV : struct
+{
+    [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static NativeScratch? t_packA;
+    [ThreadStatic] private static NativeScratch? t_packB;
+    [ThreadStatic] private static NativeScratch? t_tmp;
+
+    private enum Kind { PackA, Panel, Dot, Stream }
+
+    private static int NR => 2 * TO.Width;
+    private static int MR => TO.MR;
+
+    public static void Run(float* a, int m, in WeightMatrix b, float* c, bool accumulate, int threads, GemmWorkerPool? pool)
+    {
+        int K = b.K, N = b.N, mr = MR, nr = NR;
+        Job job = t_job ??= new Job();
+        job.A = a; job.M = m; job.B = b; job.C = c; job.Accumulate = accumulate;
+        bool parallel = pool != null && (long)m * K * N >= ManagedGemm.ParallelThresholdMacs;
+        int tasksTarget = parallel ? threads * ManagedGemm.TasksPerThread : 1;
+
+        if (b.Transposed && m <= ManagedGemm.SmallM)
+        {
+            // Dot-product path: tasks are groups of B rows (= output columns).
+            int rb = TO.DotRB;
+            int groups = (N + rb - 1) / rb;
+            job.Kind = Kind.Dot;
+            job.ChunkGroups = Math.Max(1, (groups + tasksTarget - 1) / tasksTarget);
+            int tasks = (groups + job.ChunkGroups - 1) / job.ChunkGroups;
+            Dispatch(job, tasks, threads, pool, parallel);
+            return;
+        }
+
+        // Pack all of A once (shared read-only by the tasks): block p (KC deep) at p*KC*Mp, panel i at i*MR*kc.
+        int panelsA = (m + mr - 1) / mr;
+        int mp = panelsA * mr;
+        job.Mp = mp;
+        job.Ap = (t_packA ??= new NativeScratch()).Get((long)mp * K);
+        job.Kind = Kind.PackA;
+        job.PanelsPerTask = Math.Max(1, (panelsA + tasksTarget - 1) / tasksTarget);
+        Dispatch(job, (panelsA + job.PanelsPerTask - 1) / job.PanelsPerTask, threads, pool, parallel && m > ManagedGemm.SmallM);
+
+        int nPanels = (N + nr - 1) / nr;
+        if (m <= ManagedGemm.SmallM && !b.Transposed)
+        {
+            // Streaming path: tasks are NR-aligned column chunks; each sweeps its chunk row block by row block.
+            job.Kind = Kind.Stream;
+            job.ChunkCols = Math.Max(1, (nPanels + tasksTarget - 1) / tasksTarget) * nr;
+            Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
+            job.A = null; job.C = null; job.Ap = null;
+            return;
+        }
+
+        // Panel path: tasks are NR-aligned column chunks.
+        job.Kind = Kind.Panel;
+        int panelsPerTask = Math.Clamp((nPanels + tasksTarget - 1) / tasksTarget, 1, ManagedGemm.NCMax / nr);
+        job.ChunkCols = panelsPerTask * nr;
+        Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
+        job.A = null; job.C = null; job.Ap = null;
+    }
+
+    private static void Dispatch(Job job, int tasks, int threads, GemmWorkerPool? pool, bool parallel)
+    {
+        if (parallel && tasks > 1) pool!.Run(job, tasks, threads);
+        else for (int t = 0; t < tasks; t++) job.RunTask(t);
+    }
+
+    private sealed class Job : GemmParallelJob
+    {
+        public Kind Kind;
+        public float* A;
+        public int M;
+        public WeightMatrix B;
+        public float* C;
+        public bool Accumulate;
+        public float* Ap;
+        public int Mp;
+        public int PanelsPerTask;
+        public int ChunkCols;
+        public int ChunkGroups;
+
+        public override void RunTask(int task)
+        {
+            switch (Kind)
+            {
+                case Kind.PackA: PackATask(task); break;
+                case Kind.Panel: PanelTask(task); break;
+                case Kind.Stream: StreamTask(task); break;
+                default: DotTask(task); break;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackATask(int task)
+        {
+            int K = B.K, mr = MR;
+            int panels = (M + mr - 1) / mr;
+            int p0 = task * PanelsPerTask, p1 = Math.Min(panels, p0 + PanelsPerTask);
+            for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
+            {
+                int kc = Math.Min(ManagedGemm.KC, K - k0);
+                float* block = Ap + (long)k0 * Mp;
+                for (int p = p0; p < p1; p++)
+                {
+                    int rows = Math.Min(mr, M - p * mr);
+                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, rows, k0, kc, block + (long)p * mr * kc, mr);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PanelTask(int task)
+        {
+            int K = B.K, N = B.N, mr = MR, nr = NR;
+            int n0 = task * ChunkCols;
+            int w = Math.Min(ChunkCols, N - n0);
+            int panels = (w + nr - 1) / nr;
+            float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
+            float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
+            float* tile = stackalloc float[MR * NR];
+
+            for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
+            {
+                int kc = Math.Min(ManagedGemm.KC, K - k0);
+                bool load = Accumulate || k0 > 0;
+                float* apBlock = Ap + (long)k0 * Mp;
+                GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
+
+                for (int ic = 0; ic < Mp; ic += ManagedGemm.MC)
+                {
+                    int icEnd = Math.Min(Mp, ic + ManagedGemm.MC);
+                    for (int j = 0; j < panels; j++)
+                    {
+                        int cols = Math.Min(nr, w - j * nr);
+                        float* pb = bp + (long)j * kc * nr;
+                        nint ldb = nr;
+                        float* cCol = C + n0 + j * nr;
+                        for (int ir = ic; ir < icEnd; ir += mr)
+                        {
+                            int rows = Math.Min(mr, M - ir);
+                            float* pa = apBlock + (long)ir * kc;
+                            float* cp = cCol + (long)ir * N;
+                            if (cols == nr)
+                            {
+                                GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, ldb, cp, N, load);
+                            }
+                            else
+                            {
+                                // Ragged right edge: compute the full padded tile into a scratch tile, copy the valid columns.
+                                if (load)
+                                    for (int r = 0; r < rows; r++)
+                                    {
+                                        Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
+                                        new Span<float>(tile + r * nr + cols, nr - cols).Clear();
+                                    }
+                                GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, ldb, tile, nr, load);
+                                for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Small-M, [K,N] B streamed in place: the task's column chunk is swept one block of <see cref="ManagedGemm.StreamKB"/>
+        /// rows at a time, panel by panel (every row group of A per panel, B re-read from L1), so B is read as KB concurrent
+        /// row streams, each prefetched a few panels ahead, while the M x chunk slice of C stays in cache. 16-bit B is
+        /// widened one KB x NR panel at a time into an L1 buffer. Each C element is still one FMA chain in ascending k
+        /// started from zero or C (the same roundings as the packed path); C is stored and reloaded between row blocks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void StreamTask(int task)
+        {
+            int K = B.K, N = B.N, mr = MR, nr = NR, kb = ManagedGemm.StreamKB, pfd = ManagedGemm.StreamPrefetchPanels;
+            int n0 = task * ChunkCols;
+            int w = Math.Min(ChunkCols, N - n0);
+            int panels = (w + nr - 1) / nr;
+            bool f32 = B.DType == WeightDType.F32;
+            if (!f32) pfd *= 2; // same distance in bytes
+            float* buf = !f32 || w % nr != 0 ? (t_packB ??= new NativeScratch()).Get((long)kb * nr) : null;
+            float* tile = stackalloc float[MR * NR];
+            for (int k0 = 0; k0 < K; k0 += kb)
+            {
+                int kc = Math.Min(kb, K - k0);
+                bool load = Accumulate || k0 > 0;
+                int p = k0 / ManagedGemm.KC;
+                int kcBlock = Math.Min(ManagedGemm.KC, K - p * ManagedGemm.KC);
+                float* apBlock = Ap + (long)p * ManagedGemm.KC * Mp + (long)(k0 - p * ManagedGemm.KC) * mr;
+                bool more = k0 + kb < K;
+                for (int j = 0; j < panels; j++)
+                {
+                    int cols = Math.Min(nr, w - j * nr);
+                    float* cCol = C + n0 + j * nr;
+                    // Prefetch offset (elements): the same rows pfd panels ahead; the last pfd panels of a row block
+                    // prefetch the next block's first panels. Zero = no prefetch.
+                    nint pf = j + pfd < panels ? (nint)pfd * nr : more ? (nint)kb * N + (nint)(pfd - panels) * nr : 0;
+                    if (cols == nr)
+                    {
+                        float* pb;
+                        nint ldb;
+                        if (f32) { pb = (float*)B.Data + (long)k0 * N + n0 + j * nr; ldb = N; }
+                        else { GemmPacking.WidenPanel(B, k0, kc, n0 + j * nr, nr, buf, nr, pf); pb = buf; ldb = nr; pf = 0; }
+                        for (int ir = 0; ir < M; ir += mr)
+                        {
+                            int rows = Math.Min(mr, M - ir);
+                            if (ir == 0 && pf != 0) GemmKernels<TO, TV>.MicroRowsPf(rows, kc, apBlock, pb, ldb, cCol, N, load, pf);
+                            else GemmKernels<TO, TV>.MicroRows(rows, kc, apBlock + (long)ir * kcBlock, pb, ldb, cCol + (long)ir * N, N, load);
+                        }
+                    }
+                    else
+                    {
+                        // Ragged right edge: zero-padded panel copy, full tile computed into scratch, valid columns copied.
+                        GemmPacking.WidenPanel(B, k0, kc, n0 + j * nr, cols, buf, nr, 0);
+                        for (int ir = 0; ir < M; ir += mr)
+                        {
+                            int rows = Math.Min(mr, M - ir);
+                            float* cp = cCol + (long)ir * N;
+                            if (load)
+                                for (int r = 0; r < rows; r++)
+                                {
+                                    Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
+                                    new Span<float>(tile + r * nr + cols, nr - cols).Clear();
+                                }
+                            GemmKernels<TO, TV>.MicroRows(rows, kc, apBlock + (long)ir * kcBlock, buf, nr, tile, nr, load);
+                            for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
+                        }
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void DotTask(int task)
+        {
+            int K = B.K, N = B.N, rb = TO.DotRB;
+            int n0 = task * ChunkGroups * rb, n1 = Math.Min(N, n0 + ChunkGroups * rb);
+            float* tmp = null;
+            nint kpad = (K + 15) & ~15;
+            if (B.DType != WeightDType.F32) tmp = (t_tmp ??= new NativeScratch()).Get(kpad * rb);
+            for (int n = n0; n < n1; n += rb)
+            {
+                int nb = Math.Min(rb, n1 - n);
+                float* pb;
+                nint ldb;
+                if (B.DType == WeightDType.F32) { pb = (float*)B.Data + (long)n * K; ldb = K; }
+                else
+                {
+                    for (int r = 0; r < nb; r++) GemmPacking.Widen(B, (long)(n + r) * K, tmp + r * kpad, K);
+                    pb = tmp; ldb = kpad;
+                }
+                for (int i = 0; i < M; i += 4)
+                {
+                    int ra = Math.Min(4, M - i);
+                    GemmKernels<TO, TV>.DotTile(ra, nb, K, A + (long)i * K, K, pb, ldb, C + (long)i * N + n, N, Accumulate);
+                }
+            }
+        }
+    }
+}
