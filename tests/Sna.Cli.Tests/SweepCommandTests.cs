@@ -48,6 +48,29 @@ public class SweepCommandTests : IDisposable
     }
 
     [Fact]
+    public void No_cache_neither_reads_nor_writes_the_discovery_cache_and_gives_the_same_results()
+    {
+        // The cli collection runs one test at a time, so this test may point SNA_CACHE_DIR at its own folder.
+        string cacheRoot = Path.Combine(_dir, "cache"), neurons = Path.Combine(cacheRoot, "neurons");
+        string? old = Environment.GetEnvironmentVariable("SNA_CACHE_DIR");
+        Environment.SetEnvironmentVariable("SNA_CACHE_DIR", cacheRoot);
+        try
+        {
+            string a = Path.Combine(_dir, "nc.db"), b = Path.Combine(_dir, "c.db");
+            Assert.Equal(0, CliHarness.Run(Sweep(a, "--no-cache")).Exit);
+            Assert.False(Directory.Exists(neurons) && Directory.EnumerateFiles(neurons).Any(), "--no-cache wrote the discovery cache");
+            Assert.Equal(0, CliHarness.Run(Sweep(b)).Exit);
+            Assert.NotEmpty(Directory.GetFiles(neurons, "*.bin"));
+            // Same neurons and results with and without the cache.
+            string ca = Path.Combine(_dir, "nc.csv"), cb = Path.Combine(_dir, "c.csv");
+            Assert.Equal(0, CliHarness.Run("export", "--db", a, "--format", "csv", "--out", ca).Exit);
+            Assert.Equal(0, CliHarness.Run("export", "--db", b, "--format", "csv", "--out", cb).Exit);
+            Assert.Equal(File.ReadAllLines(ca), File.ReadAllLines(cb));
+        }
+        finally { Environment.SetEnvironmentVariable("SNA_CACHE_DIR", old); }
+    }
+
+    [Fact]
     public void Summary_json_reports_the_paper_metrics_per_task()
     {
         string db = Path.Combine(_dir, "m.db");

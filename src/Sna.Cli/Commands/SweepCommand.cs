@@ -11,7 +11,7 @@ namespace Sna.Cli.Commands;
 /// <summary>
 /// <c>sna sweep --model DIR --tasks a,b --out results.db [--layers all] [--counts 3,5,...] [--multipliers 1.1:2.4:12]
 /// [--positions all|last|all,last] [--neuron-source differential|contrastive|random:SEED] [--no-bos] [--resume]
-/// [--shard i/n|auto] [--shard-count N] [--threads N] [--name NAME]</c>: the paper's full-factorial sweep into SQLite.
+/// [--shard i/n|auto] [--shard-count N] [--no-cache] [--threads N] [--name NAME]</c>: the paper's full-factorial sweep into SQLite.
 /// Ctrl+C stops after the batches in flight, everything committed; rerun with --resume.
 /// </summary>
 public static class SweepCommand
@@ -31,9 +31,10 @@ public static class SweepCommand
         var resume = new Option<bool>("--resume") { Description = "Continue a database holding this sweep's results." };
         var shard = new Option<string?>("--shard") { Description = "i/n, or auto (Slurm array / Kubernetes Indexed Job)." };
         var shardCount = new Option<int?>("--shard-count") { Description = "Shard count for --shard auto (else SLURM_ARRAY_TASK_COUNT / SNA_SHARD_COUNT)." };
+        var noCache = MethodOptions.NoCache();
         var threads = new Option<int>("--threads") { Description = "Batches evaluated concurrently.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var cmd = new Command("sweep", "Run a full-factorial amplification sweep (tasks × layers × counts × multipliers) into a SQLite database.")
-        { model, tasks, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, threads };
+        { model, tasks, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, noCache, threads };
         cmd.SetAction((r, ct) =>
         {
             string dir = Common.ResolveModelDir(r.GetValue(model));
@@ -53,7 +54,7 @@ public static class SweepCommand
                 Bos = r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend,
             };
             var shardSpec = ShardSpec.Parse(r.GetValue(shard), r.GetValue(shardCount));
-            var engine = new SweepEngine(m, def, SweepInputs.Resolve(m, dir, def));
+            var engine = new SweepEngine(m, def, SweepInputs.Resolve(m, dir, def, useCache: !r.GetValue(noCache)));
             using var store = ResultStore.Open(r.GetValue(output)!);
             var opts = new SweepOptions { Shard = shardSpec, Resume = r.GetValue(resume), Threads = Math.Max(1, r.GetValue(threads)) };
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(def.Name)}[/] {engine.Grid.Count} configurations, shard {shardSpec}, definition {def.Hash()[..12]}…, gemm {Markup.Escape(m.Gemm.Name)}");

@@ -1,19 +1,25 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Sna.Runtime.Caching;
 using Sna.Runtime.Models;
 
 namespace Sna.Research.Method;
 
 /// <summary>
 /// On-disk cache of <see cref="MeanActivations"/>: one binary file per (model, text set), named by
-/// SHA-256("sna-mean-v1", model content hash, compute weights dtype, the token ids of every text). The ids carry the texts,
-/// the tokenizer and the BOS policy, so any change to those is a miss. Models without a content hash are never cached.
-/// Location: <c>$SNA_CACHE_DIR/neurons</c> if SNA_CACHE_DIR is set, else <c>~/.cache/sna/neurons</c>.
+/// SHA-256(<see cref="FormatVersion"/>, <see cref="ForwardPassVersion.Current"/>, model content hash, compute weights dtype,
+/// GEMM provider, the token ids of every text). The ids carry the texts, the tokenizer and the BOS policy, so any change to
+/// those is a miss; the format and forward-pass versions make a fix to the forward pass (or to this file's layout) a miss too,
+/// never a stale hit. Models without a content hash are never cached.
+/// Location: <c>&lt;cache root&gt;/neurons</c>, the root resolved by <see cref="SnaCacheDir"/> (<c>$SNA_CACHE_DIR</c>, default
+/// <c>~/.cache/sna</c>).
 /// File format: "SNAMEAN1", int32 layers, int32 d_mlp, int32 text count, then layers × d_mlp float64, little-endian.
 /// </summary>
 public sealed class DiscoveryCache(string directory)
 {
+    /// <summary>Part of every key: bump when the file layout or the way means are computed here changes.</summary>
+    public const string FormatVersion = "sna-mean-v2";
     private static readonly byte[] Magic = "SNAMEAN1"u8.ToArray();
     private int _hits, _misses;
 
@@ -21,24 +27,19 @@ public sealed class DiscoveryCache(string directory)
     public int Hits => _hits;
     public int Misses => _misses;
 
-    public static string DefaultDirectory
-    {
-        get
-        {
-            var env = Environment.GetEnvironmentVariable("SNA_CACHE_DIR");
-            if (!string.IsNullOrEmpty(env)) return Path.Combine(env, "neurons");
-            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "sna", "neurons");
-        }
-    }
+    public static string DefaultDirectory => SnaCacheDir.For("neurons");
 
     public static DiscoveryCache Default() => new(DefaultDirectory);
 
     /// <summary>The cache key of a text set on a model, or null when the model has no content hash.</summary>
-    public string? Key(TransformerModel model, IReadOnlyList<int[]> sequences)
+    public string? Key(TransformerModel model, IReadOnlyList<int[]> sequences) => Key(model, sequences, ForwardPassVersion.Current);
+
+    /// <summary>The key as it would be under forward-pass version <paramref name="forwardVersion"/> (tests show a bump is a miss).</summary>
+    internal string? Key(TransformerModel model, IReadOnlyList<int[]> sequences, int forwardVersion)
     {
         if (string.IsNullOrEmpty(model.Provenance.ContentHash)) return null;
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData(Encoding.UTF8.GetBytes($"sna-mean-v1\n{model.Provenance.ContentHash}\n{model.Provenance.ComputeWeightsDType}\n{model.Config.NLayers}x{model.Config.DMlp}\n{sequences.Count}\n"));
+        h.AppendData(Encoding.UTF8.GetBytes($"{FormatVersion}\nforward-v{forwardVersion}\n{model.Provenance.ContentHash}\n{model.Provenance.ComputeWeightsDType}\n{model.Gemm.Name}\n{model.Config.NLayers}x{model.Config.DMlp}\n{sequences.Count}\n"));
         Span<byte> buf = stackalloc byte[4];
         foreach (var s in sequences)
         {

@@ -96,6 +96,10 @@ public class NeuronDiscoveryTests
             Assert.Equal((1, 3), (cache.Hits, cache.Misses));
             Assert.Equal(3, Directory.GetFiles(dir, "*.bin").Length);
             Assert.NotEqual(cache.Key(model, disc.Encode(arith)), cache.Key(MethodFixtures.Get("gpt2-tiny-f16").Model, disc.Encode(arith)));
+            // A forward-pass fix (version bump) is a miss, never a stale hit.
+            var ids = disc.Encode(arith);
+            Assert.Equal(cache.Key(model, ids), cache.Key(model, ids, Sna.Runtime.Models.ForwardPassVersion.Current));
+            Assert.NotEqual(cache.Key(model, ids), cache.Key(model, ids, Sna.Runtime.Models.ForwardPassVersion.Current + 1));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -1,0 +1,13 @@
+namespace Sna.Runtime.Models;
+
+/// <summary>
+/// The version of the forward pass's numerics. Anything that stores numbers computed by the forward pass across runs
+/// (the discovery cache) includes it in its key, so a fix that changes what a forward pass returns never reuses stale values.
+/// Bump <see cref="Current"/> in the same commit as any change that alters forward-pass outputs (not for pure speedups
+/// that are bitwise identical).
+/// </summary>
+public static class ForwardPassVersion
+{
+    /// <summary>Incremented whenever forward-pass outputs change.</summary>
+    public const int Current = 1;
+}
