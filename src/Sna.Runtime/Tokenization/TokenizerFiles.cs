@@ -83,11 +83,17 @@ internal static class TokenizerFiles
         string? modelType = OptionalString(model, "type", path);
         if (modelType is not null && modelType != "BPE")
             throw Invalid(path, $"model type \"{modelType}\" is not supported (only byte-level BPE)");
-        foreach (string unsupported in new[] { "continuing_subword_prefix", "end_of_word_suffix", "dropout" })
+        // transformers writes "" for GPT-2 (GPT2Converter): an empty prefix/suffix is no prefix/suffix, as in Hugging Face.
+        foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
         {
-            if (model.TryGetProperty(unsupported, out var v) && v.ValueKind is not JsonValueKind.Null)
-                throw Invalid(path, $"model.{unsupported} is set; only plain byte-level BPE is supported");
+            if (model.TryGetProperty(affix, out var v) && v.ValueKind is not JsonValueKind.Null
+                && (v.ValueKind != JsonValueKind.String || v.GetString()!.Length > 0))
+                throw Invalid(path, $"model.{affix} is {v.GetRawText()}; only BPE without a subword prefix or suffix is supported");
         }
+        // dropout null or 0 means none (Hugging Face skips dropout for both).
+        if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind is not JsonValueKind.Null
+            && !(dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() == 0))
+            throw Invalid(path, $"model.dropout is {dropout.GetRawText()}; BPE dropout (random segmentation) is not supported");
         foreach (string unsupported in new[] { "byte_fallback", "ignore_merges" })
         {
             if (model.TryGetProperty(unsupported, out var v) && v.ValueKind is JsonValueKind.True)
