@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Spectre.Console;
+using Sna.Cli.Output;
+using Sna.Research.Formatting;
 using Sna.Research.Classification;
 
 namespace Sna.Cli.Commands;
@@ -37,9 +38,9 @@ public static class ClassifyCommand
         var batch = new Option<int>("--batch") { Description = "Sequences per forward pass.", DefaultValueFactory = _ => 32 };
         var engine = new Option<string>("--engine") { Description = "How the grid is evaluated: prefix (the sweep engine's prefix cache: resume from layer L), batched (pairs as rows of full forwards) or naive (one full forward per pair). Same results up to float rounding.", DefaultValueFactory = _ => "prefix" };
         var naive = new Option<int>("--naive-sample") { Description = "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", DefaultValueFactory = _ => 4 };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType(); var format = TableOutput.FormatOption();
         var cmd = new Command("classify", "Zero-shot two-label classification with SNA: accuracy per margin zone before and after amplifying the predicted class's neurons, over layers × multipliers.")
-        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype };
+        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -84,34 +85,12 @@ public static class ClassifyCommand
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             options.Validate(m.Config);
-            bool asJson = r.GetValue(json);
-
+            var fmt = TableOutput.Resolve(r.GetValue(format), r.GetValue(json));
+            bool asJson = fmt == OutputFormat.Json;
+            TableOutput.Note(fmt, $"classify {Path.GetFileName(dataPath)} ({dataset.Count} rows) on {m.Provenance.Source}: n={options.N}, seed={options.Seed}, train={options.TrainN}, method={options.Method.ToString().ToLowerInvariant()}, k={options.K}");
             ClassifyResult result;
-            if (asJson || !AnsiConsole.Profile.Capabilities.Interactive)
-            {
-                // No progress bars in JSON mode or when the output is not a terminal (they would be printed line by line).
-                if (!asJson) AnsiConsole.MarkupLine($"[bold]classify[/] {Markup.Escape(Path.GetFileName(dataPath))} ({dataset.Count} rows): n={options.N}, seed={options.Seed}, train={options.TrainN}");
-                result = ClassificationExperiment.Run(m, tok, dataset, options);
-            }
-            else
-            {
-                AnsiConsole.MarkupLine($"[bold]classify[/] {Markup.Escape(Path.GetFileName(dataPath))} ({dataset.Count} rows) on {Markup.Escape(m.Provenance.Source)}: n={options.N}, seed={options.Seed}, train={options.TrainN}, method={options.Method.ToString().ToLowerInvariant()}, k={options.K}");
-                result = null!;
-                AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var tasks = new Dictionary<string, ProgressTask>();
-                        var sink = new SyncProgress(p =>
-                        {
-                            if (!tasks.TryGetValue(p.Stage, out var t)) tasks[p.Stage] = t = ctx.AddTask(p.Stage, maxValue: Math.Max(1, p.Total));
-                            t.MaxValue = Math.Max(1, p.Total);
-                            t.Value = p.Done;
-                        });
-                        result = ClassificationExperiment.Run(m, tok, dataset, options, sink);
-                        foreach (var t in tasks.Values) t.Value = t.MaxValue;
-                    });
-            }
+            using (var progress = new ProgressLine("steps"))
+                result = ClassificationExperiment.Run(m, tok, dataset, options, new SyncProgress(p => progress.Report(p.Stage, p.Done, p.Total)));
 
             var summary = result.ToJson();
             summary["run"] = Common.RunRecord(m, tok, policy, "all", (long)options.Seed);
@@ -131,7 +110,7 @@ public static class ClassifyCommand
                 File.WriteAllText(sum, summary.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             }
             if (asJson) { Common.PrintJson(summary); return 0; }
-            PrintTables(result, runId, r.GetValue(db), r.GetValue(outDir));
+            PrintTables(fmt, result, runId, r.GetValue(db), r.GetValue(outDir));
             return 0;
         });
         return cmd;
@@ -160,46 +139,44 @@ public static class ClassifyCommand
         catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of numbers, got '{s}'"); }
     }
 
-    private static string Pct(double? v) => v is double d ? (d * 100).ToString("F1", CultureInfo.InvariantCulture) + "%" : "–";
-    private static string Pp(double? v) => v is double d ? d.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) : "–";
+    private static string Pct(double? v) => v is double d ? Num.Share(d) : Num.Missing;
+    private static string Pp(double? v) => v is double d && double.IsFinite(d) ? (d > 0 ? "+" : "") + Num.Sig(d, 3) : Num.Missing;
 
-    private static void PrintTables(ClassifyResult r, long? runId, string? db, string? outDir)
+    private static void PrintTables(OutputFormat fmt, ClassifyResult r, long? runId, string? db, string? outDir)
     {
         var spec = r.Options.Spec;
-        var zt = new Table().Title("Baseline (unmodified model)").AddColumn("zone").AddColumn("margin").AddColumn("n").AddColumn("accuracy");
-        string[] range = [$"all", $"< {spec.Zones.Low}", $"{spec.Zones.Low}–{spec.Zones.High}", $"> {spec.Zones.High}"];
-        for (int z = 1; z <= 3; z++) zt.AddRow(z.ToString(), range[z], r.Before[z].N.ToString(), Pct(r.Before[z].Accuracy));
-        zt.AddRow("all", "", r.Before[0].N.ToString(), Pct(r.Before[0].Accuracy));
-        AnsiConsole.Write(zt);
+        var inv = CultureInfo.InvariantCulture;
+        var zt = new TextTable("baseline", "zone", "margin", "n", "accuracy") { Title = "Baseline (unmodified model)" };
+        string[] range = [$"all", $"< {Num.Sig(spec.Zones.Low)}", $"{Num.Sig(spec.Zones.Low)}-{Num.Sig(spec.Zones.High)}", $"> {Num.Sig(spec.Zones.High)}"];
+        for (int z = 1; z <= 3; z++) zt.Add(z.ToString(inv), range[z], r.Before[z].N.ToString(inv), Pct(r.Before[z].Accuracy));
+        zt.Add("all", "", r.Before[0].N.ToString(inv), Pct(r.Before[0].Accuracy));
 
-        var nt = new Table().Title($"Neurons (k={r.Options.K}; grid uses {r.Options.Method.ToString().ToLowerInvariant()})")
-            .AddColumn("layer").AddColumn($"contrastive {Markup.Escape(spec.LabelWords[0].Trim())}").AddColumn($"contrastive {Markup.Escape(spec.LabelWords[1].Trim())}")
-            .AddColumn("neutral-method overlap");
+        // Neuron lists are joined with ", " so that a terminal table can only wrap between neurons, never inside a number.
+        var nt = new TextTable("neurons", "layer", $"contrastive {spec.LabelWords[0].Trim()}", $"contrastive {spec.LabelWords[1].Trim()}", "neutral-method overlap")
+        { Title = $"Neurons (k={r.Options.K}; grid uses {r.Options.Method.ToString().ToLowerInvariant()})" };
         for (int i = 0; i < r.Layers.Length; i++)
         {
             var c = r.NeuronsContrastive[i]; var nl = r.NeuronsNeutral[i];
-            nt.AddRow(r.Layers[i].ToString(), string.Join(",", c.Class0), string.Join(",", c.Class1), $"{nl.Shared}/{Math.Min(nl.Class0.Length, nl.Class1.Length)} ({nl.Overlap * 100:F0}%)");
+            nt.Add(r.Layers[i].ToString(inv), string.Join(", ", c.Class0), string.Join(", ", c.Class1), $"{nl.Shared}/{Math.Min(nl.Class0.Length, nl.Class1.Length)} ({Num.Share(nl.Overlap)})");
         }
-        AnsiConsole.Write(nt);
 
-        var gt = new Table().Title("Accuracy change (pp) by baseline margin zone").AddColumn("layer").AddColumn("multiplier")
-            .AddColumn("Zone 1").AddColumn("Zone 2").AddColumn("Zone 3").AddColumn("all").AddColumn("fixed/broken");
+        var gt = new TextTable("grid", "layer", "multiplier", "Zone 1 pp", "Zone 2 pp", "Zone 3 pp", "all pp", "fixed/broken") { Title = "Accuracy change (percentage points) by baseline margin zone" };
         foreach (var c in r.Grid)
-            gt.AddRow(c.Layer.ToString(), c.Multiplier.ToString(CultureInfo.InvariantCulture), Pp(c.DeltaPp[1]), Pp(c.DeltaPp[2]), Pp(c.DeltaPp[3]), Pp(c.DeltaPp[0]), $"{c.Fixed[0]}/{c.Broken[0]}");
-        AnsiConsole.Write(gt);
+            gt.Add(c.Layer.ToString(inv), Num.Sig(c.Multiplier, 4), Pp(c.DeltaPp[1]), Pp(c.DeltaPp[2]), Pp(c.DeltaPp[3]), Pp(c.DeltaPp[0]), $"{c.Fixed[0]}/{c.Broken[0]}");
+        TableOutput.Write(fmt, zt, nt, gt);
 
         var best = r.BestZone1();
-        if (best.Length > 0)
-            AnsiConsole.MarkupLine("[bold]Zone 1 improves most[/]: " + string.Join("; ", best.Select(c => $"L{c.Layer} x{c.Multiplier.ToString(CultureInfo.InvariantCulture)} {Pp(c.DeltaPp[1])} pp")));
-        else AnsiConsole.MarkupLine("[yellow]Zone 1 is empty in this sample[/]");
-        AnsiConsole.MarkupLine(r.Before[3].N == 0 ? "[yellow]Zone 3 is empty in this sample[/]"
-            : r.Zone3Unchanged ? $"[green]Zone 3 unchanged[/] (0.0 pp in all {r.Grid.Length} configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
-            : $"[yellow]Zone 3 changed[/] in {r.Grid.Count(c => c.DeltaPp[3] is double d && d != 0)} of {r.Grid.Length} configurations");
+        TableOutput.Note(fmt, best.Length > 0
+            ? "Zone 1 improves most: " + string.Join("; ", best.Select(c => $"L{c.Layer} x{Num.Sig(c.Multiplier, 4)} {Pp(c.DeltaPp[1])} pp"))
+            : "Zone 1 is empty in this sample");
+        TableOutput.Note(fmt, r.Before[3].N == 0 ? "Zone 3 is empty in this sample"
+            : r.Zone3Unchanged ? $"Zone 3 unchanged (0 pp in all {r.Grid.Length} configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
+            : $"Zone 3 changed in {r.Grid.Count(c => c.DeltaPp[3] is double d && d != 0)} of {r.Grid.Length} configurations");
         var t = r.Timing;
-        AnsiConsole.MarkupLine($"rate: [bold]{t.GridRate:F2}[/] examples × configurations / s ({r.Options.Engine.ToString().ToLowerInvariant()} engine, {t.GridForwards} {(r.Options.Engine == ClassifyEngine.Prefix ? "base runs + evaluator calls" : "forwards")})"
-            + (t.NaiveRate is double nr ? $"; naive (one forward per pair, {t.NaiveSample} timed): {nr:F2} / s, x{t.GridRate / nr:F1}" : ""));
-        if (runId is not null) AnsiConsole.MarkupLine($"[grey]stored as run {runId} in {Markup.Escape(db!)}[/]");
-        if (outDir is not null) AnsiConsole.MarkupLine($"[grey]summary.json and the figure written to {Markup.Escape(outDir)}[/]");
+        TableOutput.Note(fmt, $"rate: {Num.Sig(t.GridRate, 3)} examples x configurations/s ({r.Options.Engine.ToString().ToLowerInvariant()} engine, {t.GridForwards} {(r.Options.Engine == ClassifyEngine.Prefix ? "base runs + evaluator calls" : "forwards")})"
+            + (t.NaiveRate is double nr ? $"; naive (one forward per pair, {t.NaiveSample} timed): {Num.Sig(nr, 3)}/s, x{Num.Sig(t.GridRate / nr, 3)}" : ""));
+        if (runId is not null) TableOutput.Note(fmt, $"stored as run {runId} in {db}");
+        if (outDir is not null) TableOutput.Note(fmt, $"summary.json and the figure written to {outDir}");
     }
 
     /// <summary>Reports synchronously on the calling thread (Progress&lt;T&gt; would post to a thread-pool).</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sna.Runtime.Models;
@@ -102,12 +103,17 @@ internal static class Common
             ["tokenizer_sha256"] = tok.SourceHash,
             ["bos"] = bos == BosPolicy.Prepend ? "prepend" : "none",
             ["gemm"] = m.Gemm.Name,
-            ["sna_version"] = typeof(Common).Assembly.GetName().Version?.ToString(),
+            ["sna_version"] = Version,
         };
         if (positions is not null) o["positions"] = positions;
         if (seed is not null) o["seed"] = seed;
         return o;
     }
+
+    /// <summary>The version <c>sna --version</c> prints, with the commit (<c>0.1.0+e52b821…</c>); every JSON <c>run</c> record carries it.</summary>
+    public static string Version { get; } =
+        typeof(Common).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(Common).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     public static string Fmt(double p) => p.ToString(p != 0 && Math.Abs(p) < 1e-3 ? "E3" : "F6", CultureInfo.InvariantCulture);
     public static string Printable(string s) => s.Replace("\n", "\\n").Replace("\t", "\\t").Replace("\r", "\\r");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Sna.Cli.Output;
 using Sna.Runtime.Models;
 using Sna.Research.Storage;
 using Sna.Research.Sweeps;
@@ -58,20 +59,11 @@ public static class SweepCommand
             using var store = ResultStore.Open(r.GetValue(output)!);
             var opts = new SweepOptions { Shard = shardSpec, Resume = r.GetValue(resume), Threads = Math.Max(1, r.GetValue(threads)) };
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(def.Name)}[/] {engine.Grid.Count} configurations, shard {shardSpec}, definition {def.Hash()[..12]}…, gemm {Markup.Escape(m.Gemm.Name)}");
-            SweepRunResult? result = null;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(ctx =>
-                {
-                    var bar = ctx.AddTask("starting");
-                    result = engine.Run(store, opts, new Reporter(p =>
-                    {
-                        bar.MaxValue = Math.Max(1, p.EvaluationsTotal);
-                        bar.Value = p.EvaluationsDone;
-                        bar.Description = Markup.Escape($"{p.Stage}  {p.ConfigsDone}/{p.ConfigsTotal} configs  {p.ConfigsPerSecond.ToString("F1", CultureInfo.InvariantCulture)} configs/s");
-                    }), ct);
-                });
-            var res = result!;
+            SweepRunResult result;
+            using (var progress = new ProgressLine("rows"))
+                result = engine.Run(store, opts, new Reporter(p => progress.Report(
+                    $"{p.Stage} ({p.ConfigsDone}/{p.ConfigsTotal} configs complete)", p.EvaluationsDone, p.EvaluationsTotal)), ct);
+            var res = result;
             AnsiConsole.MarkupLine(res.Completed
                 ? $"[green]done[/]: {res.EvaluationsWritten} rows written, {res.EvaluationsSkipped} already stored, {res.Elapsed.TotalSeconds:F1} s → {Markup.Escape(store.Path)}"
                 : $"[yellow]stopped[/] after {res.Batches} batches ({res.EvaluationsWritten} rows committed); rerun with --resume");
