@@ -6,8 +6,9 @@ namespace Sna.Runtime.Checkpoints;
 
 /// <summary>
 /// A Hugging Face checkpoint directory: <c>model.safetensors</c>, or the sharded layout
-/// <c>model.safetensors.index.json</c> + shards. Every file is memory-mapped and validated on open
-/// (see <see cref="SafetensorsFile"/>).
+/// <c>model.safetensors.index.json</c> + shards; else PyTorch's <c>pytorch_model.bin</c> or
+/// <c>pytorch_model.bin.index.json</c> + shards (safetensors is preferred when both exist). Every file is
+/// memory-mapped and validated on open (see <see cref="SafetensorsFile"/> and <see cref="TorchCheckpointFile"/>).
 /// <para>
 /// Zero-copy: tensors are <see cref="TensorView"/>s pointing into the mappings, so loading never holds a second copy of
 /// the weights. <see cref="Dispose"/> unmaps every file; views and <see cref="Sna.Runtime.Numerics.WeightMatrix"/>es taken
@@ -18,9 +19,11 @@ public sealed class Checkpoint : IDisposable
 {
     public const string SingleFileName = "model.safetensors";
     public const string IndexFileName = "model.safetensors.index.json";
+    public const string TorchFileName = "pytorch_model.bin";
+    public const string TorchIndexFileName = "pytorch_model.bin.index.json";
 
-    private readonly SafetensorsFile[] _files;
-    private readonly Dictionary<string, SafetensorsFile> _owner;
+    private readonly ITensorFile[] _files;
+    private readonly Dictionary<string, ITensorFile> _owner;
     private readonly string[] _names;
     private readonly string? _indexPath;
     private readonly object _hashLock = new();
@@ -33,7 +36,7 @@ public sealed class Checkpoint : IDisposable
     /// <summary>True for the sharded layout (index + shards).</summary>
     public bool IsSharded => _indexPath is not null;
 
-    /// <summary>Path of <c>model.safetensors.index.json</c> for a sharded checkpoint, else null.</summary>
+    /// <summary>Path of the shard index (<c>model.safetensors.index.json</c> or <c>pytorch_model.bin.index.json</c>) for a sharded checkpoint, else null.</summary>
     public string? IndexFile => _indexPath;
 
     /// <summary>
@@ -42,16 +45,19 @@ public sealed class Checkpoint : IDisposable
     /// </summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>Absolute paths of the safetensors files (one, or the shards in ordinal order of their names).</summary>
+    /// <summary>True when the weights are PyTorch zip checkpoints (<c>.bin</c>), false for safetensors.</summary>
+    public bool IsPyTorch => _files.Length > 0 && _files[0] is TorchCheckpointFile;
+
+    /// <summary>Absolute paths of the weight files (one, or the shards in ordinal order of their names).</summary>
     public IReadOnlyList<string> Files { get; }
 
-    /// <summary>The opened safetensors files, in the order of <see cref="Files"/>.</summary>
-    public IReadOnlyList<SafetensorsFile> SafetensorsFiles => _files;
+    /// <summary>The opened weight files, in the order of <see cref="Files"/>.</summary>
+    public IReadOnlyList<ITensorFile> TensorFiles => _files;
 
     /// <summary>Tensor names: file order for a single file, index order for a sharded checkpoint.</summary>
     public IReadOnlyCollection<string> Names => _names;
 
-    private Checkpoint(string directory, string? indexPath, SafetensorsFile[] files, Dictionary<string, SafetensorsFile> owner,
+    private Checkpoint(string directory, string? indexPath, ITensorFile[] files, Dictionary<string, ITensorFile> owner,
         string[] names, IReadOnlyDictionary<string, string> metadata)
     {
         Directory = directory;
@@ -65,8 +71,9 @@ public sealed class Checkpoint : IDisposable
 
     /// <summary>
     /// Opens a checkpoint directory: <c>model.safetensors</c> if present, else <c>model.safetensors.index.json</c> and its
-    /// shards. A path to a single <c>.safetensors</c> file is accepted too. Throws <see cref="CheckpointException"/>
-    /// with what was found when neither layout is present or anything fails validation.
+    /// shards, else <c>pytorch_model.bin</c>, else <c>pytorch_model.bin.index.json</c> and its shards. A path to a single
+    /// <c>.safetensors</c> or <c>.bin</c> file is accepted too. Throws <see cref="CheckpointException"/> with what was
+    /// found when no layout is present or anything fails validation.
     /// </summary>
     public static Checkpoint Open(string directory)
     {
@@ -75,8 +82,8 @@ public sealed class Checkpoint : IDisposable
 
         if (File.Exists(full))
         {
-            if (!full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-                throw new CheckpointException($"checkpoint path '{full}' is a file but not a .safetensors file; pass the checkpoint directory", full);
+            if (!full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !full.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+                throw new CheckpointException($"checkpoint path '{full}' is a file but not a .safetensors or .bin file; pass the checkpoint directory", full);
             return OpenSingle(Path.GetDirectoryName(full)!, full);
         }
         if (!System.IO.Directory.Exists(full))
@@ -88,6 +95,12 @@ public sealed class Checkpoint : IDisposable
         string index = Path.Combine(full, IndexFileName);
         if (File.Exists(index)) return OpenSharded(full, index);
 
+        string torch = Path.Combine(full, TorchFileName);
+        if (File.Exists(torch)) return OpenSingle(full, torch);
+
+        string torchIndex = Path.Combine(full, TorchIndexFileName);
+        if (File.Exists(torchIndex)) return OpenSharded(full, torchIndex);
+
         throw new CheckpointException(DescribeMissing(full), full);
     }
 
@@ -98,14 +111,13 @@ public sealed class Checkpoint : IDisposable
             .Order(StringComparer.Ordinal)
             .ToList();
         var sb = new StringBuilder();
-        sb.Append($"checkpoint directory '{dir}' has neither {SingleFileName} nor {IndexFileName}; ");
+        sb.Append($"checkpoint directory '{dir}' has none of {SingleFileName}, {IndexFileName}, {TorchFileName}, {TorchIndexFileName}; ");
         sb.Append(found.Count == 0 ? "it is empty" : $"found: {string.Join(", ", found.Take(40))}{(found.Count > 40 ? $", ... ({found.Count} entries)" : "")}");
-        bool pickle = found.Any(f => (f.StartsWith("pytorch_model", StringComparison.Ordinal) && (f.EndsWith(".bin", StringComparison.Ordinal) || f.EndsWith(".bin.index.json", StringComparison.Ordinal)))
-                                     || f.EndsWith(".pt", StringComparison.OrdinalIgnoreCase)
+        bool pickle = found.Any(f => f.EndsWith(".pt", StringComparison.OrdinalIgnoreCase)
                                      || f.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
                                      || f.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase));
         if (pickle)
-            sb.Append(". pickle checkpoints are not supported; convert to safetensors (e.g. load with transformers and save_pretrained(dir, safe_serialization=True))");
+            sb.Append(". Other PyTorch file names are not looked for: pass the file's path, or rename it to pytorch_model.bin");
         var otherSafetensors = found.Where(f => f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)).ToList();
         if (otherSafetensors.Count > 0)
             sb.Append($". To open another .safetensors file, pass its path: {string.Join(", ", otherSafetensors)}");
@@ -114,10 +126,10 @@ public sealed class Checkpoint : IDisposable
 
     private static Checkpoint OpenSingle(string dir, string file)
     {
-        var f = SafetensorsFile.Open(file);
+        var f = OpenFile(file);
         try
         {
-            var owner = new Dictionary<string, SafetensorsFile>(f.Names.Count, StringComparer.Ordinal);
+            var owner = new Dictionary<string, ITensorFile>(f.Names.Count, StringComparer.Ordinal);
             foreach (var n in f.Names) owner.Add(n, f);
             return new Checkpoint(dir, null, [f], owner, f.Names.ToArray(), f.Metadata);
         }
@@ -128,11 +140,15 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
+    /// <summary>A <c>.bin</c> file is a PyTorch zip checkpoint; anything else is read as safetensors.</summary>
+    private static ITensorFile OpenFile(string path) =>
+        path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? TorchCheckpointFile.Open(path) : SafetensorsFile.Open(path);
+
     private static Checkpoint OpenSharded(string dir, string indexPath)
     {
         var (metadata, weightMap) = ReadIndex(indexPath);
         var shardNames = weightMap.Select(kv => kv.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var opened = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+        var opened = new Dictionary<string, ITensorFile>(StringComparer.Ordinal);
         try
         {
             foreach (var shard in shardNames)
@@ -145,10 +161,10 @@ public sealed class Checkpoint : IDisposable
                         $"shard index '{indexPath}' maps tensor '{mappedTo}' (and {weightMap.Count(kv => kv.Value == shard) - 1} others) to shard '{shard}', which does not exist in '{dir}'",
                         indexPath, mappedTo);
                 }
-                opened.Add(shard, SafetensorsFile.Open(shardPath));
+                opened.Add(shard, OpenFile(shardPath));
             }
 
-            var owner = new Dictionary<string, SafetensorsFile>(weightMap.Count, StringComparer.Ordinal);
+            var owner = new Dictionary<string, ITensorFile>(weightMap.Count, StringComparer.Ordinal);
             foreach (var (name, shard) in weightMap)
             {
                 var f = opened[shard];

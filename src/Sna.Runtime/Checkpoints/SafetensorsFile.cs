@@ -26,7 +26,7 @@ namespace Sna.Runtime.Checkpoints;
 /// never leave the mapping (unless the file is truncated on disk while mapped, which no mapping reader can prevent).
 /// </para>
 /// </summary>
-public sealed unsafe class SafetensorsFile : IDisposable
+public sealed unsafe class SafetensorsFile : ITensorFile, ITensorStorage
 {
     /// <summary>Largest accepted JSON header, as in the reference implementation.</summary>
     public const long MaxHeaderLength = 100_000_000;
@@ -177,6 +177,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
             foreach (var name in _names) yield return Get(name);
         }
     }
+
+    byte* ITensorStorage.DataBase => DataSectionPointer;
 
     /// <summary>Pointer to the first byte of the data section. Valid until <see cref="Dispose"/>.</summary>
     internal byte* DataSectionPointer

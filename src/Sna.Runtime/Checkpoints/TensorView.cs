@@ -6,7 +6,7 @@ using Sna.Runtime.Numerics;
 namespace Sna.Runtime.Checkpoints;
 
 /// <summary>
-/// A tensor of an open <see cref="SafetensorsFile"/>: its header entry plus a pointer into the file's memory mapping.
+/// A tensor of an open checkpoint file (<see cref="SafetensorsFile"/> or <see cref="TorchCheckpointFile"/>): its entry plus a pointer into the file's memory mapping.
 /// <para>
 /// Zero-copy: <see cref="Data"/>, <see cref="AsBytes"/>, <see cref="AsSpan{T}"/> and <see cref="AsMatrix"/> point into
 /// the mapping; nothing is copied until <see cref="CopyToFloat32"/> / <see cref="ToFloat32Array"/> is called. The view is
@@ -16,10 +16,10 @@ namespace Sna.Runtime.Checkpoints;
 /// </summary>
 public readonly unsafe struct TensorView
 {
-    private readonly SafetensorsFile _file;
+    private readonly ITensorStorage _file;
     private readonly TensorEntry _entry;
 
-    internal TensorView(SafetensorsFile file, TensorEntry entry)
+    internal TensorView(ITensorStorage file, TensorEntry entry)
     {
         _file = file;
         _entry = entry;
@@ -45,10 +45,10 @@ public readonly unsafe struct TensorView
 
     public long ByteLength => Entry.ByteLength;
 
-    /// <summary>Absolute path of the safetensors file the tensor lives in.</summary>
+    /// <summary>Absolute path of the checkpoint file the tensor lives in.</summary>
     public string SourceFile => _file?.Path ?? throw new InvalidOperationException("default(TensorView) does not refer to a tensor");
 
-    /// <summary>Offset of the first byte relative to the start of the data section (as in the header).</summary>
+    /// <summary>Offset of the first byte relative to the start of the data section (safetensors, as in the header) or of the file (PyTorch zip).</summary>
     public long DataBegin => Entry.Begin;
 
     /// <summary>
@@ -60,7 +60,7 @@ public readonly unsafe struct TensorView
         get
         {
             var e = Entry;
-            return _file.DataSectionPointer + e.Begin;
+            return _file.DataBase + e.Begin;
         }
     }
 

@@ -15,10 +15,10 @@ public static class ModelFiles
     public static IReadOnlyList<string> TokenizerFiles { get; } =
         ["tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"];
 
-    internal const string MissingWeightsDescription = "model.safetensors (or model.safetensors.index.json and its shards)";
+    internal const string MissingWeightsDescription = "model.safetensors (or model.safetensors.index.json and its shards, or pytorch_model.bin, or pytorch_model.bin.index.json and its shards)";
     internal const string MissingTokenizerDescription = "tokenizer.json (or vocab.json + merges.txt)";
 
-    /// <summary>Shard file names listed in a <c>model.safetensors.index.json</c> weight_map, in first-seen order.</summary>
+    /// <summary>Shard file names listed in a <c>model.safetensors.index.json</c> (or <c>pytorch_model.bin.index.json</c>) weight_map, in first-seen order.</summary>
     public static IReadOnlyList<string> ParseShardIndex(string json)
     {
         using var doc = JsonDocument.Parse(json);
@@ -45,16 +45,18 @@ public static class ModelFiles
     }
 
     /// <summary>
-    /// What a model directory lacks to be loadable: config.json, safetensors weights (single file or
-    /// index + all shards) and a tokenizer (tokenizer.json, or vocab.json + merges.txt). Empty when complete.
+    /// What a model directory lacks to be loadable: config.json, weights (model.safetensors, or its index + all
+    /// shards; else pytorch_model.bin, or its index + all shards) and a tokenizer (tokenizer.json, or vocab.json +
+    /// merges.txt). Empty when complete.
     /// </summary>
     public static IReadOnlyList<string> FindMissing(string modelDir)
     {
         var missing = new List<string>();
         if (!HubCache.FileUsable(Path.Combine(modelDir, Config))) missing.Add(Config);
-        if (!HubCache.FileUsable(Path.Combine(modelDir, Safetensors)))
+        if (!HubCache.FileUsable(Path.Combine(modelDir, Safetensors)) && !HubCache.FileUsable(Path.Combine(modelDir, PytorchBin)))
         {
             string index = Path.Combine(modelDir, SafetensorsIndex);
+            if (!HubCache.FileUsable(index)) index = Path.Combine(modelDir, PytorchBinIndex);
             if (!HubCache.FileUsable(index)) missing.Add(MissingWeightsDescription);
             else
             {
@@ -62,7 +64,7 @@ public static class ModelFiles
                 try { shards = ParseShardIndex(File.ReadAllText(index)); }
                 catch (Exception e) when (e is JsonException or FormatException or IOException)
                 {
-                    missing.Add($"{SafetensorsIndex} (unreadable: {e.Message})");
+                    missing.Add($"{Path.GetFileName(index)} (unreadable: {e.Message})");
                     shards = [];
                 }
                 foreach (var s in shards)

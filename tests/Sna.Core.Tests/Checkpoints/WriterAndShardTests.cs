@@ -284,30 +284,29 @@ public class WriterAndShardTests : IDisposable
     // --- directory errors ----------------------------------------------------------------------------------------
 
     [Fact]
-    public void PickleOnlyDirectory_FailsWithConvertMessage()
+    public void LegacyPickleBin_FailsAsNotAZipCheckpoint()
     {
         File.WriteAllBytes(Path.Combine(_tmp.Path, "pytorch_model.bin"), [0x80, 0x02]);
         File.WriteAllText(Path.Combine(_tmp.Path, "config.json"), "{}");
         var ex = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_tmp.Path));
-        Assert.Contains("pickle checkpoints are not supported; convert to safetensors", ex.Message);
-        Assert.Contains("found: config.json, pytorch_model.bin", ex.Message);
-        Assert.Contains(_tmp.Path, ex.Message);
+        Assert.Contains("is not a zip archive", ex.Message);
+        Assert.Contains(Path.Combine(_tmp.Path, "pytorch_model.bin"), ex.Message);
     }
 
     [Fact]
-    public void ShardedPickleDirectory_FailsWithConvertMessage()
+    public void ShardedPickleDirectory_WithoutWeightMap_Fails()
     {
         File.WriteAllText(Path.Combine(_tmp.Path, "pytorch_model.bin.index.json"), "{}");
         File.WriteAllBytes(Path.Combine(_tmp.Path, "pytorch_model-00001-of-00002.bin"), [0x80]);
         var ex = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_tmp.Path));
-        Assert.Contains("pickle checkpoints are not supported; convert to safetensors", ex.Message);
+        Assert.Contains("pytorch_model.bin.index.json' has no \"weight_map\" object", ex.Message);
     }
 
     [Fact]
     public void EmptyDirectory_Fails()
     {
         var ex = Assert.Throws<CheckpointException>(() => Checkpoint.Open(_tmp.Path));
-        Assert.Contains("has neither model.safetensors nor model.safetensors.index.json; it is empty", ex.Message);
+        Assert.Contains("has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json; it is empty", ex.Message);
     }
 
     [Fact]
