@@ -9,7 +9,8 @@ public sealed record MergeReport(int Inputs, long ResultRows, long IdenticalDupl
 /// Combines shard databases of one sweep into a new one. Refuses inputs of different sweeps (definition hash). A row present in
 /// several inputs must be bit-identical in every column (then it is stored once and counted in
 /// <see cref="MergeReport.IdenticalDuplicateRows"/>); a row with differing values is an error and nothing is written.
-/// Prompts and neurons must agree the same way.
+/// Prompts and neurons must agree the same way. An input with a pending journal (<see cref="ResultStore.PendingJournal"/>: a
+/// non-empty <c>-wal</c>, e.g. of a killed or running job) is refused, naming the file, before anything is read or written.
 /// </summary>
 public static class ResultMerge
 {
@@ -21,6 +22,11 @@ public static class ResultMerge
     {
         if (inputs.Count == 0) throw new ArgumentException("nothing to merge");
         foreach (var i in inputs) if (!File.Exists(i)) throw new FileNotFoundException($"no results database at {i}", i);
+        foreach (var i in inputs)
+            if (ResultStore.PendingJournal(i) is { } j)
+                throw new InvalidOperationException(
+                    $"{i} has a pending journal {j} ({new FileInfo(j).Length} bytes): commits missing from the .db file. Is its job still running? " +
+                    $"If not, fold them in by resuming the shard (sna sweep ... --resume) or with: sqlite3 '{i}' 'PRAGMA wal_checkpoint(TRUNCATE);' — then merge again");
         if (File.Exists(output)) throw new IOException($"{output} exists; merge writes a new database");
         if (inputs.Any(i => Path.GetFullPath(i) == Path.GetFullPath(output))) throw new ArgumentException("the output must not be one of the inputs");
 

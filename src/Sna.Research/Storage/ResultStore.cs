@@ -18,6 +18,12 @@ public sealed record ResultRow(int ConfigId, string Task, int PromptIndex, int L
 /// <c>configs</c>, <c>prompts</c>, <c>neurons</c> (per task, layer, count), <c>results</c> (primary key (config_id, prompt_index):
 /// a duplicate is impossible), views <c>config_aggregates</c> and <c>completed_configs</c>. WAL journal; every
 /// <see cref="WriteResults"/> call is one transaction, so a killed process loses at most the batch in flight.
+/// <para>
+/// Self-contained file: after each <see cref="WriteResults"/> commit the WAL is checkpointed into the main file and truncated
+/// (<see cref="CheckpointAfterEachCommit"/>), so the <c>.db</c> file alone holds every committed batch but at most the last
+/// one — copying only <c>shard-*.db</c> off a cluster node after a job was killed loses nothing else. A database whose
+/// <c>-wal</c> still holds frames is reported by <see cref="PendingJournal"/>, and <see cref="ResultMerge"/> refuses it.
+/// </para>
 /// </summary>
 public sealed class ResultStore : IDisposable
 {
@@ -43,6 +49,38 @@ public sealed class ResultStore : IDisposable
             Exec("PRAGMA busy_timeout=10000;");
             CreateSchema();
         }
+    }
+
+    /// <summary>
+    /// Checkpoint the WAL into the main file (and truncate it) after every <see cref="WriteResults"/> commit. Default true;
+    /// the cost is measured by <c>bench store</c> (docs/sweeps.md).
+    /// </summary>
+    public bool CheckpointAfterEachCommit { get; set; } = true;
+
+    /// <summary>
+    /// Copies every committed page from the WAL into the main file and truncates the WAL (<c>PRAGMA wal_checkpoint(TRUNCATE)</c>;
+    /// waits up to the busy timeout for readers). Returns false when a reader kept it from completing (the next one catches up).
+    /// </summary>
+    public bool Checkpoint()
+    {
+        using var cmd = Cmd("PRAGMA wal_checkpoint(TRUNCATE)");
+        using var r = cmd.ExecuteReader();
+        return r.Read() && r.GetInt64(0) == 0;
+    }
+
+    /// <summary>
+    /// The journal file beside <paramref name="dbPath"/> that still holds data the main file lacks, or null: a non-empty
+    /// <c>-wal</c> (commits not yet checkpointed: the writer was killed or is still running) or a non-empty <c>-journal</c>
+    /// (a hot rollback journal: the writer died mid-commit). Such a database is only complete together with that file.
+    /// </summary>
+    public static string? PendingJournal(string dbPath)
+    {
+        foreach (var ext in new[] { "-wal", "-journal" })
+        {
+            var f = new FileInfo(dbPath + ext);
+            if (f.Exists && f.Length > 0) return f.FullName;
+        }
+        return null;
     }
 
     /// <summary>Opens (creating if needed) a store for writing.</summary>
@@ -238,6 +276,7 @@ public sealed class ResultStore : IDisposable
             cmd.ExecuteNonQuery();
         }
         tx.Commit();
+        if (CheckpointAfterEachCommit) Checkpoint();
     }
 
     /// <summary>Every stored (config_id, prompt_index), for resuming.</summary>

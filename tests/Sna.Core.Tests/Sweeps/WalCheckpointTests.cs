@@ -1,0 +1,111 @@
+using Microsoft.Data.Sqlite;
+using Sna.Research.Storage;
+using Sna.Research.Sweeps;
+
+namespace Sna.Core.Tests.Sweeps;
+
+/// <summary>
+/// Shard databases on a cluster: the <c>.db</c> file alone holds every committed batch (the WAL is checkpointed after each
+/// commit), and merge refuses an input whose <c>-wal</c> still holds commits, naming it.
+/// </summary>
+public class WalCheckpointTests
+{
+    private static (long Rows, string QuickCheck) Inspect(string db)
+    {
+        using var c = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA quick_check";
+        string check = (string)cmd.ExecuteScalar()!;
+        cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'results'";
+        if ((long)cmd.ExecuteScalar()! == 0) return (0, check);   // even the schema is still in the WAL
+        cmd.CommandText = "SELECT COUNT(*) FROM results";
+        return ((long)cmd.ExecuteScalar()!, check);
+    }
+
+    /// <summary>Copies only the main file (what `cp shard-*.db` off a node does), mid-run, while the writer is alive.</summary>
+    private static (long Committed, long InCopy, string Check) CopyMidRun(TempDir tmp, bool checkpoint)
+    {
+        var model = StoreResumeShardTests.Model;
+        var (def, tasks) = StoreResumeShardTests.Small(model);
+        string db = tmp.File($"shard-{checkpoint}.db"), copy = tmp.File($"copied-{checkpoint}.db");
+        using var store = ResultStore.Open(db);
+        store.CheckpointAfterEachCommit = checkpoint;
+        long committed = -1;
+        var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with
+        {
+            AfterBatchCommitted = n =>
+            {
+                if (n != 5) return;
+                committed = store.ResultCount();
+                File.Copy(db, copy);
+            },
+        });
+        Assert.True(r.Completed);
+        Assert.True(committed > 0, "the copy was never taken");
+        var (rows, check) = Inspect(copy);
+        return (committed, rows, check);
+    }
+
+    [Fact]
+    public void The_db_file_alone_holds_every_committed_batch()
+    {
+        using var tmp = new TempDir();
+        var (committed, inCopy, check) = CopyMidRun(tmp, checkpoint: true);
+        Assert.Equal("ok", check);
+        Assert.Equal(committed, inCopy);
+    }
+
+    [Fact]
+    public void Without_the_checkpoint_the_copy_misses_commits_which_is_what_the_checkpoint_prevents()
+    {
+        using var tmp = new TempDir();
+        var (committed, inCopy, _) = CopyMidRun(tmp, checkpoint: false);
+        Assert.True(inCopy < committed, $"copy has {inCopy} of {committed} committed rows");
+    }
+
+    [Fact]
+    public void Merge_refuses_an_input_with_a_pending_wal_and_names_it()
+    {
+        using var tmp = new TempDir();
+        var model = StoreResumeShardTests.Model;
+        var (def, tasks) = StoreResumeShardTests.Small(model);
+        string db = tmp.File("live.db");
+        var node = Directory.CreateDirectory(tmp.File("from-node")).FullName;
+        string shard = Path.Combine(node, "shard-0.db");
+        using (var store = ResultStore.Open(db))
+        {
+            store.CheckpointAfterEachCommit = false;   // as a writer killed between commit and checkpoint leaves it
+            var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with { Shard = new ShardSpec(0, 2) });
+            Assert.True(r.Completed);
+            Assert.True(new FileInfo(db + "-wal").Length > 0);
+            // The job "dies" here: its files are copied while the WAL still holds commits.
+            File.Copy(db, shard);
+            File.Copy(db + "-wal", shard + "-wal");
+        }
+        Assert.Equal(Path.GetFullPath(shard + "-wal"), ResultStore.PendingJournal(shard));
+        string output = tmp.File("merged.db");
+        var ex = Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(output, [shard]));
+        Assert.Contains(shard + "-wal", ex.Message);
+        Assert.Contains("pending", ex.Message);
+        Assert.False(File.Exists(output));
+        Assert.True(new FileInfo(shard + "-wal").Length > 0, "the refused input was changed");
+
+        // Opening it for writing once (as resuming the shard does) folds the WAL in; then merge accepts it with every row.
+        long expected;
+        using (var s = ResultStore.Open(shard)) expected = s.ResultCount();
+        Assert.Null(ResultStore.PendingJournal(shard));
+        var rep = ResultMerge.Merge(output, [shard]);
+        Assert.Equal(expected, rep.ResultRows);
+    }
+
+    [Fact]
+    public void A_clean_database_has_no_pending_journal()
+    {
+        using var tmp = new TempDir();
+        string db = tmp.File("c.db");
+        StoreResumeShardTests.Run(db);
+        Assert.Null(ResultStore.PendingJournal(db));
+        Assert.False(File.Exists(db + "-wal") && new FileInfo(db + "-wal").Length > 0);
+    }
+}
