@@ -7,9 +7,11 @@ namespace Sna.Bench;
 /// <summary>
 /// <c>dotnet run -c Release --project bench/Sna.Bench -- store [--batches N] [--rows R]</c>
 /// <para>The cost of keeping a results database self-contained: <see cref="ResultStore.WriteResults"/> of R-row batches
-/// (default 512 = the sweep's positions=last batch) with the per-commit WAL checkpoint on and off, into two fresh stores in
-/// the temp folder, interleaved batch by batch (ABAB…) so load affects both alike. Prints the median and mean milliseconds per
-/// batch of each, the difference per batch and the ratio, and the load average before and after.</para>
+/// (default 512 = the sweep's positions=last batch) into three fresh stores in the temp folder — a WAL checkpoint after every
+/// commit, the default interval (<see cref="ResultStore.DefaultCheckpointInterval"/>), and none — interleaved batch by batch
+/// (rotating the order) so load affects all alike. Prints the median and mean milliseconds per batch of each, the checkpoint's
+/// own cost (every-commit minus none), and the load average before and after. The bench writes back to back, so the default
+/// interval covers more batches here than in a sweep, where each batch also computes.</para>
 /// </summary>
 public static class StoreBench
 {
@@ -18,15 +20,13 @@ public static class StoreBench
         string Opt(string name, string dflt) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
         int batches = int.Parse(Opt("--batches", "200"), CultureInfo.InvariantCulture);
         int rowsPerBatch = int.Parse(Opt("--rows", "512"), CultureInfo.InvariantCulture);
-        Console.WriteLine($"store bench: {batches} batches × {rowsPerBatch} rows, checkpoint on vs off interleaved; load average {LoadAverage()}");
+        Console.WriteLine($"store bench: {batches} batches × {rowsPerBatch} rows; load average {LoadAverage()}");
         string dir = Directory.CreateTempSubdirectory("sna-store-bench-").FullName;
         try
         {
-            using var on = ResultStore.Open(Path.Combine(dir, "on.db"));
-            using var off = ResultStore.Open(Path.Combine(dir, "off.db"));
-            on.CheckpointAfterEachCommit = true;
-            off.CheckpointAfterEachCommit = false;
-            var tOn = new List<double>(batches); var tOff = new List<double>(batches);
+            var modes = new (string Name, TimeSpan? Interval)[] { ("every commit", TimeSpan.Zero), ($"every {ResultStore.DefaultCheckpointInterval.TotalSeconds:G} s (default)", ResultStore.DefaultCheckpointInterval), ("none", null) };
+            var stores = modes.Select((m, i) => { var s = ResultStore.Open(Path.Combine(dir, $"s{i}.db")); s.CheckpointInterval = m.Interval; return s; }).ToArray();
+            var times = modes.Select(_ => new List<double>(batches)).ToArray();
             var rnd = new Random(3);
             for (int b = 0; b < batches; b++)
             {
@@ -37,20 +37,18 @@ public static class StoreBench
                     rows.Add(new ResultRow(b * rowsPerBatch + i, "bench", i, 12, 10, 1.5, "last", "differential", pb, pp, Math.Log(pb), Math.Log(pp),
                         rnd.Next(50257), (pp - pb) / pb * 100));
                 }
-                // Alternate which store goes first so neither always pays for a cold cache.
-                var order = b % 2 == 0 ? new[] { (on, tOn), (off, tOff) } : new[] { (off, tOff), (on, tOn) };
-                foreach (var (store, times) in order)
+                for (int k = 0; k < stores.Length; k++)
                 {
+                    int j = (b + k) % stores.Length;   // rotate who goes first
                     var sw = Stopwatch.StartNew();
-                    store.WriteResults(rows);
-                    times.Add(sw.Elapsed.TotalMilliseconds);
+                    stores[j].WriteResults(rows);
+                    times[j].Add(sw.Elapsed.TotalMilliseconds);
                 }
             }
-            double mOn = Median(tOn), mOff = Median(tOff);
-            Console.WriteLine($"checkpoint on : median {mOn:F3} ms/batch, mean {tOn.Average():F3} ms/batch");
-            Console.WriteLine($"checkpoint off: median {mOff:F3} ms/batch, mean {tOff.Average():F3} ms/batch");
-            Console.WriteLine($"cost of the checkpoint: {mOn - mOff:F3} ms/batch (median), ratio on/off {mOn / mOff:F2}; " +
-                              $"files: on {new FileInfo(on.Path).Length / 1024} KiB + wal {WalBytes(on.Path) / 1024} KiB, off {new FileInfo(off.Path).Length / 1024} KiB + wal {WalBytes(off.Path) / 1024} KiB");
+            for (int j = 0; j < modes.Length; j++)
+                Console.WriteLine($"checkpoint {modes[j].Name,-22}: median {Median(times[j]),8:F3} ms/batch, mean {times[j].Average(),8:F3} ms/batch, wal left {WalBytes(stores[j].Path) / 1024} KiB");
+            Console.WriteLine($"one checkpoint costs ≈ {Median(times[0]) - Median(times[2]):F3} ms (median every-commit − none)");
+            foreach (var s in stores) s.Dispose();
             Console.WriteLine($"load average after: {LoadAverage()}");
         }
         finally

@@ -19,10 +19,11 @@ public sealed record ResultRow(int ConfigId, string Task, int PromptIndex, int L
 /// a duplicate is impossible), views <c>config_aggregates</c> and <c>completed_configs</c>. WAL journal; every
 /// <see cref="WriteResults"/> call is one transaction, so a killed process loses at most the batch in flight.
 /// <para>
-/// Self-contained file: after each <see cref="WriteResults"/> commit the WAL is checkpointed into the main file and truncated
-/// (<see cref="CheckpointAfterEachCommit"/>), so the <c>.db</c> file alone holds every committed batch but at most the last
-/// one — copying only <c>shard-*.db</c> off a cluster node after a job was killed loses nothing else. A database whose
-/// <c>-wal</c> still holds frames is reported by <see cref="PendingJournal"/>, and <see cref="ResultMerge"/> refuses it.
+/// Self-contained file: the WAL is checkpointed into the main file and truncated after the first results commit, then at most
+/// every <see cref="CheckpointInterval"/> (2 s) of commits, and when a sweep run ends (completed or cancelled) — so the
+/// <c>.db</c> file alone, copied off a cluster node after its job was killed, holds every batch committed up to 2 s before the
+/// kill, and after a run everything. A database whose <c>-wal</c> still holds frames is reported by
+/// <see cref="PendingJournal"/>, and <see cref="ResultMerge"/> refuses it, naming the file.
 /// </para>
 /// </summary>
 public sealed class ResultStore : IDisposable
@@ -51,11 +52,18 @@ public sealed class ResultStore : IDisposable
         }
     }
 
+    /// <summary>The default <see cref="CheckpointInterval"/>.</summary>
+    public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromSeconds(2);
+
     /// <summary>
-    /// Checkpoint the WAL into the main file (and truncate it) after every <see cref="WriteResults"/> commit. Default true;
-    /// the cost is measured by <c>bench store</c> (docs/sweeps.md).
+    /// After a <see cref="WriteResults"/> commit, checkpoint the WAL into the main file (and truncate it) when at least this long
+    /// has passed since the last checkpoint; the first commit always checkpoints (so the schema, definition and first batch are
+    /// in the main file). <see cref="TimeSpan.Zero"/>: after every commit. Null: never (SQLite's own auto-checkpoint only).
+    /// The checkpoint costs two fsyncs; <c>bench store</c> measures it (docs/sweeps.md). Default 2 s.
     /// </summary>
-    public bool CheckpointAfterEachCommit { get; set; } = true;
+    public TimeSpan? CheckpointInterval { get; set; } = DefaultCheckpointInterval;
+
+    private readonly System.Diagnostics.Stopwatch _sinceCheckpoint = new();
 
     /// <summary>
     /// Copies every committed page from the WAL into the main file and truncates the WAL (<c>PRAGMA wal_checkpoint(TRUNCATE)</c>;
@@ -65,7 +73,15 @@ public sealed class ResultStore : IDisposable
     {
         using var cmd = Cmd("PRAGMA wal_checkpoint(TRUNCATE)");
         using var r = cmd.ExecuteReader();
-        return r.Read() && r.GetInt64(0) == 0;
+        bool complete = r.Read() && r.GetInt64(0) == 0;
+        if (complete) _sinceCheckpoint.Restart();
+        return complete;
+    }
+
+    private void CheckpointIfDue()
+    {
+        if (CheckpointInterval is not { } every) return;
+        if (!_sinceCheckpoint.IsRunning || _sinceCheckpoint.Elapsed >= every) Checkpoint();
     }
 
     /// <summary>
@@ -276,7 +292,7 @@ public sealed class ResultStore : IDisposable
             cmd.ExecuteNonQuery();
         }
         tx.Commit();
-        if (CheckpointAfterEachCommit) Checkpoint();
+        CheckpointIfDue();
     }
 
     /// <summary>Every stored (config_id, prompt_index), for resuming.</summary>

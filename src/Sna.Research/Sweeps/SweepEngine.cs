@@ -204,6 +204,8 @@ public sealed class SweepEngine
             }
         }
         if (ct.IsCancellationRequested) cancelled = true;
+        // A run's end is a boundary that matters: leave the main file holding everything committed (see ResultStore).
+        store.Checkpoint();
         Report(cancelled ? "cancelled" : "done");
         return new SweepRunResult(!cancelled, written, skipped, batches, configsTotal, cacheBytesMax, sw.Elapsed);
     }

@@ -5,8 +5,9 @@ using Sna.Research.Sweeps;
 namespace Sna.Core.Tests.Sweeps;
 
 /// <summary>
-/// Shard databases on a cluster: the <c>.db</c> file alone holds every committed batch (the WAL is checkpointed after each
-/// commit), and merge refuses an input whose <c>-wal</c> still holds commits, naming it.
+/// Shard databases on a cluster: the <c>.db</c> file alone holds the committed batches (the WAL is checkpointed at the first
+/// commit, then every <see cref="ResultStore.CheckpointInterval"/>, and at the end of a run), and merge refuses an input whose
+/// <c>-wal</c> still holds commits, naming it.
 /// </summary>
 public class WalCheckpointTests
 {
@@ -24,13 +25,13 @@ public class WalCheckpointTests
     }
 
     /// <summary>Copies only the main file (what `cp shard-*.db` off a node does), mid-run, while the writer is alive.</summary>
-    private static (long Committed, long InCopy, string Check) CopyMidRun(TempDir tmp, bool checkpoint)
+    private static (long Committed, long InCopy, string Check) CopyMidRun(TempDir tmp, TimeSpan? interval)
     {
         var model = StoreResumeShardTests.Model;
         var (def, tasks) = StoreResumeShardTests.Small(model);
-        string db = tmp.File($"shard-{checkpoint}.db"), copy = tmp.File($"copied-{checkpoint}.db");
+        string db = tmp.File("shard.db"), copy = tmp.File("copied.db");
         using var store = ResultStore.Open(db);
-        store.CheckpointAfterEachCommit = checkpoint;
+        store.CheckpointInterval = interval;
         long committed = -1;
         var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with
         {
@@ -48,20 +49,54 @@ public class WalCheckpointTests
     }
 
     [Fact]
-    public void The_db_file_alone_holds_every_committed_batch()
+    public void With_checkpoints_after_every_commit_the_db_file_alone_holds_every_committed_batch()
     {
         using var tmp = new TempDir();
-        var (committed, inCopy, check) = CopyMidRun(tmp, checkpoint: true);
+        var (committed, inCopy, check) = CopyMidRun(tmp, TimeSpan.Zero);
         Assert.Equal("ok", check);
         Assert.Equal(committed, inCopy);
     }
 
     [Fact]
-    public void Without_the_checkpoint_the_copy_misses_commits_which_is_what_the_checkpoint_prevents()
+    public void With_the_default_interval_the_db_file_alone_is_sound_and_holds_the_first_batch()
     {
         using var tmp = new TempDir();
-        var (committed, inCopy, _) = CopyMidRun(tmp, checkpoint: false);
+        var (committed, inCopy, check) = CopyMidRun(tmp, ResultStore.DefaultCheckpointInterval);
+        Assert.Equal("ok", check);
+        Assert.InRange(inCopy, 1, committed);   // the first commit always checkpoints; later ones within 2 s
+    }
+
+    [Fact]
+    public void Without_checkpoints_the_copy_misses_commits_which_is_what_the_checkpoints_prevent()
+    {
+        using var tmp = new TempDir();
+        var (committed, inCopy, _) = CopyMidRun(tmp, null);
         Assert.True(inCopy < committed, $"copy has {inCopy} of {committed} committed rows");
+    }
+
+    [Fact]
+    public void A_finished_or_cancelled_run_leaves_everything_in_the_db_file_while_the_store_is_still_open()
+    {
+        using var tmp = new TempDir();
+        var model = StoreResumeShardTests.Model;
+        var (def, tasks) = StoreResumeShardTests.Small(model);
+        foreach (bool cancel in new[] { false, true })
+        {
+            string db = tmp.File($"run-{cancel}.db"), copy = tmp.File($"copy-{cancel}.db");
+            using var store = ResultStore.Open(db);
+            store.CheckpointInterval = TimeSpan.FromHours(1);   // only the first commit and the run's end checkpoint
+            using var cts = new CancellationTokenSource();
+            var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with
+            {
+                AfterBatchCommitted = n => { if (cancel && n == 4) cts.Cancel(); },
+            }, ct: cts.Token);
+            Assert.Equal(!cancel, r.Completed);
+            File.Copy(db, copy);   // store not yet disposed: as if the process died right after the run
+            var (rows, check) = Inspect(copy);
+            Assert.Equal("ok", check);
+            Assert.Equal(store.ResultCount(), rows);
+            Assert.Null(ResultStore.PendingJournal(db));
+        }
     }
 
     [Fact]
@@ -75,9 +110,10 @@ public class WalCheckpointTests
         string shard = Path.Combine(node, "shard-0.db");
         using (var store = ResultStore.Open(db))
         {
-            store.CheckpointAfterEachCommit = false;   // as a writer killed between commit and checkpoint leaves it
-            var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with { Shard = new ShardSpec(0, 2) });
-            Assert.True(r.Completed);
+            store.CheckpointInterval = null;   // as a writer killed between commits and a checkpoint leaves it
+            var rows = StoreResumeShardTests.Run(tmp.File("ref.db"));
+            store.BindDefinition(def, resume: false);
+            store.WriteResults(rows.Take(20).ToList());
             Assert.True(new FileInfo(db + "-wal").Length > 0);
             // The job "dies" here: its files are copied while the WAL still holds commits.
             File.Copy(db, shard);
