@@ -36,9 +36,9 @@ public class InterferenceCommandTests
             Assert.Equal(matrix[1][0], pair.GetProperty("b_to_a").GetDouble());
             Assert.Equal("all", r.GetProperty("run").GetProperty("positions").GetString());
 
-            // the diagonal is amplify --task's mean of per-prompt improvements for the same configuration
+            // the diagonal is amplify --task's improvement_pct (mean of per-prompt improvements) for the same configuration
             var amp = CliHarness.Json("amplify", "--task", "math-easy", "--layer", "3", "--count", "5", "--multiplier", "3", "--no-cache", "--json");
-            Assert.Equal(amp.GetProperty("run").GetProperty("mean_of_prompt_improvements_pct").GetDouble(), matrix[0][0], 12);
+            Assert.Equal(amp.GetProperty("mean").GetProperty("improvement_pct").GetDouble(), matrix[0][0], 12);
 
             var m = InterferenceMatrix.FromCsv(csv);
             Assert.Equal(["math-easy", "logic-easy", "code-easy"], m.Tasks);

@@ -101,5 +101,16 @@ public class SweepCommandTests : IDisposable
         Assert.Contains("table-collateral", html);
         Assert.Contains("table-classification", html);   // the SST-2 step is part of the story
         Assert.Equal(JsonValueKind.Object, summary.GetProperty("classification").ValueKind);
+        // issue #13: held-out protocol by default, p adjusted across tasks, exact match before/after, rho² beside the paper's 58%
+        var adj = summary.GetProperty("controls_adjusted").EnumerateArray().ToArray();
+        Assert.Equal(3, adj.Length);
+        Assert.All(adj, a => Assert.Equal("held-out", a.GetProperty("design").GetString()));
+        Assert.All(adj, a => Assert.True(a.GetProperty("p_holm").GetDouble() >= a.GetProperty("p").GetDouble()));
+        Assert.False(summary.GetProperty("held_out").GetProperty("in_sample").GetBoolean());
+        Assert.Equal(3, summary.GetProperty("generation").GetArrayLength());
+        Assert.Equal(0.58, summary.GetProperty("baseline_rho_squared").GetProperty("paper").GetDouble());
+        Assert.Contains("Holm", output);
+        Assert.Contains("exact match", output);
+        Assert.Contains("table-generation", html);
     }
 }

@@ -113,7 +113,7 @@ public static class AmplifyCommand
             run["score"] = MethodOptions.ScoreText(kind);
             run["neuron_source"] = discovered is null ? "explicit" : "discovery";
             if (discovered is not null) run["differences"] = new JsonArray(discovered.Select(n => (JsonNode)n.Difference).ToArray());
-            run["mean_of_prompt_improvements_pct"] = MethodOptions.Num(o.MeanOfPromptImprovementsPct);
+            run["improvement_definition"] = "improvement_pct = mean over prompts of 100 (P_post - P_base) / P_base";
             Common.PrintJson(new JsonObject
             {
                 ["neurons"] = new JsonArray(chosen.Select(i => (JsonNode)i).ToArray()),
@@ -122,7 +122,11 @@ public static class AmplifyCommand
                     ["prompt_index"] = p.PromptIndex, ["text"] = p.Text, ["target"] = p.Target,
                     ["p_base"] = p.Base.Probability, ["p_post"] = p.Post.Probability, ["improvement_pct"] = MethodOptions.Num(p.ImprovementPct),
                 }).ToArray()),
-                ["mean"] = new JsonObject { ["p_base"] = o.MeanPBase, ["p_post"] = o.MeanPPost, ["improvement_pct"] = MethodOptions.Num(o.ImprovementPct) },
+                ["mean"] = new JsonObject
+                {
+                    ["p_base"] = o.MeanPBase, ["p_post"] = o.MeanPPost, ["improvement_pct"] = MethodOptions.Num(o.ImprovementPct),
+                    ["improvement_of_means_pct"] = MethodOptions.Num(o.ImprovementOfMeansPct), ["median_improvement_pct"] = MethodOptions.Num(o.MedianImprovementPct),
+                },
                 ["run"] = run,
             });
             return 0;
@@ -135,8 +139,8 @@ public static class AmplifyCommand
                 Markup.Escape(MethodOptions.Clip(Common.Printable(p.Text), 50)), Markup.Escape(Common.Printable(p.Target)));
         table.AddRow("[bold]mean[/]", Common.Fmt(o.MeanPBase), Common.Fmt(o.MeanPPost), $"[bold]{MethodOptions.Pct(o.ImprovementPct)}[/]", "", "");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine("[grey]mean improvement = (mean P_post − mean P_base) / mean P_base; the mean of the per-prompt improvements is "
-            + $"{Markup.Escape(MethodOptions.Pct(o.MeanOfPromptImprovementsPct))}[/]");
+        AnsiConsole.MarkupLine("[grey]mean improvement = mean over prompts of (P_post − P_base) / P_base; improvement of the means = "
+            + $"{Markup.Escape(MethodOptions.Pct(o.ImprovementOfMeansPct))}; median improvement = {Markup.Escape(MethodOptions.Pct(o.MedianImprovementPct))}[/]");
         return 0;
     }
 

@@ -102,7 +102,7 @@ public static class ControlsCommand
             if (res.Random.Count > 0)
                 t.AddRow($"random x{res.Random.Count}", $"{MethodOptions.Pct(c.RandomMeanPct)} ± {Fmt(c.RandomSdPct)}", "", "");
             if (res.BottomOutcome is { } b)
-                t.AddRow("bottom-k", MethodOptions.Pct(b.MeanOfPromptImprovementsPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost));
+                t.AddRow("bottom-k", MethodOptions.Pct(b.ImprovementPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost));
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine(Markup.Escape($"task neurons: {string.Join(",", res.TaskNeurons)}" + (res.BottomNeurons is { } bn ? $"; bottom-k: {string.Join(",", bn)}" : "")));
             if (res.Random.Count > 0)
@@ -123,10 +123,10 @@ public static class ControlsCommand
     private static JsonObject Outcome(int[] neurons, TaskOutcome o) => new()
     {
         ["neurons"] = Ints(neurons),
-        ["improvement_pct"] = MethodOptions.Num(o.MeanOfPromptImprovementsPct),
+        ["improvement_pct"] = MethodOptions.Num(o.ImprovementPct),
         ["mean_p_base"] = o.MeanPBase,
         ["mean_p_post"] = o.MeanPPost,
-        ["improvement_of_means_pct"] = MethodOptions.Num(o.ImprovementPct),
+        ["improvement_of_means_pct"] = MethodOptions.Num(o.ImprovementOfMeansPct),
     };
 
     private static JsonObject? Collateral(CollateralMeasurement? c) => c is null ? null : new JsonObject

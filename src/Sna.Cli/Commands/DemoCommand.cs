@@ -16,20 +16,25 @@ public static class DemoCommand
     {
         var model = Common.Model();
         var outDir = new Option<string>("--out", "-o") { Description = "Output directory.", DefaultValueFactory = _ => "sna-demo" };
-        var seeds = new Option<int>("--control-seeds") { Description = "Random-neuron control seeds.", DefaultValueFactory = _ => 20 };
+        var seeds = new Option<int>("--control-seeds") { Description = $"Random-neuron control sets per task (default {DemoOptions.DefaultControlSeeds}: with 12 tasks the smallest Holm-adjusted p is 12/(sets+1)).", DefaultValueFactory = _ => DemoOptions.DefaultControlSeeds };
+        var inSample = new Option<bool>("--in-sample") { Description = "The old in-sample path: discover, choose and measure on the same prompts (marked in the report)." };
+        var splitSeed = new Option<ulong>("--split-seed") { Description = "Seed of each task's held-out prompt split.", DefaultValueFactory = _ => PromptSplit.DefaultSeed };
+        var genTokens = new Option<int>("--generate-tokens") { Description = "Greedy tokens per prompt for the exact-match evaluation (0 = skip).", DefaultValueFactory = _ => Sna.Research.Experiments.GenerationEvaluator.DefaultMaxNewTokens };
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high.", DefaultValueFactory = _ => "0.07:0.10" };
         var tasks = new Option<string>("--tasks") { Description = "Tasks (default: the 12 built-in suites).", DefaultValueFactory = _ => "all" };
         var counts = new Option<string>("--counts") { Description = "Neuron counts.", DefaultValueFactory = _ => "3,8,25" };
         var mults = new Option<string>("--multipliers") { Description = "Multipliers (list or start:stop:count).", DefaultValueFactory = _ => "1.5,2,3" };
         var layers = new Option<string>("--layers") { Description = "all, or a list/ranges.", DefaultValueFactory = _ => "all" };
         var cmd = new Command("demo", "Run the SNA study end to end on the bundled model: advise, sweep, controls, analysis, report.")
-        { model, outDir, seeds, zones, tasks, counts, mults, layers };
+        { model, outDir, seeds, zones, tasks, counts, mults, layers, inSample, splitSeed, genTokens };
         cmd.SetAction((r, ct) =>
         {
             var (m, tok, _) = Common.Load(r.GetValue(model));
             using var _m = m;
             int nSeeds = r.GetValue(seeds);
-            if (nSeeds < 0 || nSeeds > 1000) throw new UserException("--control-seeds must be between 0 and 1000");
+            if (nSeeds < 0 || nSeeds > 10000) throw new UserException("--control-seeds must be between 0 and 10000");
+            int nGen = r.GetValue(genTokens);
+            if (nGen < 0 || nGen > 64) throw new UserException("--generate-tokens must be between 0 and 64");
             string taskList = r.GetValue(tasks)!.Trim();
             var o = new DemoOptions
             {
@@ -41,9 +46,12 @@ public static class DemoCommand
                 Multipliers = Sna.Research.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
                 Layers = Sna.Research.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
                 ClassificationData = ClassifyCommand.BundledDataPath(),
+                InSample = r.GetValue(inSample),
+                SplitSeed = r.GetValue(splitSeed),
+                GenerationMaxTokens = nGen,
             };
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");
-            AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; controls on held-out prompts: bottom-k, {o.ControlSeeds} random sets, collateral cost; interference[/]");
+            AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; {(o.InSample ? "IN-SAMPLE controls" : $"held-out protocol (split seed {o.SplitSeed}): neurons and configuration from split A, measured on split B")}: bottom-k, {o.ControlSeeds} random sets, exact match, collateral cost; interference[/]");
             var result = DemoPipeline.Run(m, tok, o, new SyncProgress<DemoStep>(s => AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}")), ct);
 
             var a = result.Report.Analysis;
@@ -56,12 +64,28 @@ public static class DemoCommand
             if (st.Spearman is { } sp)
                 AnsiConsole.MarkupLine($"Baseline vs mean improvement over n = {st.N} tasks: Spearman ρ = {sp.Rho:F3} (p = {st.SpearmanPPreferred:G3}, {st.SpearmanPPreferredKind}), " +
                                        $"95% bootstrap CI [[{st.SpearmanCi?.Lower:F3}, {st.SpearmanCi?.Upper:F3}]]; Pearson r = {st.Pearson?.R:F3} (p = {st.Pearson?.PValue:G3}).");
+            AnsiConsole.MarkupLine($"ρ² of baseline alone = {st.Spearman?.RhoSquared:F3} (paper: 0.58 = 0.762²). improvement_pct = mean over prompts of 100 (P_post − P_base)/P_base.");
+            var gen = result.Generation.ToDictionary(g => g.Task, StringComparer.Ordinal);
+            var ho = new Table().Title(o.InSample ? "Chosen configuration (IN-SAMPLE)" : "Chosen on split A, measured on split B (held out)")
+                .AddColumn("task").AddColumn("configuration").AddColumn("gain").AddColumn("random mean").AddColumn("p").AddColumn("Holm p").AddColumn("BH p")
+                .AddColumn("survives (Holm)").AddColumn("exact match before→after").AddColumn("McNemar p");
+            for (int i = 0; i < result.Controls.Count; i++)
+            {
+                var c = result.Controls[i]; var adj = result.Adjusted[i];
+                var em = gen.TryGetValue(c.Task, out var g) ? g.ExactMatch : null;
+                ho.AddRow(c.Task, Markup.Escape($"L{c.Configuration.Layer} k={c.Configuration.Count} ×{c.Configuration.Multiplier.ToString(CultureInfo.InvariantCulture)}"),
+                    Pct(c.TaskNeuronImprovementPct), Pct(c.RandomMeanPct), P(adj?.PValue), P(adj?.Holm), P(adj?.BenjaminiHochberg),
+                    adj is null ? "—" : adj.SurvivesHolm ? "yes" : "no", em is null ? "—" : $"{em.CorrectBefore}/{em.N} → {em.CorrectAfter}/{em.N}", em is null ? "—" : P(em.McNemar.PValue));
+            }
+            AnsiConsole.Write(ho);
             AnsiConsole.MarkupLine($"[grey]paper (GPT-2 Medium): ρ = −0.762, p = 0.004. Elapsed {result.Elapsed.TotalSeconds:F0} s.[/]");
             AnsiConsole.MarkupLine($"Report: [link]{Markup.Escape(result.Report.HtmlPath)}[/]");
             return Task.FromResult(0);
         });
         return cmd;
     }
+
+    private static string P(double? p) => p is double v && double.IsFinite(v) ? v.ToString("G3", CultureInfo.InvariantCulture) : "—";
 
     private static string Pct(double x) => x.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + "%";
 }

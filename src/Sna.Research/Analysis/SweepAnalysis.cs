@@ -26,6 +26,13 @@ public sealed record AnalysisOptions
     /// </summary>
     public IReadOnlyList<string> ControlSourcePrefixes { get; init; } = ["random", "bottom"];
 
+    /// <summary>
+    /// Seed of the held-out split of each task's prompts (<see cref="PromptSplit"/>): the best configuration is chosen on split A
+    /// and its gain measured on split B, and the three-factor decomposition's localization is computed on split A while its
+    /// outcome comes from split B. Null = the in-sample path (selection and measurement on the same prompts), which the report marks.
+    /// </summary>
+    public ulong? HeldOutSeed { get; init; } = PromptSplit.DefaultSeed;
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {
@@ -63,7 +70,15 @@ public sealed record SweepAnalysisResult(
     IReadOnlyList<TaskSummary> Tasks, BaselineImprovementStatistics Statistics, IReadOnlyList<ZoneGroup> Zones,
     ZoneCalibrationResult? Calibration, string? CalibrationNote, ThreeFactorResult Decomposition,
     LayerSpecializationResult Layers, IReadOnlyList<ControlComparison> Controls,
-    IReadOnlyList<MultiplierCurve> MultiplierCurves, IReadOnlyList<string> Caveats);
+    IReadOnlyList<MultiplierCurve> MultiplierCurves, IReadOnlyList<string> Caveats)
+{
+    /// <summary>The headline correlation under each definition of a task's improvement (<see cref="ImprovementDefinitions"/>).</summary>
+    public IReadOnlyList<DefinitionStatistics> Definitions { get; init; } = [];
+    /// <summary>Each task's configuration chosen on split A and measured on split B (empty on the in-sample path).</summary>
+    public IReadOnlyList<HeldOutConfiguration> HeldOut { get; init; } = [];
+    /// <summary>How the decomposition's localization was obtained.</summary>
+    public string DecompositionLocalization { get; init; } = "in-sample: from the same rows as the outcome";
+}
 
 /// <summary>Mean improvement against the multiplier for the tasks of one zone.</summary>
 /// <param name="Zone">Zone (1–3).</param>
@@ -96,7 +111,24 @@ public static class SweepAnalysis
         var stats = CrossTaskStatistics.BaselineVsImprovement(tasks, options.Resamples, options.Seed, options.MaxExactN);
         var zones = CrossTaskStatistics.ByZone(tasks, options.Zones);
         var (cal, calNote) = CrossTaskStatistics.Calibrate(tasks, resamples: options.Resamples, seed: options.Seed);
-        var decomposition = ThreeFactorDecomposition.Compute(tasks);
+        // Held-out protocol: choose on split A, measure on split B; the decomposition's localization comes from split A and its
+        // outcome and baseline from split B, so the predictor is not built from the outcome's own per-layer gains.
+        IReadOnlyList<HeldOutConfiguration> heldOut = [];
+        ThreeFactorResult decomposition;
+        string decompositionLocalization = "in-sample: localization from the same rows as the outcome (no held-out split)";
+        var splits = options.HeldOutSeed is ulong seed ? HeldOutSelection.Splits(analysed, seed) : null;
+        if (splits is not null && splits.Count == tasks.Count)
+        {
+            heldOut = HeldOutSelection.Choose(analysed, splits);
+            var ta = TaskSummaries.Compute(HeldOutSelection.Part(analysed, splits, true), options.Zones, options.GoldenThresholdPct).ToDictionary(t => t.Task, StringComparer.Ordinal);
+            var tb = TaskSummaries.Compute(HeldOutSelection.Part(analysed, splits, false), options.Zones, options.GoldenThresholdPct);
+            decomposition = tb.Count == tasks.Count && tb.All(t => ta.ContainsKey(t.Task))
+                ? ThreeFactorDecomposition.Compute(tb, tb.Select(t => ta[t.Task].Localization).ToArray())
+                : ThreeFactorDecomposition.Compute(tasks);
+            if (tb.Count == tasks.Count)
+                decompositionLocalization = $"held out: localization from split A, outcome and baseline from split B of each task's prompts (seed {options.HeldOutSeed})";
+        }
+        else decomposition = ThreeFactorDecomposition.Compute(tasks);
         var layers = LayerSpecialization.Compute(tasks, options.MaxExactN);
         var controls = control.Rows.Count == 0 ? [] : ControlExtraction.FromSweep(control, tasks);
         var curves = MultiplierCurves(tasks, options.Zones);
@@ -116,8 +148,15 @@ public static class SweepAnalysis
         if (tasks.Select(t => t.Configurations).Distinct().Count() > 1)
             caveats.Add("Tasks were swept over different numbers of configurations; their mean improvements are not strictly comparable.");
 
+        if (splits is null || heldOut.Count == 0)
+            caveats.Add("In-sample: each task's best configuration was chosen and measured on the same prompts (no held-out split), so its gain is biased upwards.");
         return new SweepAnalysisResult(set.SweepName, set.ModelName, set.ModelHash, options, set.Rows.Count, analysed.Rows.Count,
-            control.Rows.Count, nonFinite, tasks, stats, zones, cal, calNote, decomposition, layers, controls, curves, caveats);
+            control.Rows.Count, nonFinite, tasks, stats, zones, cal, calNote, decomposition, layers, controls, curves, caveats)
+        {
+            Definitions = ImprovementDefinitions.Compare(tasks, options.MaxExactN),
+            HeldOut = heldOut,
+            DecompositionLocalization = decompositionLocalization,
+        };
     }
 
     /// <summary>Per zone: mean over tasks of the task's mean improvement at each multiplier (tasks missing a multiplier are skipped for it).</summary>

@@ -8,7 +8,13 @@ namespace Sna.Research.Analysis;
 /// <param name="MeanImprovementPct">Mean over prompts of the per-prompt % improvement (the paper's configuration improvement).</param>
 /// <param name="MeanPBase">Mean P_base over those prompts.</param>
 /// <param name="MeanPPost">Mean P_post over those prompts.</param>
-public sealed record ConfigurationResult(SweepConfiguration Configuration, int Prompts, double MeanImprovementPct, double MeanPBase, double MeanPPost);
+public sealed record ConfigurationResult(SweepConfiguration Configuration, int Prompts, double MeanImprovementPct, double MeanPBase, double MeanPPost)
+{
+    /// <summary>100 (mean P_post − mean P_base) / mean P_base over the prompts (<c>improvement_of_means_pct</c>).</summary>
+    public double ImprovementOfMeansPct => Scoring.ImprovementPct(MeanPBase, MeanPPost);
+    /// <summary>Median over prompts of the per-prompt % improvement (<c>median_improvement_pct</c>; NaN if one is not finite).</summary>
+    public double MedianImprovementPct { get; init; } = double.NaN;
+}
 
 /// <summary>Per-task summary with the paper's definitions (see <see cref="TaskSummaries.Compute"/>).</summary>
 /// <param name="Task">Task name.</param>
@@ -31,7 +37,13 @@ public sealed record TaskSummary(
     string Task, string Domain, string Level, int Prompts, int Configurations, double Baseline,
     double MeanImprovementPct, double MaxImprovementPct, double SuccessRate, int GoldenZoneCount, int Zone,
     ConfigurationResult Best, int BestLayer, IReadOnlyDictionary<int, double> LayerMeanImprovementPct, double Localization,
-    IReadOnlyList<ConfigurationResult> ConfigurationResults);
+    IReadOnlyList<ConfigurationResult> ConfigurationResults)
+{
+    /// <summary>Mean over configurations of <see cref="ConfigurationResult.ImprovementOfMeansPct"/>.</summary>
+    public double MeanImprovementOfMeansPct => ConfigurationResults.Average(c => c.ImprovementOfMeansPct);
+    /// <summary>Mean over configurations of <see cref="ConfigurationResult.MedianImprovementPct"/>.</summary>
+    public double MeanMedianImprovementPct => ConfigurationResults.Average(c => c.MedianImprovementPct);
+}
 
 /// <summary>Computes <see cref="TaskSummary"/> rows from sweep rows.</summary>
 public static class TaskSummaries
@@ -59,9 +71,14 @@ public static class TaskSummaries
             double baseline = byPrompt.Select(g => g.Average(r => r.PBase)).Average();
 
             var configs = rows.GroupBy(r => r.Configuration)
-                .Select(g => new ConfigurationResult(g.Key, g.Select(r => r.PromptIndex).Distinct().Count(),
-                    g.GroupBy(r => r.PromptIndex).Select(p => p.Average(r => r.ImprovementPct)).Average(),
-                    g.Average(r => r.PBase), g.Average(r => r.PPost)))
+                .Select(g =>
+                {
+                    var perPrompt = g.GroupBy(r => r.PromptIndex).Select(p => p.Average(r => r.ImprovementPct)).ToArray();
+                    return new ConfigurationResult(g.Key, perPrompt.Length, perPrompt.Average(), g.Average(r => r.PBase), g.Average(r => r.PPost))
+                    {
+                        MedianImprovementPct = perPrompt.All(double.IsFinite) ? Descriptive.Median(perPrompt) : double.NaN,
+                    };
+                })
                 .OrderBy(c => c.Configuration)
                 .ToArray();
 

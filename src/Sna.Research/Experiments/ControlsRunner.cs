@@ -68,7 +68,7 @@ public sealed record ControlsOptions
 public sealed record RandomControl(int Seed, int[] Neurons, TaskOutcome Outcome)
 {
     /// <summary>Mean over prompts of the per-prompt % improvement (as <see cref="ControlComparison.RandomImprovementsPct"/>).</summary>
-    public double ImprovementPct => Outcome.MeanOfPromptImprovementsPct;
+    public double ImprovementPct => Outcome.ImprovementPct;
 }
 
 /// <summary>
@@ -80,8 +80,8 @@ public sealed record ControlsResult(string Task, SweepConfiguration Configuratio
     CollateralMeasurement? BottomCollateral, CollateralMeasurement? RandomCollateral)
 {
     /// <summary>The report's record (<see cref="Reporting.ReportOptions.Controls"/>).</summary>
-    public ControlComparison Comparison => new(Task, Configuration, TaskOutcome.MeanOfPromptImprovementsPct,
-        Random.Select(r => r.ImprovementPct).ToArray(), BottomOutcome?.MeanOfPromptImprovementsPct);
+    public ControlComparison Comparison => new(Task, Configuration, TaskOutcome.ImprovementPct,
+        Random.Select(r => r.ImprovementPct).ToArray(), BottomOutcome?.ImprovementPct);
 
     /// <summary>The report's record (<see cref="Reporting.ReportOptions.Collateral"/>), when measured.</summary>
     public CollateralCost? CollateralCost => Collateral?.ToCost(Task, Configuration);

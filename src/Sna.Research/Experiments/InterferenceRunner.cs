@@ -55,11 +55,11 @@ public sealed record InterferenceSource(TaskSuite Suite, int Layer, int Count = 
 /// </summary>
 public sealed record InterferenceEntry(string Source, string Target, TaskOutcome Outcome)
 {
-    public double DeltaPp => Outcome.MeanOfPromptImprovementsPct;
+    public double DeltaPp => Outcome.ImprovementPct;
     public double MeanPBase => Outcome.MeanPBase;
     public double MeanPPost => Outcome.MeanPPost;
     public double MeanPChange => Outcome.MeanPPost - Outcome.MeanPBase;
-    public double ImprovementOfMeansPct => Outcome.ImprovementPct;
+    public double ImprovementOfMeansPct => Outcome.ImprovementOfMeansPct;
 }
 
 /// <summary>

@@ -11,16 +11,34 @@ public sealed record PromptOutcome(int PromptIndex, string Text, string Target, 
 }
 
 /// <summary>
-/// A task before and after an amplification. The task-level numbers follow the paper: mean P_base and mean P_post over the
-/// prompts, and % improvement = (mean P_post − mean P_base) / mean P_base × 100 (the improvement of the means, not the mean
-/// of per-prompt improvements, which one near-zero P_base would dominate; that one is <see cref="MeanOfPromptImprovementsPct"/>).
+/// A task before and after an amplification. One name per quantity (docs/analysis.md, "Definitions"):
+/// <list type="bullet">
+/// <item><see cref="ImprovementPct"/> (<c>improvement_pct</c>): the mean over prompts of the per-prompt improvement
+/// 100 (P_post − P_base) / P_base — each prompt is one experiment of the paper's formula; the sweep, summary, report, controls
+/// and interference use this one;</item>
+/// <item><see cref="ImprovementOfMeansPct"/> (<c>improvement_of_means_pct</c>): 100 (mean P_post − mean P_base) / mean P_base,
+/// the improvement of the task's mean probability (what <c>amplify --task</c> called its improvement before);</item>
+/// <item><see cref="MedianImprovementPct"/> (<c>median_improvement_pct</c>): the median of the per-prompt improvements, robust
+/// to the tiny baselines that dominate a mean of ratios.</item>
+/// </list>
 /// </summary>
 public sealed record TaskOutcome(string Task, Amplification Amplification, ScoreKind Kind, IReadOnlyList<PromptOutcome> Prompts)
 {
     public double MeanPBase => Prompts.Average(p => p.Base.Probability);
     public double MeanPPost => Prompts.Average(p => p.Post.Probability);
-    public double ImprovementPct => Scoring.ImprovementPct(MeanPBase, MeanPPost);
-    public double MeanOfPromptImprovementsPct => Prompts.Average(p => p.ImprovementPct);
+    /// <summary>Mean over prompts of the per-prompt % improvement (the task-level <c>improvement_pct</c>).</summary>
+    public double ImprovementPct => Prompts.Average(p => p.ImprovementPct);
+    /// <summary>100 (mean P_post − mean P_base) / mean P_base.</summary>
+    public double ImprovementOfMeansPct => Scoring.ImprovementPct(MeanPBase, MeanPPost);
+    /// <summary>Median over prompts of the per-prompt % improvement.</summary>
+    public double MedianImprovementPct
+    {
+        get
+        {
+            var v = Prompts.Select(p => p.ImprovementPct).ToArray();
+            return v.All(double.IsFinite) ? Sna.Research.Analysis.Descriptive.Median(v) : double.NaN;
+        }
+    }
 }
 
 /// <summary>Runs a task with and without an amplification (batched forwards) and compares.</summary>

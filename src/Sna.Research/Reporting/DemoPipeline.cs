@@ -19,8 +19,22 @@ public sealed record DemoOptions
     public IReadOnlyList<double> Multipliers { get; init; } = [1.5, 2.0, 3.0];
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     public ZoneThresholds Zones { get; init; } = ZoneThresholds.Paper;
-    /// <summary>Random-neuron control sets per task (at each task's chosen configuration).</summary>
-    public int ControlSeeds { get; init; } = 20;
+    /// <summary>
+    /// Random-neuron control sets per task (at each task's chosen configuration). The smallest p of a randomisation test is
+    /// 1/(sets + 1), so with 12 tasks the smallest Holm-adjusted p is 12/(sets + 1): 200 sets give 0.0597 (nothing could pass
+    /// 0.05), 239 is the least that could; 499 gives 0.024, leaving room for a task that a few random sets tie or beat.
+    /// </summary>
+    public int ControlSeeds { get; init; } = DefaultControlSeeds;
+    public const int DefaultControlSeeds = 499;
+    /// <summary>Seed of each task's prompt split (<see cref="PromptSplit"/>); ignored when <see cref="InSample"/>.</summary>
+    public ulong SplitSeed { get; init; } = PromptSplit.DefaultSeed;
+    /// <summary>
+    /// The old in-sample path: neurons discovered on all prompts, configuration chosen and controls measured on the same prompts.
+    /// Off by default; the report marks it.
+    /// </summary>
+    public bool InSample { get; init; }
+    /// <summary>Largest number of greedy tokens decoded per prompt in the generation-level evaluation (0 = skip it).</summary>
+    public int GenerationMaxTokens { get; init; } = GenerationEvaluator.DefaultMaxNewTokens;
     public int Resamples { get; init; } = Bootstrap.DefaultResamples;
     /// <summary>The two-label data set for the classification step (GLUE TSV; the bundled SST-2 dev set), or null to skip it.</summary>
     public string? ClassificationData { get; init; }
@@ -34,7 +48,13 @@ public sealed record DemoStep(string Name, string Detail);
 /// <summary>Everything the demo produced.</summary>
 public sealed record DemoResult(
     IReadOnlyList<AdvisorReport> Advice, string SweepDatabase,
-    SweepRunResult Sweep, ReportOutput Report, TimeSpan Elapsed);
+    SweepRunResult Sweep, ReportOutput Report, TimeSpan Elapsed)
+{
+    /// <summary>Per task: the chosen configuration, its held-out gain, p, Holm and BH adjusted p (the demo's headline table).</summary>
+    public IReadOnlyList<ControlComparison> Controls { get; init; } = [];
+    public IReadOnlyList<AdjustedP?> Adjusted { get; init; } = [];
+    public IReadOnlyList<GenerationOutcome> Generation { get; init; } = [];
+}
 
 /// <summary>
 /// The main job, end to end on one model: advise on every task (baseline confidence and zone), sweep a reduced grid with
@@ -60,7 +80,11 @@ public static class DemoPipeline
             progress?.Report(new DemoStep("advise", $"{s.Name}: mean P_base {advice[^1].MeanPBase:G4}, zone {advice[^1].Zone}"));
         }
 
-        // 2. The sweep with task neurons, then the controls on the same grid, each in its own database.
+        // 2. Held-out protocol: split each task's prompts with a seed. Neurons are discovered on split A's prompts only, the sweep
+        //    scores every prompt, the configuration is chosen on split A's rows and everything claimed about it (gain, controls,
+        //    p-values, exact match) is measured on split B. InSample restores the old path (all prompts for everything).
+        var splits = suites.ToDictionary(s => s.Name, s => PromptSplit.Of(s.Name, s.Prompts.Count, o.SplitSeed), StringComparer.Ordinal);
+        var sweepSuites = o.InSample ? suites : suites.Select(s => splits[s.Name].DiscoverOnSelection(s)).ToList();
         var cache = DiscoveryCache.Default();
         SweepRunResult RunSweep(string source, string db)
         {
@@ -75,38 +99,47 @@ public static class DemoPipeline
                 NeuronSource = source,
                 Bos = o.Bos,
             };
-            var tasks = SweepTaskBuilder.Build(model, tokenizer, suites, source, o.Bos, cache);
+            var tasks = SweepTaskBuilder.Build(model, tokenizer, sweepSuites, source, o.Bos, cache);
             var engine = new SweepEngine(model, def, tasks);
             using var store = ResultStore.Open(db);
             progress?.Report(new DemoStep("sweep", $"{source}: {engine.Grid.Count} configurations → {Path.GetFileName(db)}"));
             return engine.Run(store, new SweepOptions { Resume = true }, null, ct);
         }
-        string mainDb = Path.Combine(o.OutDir, "sweep.db");
+        string mainDb = Path.Combine(o.OutDir, o.InSample ? "sweep-in-sample.db" : "sweep.db");
         var sweep = RunSweep("differential", mainDb);
         var set = ResultSetReader.Read(mainDb);
+        var finite = set.Where(r => double.IsFinite(r.ImprovementPct) && double.IsFinite(r.PBase));
+        var chosen = o.InSample
+            ? TaskSummaries.Compute(finite).ToDictionary(t => t.Task, t => t.Best.Configuration, StringComparer.Ordinal)
+            : HeldOutSelection.Choose(finite, splits).ToDictionary(h => h.Task, h => h.Configuration, StringComparer.Ordinal);
 
-        // 3. Controls on held-out prompts. Picking each task's best of many configurations and then comparing it with random
-        //    neurons at that configuration favours the task neurons (the winner's curse), so the configuration is chosen on the
-        //    even-indexed prompts and the controls are measured on the odd-indexed ones. Neurons stay those of the sweep
-        //    (discovered on all of the task's texts).
+        // 3. Controls at each task's chosen configuration, on split B (in-sample: on every prompt), with neurons from split A.
         var controls = new List<ControlComparison>();
         var collateral = new List<CollateralCost>();
         var sources = new List<InterferenceSource>();
+        var generation = new List<GenerationOutcome>();
+        var zoneOf = advice.ToDictionary(a => a.Task, a => a.Zone, StringComparer.Ordinal);
         foreach (var suite in suites)
         {
             ct.ThrowIfCancellationRequested();
-            var best = set.Rows.Where(r => r.Task == suite.Name && r.PromptIndex % 2 == 0)
-                .GroupBy(r => (r.Layer, r.Count, r.Multiplier))
-                .Select(g => (g.Key, Mean: g.Average(r => r.ImprovementPct)))
-                .OrderByDescending(x => x.Mean).ThenBy(x => x.Key.Layer).ThenBy(x => x.Key.Count).ThenBy(x => x.Key.Multiplier).First().Key;
-            var heldOut = suite with { Prompts = suite.Prompts.Where((_, i) => i % 2 == 1).ToArray(), Texts = suite.DiscoveryTexts };
-            var r = ControlsRunner.Run(model, tokenizer, heldOut, best.Layer, best.Count, (float)best.Multiplier, PositionsMode.All,
+            if (!chosen.TryGetValue(suite.Name, out var best)) continue;
+            var measured = o.InSample ? suite : splits[suite.Name].MeasurementSuite(suite);
+            var r = ControlsRunner.Run(model, tokenizer, measured, best.Layer, best.Count, (float)best.Multiplier, PositionsMode.All,
                 new ControlsOptions { Seeds = o.ControlSeeds, Bos = o.Bos, Cache = cache });
             controls.Add(r.Comparison);
             if (r.CollateralCost is { } c) collateral.Add(c);
-            sources.Add(new InterferenceSource(suite, best.Layer, best.Count, (float)best.Multiplier));
-            progress?.Report(new DemoStep("controls", $"{suite.Name} at L{best.Layer} k={best.Count} ×{best.Multiplier}: task {r.Comparison.TaskNeuronImprovementPct:+0.00;-0.00}% vs random {r.Comparison.RandomMeanPct:+0.00;-0.00}% (p = {r.RandomTest?.PValue:G3})"));
+            sources.Add(new InterferenceSource(sweepSuites.First(s => s.Name == suite.Name), best.Layer, best.Count, (float)best.Multiplier));
+            progress?.Report(new DemoStep("controls", $"{suite.Name} at L{best.Layer} k={best.Count} ×{best.Multiplier}: task {r.Comparison.TaskNeuronImprovementPct:+0.00;-0.00}% vs random {r.Comparison.RandomMeanPct:+0.00;-0.00}% (p = {r.RandomTest?.PValue:G3}, {measured.Prompts.Count} prompts)"));
+            if (o.GenerationMaxTokens > 0)
+            {
+                var g = GenerationEvaluator.Evaluate(model, tokenizer, measured, Amplification.Single(best.Layer, r.TaskNeurons, (float)best.Multiplier, PositionsMode.All),
+                    o.Bos, zoneOf.GetValueOrDefault(suite.Name), o.GenerationMaxTokens);
+                generation.Add(g);
+                var em = g.ExactMatch;
+                progress?.Report(new DemoStep("generate", $"{suite.Name}: exact match {em.CorrectBefore}/{em.N} → {em.CorrectAfter}/{em.N} (McNemar p = {em.McNemar.PValue:G3})"));
+            }
         }
+        var adjusted = ControlFamily.Adjust(controls);
 
         // 4. Cross-task interference: each task's chosen configuration applied while scoring every task.
         progress?.Report(new DemoStep("interference", $"{sources.Count} sources × {suites.Count} targets"));
@@ -138,15 +171,22 @@ public static class DemoPipeline
         progress?.Report(new DemoStep("report", "statistics, figures and the HTML report"));
         var report = ReportWriter.Write(set, new ReportOptions
         {
-            Analysis = new AnalysisOptions { Zones = o.Zones, Resamples = o.Resamples },
             Title = $"SNA demo on {Path.GetFileName(model.Provenance.Source)}",
+            Analysis = new AnalysisOptions { Zones = o.Zones, Resamples = o.Resamples, HeldOutSeed = o.InSample ? null : o.SplitSeed },
             Controls = controls,
-            ControlsNote = "Held-out design: each task's configuration was chosen on its even-indexed prompts; the task-neuron, random and bottom-k " +
-                           "improvements above are measured on its odd-indexed prompts. Random sets exclude the task's own neurons.",
+            ControlsHeldOut = !o.InSample,
+            ControlsNote = o.InSample
+                ? "IN-SAMPLE (--in-sample): neurons were discovered, each task's configuration was chosen and the controls were measured on the same prompts; the gains are biased upwards."
+                : $"Held-out design (seed {o.SplitSeed}): each task's prompts were split in two; neurons were discovered and the configuration chosen on split A; " +
+                  $"the task-neuron, {o.ControlSeeds} random and bottom-k improvements are measured on split B. Random sets exclude the task's own neurons.",
+            Generation = generation,
             Collateral = collateral,
             Interference = interference.Matrix,
             Classification = classification,
         }, Path.Combine(o.OutDir, "report"));
-        return new DemoResult(advice, mainDb, sweep, report, DateTime.UtcNow - started);
+        return new DemoResult(advice, mainDb, sweep, report, DateTime.UtcNow - started)
+        {
+            Controls = controls, Adjusted = adjusted, Generation = generation,
+        };
     }
 }

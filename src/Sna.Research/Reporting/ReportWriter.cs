@@ -24,6 +24,12 @@ public sealed record ReportOptions
     /// <summary>How the controls were obtained (e.g. the held-out design), printed under the controls table.</summary>
     public string? ControlsNote { get; init; }
 
+    /// <summary>True when <see cref="Controls"/> were measured on prompts held out from neuron discovery and configuration choice; false marks them in-sample.</summary>
+    public bool ControlsHeldOut { get; init; }
+
+    /// <summary>Generation-level (exact-match) evaluation to include; the section is omitted when null.</summary>
+    public IReadOnlyList<Sna.Research.Experiments.GenerationOutcome>? Generation { get; init; }
+
     /// <summary>Collateral cost on neutral text (needs the model); the section says "not measured" when null.</summary>
     public IReadOnlyList<CollateralCost>? Collateral { get; init; }
 
@@ -94,19 +100,22 @@ public static class ReportWriter
         if (fCls is not null) figures.Add(fCls);
 
         string title = options.Title ?? $"SNA sweep report: {a.SweepName} ({a.ModelName})";
-        var doc = BuildDocument(title, a, options, controls, f1, fLayer, fMult, fInt, fCls);
+        var adjusted = StatisticsSections.AdjustControls(a.Controls, options.Controls ?? [], options.ControlsHeldOut);
+        var doc = BuildDocument(title, a, options, adjusted, f1, fLayer, fMult, fInt, fCls);
         string html = Path.Combine(outDir, "report.html"), md = Path.Combine(outDir, "report.md"), json = Path.Combine(outDir, "summary.json");
         var utf8 = new UTF8Encoding(false);
         File.WriteAllText(html, doc.ToHtml(options.InlineSvgInHtml), utf8);
         File.WriteAllText(md, doc.ToMarkdown(), utf8);
-        File.WriteAllText(json, Summary(a, options, controls, figures).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), utf8);
+        var summary = Summary(a, options, controls, figures);
+        StatisticsSections.Json(summary, a, adjusted, options.Generation);
+        File.WriteAllText(json, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), utf8);
         return new ReportOutput(outDir, html, md, json, figures, a, controls);
     }
 
     // ---------------------------------------------------------------- document
 
     private static ReportDocument BuildDocument(string title, SweepAnalysisResult a, ReportOptions o,
-        IReadOnlyList<ControlComparison> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt, FigureFile? fCls)
+        IReadOnlyList<StatisticsSections.AdjustedControl> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt, FigureFile? fCls)
     {
         var z = a.Options.Zones;
         var d = new ReportDocument(title);
@@ -117,7 +126,7 @@ public static class ReportWriter
             $"{a.Tasks.Count} task(s), {a.TotalRows} row(s) ({a.AnalysedRows} analysed, {a.ControlRows} control, {a.NonFiniteRows} non-finite). " +
             $"Zones on P_base: {z.Low.ToString(CultureInfo.InvariantCulture)} / {z.High.ToString(CultureInfo.InvariantCulture)}; golden threshold {a.Options.GoldenThresholdPct.ToString(CultureInfo.InvariantCulture)}%.");
         if (st.Spearman is { } s0)
-            d.P($"Headline: baseline vs mean improvement, Spearman rho = {Fmt.F(s0.Rho)} (p = {Fmt.P(st.SpearmanPPreferred)}, {st.SpearmanPPreferredKind}, n = {s0.N}; " +
+            d.P($"Headline: baseline vs mean improvement_pct (mean over prompts of 100 (P_post − P_base)/P_base, averaged over configurations), Spearman rho = {Fmt.F(s0.Rho)} (p = {Fmt.P(st.SpearmanPPreferred)}, {st.SpearmanPPreferredKind}, n = {s0.N}; " +
                 $"95% bootstrap CI [{Fmt.F(st.SpearmanCi?.Lower ?? double.NaN)}, {Fmt.F(st.SpearmanCi?.Upper ?? double.NaN)}]). Paper (GPT-2 Medium, 12 tasks): rho = -0.762, p = 0.004.");
         else d.P("Headline statistic " + st.NotEstimable, note: true);
 
@@ -131,9 +140,10 @@ public static class ReportWriter
             $"improvement > 0; golden = configurations with improvement > {a.Options.GoldenThresholdPct.ToString(CultureInfo.InvariantCulture)}%. " +
             "Best layer = layer with the highest improvement averaged over its configurations.");
         d.Table("table-tasks", "Per-task summary",
-            ["task", "domain", "level", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "max impr.", "success rate", "golden", "best layer", "localization", "best configuration"],
+            ["task", "domain", "level", "prompts", "configs", "baseline P_base", "zone", "mean improvement_pct", "mean improvement_of_means_pct", "mean median_improvement_pct",
+             "max impr. (in-sample)", "success rate", "golden", "best layer", "localization", "best configuration (in-sample)"],
             a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, t.Domain, t.Level, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
-                I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Fmt.F(t.SuccessRate, 2), I(t.GoldenZoneCount),
+                I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MeanImprovementOfMeansPct, 2), Fmt.Pct(t.MeanMedianImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Fmt.F(t.SuccessRate, 2), I(t.GoldenZoneCount),
                 I(t.BestLayer), Fmt.F(t.Localization, 2), t.Best.Configuration.ToString()]));
 
         // Statistics
@@ -156,6 +166,7 @@ public static class ReportWriter
                 ]);
             d.P(s.Method, note: true);
         }
+        StatisticsSections.Definitions(d, a);
 
         // Zones
         d.H("zones", 2, "Zone model");
@@ -182,10 +193,11 @@ public static class ReportWriter
         // Decomposition
         d.H("decomposition", 2, "Three-factor decomposition");
         var dec = a.Decomposition;
+        StatisticsSections.BaselineRhoSquared(d, a);
         if (dec.Estimable)
         {
-            d.Table("table-decomposition", $"Shapley/LMG shares of R² (n = {dec.N}, full R² = {Fmt.F(dec.FullRSquared)})",
-                ["factor", "share of R²", "% of R²", "paper %"],
+            d.Table("table-decomposition", $"This toolkit's Shapley/LMG shares of R² (n = {dec.N}, full R² = {Fmt.F(dec.FullRSquared)}); not the paper's method",
+                ["factor", "share of R²", "% of R²", "paper's figure (different quantity)"],
                 dec.Shares.Select(f => (IReadOnlyList<string>)[f.Factor, Fmt.F(f.Share), Fmt.F(f.PercentOfR2, 1), Fmt.F(f.PaperPercent, 0)])
                     .Append(["total", Fmt.F(dec.Shares.Sum(f => f.Share)), "100.0", "100"]));
         }
@@ -227,22 +239,10 @@ public static class ReportWriter
         else d.P("Not measured in this report: interference needs the model (amplify each task's neurons and score every other task).", note: true);
 
         // Controls
-        d.H("controls", 2, "Controls");
-        if (controls.Count > 0)
-        {
-            d.Table("table-controls", "Best configuration: task neurons vs random neurons and bottom-k",
-                ["task", "configuration", "task neurons", "random mean", "random SD", "random sets", "p (task > random)", "bottom-k", "task − bottom-k"],
-                controls.Select(c =>
-                {
-                    var t = c.RandomTest;
-                    return (IReadOnlyList<string>)[c.Task, c.Configuration.ToString(), Fmt.Pct(c.TaskNeuronImprovementPct, 2), Fmt.Pct(c.RandomMeanPct, 2),
-                        Fmt.F(c.RandomSdPct, 2), I(c.RandomImprovementsPct.Count), t is null ? "—" : Fmt.P(t.PValue),
-                        c.BottomKImprovementPct is double b ? Fmt.Pct(b, 2) : "—", Fmt.F(c.AdvantageOverBottomKPct, 2)];
-                }));
-            d.P("p = (1 + #{random ≥ task}) / (1 + m) (randomisation test against m control sets; smallest attainable p with 20 sets is 1/21 ≈ 0.048).", note: true);
-            if (o.ControlsNote is { } cn) d.P(cn, note: true);
-        }
-        else d.P("No control measurements: the sweep has no random/bottom-k rows and none were supplied.", note: true);
+        d.H("controls", 2, "Controls and corrected p-values");
+        StatisticsSections.HeldOut(d, a);
+        StatisticsSections.Controls(d, controls, o.ControlsNote);
+        StatisticsSections.Generation(d, o.Generation, zone => Fmt.Zone(zone, z));
 
         d.H("collateral", 2, "Collateral cost");
         if (o.Collateral is { Count: > 0 } col)
@@ -276,7 +276,8 @@ public static class ReportWriter
         d.H("method", 2, "Method");
         d.List(
         [
-            "Per-prompt improvement = 100 (P_post − P_base) / P_base as stored in the sweep; configuration improvement = mean over prompts.",
+            "Per-prompt improvement = 100 (P_post − P_base) / P_base as stored in the sweep; configuration improvement_pct = mean over prompts; " +
+                "improvement_of_means_pct = 100 (mean P_post − mean P_base) / mean P_base; median_improvement_pct = median over prompts.",
             $"Control rows (neuron sources starting with {string.Join(", ", a.Options.ControlSourcePrefixes)}) are excluded from the task statistics.",
             "Pearson/Spearman as scipy.stats (SciPy 1.10); exact Spearman p by exhaustive null distribution (dynamic programme), not Monte Carlo.",
             $"Bootstrap: percentile intervals, {a.Options.Resamples} resamples, xoshiro256** seed {a.Options.Seed} (reproducible).",
@@ -321,6 +322,8 @@ public static class ReportWriter
                 ["configurations"] = t.Configurations,
                 ["baseline"] = N(t.Baseline),
                 ["mean_improvement_pct"] = N(t.MeanImprovementPct),
+                ["mean_improvement_of_means_pct"] = N(t.MeanImprovementOfMeansPct),
+                ["mean_median_improvement_pct"] = N(t.MeanMedianImprovementPct),
                 ["max_improvement_pct"] = N(t.MaxImprovementPct),
                 ["success_rate"] = N(t.SuccessRate),
                 ["golden_zone_count"] = t.GoldenZoneCount,

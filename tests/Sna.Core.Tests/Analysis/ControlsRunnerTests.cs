@@ -67,7 +67,7 @@ public class ControlsRunnerTests
         Assert.Equal(diff.TopIndices(1, 8), res.TaskNeurons);
         var direct = TaskAmplification.Evaluate(model, tok, suite, Amplification.Single(1, res.TaskNeurons, 5f), BosPolicy.Prepend);
         var c = res.Comparison;
-        Assert.Equal(direct.MeanOfPromptImprovementsPct, c.TaskNeuronImprovementPct);
+        Assert.Equal(direct.ImprovementPct, c.TaskNeuronImprovementPct);
         Assert.Equal(new Sna.Research.Analysis.SweepConfiguration(1, 8, 5f, "all", "differential"), c.Configuration);
         Assert.Equal(4, c.RandomImprovementsPct.Count);
         Assert.Equal([0, 1, 2, 3], res.Random.Select(r => r.Seed));
@@ -75,7 +75,7 @@ public class ControlsRunnerTests
         {
             Assert.Equal(ControlNeurons.Random(i, 1, 8, model.Config.DMlp, res.TaskNeurons), res.Random[i].Neurons);
             var rd = TaskAmplification.Evaluate(model, tok, suite, Amplification.Single(1, res.Random[i].Neurons, 5f), BosPolicy.Prepend);
-            Assert.Equal(rd.MeanOfPromptImprovementsPct, c.RandomImprovementsPct[i]);
+            Assert.Equal(rd.ImprovementPct, c.RandomImprovementsPct[i]);
         }
         Assert.Equal(ControlNeurons.Bottom(diff, 1, 8), res.BottomNeurons);
         Assert.NotNull(c.BottomKImprovementPct);

@@ -28,15 +28,15 @@ public class InterferenceRunnerTests
         var diffA = new NeuronDiscovery(model, tok).ForTask(a);
         Assert.Equal(diffA.TopIndices(1, 8), res.SourceNeurons[0]);
         var direct = TaskAmplification.Evaluate(model, tok, a, Amplification.Single(1, diffA.TopIndices(1, 8), 4f), BosPolicy.Prepend);
-        Assert.Equal(direct.MeanOfPromptImprovementsPct, res[0, 0].DeltaPp);
+        Assert.Equal(direct.ImprovementPct, res[0, 0].DeltaPp);
         Assert.Equal(direct.MeanPPost, res[0, 0].MeanPPost);
         Assert.Equal(direct.MeanPPost - direct.MeanPBase, res[0, 0].MeanPChange);
-        Assert.Equal(direct.ImprovementPct, res[0, 0].ImprovementOfMeansPct);
+        Assert.Equal(direct.ImprovementOfMeansPct, res[0, 0].ImprovementOfMeansPct);
         Assert.NotEqual(0, res[0, 0].DeltaPp);
 
         var diffB = new NeuronDiscovery(model, tok).ForTask(b);
         var cross = TaskAmplification.Evaluate(model, tok, a, Amplification.Single(2, diffB.TopIndices(2, 8), 4f), BosPolicy.Prepend);
-        Assert.Equal(cross.MeanOfPromptImprovementsPct, res[1, 0].DeltaPp);
+        Assert.Equal(cross.ImprovementPct, res[1, 0].DeltaPp);
         Assert.Equal(res[1, 0].DeltaPp, res.Matrix["code-easy", "math-easy"]);
     }
 

@@ -115,7 +115,8 @@ public class ReportAnalysisTests
     [Fact]
     public void Decomposition_shares_sum_to_r2_and_baseline_only_r2_is_rho_squared()
     {
-        var a = SweepAnalysis.Run(SyntheticSweep.Create());
+        var a = SweepAnalysis.Run(SyntheticSweep.Create(), new AnalysisOptions { HeldOutSeed = null });
+        Assert.StartsWith("in-sample", a.DecompositionLocalization);
         var d = a.Decomposition;
         Assert.True(d.Estimable, d.NotEstimable);
         Assert.Equal(3, d.Shares.Count);
@@ -126,6 +127,26 @@ public class ReportAnalysisTests
         Assert.Equal(4, d.Domains.Count);
         // The baseline dominates the planted data.
         Assert.True(d.Shares[0].Share > d.Shares[2].Share);
+    }
+
+    [Fact]
+    public void Held_out_decomposition_takes_localization_from_split_A_and_outcome_from_split_B()
+    {
+        var set = SyntheticSweep.Create();
+        var a = SweepAnalysis.Run(set);
+        Assert.StartsWith("held out", a.DecompositionLocalization);
+        var splits = HeldOutSelection.Splits(set, PromptSplit.DefaultSeed);
+        var tA = TaskSummaries.Compute(HeldOutSelection.Part(set, splits, true)).ToDictionary(t => t.Task);
+        var tB = TaskSummaries.Compute(HeldOutSelection.Part(set, splits, false));
+        var expected = ThreeFactorDecomposition.Compute(tB, tB.Select(t => tA[t.Task].Localization).ToArray());
+        Assert.True(a.Decomposition.Estimable, a.Decomposition.NotEstimable);
+        Assert.Equal(expected.FullRSquared, a.Decomposition.FullRSquared, 12);
+        Assert.Equal(expected.Shares.Select(s => s.Share), a.Decomposition.Shares.Select(s => s.Share));
+        // baseline-only R² is rho² of split B's outcome, and the held-out localization differs from the in-sample one
+        var rhoB = Correlation.Spearman(tB.Select(t => t.Baseline).ToArray(), tB.Select(t => t.MeanImprovementPct).ToArray());
+        Assert.Equal(rhoB.RhoSquared, a.Decomposition.BaselineOnlyRSquared, 10);
+        Assert.NotEqual(tB.Select(t => t.Localization), tB.Select(t => tA[t.Task].Localization));
+        Assert.Equal(a.Tasks.Count, a.HeldOut.Count);
     }
 
     [Fact]

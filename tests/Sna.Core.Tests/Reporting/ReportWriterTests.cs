@@ -102,6 +102,75 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void Report_names_definitions_adjusts_p_across_tasks_and_shows_rho_squared_beside_58()
+    {
+        var o = WriteFull(_dir);
+        using var doc = JsonDocument.Parse(File.ReadAllText(o.JsonPath));
+        var root = doc.RootElement;
+        var defs = root.GetProperty("definitions");
+        Assert.Equal(["improvement_pct", "improvement_of_means_pct", "median_improvement_pct"], defs.EnumerateArray().Select(d => d.GetProperty("quantity").GetString()));
+        Assert.Equal(o.Analysis.Statistics.Spearman!.Rho, defs[0].GetProperty("spearman_rho").GetDouble(), 12);
+        var t0 = root.GetProperty("tasks")[0];
+        Assert.Equal(o.Analysis.Tasks[0].MeanImprovementOfMeansPct, t0.GetProperty("mean_improvement_of_means_pct").GetDouble());
+        Assert.Equal(o.Analysis.Tasks[0].MeanMedianImprovementPct, t0.GetProperty("mean_median_improvement_pct").GetDouble());
+
+        var rho2 = root.GetProperty("baseline_rho_squared");
+        Assert.Equal(0.58, rho2.GetProperty("paper").GetDouble());
+        Assert.Equal(o.Analysis.Statistics.Spearman.RhoSquared, rho2.GetProperty("value").GetDouble(), 12);
+        Assert.StartsWith("held out", rho2.GetProperty("localization").GetString());
+
+        var ho = root.GetProperty("held_out");
+        Assert.False(ho.GetProperty("in_sample").GetBoolean());
+        Assert.Equal(12, ho.GetProperty("tasks").GetArrayLength());
+
+        // controls from the sweep's rows are in-sample; the supplied one is in-sample too (ControlsHeldOut not set); each family adjusted on its own
+        var adj = root.GetProperty("controls_adjusted").EnumerateArray().ToArray();
+        Assert.Equal(3, adj.Length);
+        Assert.All(adj, a => Assert.Equal("in-sample", a.GetProperty("design").GetString()));
+        var ps = adj.Select(a => a.GetProperty("p").GetDouble()).ToArray();
+        // family 1: the two comparisons found in the sweep's control rows; family 2: the supplied one
+        var holm = Sna.Research.Analysis.MultipleTesting.Holm(ps[..2]).Append(ps[2]).ToArray();
+        var bh = Sna.Research.Analysis.MultipleTesting.BenjaminiHochberg(ps[..2]).Append(ps[2]).ToArray();
+        for (int i = 0; i < adj.Length; i++)
+        {
+            Assert.Equal(holm[i], adj[i].GetProperty("p_holm").GetDouble(), 12);
+            Assert.Equal(bh[i], adj[i].GetProperty("p_bh").GetDouble(), 12);
+            Assert.Equal(holm[i] < 0.05, adj[i].GetProperty("survives_holm").GetBoolean());
+            Assert.True(adj[i].GetProperty("p_holm").GetDouble() >= adj[i].GetProperty("p").GetDouble());
+        }
+
+        string html = File.ReadAllText(o.HtmlPath);
+        foreach (string id in new[] { "table-definitions", "table-held-out", "table-rho-squared" })
+            Assert.Contains($"<table id=\"{id}\">", html);
+        Assert.Contains("Holm p", html);
+        Assert.Contains("IN-SAMPLE rows", html);
+        Assert.Contains("own decomposition", html);
+    }
+
+    [Fact]
+    public void Held_out_supplied_controls_are_labelled_and_in_sample_analysis_is_marked()
+    {
+        var set = SyntheticSweep.Create();
+        var cfg = new SweepConfiguration(3, 64, 5, "all", "task");
+        var o = ReportWriter.Write(set, new ReportOptions
+        {
+            Analysis = new AnalysisOptions { Resamples = 200, HeldOutSeed = null },
+            Controls = [new ControlComparison("a", cfg, 12, Enumerable.Range(0, 499).Select(i => i * 0.01 - 2.0).ToArray(), null),
+                        new ControlComparison("b", cfg, 0.1, Enumerable.Range(0, 499).Select(i => i * 0.01 - 2.0).ToArray(), null)],
+            ControlsHeldOut = true,
+            WriteSvg = false,
+        }, _dir);
+        using var doc = JsonDocument.Parse(File.ReadAllText(o.JsonPath));
+        var adj = doc.RootElement.GetProperty("controls_adjusted").EnumerateArray().ToArray();
+        Assert.All(adj, a => Assert.Equal("held-out", a.GetProperty("design").GetString()));
+        Assert.Equal(2.0 / 500, adj[0].GetProperty("p_holm").GetDouble(), 12);     // p = 1/500, Holm × 2
+        Assert.True(adj[0].GetProperty("survives_holm").GetBoolean());
+        Assert.False(adj[1].GetProperty("survives_holm").GetBoolean());
+        Assert.True(doc.RootElement.GetProperty("held_out").GetProperty("in_sample").GetBoolean());
+        Assert.Contains(o.Analysis.Caveats, c => c.StartsWith("In-sample"));
+    }
+
+    [Fact]
     public void Inline_svg_html_variant()
     {
         var set = SyntheticSweep.Create();

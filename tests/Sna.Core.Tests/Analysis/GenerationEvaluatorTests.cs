@@ -1,0 +1,70 @@
+using Sna.Core.Tests.Method;
+using Sna.Research.Experiments;
+using Sna.Research.Method;
+using Sna.Runtime.Tokenization;
+
+namespace Sna.Core.Tests.Analysis;
+
+/// <summary>Generation-level evaluation: greedy decoding with and without an amplification, exact match and McNemar.</summary>
+public class GenerationEvaluatorTests
+{
+    private const string Fixture = "gpt2-tiny-f32";
+
+    private static TaskSuite Suite() => new()
+    {
+        Name = "gen",
+        Prompts = [new("The house is on a", " quiet street"), new("She walked to the", " store"), new("It is a sunny", " day in"), new("The table was", " made")],
+    };
+
+    [Fact]
+    public void Greedy_equals_step_by_step_argmax_of_single_forwards()
+    {
+        var (model, tok) = MethodFixtures.Get(Fixture);
+        var prompts = new[] { tok.Encode("The house is on a", BosPolicy.Prepend), tok.Encode("She walked", BosPolicy.Prepend) };
+        var got = GenerationEvaluator.Greedy(model, prompts, [3, 2]);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var seq = prompts[i].ToList();
+            var expected = new List<int>();
+            for (int s = 0; s < got[i].Length; s++)
+            {
+                var logits = model.ForwardLast(seq.ToArray());
+                int best = 0;
+                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
+                expected.Add(best); seq.Add(best);
+            }
+            Assert.Equal(expected, got[i]);
+        }
+        Assert.Equal([3, 2], got.Select(g => g.Length));
+    }
+
+    [Fact]
+    public void Multiplier_one_changes_no_answer_and_targets_set_the_token_budget()
+    {
+        var (model, tok) = MethodFixtures.Get(Fixture);
+        var g = GenerationEvaluator.Evaluate(model, tok, Suite(), Amplification.Single(1, [1, 2, 3], 1f), BosPolicy.Prepend, zone: 1);
+        Assert.All(g.Prompts, p => Assert.Equal(p.Before, p.After));
+        Assert.All(g.Prompts, p => Assert.Equal(p.SequenceLogProbBase, p.SequenceLogProbPost));
+        Assert.All(g.Prompts, p => Assert.Equal(p.Target.Length, p.Before.Length));
+        var e = g.ExactMatch;
+        Assert.Equal((0, 0, 1.0), (e.McNemar.Improved, e.McNemar.Worsened, e.McNemar.PValue));
+        Assert.Equal(0, g.MeanSequenceLogProbChange);
+        Assert.Contains(g.Prompts, p => p.MultiToken);
+    }
+
+    [Fact]
+    public void Exact_match_is_token_equality_with_the_target_and_strong_amplification_moves_answers()
+    {
+        var (model, tok) = MethodFixtures.Get(Fixture);
+        var suite = Suite();
+        // Make the target the model's own greedy answer for half the prompts: those are exact matches before.
+        var enc = EncodedTask.Encode(suite, tok, BosPolicy.Prepend);
+        var own = GenerationEvaluator.Greedy(model, enc.Prompts, enc.Targets.Select(t => t.Length).ToArray());
+        var p = new GenerationPrompt(0, own[0], own[0], [.. own[0].Take(own[0].Length - 1), own[0][^1] + 1], 0, 0);
+        Assert.True(p.CorrectBefore);
+        Assert.False(p.CorrectAfter);
+        var g = GenerationEvaluator.Evaluate(model, tok, suite, Amplification.Single(0, Enumerable.Range(0, 40).ToArray(), 25f), BosPolicy.Prepend, zone: 1);
+        Assert.Contains(g.Prompts, x => !x.Before.SequenceEqual(x.After));
+        Assert.NotEqual(0, g.MeanSequenceLogProbChange);
+    }
+}
