@@ -243,9 +243,6 @@ public static class ClassificationExperiment
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
-        // The evaluator measures the plain model; the baseline (a hooked forward) would not.
-        if (model.Hooks.Count > 0)
-            throw new InvalidOperationException("the prefix engine ignores the model's persistent hooks while the baseline applies them; remove them or use the batched engine");
         var after = cells.Select(_ => new ClassPrediction[ids.Length]).ToArray();
         var ev = new SweepEvaluator(model);
         int[] labelIds = clf.LabelTokenIds;

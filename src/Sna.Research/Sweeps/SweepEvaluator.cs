@@ -12,7 +12,8 @@ namespace Sna.Research.Sweeps;
 /// <summary>
 /// What the unmodified run of one prompt leaves behind for the sweep: per layer the residual stream after the block
 /// (<c>hook_resid_post</c>), the post-activations of the neurons any configuration scales (<c>mlp.hook_post</c>, gathered
-/// columns) and, for positions = last, the keys (after rotary) and values of every layer. Plus the baseline score.
+/// columns) and, for positions = last, the KV cache of every position but the last (frozen, shared by every configuration).
+/// Plus the baseline score. The run honours the model view's persistent hooks.
 /// </summary>
 public sealed class PrefixCache
 {
@@ -23,19 +24,18 @@ public sealed class PrefixCache
     public TargetScore Base { get; internal set; }
 
     internal readonly float[][] ResidPost;                  // [layer][T·D]
-    internal readonly float[]?[] K, V;                      // [layer][T·Hkv·dh], only when kept
+    internal KvCache? Prefix;                               // positions 0..T−2, frozen; only when kept
     internal readonly Dictionary<int, float[]>[] Post;      // [layer] neuron → [T]
 
     internal PrefixCache(int[] ids, int targetId, int nLayers)
     {
         Ids = ids; TargetId = targetId;
         ResidPost = new float[nLayers][];
-        K = new float[nLayers][]; V = new float[nLayers][];
         Post = new Dictionary<int, float[]>[nLayers];
         for (int l = 0; l < nLayers; l++) Post[l] = new();
     }
 
-    /// <summary>Bytes held (activations only).</summary>
+    /// <summary>Bytes held (activations and keys/values).</summary>
     public long Bytes
     {
         get
@@ -43,10 +43,10 @@ public sealed class PrefixCache
             long n = 0;
             for (int l = 0; l < ResidPost.Length; l++)
             {
-                n += (ResidPost[l]?.Length ?? 0) + (K[l]?.Length ?? 0) + (V[l]?.Length ?? 0);
+                n += ResidPost[l]?.Length ?? 0;
                 foreach (var c in Post[l].Values) n += c.Length;
             }
-            return n * sizeof(float);
+            return n * sizeof(float) + (Prefix?.Bytes ?? 0);
         }
     }
 }
@@ -55,17 +55,20 @@ public sealed class PrefixCache
 public readonly record struct SweepItem(PrefixCache Prompt, int[] Neurons, float Multiplier);
 
 /// <summary>
-/// The sweep's compute core. For an intervention at layer L it never recomputes what L cannot change:
+/// The sweep's compute core, on the model's one forward pass (<see cref="TransformerModel.Forward(IReadOnlyList{int[]}, ForwardOptions)"/>).
+/// For an intervention at layer L it never recomputes what L cannot change:
 /// <list type="bullet">
 /// <item>layers 0..L and the MLP of L come from the unmodified run (<see cref="PrefixCache"/>): the scaled neurons change the
 /// MLP output by the rank-k term Σ_{n∈S} (m−1)·post[:,n] ⊗ W_out[n,:], added to the cached residual after block L — no GEMM
-/// at layer L;</item>
-/// <item>layers L+1.. run with configurations as batch rows (positions = all: B configurations × T tokens of one prompt);</item>
-/// <item>positions = last: earlier positions never change, so each configuration is one token through layers L+1.., attending
-/// to the cached keys/values of the unmodified run; rows of different prompts share one batch;</item>
-/// <item>only the last position is unembedded, as one GEMM over all rows of the batch, and reduced to the target's
-/// log-probability (logit − logsumexp) and rank.</item>
+/// at layer L — and the pass starts at block L+1 from that residual;</item>
+/// <item>positions = all: configurations are batch rows (B configurations × T tokens of one prompt length);</item>
+/// <item>positions = last: earlier positions never change, so each configuration is one token on the prompt's frozen KV
+/// cache; rows of different prompts share one batch;</item>
+/// <item>only the last position is unembedded, in chunks, and reduced to the target's log-probability (logit − logsumexp) and rank.</item>
 /// </list>
+/// Persistent hooks of the model view apply as in a plain hooked forward. When one sits at layer L after <c>mlp.hook_post</c>
+/// (<c>hook_mlp_out</c>, <c>hook_resid_post</c>), the rank-k shortcut would bypass it, so those calls start at block L from the
+/// cached <c>hook_resid_pre</c> with a per-row scaling hook instead (exact, one block more).
 /// Thread-safe: each call owns its buffers.
 /// </summary>
 public sealed class SweepEvaluator
@@ -73,7 +76,7 @@ public sealed class SweepEvaluator
     private readonly TransformerModel _m;
     private readonly ModelConfig _c;
     private readonly ConcurrentDictionary<(int Layer, int Neuron), float[]> _woutRows = new();
-    private readonly IReadOnlySet<string> _supported;
+    private readonly bool[] _hookedAfterPost;     // [layer]: a persistent hook at hook_mlp_out or hook_resid_post
 
     /// <summary>Rows of the unembedding GEMM per call (bounds the [rows, vocab] logits buffer).</summary>
     public int UnembedChunkRows { get; set; } = 128;
@@ -81,14 +84,18 @@ public sealed class SweepEvaluator
     public SweepEvaluator(TransformerModel model)
     {
         _m = model; _c = model.Config;
-        _supported = TransformerModel.SupportedHookSuffixes(_c);
+        _hookedAfterPost = new bool[_c.NLayers];
+        foreach (var (name, _) in model.PersistentHooks)
+            if (HookNames.TryParse(name, out int l, out var point, out var global) && global is null
+                && point is HookNames.Block.MlpOut or HookNames.Block.ResidPost && (uint)l < (uint)_c.NLayers)
+                _hookedAfterPost[l] = true;
     }
 
     public TransformerModel Model => _m;
 
     /// <summary>
-    /// The unmodified forward of one prompt, keeping what the sweep needs. <paramref name="neuronsPerLayer"/> lists, per layer,
-    /// every neuron any configuration there scales. Persistent hooks on the model are ignored (a sweep measures the plain model).
+    /// The unmodified forward of one prompt (with the model view's persistent hooks), keeping what the sweep needs.
+    /// <paramref name="neuronsPerLayer"/> lists, per layer, every neuron any configuration there scales.
     /// </summary>
     public PrefixCache BuildCache(int[] ids, int targetId, IReadOnlyDictionary<int, int[]> neuronsPerLayer, bool keepKeysValues)
     {
@@ -115,20 +122,12 @@ public sealed class SweepEvaluator
                     }
                 });
             }
-            if (keepKeysValues)
-            {
-                var kPoint = _c.RotaryDims > 0 ? HookNames.Block.RotK : HookNames.Block.K;
-                hooks.Add(HookNames.BlockName(l, kPoint), ctx => cache.K[layer] = ctx.Data.ToArray());
-                hooks.Add(HookNames.BlockName(l, HookNames.Block.V), ctx => cache.V[layer] = ctx.Data.ToArray());
-            }
         }
-        var plan = HookPlan.Build(NL, _supported, hooks);
-        using var st = new ForwardState(_c, [ids]);
-        _m.Embed(st, plan);
-        for (int l = 0; l < NL; l++) _m.RunBlock(st, l, plan);
+        var kv = keepKeysValues ? new KvCache(_c, ids.Length) : null;
         var scores = new TargetScore[1];
-        ScoreRows(st.X.AsSpan((st.T - 1) * st.D, st.D), [targetId], scores);
+        _m.Forward([ids], new ForwardOptions { Hooks = hooks, Past = kv is null ? null : [kv], OnLogits = Scorer([targetId], 0, scores) });
         cache.Base = scores[0];
+        cache.Prefix = kv?.Freeze(ids.Length - 1);
         return cache;
     }
 
@@ -142,8 +141,13 @@ public sealed class SweepEvaluator
         if (items.Count == 0) return;
         if (results.Length < items.Count) throw new ArgumentException("results is shorter than items");
         if ((uint)layer >= (uint)_c.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
-        if (positions == PositionsMode.All) EvaluateAll(layer, items, null, results);
-        else EvaluateLast(layer, items, null, results);
+        if (positions == PositionsMode.All)
+        {
+            var p = items[0].Prompt;
+            foreach (var it in items)
+                if (!ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
+        }
+        Run(layer, positions, items, null, results);
     }
 
     /// <summary>
@@ -163,70 +167,75 @@ public sealed class SweepEvaluator
         if (items.Count == 0) return;
         if (results.Length < items.Count * targetIds.Length) throw new ArgumentException("results is shorter than items × targetIds");
         if ((uint)layer >= (uint)_c.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
-        if (positions == PositionsMode.All) EvaluateAll(layer, items, targetIds, results);
-        else EvaluateLast(layer, items, targetIds, results);
+        Run(layer, positions, items, targetIds, results);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// <paramref name="shared"/> null: every item shares one prompt and is scored for its target; else items may come from
-    /// prompts of one length and every row is scored for each of <paramref name="shared"/>.
+    /// <paramref name="shared"/> null: row b is scored for its prompt's target; else every row for each of <paramref name="shared"/>.
+    /// positions = all: rows are the items' whole prompts (one length); last: one token per row on the prompt's frozen KV cache.
     /// </summary>
-    private void EvaluateAll(int layer, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
-    {
-        var p = items[0].Prompt;
-        foreach (var it in items)
-        {
-            if (shared is null && !ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
-            if (it.Prompt.T != p.T) throw new ArgumentException($"positions = all: every item of a call must have the same prompt length ({it.Prompt.T} vs {p.T} tokens)");
-        }
-        int B = items.Count, T = p.T, D = _c.DModel;
-        var batch = new int[B][];
-        for (int b = 0; b < B; b++) batch[b] = items[b].Prompt.Ids;
-        using var st = new ForwardState(_c, batch);
-        var x = st.X.AsSpan(0, B * T * D);
-        for (int b = 0; b < B; b++)
-        {
-            items[b].Prompt.ResidPost[layer].CopyTo(x.Slice(b * T * D, T * D));
-            AddDelta(layer, items[b], x.Slice(b * T * D, T * D), T, 0);
-        }
-        for (int l = layer + 1; l < _c.NLayers; l++) _m.RunBlock(st, l, HookPlan.None);
-        var last = ArrayPool<float>.Shared.Rent(B * D);
-        var targets = new int[B];
-        try
-        {
-            for (int b = 0; b < B; b++)
-            {
-                x.Slice((b * T + T - 1) * D, D).CopyTo(last.AsSpan(b * D, D));
-                targets[b] = p.TargetId;
-            }
-            if (shared is null) ScoreRows(last.AsSpan(0, B * D), targets, results);
-            else ScoreRows(last.AsSpan(0, B * D), shared, shared.Length, results);
-        }
-        finally { ArrayPool<float>.Shared.Return(last); }
-    }
-
-    private void EvaluateLast(int layer, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
+    private void Run(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
     {
         int B = items.Count, D = _c.DModel;
-        var one = new int[] { 0 };
+        bool all = positions == PositionsMode.All;
+        int T = all ? items[0].Prompt.T : 1;
         var batch = new int[B][];
-        for (int b = 0; b < B; b++) batch[b] = one;
-        using var st = new ForwardState(_c, batch);        // B rows, T = 1: row b is item b's last position
-        var x = st.X.AsSpan(0, B * D);
         var targets = new int[B];
+        KvCache?[]? past = all ? null : new KvCache?[B];
         for (int b = 0; b < B; b++)
         {
             var p = items[b].Prompt;
-            if (p.K[0] is null && layer + 1 < _c.NLayers) throw new ArgumentException("positions = last needs a prefix cache built with keepKeysValues");
-            p.ResidPost[layer].AsSpan((p.T - 1) * D, D).CopyTo(x.Slice(b * D, D));
-            AddDelta(layer, items[b], x.Slice(b * D, D), 1, p.T - 1);
+            if (all && p.T != T) throw new ArgumentException($"positions = all: every item of a call must have the same prompt length ({p.T} vs {T} tokens)");
+            if (!all && p.Prefix is null && p.T > 1) throw new ArgumentException("positions = last needs a prefix cache built with keepKeysValues");
+            batch[b] = all ? p.Ids : [p.Ids[^1]];
+            if (past is not null) past[b] = p.Prefix;
             targets[b] = p.TargetId;
         }
-        for (int l = layer + 1; l < _c.NLayers; l++) StepLast(st, l, items);
-        if (shared is null) ScoreRows(x, targets, results);
-        else ScoreRows(x, shared, shared.Length, results);
+        // Start at L+1 from the cached residual plus the rank-k delta; or, with a persistent hook after hook_post at L, at L
+        // from the cached hook_resid_pre with a per-row scaling hook (at L = 0 that is the embedding: start from the tokens).
+        bool exactBlock = _hookedAfterPost[layer];
+        int start = exactBlock ? layer : layer + 1;
+        int n = B * T * D;
+        var x = start > 0 ? ArrayPool<float>.Shared.Rent(n) : null;     // [B, T, D] resid_pre of block `start`
+        try
+        {
+            if (x is not null)
+                for (int b = 0; b < B; b++)
+                {
+                    var p = items[b].Prompt;
+                    var src = p.ResidPost[start - 1].AsSpan(all ? 0 : (p.T - 1) * D, T * D);
+                    var dst = x.AsSpan(b * T * D, T * D);
+                    src.CopyTo(dst);
+                    if (!exactBlock) AddDelta(layer, items[b], dst, T, all ? 0 : p.T - 1);
+                }
+            HookSet? hooks = null;
+            if (exactBlock)
+            {
+                hooks = new HookSet();
+                var rows = items.Select(it => (Neurons: it.Neurons.Distinct().ToArray(), it.Multiplier)).ToArray();
+                hooks.Add(HookNames.MlpPost(layer), ctx =>
+                {
+                    int Tt = ctx.Shape[1], M = ctx.Shape[2];
+                    for (int b = 0; b < rows.Length; b++)
+                        for (int t = ctx.PadLeft[b]; t < Tt; t++)
+                        {
+                            var row = ctx.Data.Slice((b * Tt + t) * M, M);
+                            foreach (int nn in rows[b].Neurons) row[nn] *= rows[b].Multiplier;
+                        }
+                });
+            }
+            int per = shared?.Length ?? 0;
+            var scores = new TargetScore[B * Math.Max(1, per)];
+            _m.Forward(batch, new ForwardOptions
+            {
+                Hooks = hooks, Past = past, StartLayer = start, Residual = x is null ? default : x.AsMemory(0, n),
+                OnLogits = Scorer(shared ?? targets, per, scores), LogitsChunkRows = UnembedChunkRows,
+            });
+            scores.CopyTo(results);
+        }
+        finally { if (x is not null) ArrayPool<float>.Shared.Return(x); }
     }
 
     /// <summary>x[t, :] += Σ_n (m−1)·post[t0+t, n]·W_out[n, :] for t in 0..rows−1.</summary>
@@ -249,151 +258,28 @@ public sealed class SweepEvaluator
     }
 
     /// <summary>Row n of W_out (neuron n's output direction), widened to float32 and cached.</summary>
-    private float[] WoutRow(int layer, int n) => _woutRows.GetOrAdd((layer, n), key =>
-    {
-        var w = _m.Weights.Layers[key.Layer].Wout;     // K = d_mlp, N = d_model
-        var row = new float[w.N];
-        if (!w.Transposed) WeightRows.Copy(w, key.Neuron, row);
-        else for (int j = 0; j < w.N; j++) row[j] = w[key.Neuron, j];
-        return row;
-    });
-
-    /// <summary>One block for one new token per row (row b is item b's last position), attending to the cached prefix.</summary>
-    private void StepLast(ForwardState st, int layer, IReadOnlyList<SweepItem> items)
-    {
-        var w = _m.Weights.Layers[layer];
-        int B = st.B, D = st.D, H = st.H, Hkv = st.Hkv, dh = st.Dh;
-        var x = st.X.AsSpan(0, B * D);
-        var ln = st.Ln.AsSpan(0, B * D);
-        var scale = st.Scale.AsSpan(0, B);
-        _m.Normalize(x, w.Ln1W, w.Ln1B, ln, scale);
-
-        int width = (H + 2 * Hkv) * dh;
-        var qkv = st.Qkv.AsSpan(0, B * width);
-        _m.Linear(ln, B, w.Wqkv, w.Bqkv, qkv);
-        var q = st.Q.AsSpan(0, B * H * dh);
-        var k = st.K.AsSpan(0, B * Hkv * dh);
-        var v = st.V.AsSpan(0, B * Hkv * dh);
-        _m.SplitQkv(qkv, B, q, k, v, H, Hkv, dh);
-
-        int maxT = 0;
-        foreach (var it in items) maxT = Math.Max(maxT, it.Prompt.T);
-        var s = ArrayPool<float>.Shared.Rent(maxT);
-        float invSqrt = 1f / MathF.Sqrt(dh);
-        var z = st.Z.AsSpan(0, B * H * dh);
-        try
-        {
-            for (int b = 0; b < B; b++)
-            {
-                var p = items[b].Prompt;
-                int pos = p.T - 1;
-                var qb = q.Slice(b * H * dh, H * dh);
-                var kb = k.Slice(b * Hkv * dh, Hkv * dh);
-                var vb = v.Slice(b * Hkv * dh, Hkv * dh);
-                if (_c.RotaryDims > 0) { RotateOne(qb, H, dh, pos); RotateOne(kb, Hkv, dh, pos); }
-                var kc = p.K[layer]!; var vc = p.V[layer]!;
-                for (int h = 0; h < H; h++)
-                {
-                    int kvh = h / (H / Hkv);
-                    var qv = qb.Slice(h * dh, dh);
-                    var row = s.AsSpan(0, pos + 1);
-                    for (int t = 0; t < pos; t++) row[t] = TensorPrimitives.Dot(qv, kc.AsSpan((t * Hkv + kvh) * dh, dh)) * invSqrt;
-                    row[pos] = TensorPrimitives.Dot(qv, kb.Slice(kvh * dh, dh)) * invSqrt;
-                    Sna.Runtime.Numerics.Softmax.InPlace(row);
-                    var zq = z.Slice((b * H + h) * dh, dh);
-                    zq.Clear();
-                    for (int t = 0; t < pos; t++) TensorPrimitives.MultiplyAdd(vc.AsSpan((t * Hkv + kvh) * dh, dh), row[t], zq, zq);
-                    TensorPrimitives.MultiplyAdd(vb.Slice(kvh * dh, dh), row[pos], zq, zq);
-                }
-            }
-        }
-        finally { ArrayPool<float>.Shared.Return(s); }
-
-        var attnOut = st.AttnOut.AsSpan(0, B * D);
-        _m.Linear(z, B, w.Wo, w.Bo, attnOut);
-        var mlpOut = st.MlpOut.AsSpan(0, B * D);
-        if (_c.ParallelResidual)
-        {
-            var ln2 = st.Ln2.AsSpan(0, B * D);
-            _m.Normalize(x, w.Ln2W, w.Ln2B, ln2, scale);
-            _m.Mlp(st, layer, HookPlan.None, ln2, mlpOut);
-            TensorPrimitives.Add(mlpOut, attnOut, mlpOut);
-            TensorPrimitives.Add(x, mlpOut, x);
-        }
-        else
-        {
-            TensorPrimitives.Add(x, attnOut, x);
-            _m.Normalize(x, w.Ln2W, w.Ln2B, ln, scale);
-            _m.Mlp(st, layer, HookPlan.None, ln, mlpOut);
-            TensorPrimitives.Add(x, mlpOut, x);
-        }
-    }
-
-    /// <summary>Rotary embedding of one position for <paramref name="heads"/> heads, exactly as <see cref="Rotary.Apply"/> computes it.</summary>
-    private void RotateOne(Span<float> x, int heads, int dh, int pos)
-    {
-        int dims = _c.RotaryDims, half = dims / 2;
-        Span<float> cos = stackalloc float[half];
-        Span<float> sin = stackalloc float[half];
-        for (int i = 0; i < half; i++)
-        {
-            double invFreq = 1.0 / Math.Pow(_c.RotaryBase, 2.0 * i / dims);
-            double angle = pos * invFreq;
-            cos[i] = (float)Math.Cos(angle);
-            sin[i] = (float)Math.Sin(angle);
-        }
-        for (int h = 0; h < heads; h++)
-        {
-            var v = x.Slice(h * dh, dims);
-            for (int i = 0; i < half; i++)
-            {
-                float x1 = v[i], x2 = v[i + half];
-                v[i] = x1 * cos[i] - x2 * sin[i];
-                v[i + half] = x2 * cos[i] + x1 * sin[i];
-            }
-        }
-    }
+    private float[] WoutRow(int layer, int n) => _woutRows.GetOrAdd((layer, n), key => _m.NeuronOutputDirection(key.Layer, key.Neuron));
 
     /// <summary>
-    /// Final norm, unembedding and scoring of residual rows [R, D]: one GEMM per <see cref="UnembedChunkRows"/> rows, then per
-    /// row only the target's log-probability (logit − logsumexp, the sum accumulated in double) and its rank.
+    /// A logits sink that scores row r: <paramref name="perRow"/> = 0: for <c>targets[r]</c> into <c>results[r]</c>;
+    /// perRow = k &gt; 0: for each of the k ids in <paramref name="targets"/> into <c>results[r·k + j]</c> (one logsumexp per row).
     /// </summary>
-    internal void ScoreRows(ReadOnlySpan<float> rows, int[] targets, Span<TargetScore> results) => ScoreRows(rows, targets, 0, results);
-
-    /// <summary>
-    /// <paramref name="perRow"/> = 0: row r is scored for <c>targets[r]</c> into <c>results[r]</c>; perRow = k &gt; 0: every row is
-    /// scored for each of the k ids in <paramref name="targets"/> into <c>results[r·k + j]</c> (one logsumexp per row).
-    /// </summary>
-    internal void ScoreRows(ReadOnlySpan<float> rows, int[] targets, int perRow, Span<TargetScore> results)
+    private static LogitsSink Scorer(int[] targets, int perRow, TargetScore[] results) => (first, n, logits) =>
     {
-        int D = _c.DModel, V = _c.VocabSize, R = rows.Length / D;
-        int chunk = Math.Max(1, Math.Min(UnembedChunkRows, R));
-        var ln = ArrayPool<float>.Shared.Rent(chunk * D);
-        var scale = ArrayPool<float>.Shared.Rent(chunk);
-        var logits = ArrayPool<float>.Shared.Rent(chunk * V);
+        int V = logits.Length / n;
         var tmp = ArrayPool<float>.Shared.Rent(ExpChunk);
         try
         {
-            for (int r0 = 0; r0 < R; r0 += chunk)
+            for (int i = 0; i < n; i++)
             {
-                int n = Math.Min(chunk, R - r0);
-                _m.Normalize(rows.Slice(r0 * D, n * D), _m.Weights.LnFinalW, _m.Weights.LnFinalB, ln.AsSpan(0, n * D), scale.AsSpan(0, n));
-                _m.Gemm.Sgemm(ln.AsSpan(0, n * D), n, _m.Weights.Unembed, logits.AsSpan(0, n * V), accumulate: false);
-                for (int i = 0; i < n; i++)
-                {
-                    var lg = logits.AsSpan(i * V, V);
-                    if (_m.Weights.UnembedBias.Length > 0) TensorPrimitives.Add(lg, _m.Weights.UnembedBias, lg);
-                    if (perRow == 0) results[r0 + i] = FastScore(lg, targets[r0 + i], tmp);
-                    else FastScores(lg, targets, tmp, results.Slice((r0 + i) * perRow, perRow));
-                }
+                var lg = logits.Slice(i * V, V);
+                int r = first + i;
+                if (perRow == 0) results[r] = FastScore(lg, targets[r], tmp);
+                else FastScores(lg, targets, tmp, results.AsSpan(r * perRow, perRow));
             }
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(ln); ArrayPool<float>.Shared.Return(scale);
-            ArrayPool<float>.Shared.Return(logits); ArrayPool<float>.Shared.Return(tmp);
-        }
-    }
+        finally { ArrayPool<float>.Shared.Return(tmp); }
+    };
 
     private const int ExpChunk = 2048;
 

@@ -82,13 +82,13 @@ internal sealed class HookPlan
 
     private HookPlan(int nLayers) { _block = new HookFn?[nLayers * HookNames.BlockPointCount]; }
 
-    public static HookPlan Build(int nLayers, IReadOnlySet<string> supported, params HookSet?[] sets)
+    public static HookPlan Build(int nLayers, IReadOnlySet<string> supported, IReadOnlyList<(string Name, HookFn Fn)> persistent, HookSet? call)
     {
         HookPlan? plan = null;
-        foreach (var set in sets)
+        IReadOnlyList<(string Name, HookFn Fn)> perCall = call is null || call.Count == 0 ? [] : call.Snapshot();
+        foreach (var list in new[] { persistent, perCall })
         {
-            if (set is null || set.Count == 0) continue;
-            foreach (var (name, fn) in set.Snapshot())
+            foreach (var (name, fn) in list)
             {
                 plan ??= new HookPlan(nLayers);
                 HookNames.TryParse(name, out int layer, out var point, out var global);
@@ -101,7 +101,7 @@ internal sealed class HookPlan
                 else
                 {
                     if (layer < 0 || layer >= nLayers)
-                        throw new ArgumentOutOfRangeException(nameof(sets), $"hook '{name}': layer {layer} is out of range (the model has {nLayers} layers, 0..{nLayers - 1})");
+                        throw new ArgumentOutOfRangeException(nameof(persistent), $"hook '{name}': layer {layer} is out of range (the model has {nLayers} layers, 0..{nLayers - 1})");
                     int i = layer * HookNames.BlockPointCount + (int)point;
                     plan._block[i] = plan._block[i] is { } f ? f + fn : fn;
                 }

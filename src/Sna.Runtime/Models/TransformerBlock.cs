@@ -140,15 +140,17 @@ public sealed partial class TransformerModel
         FireBlock(plan, layer, HookNames.Block.V, v, shapeK, st);
         if (Config.RotaryDims > 0)
         {
-            Rotary.Apply(q, st.PadLeft, B, T, H, dh, Config.RotaryDims, Config.RotaryBase);
-            Rotary.Apply(k, st.PadLeft, B, T, Hkv, dh, Config.RotaryDims, Config.RotaryBase);
+            Rotary.Apply(q, st.PadLeft, B, T, H, dh, Config.RotaryDims, Config.RotaryBase, st.Past);
+            Rotary.Apply(k, st.PadLeft, B, T, Hkv, dh, Config.RotaryDims, Config.RotaryBase, st.Past);
             FireBlock(plan, layer, HookNames.Block.RotQ, q, shapeQ, st);
             FireBlock(plan, layer, HookNames.Block.RotK, k, shapeK, st);
         }
+        AppendToCaches(st, layer, k, v);
 
-        var scores = st.Scores.AsSpan(0, B * H * T * T);   // [B, H, T, T]
+        int S = st.S;
+        var scores = st.Scores.AsSpan(0, B * H * T * S);   // [B, H, T, S]
         var z = st.Z.AsSpan(0, rows * H * dh);              // [B, T, H, dh]
-        Span<int> shapeS = [B, H, T, T];
+        Span<int> shapeS = [B, H, T, S];
         var scoresHook = plan.Get(layer, HookNames.Block.AttnScores);
         var patternHook = plan.Get(layer, HookNames.Block.Pattern);
         float invSqrt = 1f / MathF.Sqrt(dh);
@@ -156,18 +158,33 @@ public sealed partial class TransformerModel
         if (scoresHook is null && patternHook is null)
         {
             // Fused path: scores, softmax and the weighted sum per (b, h), in parallel when it pays.
-            ParallelHeads(B * H, T * T * dh, bh => { Scores(st, bh, invSqrt); Softmax(st, bh); Mix(st, bh); });
+            ParallelHeads(B * H, (long)T * S * dh, bh => { Scores(st, layer, bh, invSqrt); Softmax(st, bh); Mix(st, layer, bh); });
         }
         else
         {
-            ParallelHeads(B * H, T * T * dh, bh => Scores(st, bh, invSqrt));
+            ParallelHeads(B * H, (long)T * S * dh, bh => Scores(st, layer, bh, invSqrt));
             FireBlock(plan, layer, HookNames.Block.AttnScores, scores, shapeS, st);
-            ParallelHeads(B * H, T * T, bh => Softmax(st, bh));
+            ParallelHeads(B * H, (long)T * S, bh => Softmax(st, bh));
             FireBlock(plan, layer, HookNames.Block.Pattern, scores, shapeS, st);
-            ParallelHeads(B * H, T * T * dh, bh => Mix(st, bh));
+            ParallelHeads(B * H, (long)T * S * dh, bh => Mix(st, layer, bh));
         }
         FireBlock(plan, layer, HookNames.Block.Z, z, shapeQ, st);
         Linear(z, rows, w.Wo, w.Bo, attnOut);
+    }
+
+    /// <summary>Writes the new real positions' keys (after rotary) and values of each row into its KV cache, unless frozen.</summary>
+    private static void AppendToCaches(ForwardState st, int layer, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
+    {
+        int width = st.Hkv * st.Dh;
+        for (int b = 0; b < st.B; b++)
+        {
+            var c = st.Caches[b];
+            if (c is null || c.Frozen) continue;
+            int n = st.T - st.PadLeft[b];
+            var src = (b * st.T + st.PadLeft[b]) * width;
+            k.Slice(src, n * width).CopyTo(c.K(layer).AsSpan(st.Past[b] * width, n * width));
+            v.Slice(src, n * width).CopyTo(c.V(layer).AsSpan(st.Past[b] * width, n * width));
+        }
     }
 
     private void ParallelHeads(int count, long workPerItem, Action<int> body)
@@ -180,53 +197,62 @@ public sealed partial class TransformerModel
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, body);
     }
 
-    /// <summary>scores[b,h,tq,tk] = q·k/√dh for pad ≤ tk ≤ tq, −∞ elsewhere (padding query rows are all −∞).</summary>
-    private static void Scores(ForwardState st, int bh, float invSqrt)
+    /// <summary>
+    /// scores[b,h,tq,j] = q·k_j/√dh for the key slots KeyStart[b] ≤ j ≤ Pmax + tq (row b's cached positions, then its new
+    /// ones up to tq), −∞ elsewhere (padding query rows are all −∞).
+    /// </summary>
+    private static void Scores(ForwardState st, int layer, int bh, float invSqrt)
     {
-        int b = bh / st.H, h = bh % st.H, T = st.T, dh = st.Dh, H = st.H, Hkv = st.Hkv;
+        int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
         int kvh = h / (H / Hkv);
-        int pad = st.PadLeft[b];
-        var s = st.Scores.AsSpan(bh * T * T, T * T);
+        int pad = st.PadLeft[b], P = st.Past[b], k0 = st.KeyStart[b], pm = st.Pmax;
+        var past = P > 0 ? st.Caches[b]!.K(layer) : null;
+        var s = st.Scores.AsSpan(bh * T * S, T * S);
         for (int tq = 0; tq < T; tq++)
         {
-            var row = s.Slice(tq * T, T);
+            var row = s.Slice(tq * S, S);
             row.Fill(float.NegativeInfinity);
             if (tq < pad) continue;
             var qv = st.Q.AsSpan(((b * T + tq) * H + h) * dh, dh);
+            for (int p = 0; p < P; p++)
+                row[k0 + p] = TensorPrimitives.Dot(qv, past.AsSpan((p * Hkv + kvh) * dh, dh)) * invSqrt;
             for (int tk = pad; tk <= tq; tk++)
-                row[tk] = TensorPrimitives.Dot(qv, st.K.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh)) * invSqrt;
+                row[pm + tk] = TensorPrimitives.Dot(qv, st.K.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh)) * invSqrt;
         }
     }
 
     /// <summary>Row-wise stable softmax over the unmasked keys; padding query rows become all zeros.</summary>
     private static void Softmax(ForwardState st, int bh)
     {
-        int b = bh / st.H, T = st.T, pad = st.PadLeft[b];
-        var s = st.Scores.AsSpan(bh * T * T, T * T);
+        int b = bh / st.H, T = st.T, S = st.S, pad = st.PadLeft[b], k0 = st.KeyStart[b], pm = st.Pmax;
+        var s = st.Scores.AsSpan(bh * T * S, T * S);
         for (int tq = 0; tq < T; tq++)
         {
-            var row = s.Slice(tq * T, T);
+            var row = s.Slice(tq * S, S);
             if (tq < pad) { row.Clear(); continue; }
-            Numerics.Softmax.InPlace(row.Slice(pad, tq - pad + 1));
-            row.Slice(0, pad).Clear();
-            row.Slice(tq + 1).Clear();
+            Numerics.Softmax.InPlace(row.Slice(k0, pm + tq - k0 + 1));
+            row.Slice(0, k0).Clear();
+            row.Slice(pm + tq + 1).Clear();
         }
     }
 
-    /// <summary>z[b,tq,h,:] = Σ_tk pattern[b,h,tq,tk] · v[b,tk,kvh,:].</summary>
-    private static void Mix(ForwardState st, int bh)
+    /// <summary>z[b,tq,h,:] = Σ_j pattern[b,h,tq,j] · v_j over row b's cached and new values.</summary>
+    private static void Mix(ForwardState st, int layer, int bh)
     {
-        int b = bh / st.H, h = bh % st.H, T = st.T, dh = st.Dh, H = st.H, Hkv = st.Hkv;
+        int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
         int kvh = h / (H / Hkv);
-        int pad = st.PadLeft[b];
-        var s = st.Scores.AsSpan(bh * T * T, T * T);
+        int pad = st.PadLeft[b], P = st.Past[b], k0 = st.KeyStart[b], pm = st.Pmax;
+        var past = P > 0 ? st.Caches[b]!.V(layer) : null;
+        var s = st.Scores.AsSpan(bh * T * S, T * S);
         for (int tq = 0; tq < T; tq++)
         {
             var zq = st.Z.AsSpan(((b * T + tq) * H + h) * dh, dh);
             zq.Clear();
             if (tq < pad) continue;
+            for (int p = 0; p < P; p++)
+                TensorPrimitives.MultiplyAdd(past.AsSpan((p * Hkv + kvh) * dh, dh), s[tq * S + k0 + p], zq, zq);
             for (int tk = pad; tk <= tq; tk++)
-                TensorPrimitives.MultiplyAdd(st.V.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh), s[tq * T + tk], zq, zq);
+                TensorPrimitives.MultiplyAdd(st.V.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh), s[tq * S + pm + tk], zq, zq);
         }
     }
 

@@ -18,35 +18,44 @@ public sealed class ForwardResult
     public required int Vocab { get; init; }
     public required int[] PadLeft { get; init; }     // [Batch]
     public required int SeqLen { get; init; }        // padded length T
+    /// <summary>
+    /// The residual stream [Batch, SeqLen, d_model] after the last block run, when the pass stopped before the end
+    /// (<see cref="ForwardOptions.StopLayer"/>); it is <c>blocks.{StopLayer}.hook_resid_pre</c>, the input a pass started at
+    /// that layer takes. Null after a full pass.
+    /// </summary>
+    public float[]? Residual { get; init; }
 
     /// <summary>Logits at the last position of batch row <paramref name="b"/>.</summary>
     public ReadOnlySpan<float> Last(int b) => Logits.AsSpan(((b * Positions) + Positions - 1) * Vocab, Vocab);
 
     /// <summary>Logits at padded position <paramref name="t"/> of row <paramref name="b"/> (All mode).</summary>
     public ReadOnlySpan<float> At(int b, int t) =>
-        Positions == 1 ? throw new InvalidOperationException("run with LogitsMode.All to read every position")
-                       : Logits.AsSpan(((b * Positions) + t) * Vocab, Vocab);
+        Positions != SeqLen && t != SeqLen - 1 ? throw new InvalidOperationException("run with LogitsMode.All to read every position")
+                       : Logits.AsSpan(((b * Positions) + (Positions == 1 ? 0 : t)) * Vocab, Vocab);
 }
 
 /// <summary>
 /// A decoder-only transformer (GPT-2, GPT-NeoX, Llama) evaluated in float32 on the CPU, with TransformerLens hook points.
 /// The model is immutable after loading and safe to share across threads: each forward pass has its own buffers.
-/// Hooks come from the persistent <see cref="Hooks"/> set (like TransformerLens' <c>add_hook</c>) and from the per-call set
-/// (like <c>run_with_hooks</c>, which leaves nothing behind).
+/// Hooks come from the view's persistent hooks (<see cref="WithHooks(HookSet)"/> returns a new view over the same weights,
+/// like TransformerLens' <c>add_hook</c> without changing the original) and from the per-call set (like
+/// <c>run_with_hooks</c>, which leaves nothing behind).
 /// </summary>
 public sealed partial class TransformerModel : IDisposable
 {
     public ModelConfig Config { get; }
     public ModelWeights Weights { get; }
     public IGemmProvider Gemm { get; set; }
-    /// <summary>Persistent hooks, applied on every run until removed.</summary>
-    public HookSet Hooks { get; } = new();
+    /// <summary>This view's persistent hooks, applied on every run (in order, before the per-call hooks). Never changes.</summary>
+    public IReadOnlyList<(string Name, HookFn Fn)> PersistentHooks { get; private init; } = [];
     /// <summary>Where the model came from and what it was (directory, file hash, dtype), for run records.</summary>
     public ModelProvenance Provenance { get; init; } = new();
     /// <summary>Threads used for attention; GEMM threading is the provider's.</summary>
     public int Threads { get; set; } = Environment.ProcessorCount;
 
     private readonly IReadOnlySet<string> _supportedHooks;
+    private readonly bool _ownsWeights = true;
+    private HookPlan? _persistentPlan;
 
     public TransformerModel(ModelConfig config, ModelWeights weights, IGemmProvider? gemm = null)
     {
@@ -55,6 +64,41 @@ public sealed partial class TransformerModel : IDisposable
         Weights = weights;
         Gemm = gemm ?? GemmProviders.Default;
         _supportedHooks = SupportedHookSuffixes(config);
+    }
+
+    private TransformerModel(TransformerModel src, IReadOnlyList<(string Name, HookFn Fn)> hooks)
+    {
+        Config = src.Config; Weights = src.Weights; Gemm = src.Gemm; Provenance = src.Provenance; Threads = src.Threads;
+        _supportedHooks = src._supportedHooks;
+        _ownsWeights = false;
+        PersistentHooks = hooks;
+        HookPlan.Build(Config.NLayers, _supportedHooks, hooks, null);   // validate names and layers now
+    }
+
+    /// <summary>
+    /// A view of this model (same weights, nothing copied) whose every run also applies <paramref name="hooks"/> (a snapshot:
+    /// later changes to the set do not affect the view), after this view's own persistent hooks. The original is unchanged,
+    /// so no caller ever needs to lock a shared model. Disposing a view does not release the weights.
+    /// </summary>
+    public TransformerModel WithHooks(HookSet hooks) => WithHooks(hooks.Snapshot().ToArray());
+
+    /// <inheritdoc cref="WithHooks(HookSet)"/>
+    public TransformerModel WithHooks(params (string Name, HookFn Fn)[] hooks)
+    {
+        foreach (var (name, _) in hooks)
+            if (!HookNames.TryParse(name, out _, out _, out _))
+                throw new ArgumentException($"unknown hook point '{name}' (TransformerLens names such as 'blocks.0.mlp.hook_post')", nameof(hooks));
+        return new TransformerModel(this, [.. PersistentHooks, .. hooks]);
+    }
+
+    /// <summary>A view of the same weights with no persistent hooks.</summary>
+    public TransformerModel WithoutHooks() => PersistentHooks.Count == 0 ? this : new TransformerModel(this, []);
+
+    private HookPlan Plan(HookSet? hooks)
+    {
+        if (hooks is null || hooks.Count == 0)
+            return _persistentPlan ??= HookPlan.Build(Config.NLayers, _supportedHooks, PersistentHooks, null);
+        return HookPlan.Build(Config.NLayers, _supportedHooks, PersistentHooks, hooks);
     }
 
     /// <summary>Hook suffixes (block points) and global names this architecture fires, as TransformerLens names them.</summary>
@@ -87,14 +131,74 @@ public sealed partial class TransformerModel : IDisposable
     /// Runs the model on a batch of token sequences (lengths may differ: rows are left-padded and masked, positions counted
     /// from each row's first real token, so each row's logits equal its unbatched run).
     /// </summary>
-    public ForwardResult Forward(IReadOnlyList<int[]> batch, HookSet? hooks = null, LogitsMode mode = LogitsMode.Last)
+    public ForwardResult Forward(IReadOnlyList<int[]> batch, HookSet? hooks = null, LogitsMode mode = LogitsMode.Last) =>
+        Forward(batch, new ForwardOptions { Hooks = hooks, Mode = mode });
+
+    /// <summary>
+    /// The one forward pass: every entry point (scoring, discovery, sweeps, classification, generation) runs through here.
+    /// <list type="bullet">
+    /// <item><see cref="ForwardOptions.Past"/>: per row a <see cref="KvCache"/> (or null): the row's tokens are the positions
+    /// after the cache's, attend to the cached keys/values first, and are appended to the cache unless it is frozen.</item>
+    /// <item><see cref="ForwardOptions.StartLayer"/> with <see cref="ForwardOptions.Residual"/>: begin at that block from the given
+    /// <c>hook_resid_pre</c> [B, T, D] (the tokens then only give the shape, padding and positions).</item>
+    /// <item><see cref="ForwardOptions.StopLayer"/>: run blocks [start, stop) only and return the residual instead of logits.</item>
+    /// <item><see cref="ForwardOptions.OnLogits"/>: hand the logits to a sink chunk by chunk instead of returning them.</item>
+    /// </list>
+    /// Hooks fire in every mode (on the positions and layers this pass computes); with none set each point costs a null check.
+    /// </summary>
+    public ForwardResult Forward(IReadOnlyList<int[]> batch, ForwardOptions options)
     {
-        ValidateBatch(batch);
-        var plan = HookPlan.Build(Config.NLayers, _supportedHooks, Hooks, hooks);
-        using var st = new ForwardState(Config, batch);
-        Embed(st, plan);
-        for (int l = 0; l < Config.NLayers; l++) RunBlock(st, l, plan);
-        return Final(st, plan, mode);
+        ArgumentNullException.ThrowIfNull(options);
+        ValidateBatch(batch, options.Past);
+        int NL = Config.NLayers;
+        int start = options.StartLayer, stop = options.StopLayer ?? NL;
+        if (start < 0 || start > NL) throw new ArgumentOutOfRangeException(nameof(options), $"start layer {start} is out of range 0..{NL}");
+        if (stop < start || stop > NL) throw new ArgumentOutOfRangeException(nameof(options), $"stop layer {stop} is out of range {start}..{NL}");
+        var plan = Plan(options.Hooks);
+        using var st = new ForwardState(Config, batch, options.Past);
+        bool partial = start > 0 || stop < NL;
+        foreach (var c in st.Caches)
+            if (c is { Frozen: false })
+            {
+                if (partial) throw new ArgumentException("a pass that starts or stops mid-model can only read frozen KV caches (it would leave layers unfilled)", nameof(options));
+                c.Reserve(st.T);
+            }
+        if (start == 0)
+        {
+            if (!options.Residual.IsEmpty) throw new ArgumentException("a residual is given only with a start layer > 0", nameof(options));
+            Embed(st, plan);
+        }
+        else
+        {
+            int n = st.Rows * st.D;
+            if (options.Residual.Length != n)
+                throw new ArgumentException($"starting at layer {start} needs the residual [B={st.B}, T={st.T}, D={st.D}] ({n} floats), got {options.Residual.Length}", nameof(options));
+            options.Residual.Span.CopyTo(st.X);
+        }
+        for (int l = start; l < stop; l++) RunBlock(st, l, plan);
+        if (stop < NL)
+            return new ForwardResult { Logits = [], Batch = st.B, Positions = 0, Vocab = Config.VocabSize, PadLeft = st.PadLeft, SeqLen = st.T,
+                                       Residual = st.X.AsSpan(0, st.Rows * st.D).ToArray() };
+        var r = Final(st, plan, options.Mode, options.OnLogits, options.LogitsChunkRows);
+        for (int b = 0; b < st.B; b++)
+            if (st.Caches[b] is { Frozen: false } c) c.Commit(st.T - st.PadLeft[b]);
+        return r;
+    }
+
+    /// <summary>
+    /// Row <paramref name="neuron"/> of layer <paramref name="layer"/>'s MLP output matrix W_out [d_mlp, d_model] widened to
+    /// float32: the direction the neuron writes into the residual stream (its post-activation times this row is its share of
+    /// <c>hook_mlp_out</c>, before the bias).
+    /// </summary>
+    public float[] NeuronOutputDirection(int layer, int neuron)
+    {
+        if ((uint)layer >= (uint)Config.NLayers) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is out of range 0..{Config.NLayers - 1}");
+        if ((uint)neuron >= (uint)Config.DMlp) throw new ArgumentOutOfRangeException(nameof(neuron), $"neuron {neuron} is out of range 0..{Config.DMlp - 1}");
+        var w = Weights.Layers[layer].Wout;     // K = d_mlp, N = d_model
+        var row = new float[w.N];
+        if (!w.Transposed) WeightRows.Copy(w, neuron, row);
+        else for (int j = 0; j < w.N; j++) row[j] = w[neuron, j];
+        return row;
     }
 
     /// <summary>One sequence; returns last-position logits [vocab].</summary>
@@ -111,14 +215,26 @@ public sealed partial class TransformerModel : IDisposable
         return (r, cache);
     }
 
-    public void ValidateBatch(IReadOnlyList<int[]> batch)
+    public void ValidateBatch(IReadOnlyList<int[]> batch, IReadOnlyList<KvCache?>? past = null)
     {
         if (batch.Count == 0) throw new ArgumentException("the batch is empty");
+        if (past is not null && past.Count != batch.Count) throw new ArgumentException($"{past.Count} KV caches for {batch.Count} sequences");
         for (int b = 0; b < batch.Count; b++)
         {
             var s = batch[b];
+            var c = past?[b];
+            int before = c?.Length ?? 0;
+            if (c is not null)
+            {
+                if (!c.Matches(Config)) throw new ArgumentException($"the KV cache of sequence {b} was made for another model shape");
+                if (!c.Frozen)
+                    for (int o = 0; o < b; o++)
+                        if (ReferenceEquals(past![o], c)) throw new ArgumentException($"sequences {o} and {b} share one KV cache that is not frozen");
+            }
             if (s is null || s.Length == 0) throw new ArgumentException($"sequence {b} is empty");
-            if (s.Length > Config.NCtx) throw new ArgumentException($"sequence {b} has {s.Length} tokens; the model's context is {Config.NCtx}");
+            if (before + s.Length > Config.NCtx)
+                throw new ArgumentException(before == 0 ? $"sequence {b} has {s.Length} tokens; the model's context is {Config.NCtx}"
+                                                        : $"sequence {b} has {before} cached + {s.Length} new tokens; the model's context is {Config.NCtx}");
             foreach (int id in s)
                 if ((uint)id >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {id} in sequence {b} is outside the vocabulary [0, {Config.VocabSize})");
         }
@@ -127,7 +243,7 @@ public sealed partial class TransformerModel : IDisposable
     // ---------------------------------------------------------------------------------------------------------------
     // Embedding
 
-    internal unsafe void Embed(ForwardState st, HookPlan plan)
+    private void Embed(ForwardState st, HookPlan plan)
     {
         int D = st.D;
         var emb = Weights.TokenEmbedding;           // [vocab, D], Transposed view
@@ -151,8 +267,9 @@ public sealed partial class TransformerModel : IDisposable
                 {
                     var row = pos.Slice((b * st.T + t) * D, D);
                     int p = t - st.PadLeft[b];
-                    if (p < 0) row.Clear();
-                    else Weights.PosEmbedding.AsSpan(p * D, D).CopyTo(row);
+                    if (p < 0) { row.Clear(); continue; }
+                    p += st.Past[b];
+                    Weights.PosEmbedding.AsSpan(p * D, D).CopyTo(row);
                 }
             Fire(plan.Get(HookNames.PosEmbed), HookNames.PosEmbed, -1, pos, shape, st);
             TensorPrimitives.Add(x, pos, x);
@@ -162,7 +279,11 @@ public sealed partial class TransformerModel : IDisposable
     // ---------------------------------------------------------------------------------------------------------------
     // Final LayerNorm and unembedding
 
-    internal ForwardResult Final(ForwardState st, HookPlan plan, LogitsMode mode)
+    /// <summary>
+    /// The final norm and the one unembedding: logits [B·positions, vocab] for the last position of each row (or every
+    /// position), returned, or handed to <paramref name="sink"/> <paramref name="chunkRows"/> rows at a time from a pooled buffer.
+    /// </summary>
+    private ForwardResult Final(ForwardState st, HookPlan plan, LogitsMode mode, LogitsSink? sink, int chunkRows)
     {
         int D = st.D, V = Config.VocabSize;
         var lnScaleHook = plan.Get(HookNames.LnFinalScale);
@@ -190,12 +311,24 @@ public sealed partial class TransformerModel : IDisposable
             }
             else lnOut.Slice(b * st.T * D, st.T * D).CopyTo(rows.Slice(b * st.T * D, st.T * D));
         }
-        var logits = new float[st.B * positions * V];
-        Gemm.Sgemm(rows, st.B * positions, Weights.Unembed, logits, accumulate: false);
-        if (Weights.UnembedBias.Length > 0)
-            for (int r = 0; r < st.B * positions; r++)
-                TensorPrimitives.Add(logits.AsSpan(r * V, V), Weights.UnembedBias, logits.AsSpan(r * V, V));
-        return new ForwardResult { Logits = logits, Batch = st.B, Positions = positions, Vocab = V, PadLeft = st.PadLeft, SeqLen = st.T };
+        int R = st.B * positions;
+        var result = new ForwardResult { Logits = sink is null ? new float[R * V] : [], Batch = st.B, Positions = positions, Vocab = V, PadLeft = st.PadLeft, SeqLen = st.T };
+        int chunk = sink is null ? R : Math.Max(1, Math.Min(chunkRows, R));
+        var buf = sink is null ? result.Logits : System.Buffers.ArrayPool<float>.Shared.Rent(chunk * V);
+        try
+        {
+            for (int r0 = 0; r0 < R; r0 += chunk)
+            {
+                int n = Math.Min(chunk, R - r0);
+                var logits = sink is null ? buf.AsSpan(r0 * V, n * V) : buf.AsSpan(0, n * V);     // [n, V]
+                Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, accumulate: false);
+                if (Weights.UnembedBias.Length > 0)
+                    for (int r = 0; r < n; r++) TensorPrimitives.Add(logits.Slice(r * V, V), Weights.UnembedBias, logits.Slice(r * V, V));
+                sink?.Invoke(r0, n, logits);
+            }
+        }
+        finally { if (sink is not null) System.Buffers.ArrayPool<float>.Shared.Return(buf); }
+        return result;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -232,7 +365,8 @@ public sealed partial class TransformerModel : IDisposable
         fn(new HookContext(HookNames.BlockName(layer, p), layer, data, shape, st.PadLeft));
     }
 
-    public void Dispose() => Weights.Dispose();
+    /// <summary>Releases the weights (the loaded model only; views made by <see cref="WithHooks(HookSet)"/> own nothing).</summary>
+    public void Dispose() { if (_ownsWeights) Weights.Dispose(); }
 }
 
 /// <summary>Where a model came from, recorded with every run.</summary>

@@ -8,8 +8,9 @@ namespace Sna.Runtime.Numerics;
 public static class Rotary
 {
     /// <param name="x">[B, T, heads, dh], rotated in place</param>
-    /// <param name="padLeft">[B]: position of token t in row b is t − padLeft[b]</param>
-    public static void Apply(Span<float> x, ReadOnlySpan<int> padLeft, int B, int T, int heads, int dh, int rotaryDims, double theta)
+    /// <param name="padLeft">[B]: position of token t in row b is t − padLeft[b] (+ past[b])</param>
+    /// <param name="past">[B] or empty: positions before this block of tokens (a KV cache's length)</param>
+    public static void Apply(Span<float> x, ReadOnlySpan<int> padLeft, int B, int T, int heads, int dh, int rotaryDims, double theta, ReadOnlySpan<int> past = default)
     {
         int half = rotaryDims / 2;
         Span<float> cos = stackalloc float[half];
@@ -17,7 +18,7 @@ public static class Rotary
         for (int b = 0; b < B; b++)
             for (int t = padLeft[b]; t < T; t++)
             {
-                int pos = t - padLeft[b];
+                int pos = t - padLeft[b] + (past.IsEmpty ? 0 : past[b]);
                 for (int i = 0; i < half; i++)
                 {
                     double invFreq = 1.0 / Math.Pow(theta, 2.0 * i / rotaryDims);
