@@ -143,7 +143,9 @@ public static class SweepAnalysis
         caveats.Add("Mean improvement averages over every configuration swept, so it depends on the sweep grid (layers, counts, multipliers); compare sweeps with the same grid.");
         if (decomposition.Estimable)
             caveats.Add($"The three-factor decomposition fits {2 + decomposition.Domains.Count - 1} columns to {n} tasks; R² is optimistic at this n and the shares are descriptive, not tests.");
-        if (nonFinite > 0) caveats.Add($"{nonFinite} row(s) with a non-finite improvement or P_base were left out.");
+        if (nonFinite > 0) caveats.Add($"{nonFinite} row(s) with a non-finite improvement or P_base (stored NULL when P_base and P_post both underflow to 0) were left out.");
+        if (set.IncompleteConfigurations > 0)
+            caveats.Add($"{set.IncompleteConfigurations} configuration(s) without a result for every prompt (a partial or running sweep) were left out, as sna summary does.");
         if (control.Rows.Count > 0) caveats.Add($"{control.Rows.Count} control row(s) (sources starting with {string.Join("/", options.ControlSourcePrefixes)}) were left out of the task statistics and used as controls.");
         if (tasks.Select(t => t.Configurations).Distinct().Count() > 1)
             caveats.Add("Tasks were swept over different numbers of configurations; their mean improvements are not strictly comparable.");

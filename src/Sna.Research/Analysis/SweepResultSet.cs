@@ -81,6 +81,12 @@ public sealed class SweepResultSet
     /// <summary>All rows.</summary>
     public IReadOnlyList<SweepRow> Rows { get; }
 
+    /// <summary>
+    /// Configurations the source held but that were left out because not every prompt had a result yet (a partial or
+    /// running sweep); 0 for a CSV, which carries no task sizes.
+    /// </summary>
+    public int IncompleteConfigurations { get; init; }
+
     /// <summary>Sweep name.</summary>
     public string SweepName { get; }
 
@@ -94,7 +100,8 @@ public sealed class SweepResultSet
     public IReadOnlyList<string> Tasks => Rows.Select(r => r.Task).Distinct().ToArray();
 
     /// <summary>A copy restricted to the rows matching <paramref name="predicate"/>.</summary>
-    public SweepResultSet Where(Func<SweepRow, bool> predicate) => new(Rows.Where(predicate), SweepName, ModelName, ModelHash);
+    public SweepResultSet Where(Func<SweepRow, bool> predicate) =>
+        new(Rows.Where(predicate), SweepName, ModelName, ModelHash) { IncompleteConfigurations = IncompleteConfigurations };
 
     /// <summary>
     /// Splits a task name into domain and difficulty level: the part after the last '-' or '_' is the level when it is

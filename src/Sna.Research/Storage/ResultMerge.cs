@@ -56,6 +56,14 @@ public static class ResultMerge
                         if (k == 0) Exec(db, "INSERT INTO sweep SELECT * FROM src.sweep", tx);
                         Exec(db, "INSERT INTO shards SELECT * FROM src.shards", tx);
                         Exec(db, "INSERT OR IGNORE INTO configs SELECT * FROM src.configs", tx);
+                        if (Scalar(db, tx, "SELECT COUNT(*) FROM src.sqlite_master WHERE type = 'table' AND name = 'task_sizes'") > 0)
+                        {
+                            long badSizes = Scalar(db, tx, "SELECT COUNT(*) FROM src.task_sizes s JOIN task_sizes m USING(task) WHERE s.n_prompts IS NOT m.n_prompts");
+                            if (badSizes > 0) throw new InvalidOperationException($"{inputs[k]}: {badSizes} task(s) have a different number of prompts than in another input");
+                            Exec(db, "INSERT OR IGNORE INTO task_sizes SELECT task, n_prompts FROM src.task_sizes", tx);
+                        }
+                        else   // a version-1 input: its stored prompts are what it knew of each task
+                            Exec(db, "INSERT OR IGNORE INTO task_sizes(task, n_prompts) SELECT task, COUNT(*) FROM src.prompts GROUP BY task", tx);
 
                         long badPrompts = Scalar(db, tx, $"SELECT COUNT(*) FROM src.prompts s JOIN prompts m USING(task, prompt_index) WHERE {Differs(PromptValueColumns)}");
                         if (badPrompts > 0) throw new InvalidOperationException($"{inputs[k]}: {badPrompts} prompt(s) differ from another input's (different model or tasks?)");

@@ -7,7 +7,10 @@ namespace Sna.Research.Storage;
 /// Reads one or more results databases into the analysis layer's <see cref="SweepResultSet"/>. Several databases are how a
 /// sweep and its controls (random-neuron seeds, bottom-k) are combined: each database holds one sweep definition, and they
 /// must all be of the same model (content hash). Domain and level come from the built-in suite of that name when there is
-/// one, else from the task name (<c>math-easy</c> → math / easy).
+/// one, else from the task name (<c>math-easy</c> → math / easy). Only complete configurations are read — the store's one
+/// definition (<see cref="ResultStore.CompletedConfigs"/>), the same <c>sna summary</c> uses — and the number left out is
+/// <see cref="SweepResultSet.IncompleteConfigurations"/>. An undefined improvement (NULL) is read as NaN; the analysis skips
+/// such rows and says how many.
 /// </summary>
 public static class ResultSetReader
 {
@@ -36,6 +39,7 @@ public static class ResultSetReader
     {
         if (paths.Length == 0) throw new ArgumentException("no sweep results database given (a report needs at least one `sna sweep` database)");
         var rows = new List<SweepRow>();
+        int incomplete = 0;
         string? modelHash = null, modelName = null, sweepName = null;
         foreach (var path in paths)
         {
@@ -47,14 +51,18 @@ public static class ResultSetReader
             modelHash ??= stored.Definition.Model.ContentHash;
             modelName ??= stored.Definition.Model.Path;
             sweepName ??= stored.Definition.Name;
+            var complete = store.CompletedConfigs().ToHashSet();
+            var left = new HashSet<int>();
             foreach (var r in store.ReadResults())
             {
+                if (!complete.Contains(r.ConfigId)) { left.Add(r.ConfigId); continue; }
                 var (domain, level) = DomainAndLevel(r.Task);
                 rows.Add(new SweepRow(r.Task, domain, level, r.PromptIndex, r.Layer, r.Count, r.Multiplier, r.Positions, r.NeuronSource,
                                       r.PBase, r.PPost, r.LogProbBase, r.LogProbPost, r.ImprovementPct));
             }
+            incomplete += left.Count;
         }
-        return new SweepResultSet(rows, sweepName!, modelName!, modelHash);
+        return new SweepResultSet(rows, sweepName!, modelName!, modelHash) { IncompleteConfigurations = incomplete };
     }
 
     private static (string Domain, string Level) DomainAndLevel(string task) =>

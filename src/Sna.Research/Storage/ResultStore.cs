@@ -28,7 +28,12 @@ public sealed record ResultRow(int ConfigId, string Task, int PromptIndex, int L
 /// </summary>
 public sealed class ResultStore : IDisposable
 {
-    public const int SchemaVersion = 1;
+    /// <summary>
+    /// 2: <c>improvement_pct</c> may be NULL (undefined: P_base and P_post both 0); table <c>task_sizes</c> (prompts per task,
+    /// written before any result) defines a complete configuration. Version-1 databases are upgraded in place when opened for
+    /// writing and read as they are otherwise.
+    /// </summary>
+    public const int SchemaVersion = 2;
     private readonly SqliteConnection _db;
     public string Path { get; }
 
@@ -42,14 +47,46 @@ public sealed class ResultStore : IDisposable
             Pooling = false,
         };
         _db = new SqliteConnection(csb.ToString());
-        _db.Open();
-        if (!readOnly)
+        try
         {
-            Exec("PRAGMA journal_mode=WAL;");
-            Exec("PRAGMA synchronous=NORMAL;");
-            Exec("PRAGMA busy_timeout=10000;");
-            CreateSchema();
+            _db.Open();
+            if (!readOnly)
+            {
+                Exec("PRAGMA busy_timeout=10000;");
+                Exec("PRAGMA journal_mode=WAL;");
+                Exec("PRAGMA synchronous=NORMAL;");
+                CreateSchema();
+            }
         }
+        catch (SqliteException e) when (EnvironmentError(e, "open") is { } env)
+        {
+            _db.Dispose();
+            throw env;
+        }
+    }
+
+    /// <summary>How long a write waits for another process's lock before failing (default 10 s).</summary>
+    public TimeSpan BusyTimeout
+    {
+        set => Exec($"PRAGMA busy_timeout={(long)value.TotalMilliseconds};");
+    }
+
+    /// <summary>
+    /// A SQLite failure caused by the environment (disk full, locked by another process, I/O error, read-only file) as a
+    /// one-line <see cref="Sna.Runtime.SnaEnvironmentException"/> naming the database; null for anything else (a bug).
+    /// </summary>
+    internal Sna.Runtime.SnaEnvironmentException? EnvironmentError(SqliteException e, string action)
+    {
+        string? why = (e.SqliteErrorCode & 0xff) switch
+        {
+            13 => "the disk is full (SQLITE_FULL); free space or write elsewhere, then rerun with --resume",
+            5 or 6 => "the database is locked by another process (SQLITE_BUSY); wait for it or stop it, then rerun with --resume",
+            10 => $"an I/O error occurred (SQLITE_IOERR: {e.Message.Replace("SQLite Error 10: ", "").TrimEnd('.')})",
+            8 => "the file or its folder is read-only (SQLITE_READONLY)",
+            14 => "the file cannot be opened (SQLITE_CANTOPEN: missing folder or no permission)",
+            _ => null,
+        };
+        return why is null ? null : new Sna.Runtime.SnaEnvironmentException($"cannot {action} {Path}: {why}", Path, e);
     }
 
     /// <summary>The default <see cref="CheckpointInterval"/>.</summary>
@@ -111,6 +148,7 @@ public sealed class ResultStore : IDisposable
         Exec($"""
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
             INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');
+            CREATE TABLE IF NOT EXISTS task_sizes(task TEXT PRIMARY KEY, n_prompts INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS sweep(
                 id INTEGER PRIMARY KEY CHECK (id = 1),
                 name TEXT NOT NULL, definition_json TEXT NOT NULL, definition_hash TEXT NOT NULL,
@@ -131,9 +169,12 @@ public sealed class ResultStore : IDisposable
                 config_id INTEGER NOT NULL, prompt_index INTEGER NOT NULL, task TEXT NOT NULL, layer INTEGER NOT NULL,
                 count INTEGER NOT NULL, multiplier REAL NOT NULL, positions TEXT NOT NULL, neuron_source TEXT NOT NULL,
                 p_base REAL NOT NULL, p_post REAL NOT NULL, logprob_base REAL NOT NULL, logprob_post REAL NOT NULL,
-                rank_post INTEGER NOT NULL, improvement_pct REAL NOT NULL,
+                rank_post INTEGER NOT NULL, improvement_pct REAL,
                 PRIMARY KEY(config_id, prompt_index)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS results_task_layer ON results(task, layer);
+            """);
+        if (StoredSchemaVersion() < 2) UpgradeToVersion2();
+        Exec($"""
             CREATE VIEW IF NOT EXISTS config_aggregates AS
                 SELECT r.config_id, r.task, r.positions, r.layer, r.count, r.multiplier, r.neuron_source,
                        COUNT(*) AS n_prompts,
@@ -142,11 +183,94 @@ public sealed class ResultStore : IDisposable
                        (AVG(r.p_post) - AVG(r.p_base)) / AVG(r.p_base) * 100.0 AS ratio_of_means_pct,
                        AVG(r.logprob_post - r.logprob_base) AS mean_logprob_gain
                 FROM results r GROUP BY r.config_id;
-            CREATE VIEW IF NOT EXISTS completed_configs AS
-                SELECT r.config_id FROM results r
-                GROUP BY r.config_id
-                HAVING COUNT(*) = (SELECT COUNT(*) FROM prompts p WHERE p.task = MIN(r.task));
+            {CompletedConfigsView}
             """);
+    }
+
+    /// <summary>
+    /// The one definition of a complete configuration: a result row for every prompt of its task, the task's size being what
+    /// the sweep recorded in <c>task_sizes</c> before storing any result (so a configuration is never complete while prompt
+    /// groups are still missing). Used by <see cref="CompletedConfigs"/>, hence by <c>sna summary</c>, <c>sna report</c> and merge.
+    /// </summary>
+    private const string CompletedConfigsView = """
+            CREATE VIEW IF NOT EXISTS completed_configs AS
+                SELECT r.config_id FROM results r JOIN task_sizes t ON t.task = r.task
+                GROUP BY r.config_id
+                HAVING COUNT(*) = MAX(t.n_prompts);
+            """;
+
+    private int StoredSchemaVersion()
+    {
+        using var cmd = Cmd("SELECT value FROM meta WHERE key = 'schema_version'");
+        return cmd.ExecuteScalar() is string v && int.TryParse(v, CultureInfo.InvariantCulture, out int n) ? n : SchemaVersion;
+    }
+
+    /// <summary>
+    /// Version 1 → 2 in one transaction: <c>results.improvement_pct</c> loses NOT NULL (table rebuilt, rows copied as they are),
+    /// <c>task_sizes</c> is filled from the stored prompts (what version 1 counted), the views are recreated.
+    /// </summary>
+    private void UpgradeToVersion2()
+    {
+        using var tx = _db.BeginTransaction();
+        foreach (var sql in new[]
+        {
+            "DROP VIEW IF EXISTS config_aggregates",
+            "DROP VIEW IF EXISTS completed_configs",
+            """
+            CREATE TABLE results_v2(
+                config_id INTEGER NOT NULL, prompt_index INTEGER NOT NULL, task TEXT NOT NULL, layer INTEGER NOT NULL,
+                count INTEGER NOT NULL, multiplier REAL NOT NULL, positions TEXT NOT NULL, neuron_source TEXT NOT NULL,
+                p_base REAL NOT NULL, p_post REAL NOT NULL, logprob_base REAL NOT NULL, logprob_post REAL NOT NULL,
+                rank_post INTEGER NOT NULL, improvement_pct REAL,
+                PRIMARY KEY(config_id, prompt_index)) WITHOUT ROWID
+            """,
+            "INSERT INTO results_v2 SELECT * FROM results",
+            "DROP TABLE results",
+            "ALTER TABLE results_v2 RENAME TO results",
+            "CREATE INDEX IF NOT EXISTS results_task_layer ON results(task, layer)",
+            "INSERT OR IGNORE INTO task_sizes(task, n_prompts) SELECT task, COUNT(*) FROM prompts GROUP BY task",
+            "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+        })
+        {
+            using var c = Cmd(sql, tx);
+            c.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>
+    /// Records how many prompts each task has, before any of its results; a task already recorded must have the same size
+    /// (else the task changed since the sweep started).
+    /// </summary>
+    public void WriteTaskSizes(IEnumerable<(string Task, int Prompts)> sizes)
+    {
+        var existing = TaskSizes();
+        using var tx = _db.BeginTransaction();
+        using var cmd = Cmd("INSERT INTO task_sizes(task, n_prompts) VALUES ($t, $n)", tx);
+        var ps = Params(cmd, "$t", "$n");
+        foreach (var (task, n) in sizes)
+        {
+            if (existing.TryGetValue(task, out int old))
+            {
+                if (old != n) throw new InvalidOperationException($"task {task} now has {n} prompts, the stored sweep has {old}: the task changed since the sweep started");
+                continue;
+            }
+            ps[0].Value = task; ps[1].Value = n;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>Prompts per task as recorded in <c>task_sizes</c> (empty for a version-1 database opened read-only).</summary>
+    public Dictionary<string, int> TaskSizes()
+    {
+        var d = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (var t = Cmd("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'task_sizes'"))
+            if ((long)t.ExecuteScalar()! == 0) return d;
+        using var cmd = Cmd("SELECT task, n_prompts FROM task_sizes");
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) d[r.GetString(0)] = r.GetInt32(1);
+        return d;
     }
 
     // -------------------------------------------------------------------------------------------------------------
@@ -277,6 +401,12 @@ public sealed class ResultStore : IDisposable
     /// <summary>Inserts one batch in one transaction. A row whose (config_id, prompt_index) exists is an error (nothing is written).</summary>
     public void WriteResults(IReadOnlyList<ResultRow> rows)
     {
+        try { WriteResultsCore(rows); }
+        catch (SqliteException e) when (EnvironmentError(e, "write results to") is { } env) { throw env; }
+    }
+
+    private void WriteResultsCore(IReadOnlyList<ResultRow> rows)
+    {
         using var tx = _db.BeginTransaction();
         using var cmd = Cmd("""
             INSERT INTO results(config_id, prompt_index, task, layer, count, multiplier, positions, neuron_source,
@@ -288,7 +418,9 @@ public sealed class ResultStore : IDisposable
         {
             ps[0].Value = x.ConfigId; ps[1].Value = x.PromptIndex; ps[2].Value = x.Task; ps[3].Value = x.Layer; ps[4].Value = x.Count;
             ps[5].Value = x.Multiplier; ps[6].Value = x.Positions; ps[7].Value = x.NeuronSource; ps[8].Value = x.PBase; ps[9].Value = x.PPost;
-            ps[10].Value = x.LogProbBase; ps[11].Value = x.LogProbPost; ps[12].Value = x.RankPost; ps[13].Value = x.ImprovementPct;
+            ps[10].Value = x.LogProbBase; ps[11].Value = x.LogProbPost; ps[12].Value = x.RankPost;
+            // NaN (P_base and P_post both 0: the improvement is undefined) is stored as NULL, as docs/cli.md says.
+            ps[13].Value = double.IsNaN(x.ImprovementPct) ? DBNull.Value : x.ImprovementPct;
             cmd.ExecuteNonQuery();
         }
         tx.Commit();
@@ -305,7 +437,7 @@ public sealed class ResultStore : IDisposable
         return set;
     }
 
-    /// <summary>Configurations with a row for every prompt of their task.</summary>
+    /// <summary>Complete configurations (see <see cref="CompletedConfigsView"/>): a row for every prompt of their task.</summary>
     public int[] CompletedConfigs()
     {
         using var cmd = Cmd("SELECT config_id FROM completed_configs ORDER BY config_id");
@@ -332,7 +464,8 @@ public sealed class ResultStore : IDisposable
         using var r = cmd.ExecuteReader();
         while (r.Read())
             yield return new ResultRow(r.GetInt32(0), r.GetString(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetDouble(5),
-                r.GetString(6), r.GetString(7), r.GetDouble(8), r.GetDouble(9), r.GetDouble(10), r.GetDouble(11), r.GetInt32(12), r.GetDouble(13));
+                r.GetString(6), r.GetString(7), r.GetDouble(8), r.GetDouble(9), r.GetDouble(10), r.GetDouble(11), r.GetInt32(12),
+                r.IsDBNull(13) ? double.NaN : r.GetDouble(13));
     }
 
     // -------------------------------------------------------------------------------------------------------------

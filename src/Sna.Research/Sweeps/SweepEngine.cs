@@ -80,7 +80,18 @@ public sealed class SweepEngine
 
     private sealed record Batch(SweepTask Task, PositionsMode Positions, int Layer, List<(SweepConfiguration Config, int PromptIndex, PrefixCache Cache)> Items);
 
+    /// <summary>
+    /// Runs the shard's remaining evaluations into <paramref name="store"/>. A full disk or a database locked by another process
+    /// surfaces as one <see cref="Sna.Runtime.SnaEnvironmentException"/> naming the file (never an <see cref="AggregateException"/>);
+    /// everything committed before it stays, so the run resumes.
+    /// </summary>
     public SweepRunResult Run(ResultStore store, SweepOptions? options = null, IProgress<SweepProgress>? progress = null, CancellationToken ct = default)
+    {
+        try { return RunCore(store, options, progress, ct); }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (store.EnvironmentError(e, "write results to") is { } env) { throw env; }
+    }
+
+    private SweepRunResult RunCore(ResultStore store, SweepOptions? options, IProgress<SweepProgress>? progress, CancellationToken ct)
     {
         options ??= new SweepOptions();
         var sw = Stopwatch.StartNew();
@@ -89,6 +100,8 @@ public sealed class SweepEngine
         store.RecordShard(options.Shard);
         var mine = Grid.ForShard(options.Shard).ToList();
         store.WriteConfigurations(mine, def.NeuronSource);
+        // Before any result: what "complete" means for each task's configurations (every prompt, all groups).
+        store.WriteTaskSizes(Tasks.Select(t => (t.Name, t.Prompts.Count)));
         var done = store.DoneEvaluations();
         int configsTotal = mine.Count;
         var byName = Tasks.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -182,6 +195,8 @@ public sealed class SweepEngine
                             }
                     }
 
+                try
+                {
                 Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads) }, (batch, state) =>
                 {
                     if (ct.IsCancellationRequested) { cancelled = true; state.Stop(); return; }
@@ -201,6 +216,16 @@ public sealed class SweepEngine
                     }
                     options.AfterBatchCommitted?.Invoke(nb);
                 });
+                }
+                catch (AggregateException e)
+                {
+                    // Parallel.ForEach wraps what a batch threw (a full disk, a locked database): rethrow that, with its own
+                    // stack, so callers see one exception and the user one line. Several batches failing alike: the first.
+                    var inner = e.Flatten().InnerExceptions;
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(
+                        inner.FirstOrDefault(x => x is Sna.Runtime.SnaEnvironmentException) ?? inner[0]).Throw();
+                    throw;
+                }
             }
         }
         if (ct.IsCancellationRequested) cancelled = true;
