@@ -83,10 +83,10 @@ public class KillResumeTests
         p.WaitForExit();
         // What `cp shard-*.db` off a node takes: the main file alone, without -wal/-shm. It must be a sound database holding the
         // schema, the definition and at least the first committed batch (later ones up to the last checkpoint, ≤ 2 s old).
+        long partial = CountRows(db);   // read-only: the files stay as the kill left them
+        Assert.True(partial >= 30 && partial < reference.Count, $"killed with {partial} of {reference.Count} rows");
         string alone = tmp.File("copied-alone.db");
         File.Copy(db, alone);
-        long partial = CountRows(db);
-        Assert.True(partial >= 30 && partial < reference.Count, $"killed with {partial} of {reference.Count} rows");
         long inCopy = CountRows(alone);
         Assert.True(inCopy >= 1 && inCopy <= partial, $"the .db file alone holds {inCopy} of {partial} committed rows");
         using (var alone1 = ResultStore.OpenReadOnly(alone)) Assert.Equal(def.Hash(), alone1.ReadDefinition()!.Value.Hash);
