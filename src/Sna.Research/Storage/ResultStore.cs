@@ -311,8 +311,23 @@ public sealed class ResultStore : IDisposable
             throw new InvalidOperationException($"{Path} already has {ResultCount()} results of this sweep; pass --resume to continue it");
     }
 
+    /// <summary>
+    /// Records that a run of <paramref name="shard"/> starts. A database holding results of exactly one other shard is refused:
+    /// resuming shard 1/3's file as another shard (say a Slurm array index resubmitted alone, which <c>--shard auto</c> sees as
+    /// 0/1) would fill it with configurations that other shards own. A merged database (several shards) may be resumed as any.
+    /// </summary>
     public void RecordShard(ShardSpec shard)
     {
+        if (ResultCount() > 0)
+        {
+            var recorded = new List<(int Index, int Count)>();
+            using (var q = Cmd("SELECT DISTINCT shard_index, shard_count FROM shards"))
+            using (var r = q.ExecuteReader())
+                while (r.Read()) recorded.Add((r.GetInt32(0), r.GetInt32(1)));
+            if (recorded.Count == 1 && recorded[0] != (shard.Index, shard.Count))
+                throw new InvalidOperationException($"{Path} holds results of shard {recorded[0].Index}/{recorded[0].Count}; this run is shard {shard}. " +
+                    $"Resume it as --shard {recorded[0].Index}/{recorded[0].Count} (a Slurm array index resubmitted alone: SHARD={recorded[0].Index}/{recorded[0].Count})");
+        }
         using var cmd = Cmd("INSERT INTO shards(shard_index, shard_count, host, started_utc) VALUES ($i, $n, $h, $t)");
         cmd.Parameters.AddWithValue("$i", shard.Index);
         cmd.Parameters.AddWithValue("$n", shard.Count);

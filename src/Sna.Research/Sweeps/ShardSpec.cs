@@ -18,8 +18,9 @@ public readonly record struct ShardSpec(int Index, int Count)
     public override string ToString() => $"{Index}/{Count}";
 
     /// <summary>
-    /// Parses <c>i/n</c> (0 ≤ i &lt; n) or <c>auto</c>: Slurm arrays (<c>SLURM_ARRAY_TASK_ID</c>, <c>SLURM_ARRAY_TASK_COUNT</c>,
-    /// with <c>SLURM_ARRAY_TASK_MIN</c> subtracted when present), else a Kubernetes Indexed Job (<c>JOB_COMPLETION_INDEX</c>, with the
+    /// Parses <c>i/n</c> (0 ≤ i &lt; n) or <c>auto</c>: Slurm arrays (index (<c>SLURM_ARRAY_TASK_ID</c> − <c>SLURM_ARRAY_TASK_MIN</c>) /
+    /// <c>SLURM_ARRAY_TASK_STEP</c> of <c>SLURM_ARRAY_TASK_COUNT</c>; an array that is not evenly spaced from MIN to
+    /// <c>SLURM_ARRAY_TASK_MAX</c> is refused), else a Kubernetes Indexed Job (<c>JOB_COMPLETION_INDEX</c>, with the
     /// count from <paramref name="countOverride"/> or <c>SNA_SHARD_COUNT</c>), else the whole grid.
     /// </summary>
     public static ShardSpec Parse(string? s, int? countOverride = null, Func<string, string?>? env = null)
@@ -34,9 +35,16 @@ public readonly record struct ShardSpec(int Index, int Count)
             {
                 int id = Int(slurmId, "SLURM_ARRAY_TASK_ID");
                 int min = env("SLURM_ARRAY_TASK_MIN") is { Length: > 0 } m ? Int(m, "SLURM_ARRAY_TASK_MIN") : 0;
+                int step = env("SLURM_ARRAY_TASK_STEP") is { Length: > 0 } st ? Int(st, "SLURM_ARRAY_TASK_STEP") : 1;
+                int? max = env("SLURM_ARRAY_TASK_MAX") is { Length: > 0 } mx ? Int(mx, "SLURM_ARRAY_TASK_MAX") : null;
                 int n = countOverride ?? (env("SLURM_ARRAY_TASK_COUNT") is { Length: > 0 } c ? Int(c, "SLURM_ARRAY_TASK_COUNT")
                     : throw new ArgumentException("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)"));
-                return Checked(id - min, n);
+                // Slurm sets STEP for --array=0-14:2 and 1 for ranges and lists; an unevenly spaced list (--array=0,2,5) has
+                // COUNT < (MAX − MIN)/STEP + 1, and its task ids cannot be numbered 0..COUNT−1 from the variables alone.
+                if (step < 1 || (id - min) % step != 0 || (countOverride is null && max is int hi && (hi - min) / step + 1 != n))
+                    throw new ArgumentException($"--shard auto needs an evenly spaced Slurm array (--array=0-7, 1-8 or 0-14:2); task {id} of " +
+                        $"{n} tasks from {min} to {(max is int h2 ? h2.ToString(CultureInfo.InvariantCulture) : "?")} step {step} is not. Pass --shard i/n");
+                return Checked((id - min) / step, n);
             }
             var k8s = env("JOB_COMPLETION_INDEX");
             if (!string.IsNullOrEmpty(k8s))
