@@ -1,22 +1,89 @@
 using System.CommandLine;
-using Sna.Runtime.Checkpoints;
+using System.CommandLine.Invocation;
+using System.Globalization;
+using Sna.Runtime;
+using Sna.Runtime.Hub;
 
 namespace Sna.Cli;
 
-/// <summary>Runs the command line; turns the errors a user can cause into one clear line on stderr and exit code 2.</summary>
+/// <summary>
+/// The CLI's error boundary. Bad input (<see cref="SnaInputException"/>, a parse error, a missing input file, a hub refusal)
+/// is one line on stderr and exit 2; the environment (<see cref="SnaEnvironmentException"/>: disk full, locked database) is one
+/// line and exit 74; Ctrl+C is 130; anything else is a bug: a short message, the full trace in a log file
+/// (under <c>$SNA_LOG_DIR</c>, else <c>{temp}/sna/logs</c>) whose path is printed, and exit 70 (EX_SOFTWARE).
+/// </summary>
 public static class CliRunner
 {
+    public const int ExitInput = 2;
+    public const int ExitBug = 70;
+    public const int ExitCancelled = 130;
+    public const int ExitEnvironment = 74;
+
     public static int Invoke(RootCommand root, string[] args)
     {
+        args = Options.RewriteDeprecated(root, args, Console.Error);
+        // No response files: "@n.json" is a value (a neuron set file), never silently expanded.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
+        {
+            string cmd = string.Join(' ', CommandPath(parse.CommandResult.Command));
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see '{cmd} --help')");
+            return ExitInput;
+        }
         var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            return parse.Invoke(config);
         }
-        catch (Exception e) when (IsUserError(e))
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {Message(e)}");
-            return 2;
+            return Report(e, args);
+        }
+    }
+
+    /// <summary>Prints what the user needs for <paramref name="e"/> and returns the exit code.</summary>
+    public static int Report(Exception e, IReadOnlyList<string> args)
+    {
+        e = Unwrap(e);
+        if (e is OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return ExitCancelled;
+        }
+        if (e is SnaEnvironmentException)
+        {
+            // The disk is full, a database is locked, a file cannot be written: not the input, not a bug (EX_IOERR).
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            return ExitEnvironment;
+        }
+        if (IsUserError(e))
+        {
+            Console.Error.WriteLine($"error: {OneLine(Message(e))}");
+            return ExitInput;
+        }
+        string? log = WriteCrashLog(e, args);
+        Console.Error.WriteLine($"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+        Console.Error.WriteLine(log is null
+            ? "this is a bug in sna; the trace could not be written to a log file (set SNA_LOG_DIR to a writable directory)"
+            : $"this is a bug in sna; the full trace is in {log}");
+        return ExitBug;
+    }
+
+    /// <summary>The exception the user should hear about: an aggregate or a reflection wrapper says nothing by itself.</summary>
+    public static Exception Unwrap(Exception e)
+    {
+        while (true)
+        {
+            if (e is AggregateException a)
+            {
+                var flat = a.Flatten().InnerExceptions;
+                if (flat.Count == 0) return e;
+                // Report an input error or a cancellation if any part is one; otherwise the first failure.
+                e = flat.FirstOrDefault(x => IsUserError(Unwrap(x)) || Unwrap(x) is OperationCanceledException) ?? flat[0];
+                continue;
+            }
+            if (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) { e = inner; continue; }
+            return e;
         }
     }
 
@@ -24,10 +91,48 @@ public static class CliRunner
     public static string Message(Exception e) =>
         e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
 
-    public static bool IsUserError(Exception e) => e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or NotSupportedException or CheckpointException or FormatException or UserException
-        or System.Text.Json.JsonException or IOException or InvalidOperationException or Sna.Runtime.Hub.HubException or Microsoft.Data.Sqlite.SqliteException;
-}
+    /// <summary>
+    /// Errors in what the user gave: our input-error type (task files and checkpoints included), an input path that does not
+    /// exist, and the hub's refusals (unknown model, offline, no access). Library exceptions such as
+    /// <see cref="ArgumentException"/> or <see cref="InvalidOperationException"/> are bugs here: input is validated before it
+    /// reaches them.
+    /// </summary>
+    public static bool IsUserError(Exception e) =>
+        e is SnaInputException or FileNotFoundException or DirectoryNotFoundException or HubException;
 
-/// <summary>An error in what the user asked for, reported without a stack trace.</summary>
-public sealed class UserException(string message) : Exception(message);
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>The log directory: <c>$SNA_LOG_DIR</c>, else <c>{temp}/sna/logs</c>.</summary>
+    public static string LogDirectory() =>
+        Environment.GetEnvironmentVariable("SNA_LOG_DIR") is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "sna", "logs");
+
+    private static string? WriteCrashLog(Exception e, IReadOnlyList<string> args)
+    {
+        try
+        {
+            string dir = LogDirectory();
+            Directory.CreateDirectory(dir);
+            string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+            string path = Path.Combine(dir, $"sna-crash-{stamp}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.log");
+            var version = typeof(CliRunner).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
+            File.WriteAllText(path,
+                $"sna {version}\nutc {DateTime.UtcNow:O}\nargs {string.Join(' ', args.Select(Quote))}\nos {Environment.OSVersion}; .NET {Environment.Version}\n\n{e}\n");
+            return path;
+        }
+        catch (Exception e2) when (e2 is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        {
+            return null;
+        }
+    }
+
+    private static string Quote(string s) => s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./:,=@".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+
+    private static IEnumerable<string> CommandPath(Command c)
+    {
+        var names = new List<string>();
+        for (Symbol? s = c; s is not null; s = s.Parents.FirstOrDefault())
+            names.Insert(0, s is RootCommand ? "sna" : s.Name);
+        return names;
+    }
+}

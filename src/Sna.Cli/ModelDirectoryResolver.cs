@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Hub;
 
 namespace Sna.Cli;
@@ -10,7 +11,7 @@ internal static class ModelDirectoryResolver
 {
     public static string Resolve(string model)
     {
-        if (LooksLikePath(model)) throw new UserException($"model directory not found: {model}");
+        if (LooksLikePath(model)) throw new SnaInputException($"model directory not found: {model}");
         return ModelResolver.Resolve(model, new ResolveOptions { Settings = HubSettings.FromEnvironment() });
     }
 

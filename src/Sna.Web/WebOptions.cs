@@ -28,6 +28,9 @@ public sealed record WebOptions
     /// </summary>
     public Sna.Runtime.Hub.HubSettings? Hub { get; init; }
 
+    /// <summary>Directories of task files (<c>*.json</c>) offered besides the built-in tasks (<c>sna serve --tasks-dir</c>; the CLI passes ./tasks too).</summary>
+    public IReadOnlyList<string> TaskDirectories { get; init; } = [];
+
     /// <summary>Model computations running at once (forward passes of different requests and heat-map jobs).</summary>
     public int MaxConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount);
 

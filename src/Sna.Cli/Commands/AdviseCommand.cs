@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -16,16 +17,17 @@ public static class AdviseCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var task = MethodOptions.Task();
+        var model = Options.Model();
+        var task = Options.Task();
+        var tasksDir = Options.TasksDir();
         var prompt = new Option<string>("--prompt", "-p") { Description = "A single prompt (instead of --task)." };
         var target = new Option<string>("--target") { Description = "Its expected continuation (with --prompt)." };
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
         var marginZones = new Option<string>("--margin-zones") { Description = "Margin zone thresholds for classification tasks (paper, SST-2: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
-        var score = MethodOptions.Score();
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var score = Options.Score();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("advise", "Baseline first: measure the task's confidence, assign its zone and say whether SNA is likely to help.")
-        { model, task, prompt, target, zones, marginZones, score, bos, noBos, json, dtype };
+        { model, task, tasksDir, prompt, target, zones, marginZones, score, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -33,7 +35,7 @@ public static class AdviseCommand
             var mz0 = ZoneThresholds.Parse(r.GetValue(marginZones)!);
             var mz = new MarginZones(mz0.Low, mz0.High);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
-            var suite = MethodOptions.TaskOrPrompt(r.GetValue(task), r.GetValue(prompt), r.GetValue(target));
+            var suite = MethodOptions.TaskOrPrompt(r.GetValue(task), r.GetValue(prompt), r.GetValue(target), Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             var rep = Advisor.Advise(m, tok, suite, policy, z, mz, kind);
@@ -93,45 +95,31 @@ public static class AdviseCommand
 /// <summary>Options and helpers shared by the method commands (tasks, neurons, advise, amplify --task).</summary>
 internal static class MethodOptions
 {
-    public static Option<string> Task() => new("--task", "-t") { Description = "A built-in task name (see 'sna tasks') or a task JSON file; NAME also finds ./tasks/NAME.json." };
-
-    public static Option<bool> NoCache() => new("--no-cache")
-    {
-        Description = "Do not read or write the discovery cache ($SNA_CACHE_DIR/neurons, default ~/.cache/sna/neurons).",
-    };
-
     /// <summary>A JSON number, or null for NaN/±∞ (e.g. an improvement over a P_base that underflowed to 0).</summary>
     public static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
-
-    public static Option<string> Score() => new("--score")
-    {
-        Description = "first-token (the paper: P of the target's first token) or sequence (P of the whole target by teacher forcing).",
-        DefaultValueFactory = _ => "first-token",
-    };
 
     public static ScoreKind ParseScore(string s) => s.ToLowerInvariant() switch
     {
         "first-token" or "first" => ScoreKind.FirstToken,
         "sequence" or "seq" => ScoreKind.Sequence,
-        _ => throw new UserException($"--score must be first-token or sequence, got '{s}'"),
+        _ => throw new SnaInputException($"--score must be first-token or sequence, got '{s}'"),
     };
 
     public static string ScoreText(ScoreKind k) => k == ScoreKind.FirstToken ? "first-token" : "sequence";
 
-    public static string[] TaskDirs => [Path.Combine(Environment.CurrentDirectory, "tasks")];
-
-    public static TaskSuite ResolveTask(string nameOrPath) => TaskLibrary.Resolve(nameOrPath, TaskDirs);
+    /// <summary>The one task resolver (<see cref="TaskResolver"/>): a file, a built-in, or a name in ./tasks or --tasks-dir.</summary>
+    public static TaskSuite ResolveTask(string nameOrPath, string[] dirs) => TaskResolver.Resolve(nameOrPath, dirs).Suite;
 
     /// <summary>--task, or a one-prompt task from --prompt/--target.</summary>
-    public static TaskSuite TaskOrPrompt(string? task, string? prompt, string? target)
+    public static TaskSuite TaskOrPrompt(string? task, string? prompt, string? target, string[] dirs)
     {
         if (task is not null)
         {
-            if (prompt is not null || target is not null) throw new UserException("give either --task or --prompt/--target, not both");
-            return ResolveTask(task);
+            if (prompt is not null || target is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
+            return ResolveTask(task, dirs);
         }
-        if (prompt is null || target is null) throw new UserException("give --task NAME|FILE, or --prompt and --target");
-        if (target.Length == 0) throw new UserException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
+        if (prompt is null || target is null) throw new SnaInputException("give --task NAME|FILE, or --prompt and --target");
+        if (target.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
         return new TaskSuite { Name = "prompt", Prompts = [new TaskPrompt(prompt, target)], Source = "--prompt" };
     }
 

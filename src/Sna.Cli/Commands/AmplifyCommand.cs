@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -19,35 +20,37 @@ public static class AmplifyCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
+        var model = Options.Model();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt." };
         var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored." };
-        var layer = new Option<int>("--layer", "-l") { Description = "Layer whose blocks.{L}.mlp.hook_post is scaled.", Required = true };
-        var neurons = new Option<string>("--neurons") { Description = "Comma-separated neuron indices." };
-        var multiplier = new Option<double>("--multiplier") { Description = "Scale factor (1 = unchanged, 0 = ablation).", Required = true };
-        var positions = new Option<string>("--positions") { Description = "all (default) or last.", DefaultValueFactory = _ => "all" };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
-        var task = MethodOptions.Task();
-        var count = new Option<int?>("--count", "-k") { Description = "With --task: amplify the task's top K neurons at --layer, found by differential activation." };
-        var score = MethodOptions.Score();
-        var noCache = MethodOptions.NoCache();
+        var layer = Options.Layer();
+        var neurons = new Option<string>("--neurons") { Description = "Comma-separated neuron indices, each 0..d_mlp-1, no repeats." };
+        var multiplier = Options.Multiplier();
+        var positions = Options.Positions();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
+        var task = Options.Task();
+        var tasksDir = Options.TasksDir();
+        var count = Options.CountOptional("With --task: amplify the task's top K neurons at --layer, found by differential activation.");
+        var score = Options.Score();
+        var noCache = Options.NoCache();
         var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after (one prompt, or every prompt of --task).")
-        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, count, score, noCache };
+        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
-            if (r.GetValue(task) is not null) return RunTask(r, model, task, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
-            if (r.GetValue(count) is not null) throw new UserException("--count needs --task (neurons are chosen by discovery on the task)");
+            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
+            if (r.GetValue(count) is not null) throw new SnaInputException("--count needs --task (neurons are chosen by discovery on the task)");
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
-            if (p is null || t is null) throw new UserException("give --prompt and --target");
-            if (n is null) throw new UserException("give --neurons i,j,k");
+            if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
+            if (n is null) throw new SnaInputException("give --neurons i,j,k");
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            var amp = Amplification.Single(r.GetValue(layer), Common.ParseIntList(n, "--neurons"), (float)r.GetValue(multiplier), pos);
+            int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
+            var amp = Amplification.Single(l, InputParsing.CheckNeurons(Options.ParseNeurons(n), m.Config.DMlp), (float)r.GetValue(multiplier), pos);
             amp.Validate(m.Config);
             var ids = tok.Encode(p, policy);
-            if (ids.Length == 0) throw new UserException("the prompt is empty and no BOS is prepended");
+            if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended");
             int targetId = Common.TargetFirstToken(tok, t);
             var before = Scoring.Score(m.ForwardLast(ids), targetId);
             var after = Scoring.Score(m.ForwardLast(ids, amp.ToHooks(m.Config)), targetId);
@@ -78,28 +81,29 @@ public static class AmplifyCommand
         return cmd;
     }
 
-    private static int RunTask(ParseResult r, Option<string?> model, Option<string> task, Option<string> prompt, Option<string> target, Option<int> layer,
+    private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int> layer,
         Option<string> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
         Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos)
     {
-        if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new UserException("give either --task or --prompt/--target, not both");
+        if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);
         int? k = r.GetValue(count);
-        if ((explicitNeurons is null) == (k is null)) throw new UserException("with --task give --count K (discovered neurons) or --neurons i,j,k (one of them)");
-        if (k is < 1) throw new UserException("--count must be at least 1");
+        if ((explicitNeurons is null) == (k is null)) throw new SnaInputException("with --task give --count K (discovered neurons) or --neurons i,j,k (one of them)");
         var kind = MethodOptions.ParseScore(r.GetValue(score)!);
-        var suite = MethodOptions.ResolveTask(r.GetValue(task)!);
-        int l = r.GetValue(layer);
+        var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
+        var parsedNeurons = explicitNeurons is null ? null : Options.ParseNeurons(explicitNeurons);
         var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
         using var _m = m;
+        int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
         IReadOnlyList<int> chosen;
         IReadOnlyList<NeuronScore>? discovered = null;
         if (k is { } kk)
         {
+            InputParsing.CheckCount(kk, m.Config.DMlp);
             discovered = NeuronsCommand.ForTask(m, tok, suite, l, kk, policy, r.GetValue(noCache));
             chosen = discovered.Select(n => n.Index).ToArray();
         }
-        else chosen = Common.ParseIntList(explicitNeurons!, "--neurons");
+        else chosen = InputParsing.CheckNeurons(parsedNeurons!, m.Config.DMlp);
         var amp = Amplification.Single(l, chosen, (float)r.GetValue(multiplier), pos);
         amp.Validate(m.Config);
         var o = TaskAmplification.Evaluate(m, tok, suite, amp, policy, kind);
@@ -148,7 +152,7 @@ public static class AmplifyCommand
     {
         "all" => PositionsMode.All,
         "last" => PositionsMode.Last,
-        _ => throw new UserException($"--positions must be all or last, got '{s}'"),
+        _ => throw new SnaInputException($"--positions must be all or last, got '{s}'"),
     };
 
     public static string PositionsText(PositionsMode p) => p == PositionsMode.All ? "all" : "last";

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
@@ -13,13 +14,13 @@ public static class BaselineCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
+        var model = Options.Model();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", Required = true };
         var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored.", Required = true };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json();
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
-        var top = new Option<int>("--top") { Description = "How many next tokens to list.", DefaultValueFactory = _ => 10 };
-        var dtype = Common.WeightsDType();
+        var top = Options.Int("--top", "How many of the most likely next tokens to list.", 1, 1000, 10);
+        var dtype = Options.WeightsDType();
         var cmd = new Command("baseline", "Measure baseline confidence: P(target's first token) at the last position of the unmodified model.")
         { model, prompt, target, bos, noBos, zones, top, json, dtype };
         cmd.SetAction(r =>
@@ -27,11 +28,10 @@ public static class BaselineCommand
             var policy = Common.Policy(r, bos, noBos);
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int k = r.GetValue(top);
-            if (k < 1 || k > 1000) throw new UserException("--top must be between 1 and 1000");
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             var ids = tok.Encode(r.GetValue(prompt)!, policy);
-            if (ids.Length == 0) throw new UserException("the prompt is empty and no BOS is prepended: nothing to condition on");
+            if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended: nothing to condition on");
             int targetId = Common.TargetFirstToken(tok, r.GetValue(target)!);
             var logits = m.ForwardLast(ids);
             var s = Scoring.Score(logits, targetId);

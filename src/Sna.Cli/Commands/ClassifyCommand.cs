@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -17,15 +18,15 @@ public static class ClassifyCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
+        var model = Options.Model();
         var data = new Option<string?>("--data", "-d") { Description = "GLUE-format TSV (header, then text<TAB>label). Default: the bundled SST-2 validation set data/sst2/dev.tsv." };
-        var n = new Option<int>("--n") { Description = "Evaluation rows, sampled with --seed.", DefaultValueFactory = _ => 200 };
-        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (Fisher–Yates with xoshiro256**; the same rows on every machine).", DefaultValueFactory = _ => 42UL };
-        var trainN = new Option<int>("--train-n") { Description = "Rows for choosing neurons: the rows after the evaluation rows in the same permutation (disjoint).", DefaultValueFactory = _ => 100 };
-        var layers = new Option<string?>("--layers") { Description = "Comma-separated layers. Default: five spread over the depth (24 layers: 2,7,12,16,21)." };
-        var mults = new Option<string>("--multipliers") { Description = "Comma-separated multipliers.", DefaultValueFactory = _ => "1,2,4,8,12,16" };
+        var n = Options.Int("--n", "Evaluation rows, sampled with --seed.", 1, 1_000_000, 200);
+        var seed = Options.Seed("--seed", "Sampling seed (Fisher–Yates with xoshiro256**; the same rows on every machine).", 42UL);
+        var trainN = Options.Int("--train-n", "Rows for choosing neurons: the rows after the evaluation rows in the same permutation (disjoint).", 1, 1_000_000, 100);
+        var layers = Options.Layers(null, "Layers (default: five spread over the depth; 24 layers: 2,7,12,16,21)");
+        var mults = Options.Multipliers("1,2,4,8,12,16");
         var method = new Option<string>("--method") { Description = "contrastive (class vs class, exclusive lists) or neutral (class vs neutral texts).", DefaultValueFactory = _ => "contrastive" };
-        var k = new Option<int>("--k") { Description = "Neurons per class per layer.", DefaultValueFactory = _ => 10 };
+        var k = Options.Count(10, "Neurons per class per layer.");
         var amplify = new Option<string>("--amplify") { Description = "predicted (the neurons of the class the unmodified model predicts) or both (both classes' neurons).", DefaultValueFactory = _ => "predicted" };
         var template = new Option<string>("--template") { Description = "Prompt template; {sentence} is replaced by the text.", DefaultValueFactory = _ => "Review: {sentence} Sentiment:" };
         var labelValues = new Option<string>("--label-values") { Description = "The two label values of the data, comma-separated (class 0, class 1).", DefaultValueFactory = _ => "0,1" };
@@ -33,12 +34,12 @@ public static class ClassifyCommand
         var textCol = new Option<string>("--text-column") { Description = "Header name of the text column.", DefaultValueFactory = _ => "sentence" };
         var labelCol = new Option<string>("--label-column") { Description = "Header name of the label column.", DefaultValueFactory = _ => "label" };
         var zones = new Option<string>("--zones") { Description = "Margin zone thresholds low:high (paper: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
-        var db = new Option<string?>("--db") { Description = "SQLite file to store the run in (tables classify_runs, classify_examples, classify_grid)." };
-        var outDir = new Option<string?>("--out") { Description = "Directory for summary.json and the figure (accuracy change vs multiplier per zone, SVG)." };
-        var batch = new Option<int>("--batch") { Description = "Sequences per forward pass.", DefaultValueFactory = _ => 32 };
+        var db = Options.DbOptional("SQLite file to store the run in (tables classify_runs, classify_examples, classify_grid).");
+        var outDir = Options.OutDirOptional("Directory for summary.json and the figure (accuracy change vs multiplier per zone, SVG).");
+        var batch = Options.Int("--batch", "Sequences per forward pass.", 1, 4096, 32);
         var engine = new Option<string>("--engine") { Description = "How the grid is evaluated: prefix (the sweep engine's prefix cache: resume from layer L), batched (pairs as rows of full forwards) or naive (one full forward per pair). Same results up to float rounding.", DefaultValueFactory = _ => "prefix" };
-        var naive = new Option<int>("--naive-sample") { Description = "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", DefaultValueFactory = _ => 4 };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType(); var format = TableOutput.FormatOption();
+        var naive = Options.Int("--naive-sample", "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", 0, 10_000, 4);
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType(); var format = TableOutput.FormatOption();
         var cmd = new Command("classify", "Zero-shot two-label classification with SNA: accuracy per margin zone before and after amplifying the predicted class's neurons, over layers × multipliers.")
         { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
         cmd.SetAction(r =>
@@ -46,8 +47,8 @@ public static class ClassifyCommand
             var policy = Common.Policy(r, bos, noBos);
             var words = r.GetValue(labelWords)!.Split('|');
             var values = r.GetValue(labelValues)!.Split(',', StringSplitOptions.TrimEntries);
-            if (words.Length != 2) throw new UserException($"--label-words needs two words separated by '|', got '{r.GetValue(labelWords)}'");
-            if (values.Length != 2) throw new UserException($"--label-values needs two values separated by ',', got '{r.GetValue(labelValues)}'");
+            if (words.Length != 2) throw new SnaInputException($"--label-words needs two words separated by '|', got '{r.GetValue(labelWords)}'");
+            if (values.Length != 2) throw new SnaInputException($"--label-values needs two values separated by ',', got '{r.GetValue(labelValues)}'");
             var spec = new ClassifierSpec
             {
                 Template = r.GetValue(template)!, LabelValues = values, LabelWords = words,
@@ -56,31 +57,32 @@ public static class ClassifyCommand
             var options = new ClassifyOptions
             {
                 N = r.GetValue(n), Seed = r.GetValue(seed), TrainN = r.GetValue(trainN),
-                Layers = r.GetValue(layers) is { } ls ? Common.ParseIntList(ls, "--layers") : null,
-                Multipliers = ParseFloats(r.GetValue(mults)!, "--multipliers"),
+                Layers = r.GetValue(layers)!.IsDefault ? null : r.GetValue(layers)!.Indices,
+                Multipliers = r.GetValue(mults)!.Select(x => (float)x).ToArray(),
                 Method = r.GetValue(method)!.ToLowerInvariant() switch
                 {
                     "contrastive" => NeuronMethod.Contrastive,
                     "neutral" => NeuronMethod.Neutral,
-                    var s => throw new UserException($"--method must be contrastive or neutral, got '{s}'"),
+                    var s => throw new SnaInputException($"--method must be contrastive or neutral, got '{s}'"),
                 },
                 K = r.GetValue(k),
                 Amplify = r.GetValue(amplify)!.ToLowerInvariant() switch
                 {
                     "predicted" => AmplifyTarget.Predicted,
                     "both" => AmplifyTarget.Both,
-                    var s => throw new UserException($"--amplify must be predicted or both, got '{s}' (amplifying the true label's neurons would leak the answer)"),
+                    var s => throw new SnaInputException($"--amplify must be predicted or both, got '{s}' (amplifying the true label's neurons would leak the answer)"),
                 },
-                Spec = spec, BatchSize = r.GetValue(batch), NaiveSample = Math.Max(0, r.GetValue(naive)),
+                Spec = spec, BatchSize = r.GetValue(batch), NaiveSample = r.GetValue(naive),
                 Engine = r.GetValue(engine)!.ToLowerInvariant() switch
                 {
                     "prefix" => ClassifyEngine.Prefix,
                     "batched" => ClassifyEngine.Batched,
                     "naive" => ClassifyEngine.Naive,
-                    var s => throw new UserException($"--engine must be prefix, batched or naive, got '{s}'"),
+                    var s => throw new SnaInputException($"--engine must be prefix, batched or naive, got '{s}'"),
                 },
             };
             string dataPath = r.GetValue(data) ?? BundledDataPath();
+            if (r.GetValue(db) is { } dbOut) AtomicFile.RefuseInputs(dbOut, [dataPath], "--db");
             var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
@@ -104,10 +106,10 @@ public static class ClassifyCommand
             {
                 Directory.CreateDirectory(dir);
                 string fig = Path.Combine(dir, $"classify_zones_layer{result.BestLayer}.svg");
-                File.WriteAllText(fig, ClassifyFigure.Svg(result));
+                AtomicFile.WriteAllText(fig, ClassifyFigure.Svg(result), [dataPath]);
                 string sum = Path.Combine(dir, "summary.json");
                 summary["out"] = new JsonObject { ["summary"] = Path.GetFullPath(sum), ["figure"] = Path.GetFullPath(fig) };
-                File.WriteAllText(sum, summary.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.WriteAllText(sum, summary.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), [dataPath]);
             }
             if (asJson) { Common.PrintJson(summary); return 0; }
             PrintTables(fmt, result, runId, r.GetValue(db), r.GetValue(outDir));
@@ -126,17 +128,7 @@ public static class ClassifyCommand
             var p = Path.Combine(d.FullName, "data", "sst2", "dev.tsv");
             if (File.Exists(p)) return p;
         }
-        throw new UserException("the bundled data/sst2/dev.tsv was not found; pass --data FILE");
-    }
-
-    private static float[] ParseFloats(string s, string what)
-    {
-        try
-        {
-            return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(x => float.Parse(x, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
-        }
-        catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of numbers, got '{s}'"); }
+        throw new SnaInputException("the bundled data/sst2/dev.tsv was not found; pass --data FILE");
     }
 
     private static string Pct(double? v) => v is double d ? Num.Share(d) : Num.Missing;

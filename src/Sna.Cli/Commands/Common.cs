@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
@@ -11,23 +12,9 @@ namespace Sna.Cli.Commands;
 /// <summary>Options shared by the commands, and the loaded model they act on.</summary>
 internal static class Common
 {
-    public static Option<string?> Model() => new("--model", "-m")
-    {
-        Description = "Model: a local Hugging Face directory (config.json + model.safetensors + tokenizer files). Default: the bundled sna-demo-gpt2.",
-    };
-
-    public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
-    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend, as TransformerLens does." };
-    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default)." };
-    public static Option<string> WeightsDType() => new("--weights-dtype")
-    {
-        Description = "Hold weights as stored (default) or convert: as-stored|f32|f16|bf16. Compute is float32 either way.",
-        DefaultValueFactory = _ => "as-stored",
-    };
-
     public static BosPolicy Policy(ParseResult r, Option<bool> bos, Option<bool> noBos)
     {
-        if (r.GetValue(bos) && r.GetValue(noBos)) throw new UserException("--bos and --no-bos are mutually exclusive");
+        if (r.GetValue(bos) && r.GetValue(noBos)) throw new SnaInputException("--bos and --no-bos are mutually exclusive");
         return r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend;
     }
 
@@ -41,7 +28,7 @@ internal static class Common
             var p = Path.Combine(d.FullName, "models", "sna-demo-gpt2");
             if (Directory.Exists(p)) return p;
         }
-        throw new UserException("the bundled model models/sna-demo-gpt2 was not found; pass --model DIR");
+        throw new SnaInputException("the bundled model models/sna-demo-gpt2 was not found; pass --model DIR");
     }
 
     public static string ResolveModelDir(string? model)
@@ -57,33 +44,41 @@ internal static class Common
         "f32" or "float32" => WeightsDTypeOption.F32,
         "f16" or "float16" => WeightsDTypeOption.F16,
         "bf16" or "bfloat16" => WeightsDTypeOption.BF16,
-        _ => throw new UserException($"--weights-dtype must be as-stored, f32, f16 or bf16, got '{s}'"),
+        _ => throw new SnaInputException($"--weights-dtype must be as-stored, f32, f16 or bf16, got '{s}'"),
     };
 
     public static (TransformerModel Model, ModelTokenizer Tokenizer, string Dir) Load(string? model, string dtype = "as-stored")
     {
+        var kind = ParseDType(dtype);
         string dir = ResolveModelDir(model);
-        var m = ModelLoader.Load(dir, ParseDType(dtype));
-        var tok = ModelTokenizer.FromDirectory(dir);
-        return (m, tok, dir);
+        var m = ModelLoader.Load(dir, kind);
+        try
+        {
+            return (m, Tokenizer(dir), dir);
+        }
+        catch
+        {
+            m.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model directory's tokenizer; malformed tokenizer files are an input error naming the directory.</summary>
+    public static ModelTokenizer Tokenizer(string dir)
+    {
+        try { return ModelTokenizer.FromDirectory(dir); }
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or FormatException)
+        {
+            throw new SnaInputException("--model", $"the tokenizer files in {dir} cannot be used: {e.Message}", e);
+        }
     }
 
     /// <summary>The id of the target's first token (the paper scores only that), with a clear error for an empty target.</summary>
     public static int TargetFirstToken(ModelTokenizer tok, string target)
     {
         var ids = tok.Encode(target);
-        if (ids.Length == 0) throw new UserException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
+        if (ids.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
         return ids[0];
-    }
-
-    public static int[] ParseIntList(string s, string what)
-    {
-        try
-        {
-            return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(x => int.Parse(x, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
-        }
-        catch (FormatException) { throw new UserException($"{what} must be a comma-separated list of integers, got '{s}'"); }
     }
 
     /// <summary>Compact JSON; only what JSON requires is escaped ("+" and "&lt;" stay readable).</summary>

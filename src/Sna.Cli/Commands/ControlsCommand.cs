@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Research.Experiments;
 using System.CommandLine;
 using System.Globalization;
@@ -17,38 +18,34 @@ public static class ControlsCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var task = MethodOptions.Task();
-        task.Required = true;
-        var layer = new Option<int>("--layer", "-l") { Description = "Layer whose blocks.{L}.mlp.hook_post is scaled.", Required = true };
-        var count = new Option<int>("--count", "-k") { Description = "Neurons per set (the task's top K by differential activation).", DefaultValueFactory = _ => 10 };
-        var multiplier = new Option<double>("--multiplier") { Description = "Scale factor.", Required = true };
-        var seeds = new Option<int>("--seeds") { Description = "Random neuron sets (seeds FIRST..FIRST+N-1).", DefaultValueFactory = _ => 20 };
-        var firstSeed = new Option<int>("--first-seed") { Description = "First random seed.", DefaultValueFactory = _ => 0 };
-        var positions = new Option<string>("--positions") { Description = "all (default) or last.", DefaultValueFactory = _ => "all" };
+        var model = Options.Model();
+        var task = Options.Task(required: true);
+        var tasksDir = Options.TasksDir();
+        var layer = Options.Layer();
+        var count = Options.Count(10, "Neurons per set (the task's top K by differential activation).");
+        var multiplier = Options.Multiplier();
+        var seeds = Options.Int("--seeds", "Random neuron sets (seeds FIRST..FIRST+N-1).", 0, 10_000, 20);
+        var firstSeed = Options.Int("--first-seed", "First random seed.", 0, int.MaxValue - 10_000, 0);
+        var positions = Options.Positions();
         var withTask = new Option<bool>("--random-may-overlap") { Description = "Draw random sets from all neurons of the layer, exactly as `sna sweep --neuron-source random:SEED` (default: from the neurons outside the task's list)." };
         var noBottom = new Option<bool>("--no-bottom") { Description = "Skip the bottom-K control." };
         var noCollateral = new Option<bool>("--no-collateral") { Description = "Skip the collateral cost on neutral text." };
         var controlCollateral = new Option<bool>("--control-collateral") { Description = "Also measure the collateral cost of the bottom-K set and of the first random set." };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
-        var noCache = MethodOptions.NoCache();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
+        var noCache = Options.NoCache();
         var cmd = new Command("controls", "Task neurons vs random neurons and bottom-k for one configuration (permutation p), and its collateral cost on neutral text (KL, perplexity).")
-        { model, task, layer, count, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
+        { model, task, tasksDir, layer, count, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
             int k = r.GetValue(count), n = r.GetValue(seeds);
-            if (k < 1) throw new UserException("--count must be at least 1");
-            if (n < 0 || n > 10_000) throw new UserException("--seeds must be between 0 and 10000");
             double mult = r.GetValue(multiplier);
-            if (!double.IsFinite(mult)) throw new UserException("--multiplier must be finite");
-            var suite = MethodOptions.ResolveTask(r.GetValue(task)!);
+            var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            int l = r.GetValue(layer);
-            if (l < 0 || l >= m.Config.NLayers) throw new UserException($"layer {l} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
-            if (k > m.Config.DMlp) throw new UserException($"--count {k} exceeds the layer's {m.Config.DMlp} neurons");
+            int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
+            InputParsing.CheckCount(k, m.Config.DMlp);
             var options = new ControlsOptions
             {
                 Seeds = n, FirstSeed = r.GetValue(firstSeed), ExcludeTaskNeurons = !r.GetValue(withTask), BottomK = !r.GetValue(noBottom),

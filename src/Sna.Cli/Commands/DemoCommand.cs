@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
@@ -7,49 +8,51 @@ using Sna.Research.Reporting;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna demo [--out DIR]</c>: the whole story on the bundled model in a few minutes — advise on the 12 built-in tasks,
+/// <c>sna demo [--out-dir DIR] [--tasks a,b|FILE,...] [--tasks-dir DIR]</c>: the whole story on the bundled model in a few minutes — advise on the 12 built-in tasks,
 /// a reduced sweep, the controls, the analysis and the report — then print where the report is.
 /// </summary>
 public static class DemoCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var outDir = new Option<string>("--out", "-o") { Description = "Output directory.", DefaultValueFactory = _ => "sna-demo" };
-        var seeds = new Option<int>("--control-seeds") { Description = $"Random-neuron control sets per task (default {DemoOptions.DefaultControlSeeds}: with 12 tasks the smallest Holm-adjusted p is 12/(sets+1)).", DefaultValueFactory = _ => DemoOptions.DefaultControlSeeds };
+        var model = Options.Model();
+        var outDir = Options.OutDir("Output directory (sweep databases, interference.csv, report/).", "sna-demo");
+        var seeds = Options.Int("--control-seeds", $"Random-neuron control sets per task (default {DemoOptions.DefaultControlSeeds}: with 12 tasks the smallest Holm-adjusted p is 12/(sets+1)).", 0, 10_000, DemoOptions.DefaultControlSeeds);
         var inSample = new Option<bool>("--in-sample") { Description = "The old in-sample path: discover, choose and measure on the same prompts (marked in the report)." };
-        var splitSeed = new Option<ulong>("--split-seed") { Description = "Seed of each task's held-out prompt split.", DefaultValueFactory = _ => PromptSplit.DefaultSeed };
-        var genTokens = new Option<int>("--generate-tokens") { Description = "Greedy tokens per prompt for the exact-match evaluation (0 = skip).", DefaultValueFactory = _ => Sna.Research.Experiments.GenerationEvaluator.DefaultMaxNewTokens };
+        var splitSeed = Options.Seed("--split-seed", "Seed of each task's held-out prompt split.", PromptSplit.DefaultSeed);
+        var genTokens = Options.Int("--generate-tokens", "Greedy tokens per prompt for the exact-match evaluation (0 = skip).", 0, 64, Sna.Research.Experiments.GenerationEvaluator.DefaultMaxNewTokens);
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high.", DefaultValueFactory = _ => "0.07:0.10" };
-        var tasks = new Option<string>("--tasks") { Description = "Tasks (default: the 12 built-in suites).", DefaultValueFactory = _ => "all" };
-        var counts = new Option<string>("--counts") { Description = "Neuron counts.", DefaultValueFactory = _ => "3,8,25" };
-        var mults = new Option<string>("--multipliers") { Description = "Multipliers (list or start:stop:count).", DefaultValueFactory = _ => "1.5,2,3" };
-        var layers = new Option<string>("--layers") { Description = "all, or a list/ranges.", DefaultValueFactory = _ => "all" };
+        var tasks = Options.Tasks("all");
+        var tasksDir = Options.TasksDir();
+        var counts = Options.Counts("3,8,25");
+        var mults = Options.Multipliers("1.5,2,3");
+        var layers = Options.Layers("all");
         var cmd = new Command("demo", "Run the SNA study end to end on the bundled model: advise, sweep, controls, analysis, report.")
-        { model, outDir, seeds, zones, tasks, counts, mults, layers, inSample, splitSeed, genTokens };
+        { model, outDir, seeds, zones, tasks, tasksDir, counts, mults, layers, inSample, splitSeed, genTokens };
         cmd.SetAction((r, ct) =>
         {
-            var (m, tok, _) = Common.Load(r.GetValue(model));
-            using var _m = m;
-            int nSeeds = r.GetValue(seeds);
-            if (nSeeds < 0 || nSeeds > 10000) throw new UserException("--control-seeds must be between 0 and 10000");
             int nGen = r.GetValue(genTokens);
-            if (nGen < 0 || nGen > 64) throw new UserException("--generate-tokens must be between 0 and 64");
-            string taskList = r.GetValue(tasks)!.Trim();
+            var dirs = Options.TaskDirs(r, tasksDir);
+            var resolved = TaskResolver.ResolveList(r.GetValue(tasks)!, dirs);
             var o = new DemoOptions
             {
                 OutDir = Path.GetFullPath(r.GetValue(outDir)!),
-                ControlSeeds = nSeeds,
+                ControlSeeds = r.GetValue(seeds),
                 Zones = ZoneThresholds.Parse(r.GetValue(zones)!),
-                Tasks = taskList.Equals("all", StringComparison.OrdinalIgnoreCase) ? TaskLibrary.BuiltInNames : taskList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                Counts = Sna.Research.Sweeps.SweepDefinition.ParseCounts(r.GetValue(counts)!),
-                Multipliers = Sna.Research.Sweeps.SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
-                Layers = Sna.Research.Sweeps.SweepDefinition.ParseLayers(r.GetValue(layers)!),
+                Tasks = resolved.Select(t => t.Given).ToArray(),
+                TaskDirs = dirs,
+                Counts = r.GetValue(counts)!,
+                Multipliers = r.GetValue(mults)!,
+                Layers = r.GetValue(layers)!.Indices,
                 ClassificationData = ClassifyCommand.BundledDataPath(),
                 InSample = r.GetValue(inSample),
                 SplitSeed = r.GetValue(splitSeed),
                 GenerationMaxTokens = nGen,
             };
+            var (m, tok, _) = Common.Load(r.GetValue(model));
+            using var _m = m;
+            InputParsing.CheckLayers(o.Layers, m.Config.NLayers);
+            foreach (int c in o.Counts) InputParsing.CheckCount(c, m.Config.DMlp, "--counts");
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");
             AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; {(o.InSample ? "IN-SAMPLE controls" : $"held-out protocol (split seed {o.SplitSeed}): neurons and configuration from split A, measured on split B")}: bottom-k, {o.ControlSeeds} random sets, exact match, collateral cost; interference[/]");
             var result = DemoPipeline.Run(m, tok, o, new SyncProgress<DemoStep>(s => AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}")), ct);

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Research.Experiments;
 using System.CommandLine;
 using System.Text.Json.Nodes;
@@ -9,7 +10,7 @@ namespace Sna.Cli.Commands;
 
 /// <summary>
 /// <c>sna interference --source TASK@LAYER[:COUNT[:MULT]] [--source ...|--sources A@3,B@5] [--targets T1,T2,...] [--positions all|last]
-/// [--csv FILE] [--json]</c>: applies each source task's configuration (its differential top-COUNT neurons at LAYER × MULT) while
+/// [--out FILE.csv] [--json]</c>: applies each source task's configuration (its differential top-COUNT neurons at LAYER × MULT) while
 /// scoring every target task, and prints the source × target matrix of delta_pp (mean over the target's prompts of the per-prompt
 /// % improvement) with the A→B vs B→A asymmetry. JSON: <c>{"sources":[label...],"targets":[...],"matrix":[[delta_pp]],
 /// "mean_p_change":[[...]],"configurations":[...],"cells":[...],"asymmetry":[{"a","b","a_to_b","b_to_a","difference","opposite_signs"}],
@@ -19,7 +20,7 @@ public static class InterferenceCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
+        var model = Options.Model();
         var source = new Option<string[]>("--source", "-s")
         {
             Description = "A source configuration TASK@LAYER[:COUNT[:MULT]] (default COUNT 10, MULT 2): the task's differential top-COUNT neurons at LAYER, scaled by MULT. Repeat for several.",
@@ -27,23 +28,22 @@ public static class InterferenceCommand
         };
         var sources = new Option<string?>("--sources") { Description = "Several sources, comma-separated: A@3,B@5:20:3." };
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target tasks (built-in names or files). Default: the sources' tasks (a square matrix)." };
-        var positions = new Option<string>("--positions") { Description = "all (default) or last.", DefaultValueFactory = _ => "all" };
-        var csv = new Option<FileInfo?>("--csv") { Description = "Write source,target,delta_pp (+ mean_p_base, mean_p_post, mean_p_change, improvement_of_means_pct) for `sna report --interference FILE`." };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
-        var noCache = MethodOptions.NoCache();
+        var positions = Options.Positions();
+        var tasksDir = Options.TasksDir();
+        var csv = Options.OutOptional("Write the matrix as CSV: source,target,delta_pp (+ mean_p_base, mean_p_post, mean_p_change, improvement_of_means_pct), for `sna report --interference FILE`.");
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
+        var noCache = Options.NoCache();
         var cmd = new Command("interference", "Cross-task interference: amplify one task's neurons and score other tasks (source × target matrix, asymmetry A→B vs B→A).")
-        { model, source, sources, targets, positions, csv, bos, noBos, json, dtype, noCache };
+        { model, source, sources, targets, tasksDir, positions, csv, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
             var specTexts = (r.GetValue(source) ?? []).Concat(Split(r.GetValue(sources))).ToArray();
-            if (specTexts.Length == 0) throw new UserException("give at least one --source TASK@LAYER[:COUNT[:MULT]] (or --sources A@3,B@5)");
-            InterferenceSourceSpec[] specs;
-            try { specs = specTexts.Select(InterferenceSourceSpec.Parse).ToArray(); }
-            catch (FormatException e) { throw new UserException(e.Message); }
+            if (specTexts.Length == 0) throw new SnaInputException("give at least one --source TASK@LAYER[:COUNT[:MULT]] (or --sources A@3,B@5)");
+            var specs = specTexts.Select(InterferenceSourceSpec.Parse).ToArray();
             var suites = new Dictionary<string, TaskSuite>(StringComparer.Ordinal);
-            TaskSuite Suite(string name) => suites.TryGetValue(name, out var s) ? s : suites[name] = MethodOptions.ResolveTask(name);
+            TaskSuite Suite(string name) => suites.TryGetValue(name, out var s) ? s : suites[name] = MethodOptions.ResolveTask(name, Options.TaskDirs(r, tasksDir));
             var src = specs.Select(s => new InterferenceSource(Suite(s.Task), s.Layer, s.Count, s.Multiplier)).ToArray();
             var targetNames = Split(r.GetValue(targets)).ToArray();
             var tgt = (targetNames.Length > 0 ? targetNames.Select(Suite) : src.Select(s => s.Suite)).DistinctBy(s => s.Name).ToArray();
@@ -52,18 +52,16 @@ public static class InterferenceCommand
             using var _m = m;
             foreach (var s in src)
             {
-                if (s.Layer < 0 || s.Layer >= m.Config.NLayers)
-                    throw new UserException($"source {s.Spec}: layer {s.Layer} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
-                if (s.Count > m.Config.DMlp) throw new UserException($"source {s.Spec}: count {s.Count} exceeds the layer's {m.Config.DMlp} neurons");
+                InputParsing.CheckLayer(s.Layer, m.Config.NLayers, $"--source {s.Spec}");
+                InputParsing.CheckCount(s.Count, m.Config.DMlp, $"--source {s.Spec}");
             }
-            if (src.Select(s => s.Spec).Distinct().Count() != src.Length) throw new UserException("the same source is given twice");
+            string? csvPath = r.GetValue(csv);
+            var inputs = src.Select(s => s.Suite.Source).Concat(tgt.Select(t => t.Source)).ToArray();
+            if (csvPath is not null) AtomicFile.RefuseInputs(csvPath, inputs);
+            if (src.Select(s => s.Spec).Distinct().Count() != src.Length) throw new SnaInputException("the same source is given twice");
             var res = InterferenceRunner.Run(m, tok, src, tgt, pos, policy, r.GetValue(noCache) ? null : DiscoveryCache.Default());
-            var csvFile = r.GetValue(csv);
-            if (csvFile is not null)
-            {
-                if (csvFile.Directory is { Exists: false } d) d.Create();
-                res.WriteCsv(csvFile.FullName);
-            }
+            var csvFile = csvPath is null ? null : new FileInfo(csvPath);
+            if (csvFile is not null) AtomicFile.Write(csvFile.FullName, t => res.WriteCsv(t), inputs);
             var asym = res.Matrix.Analyze();
 
             if (r.GetValue(json))

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using Spectre.Console;
 using Sna.Research.Storage;
@@ -18,7 +19,7 @@ public static class MergeCommand
             string? outDb = r.GetValue(output);
             if (outDb is null)
             {
-                if (dbs.Length < 2) throw new UserException("usage: sna merge OUT.db IN1.db [IN2.db ...]");
+                if (dbs.Length < 2) throw new SnaInputException("usage: sna merge OUT.db IN1.db [IN2.db ...]");
                 outDb = dbs[0];
                 dbs = dbs[1..];
             }

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -9,7 +10,7 @@ using Sna.Runtime.Tokenization;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna neurons --model M (--task T | --task-texts FILE [--neutral-texts FILE]) [--layer L | --all-layers] [--top K]
+/// <c>sna neurons --model M (--task T | --task-texts FILE [--neutral-texts FILE]) [--layer L | --all-layers] [--count K]
 /// [--contrast-texts FILE] [--no-bos] [--no-cache] --json</c>.
 /// One layer: <c>{"layer":L,"neurons":[{"index":i,"difference":d},...]}</c>, largest difference first.
 /// All layers (the default): <c>{"layers":[{"layer":0,"neurons":[...]},...],"run":{...}}</c>.
@@ -20,28 +21,28 @@ public static class NeuronsCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var task = MethodOptions.Task();
+        var model = Options.Model();
+        var task = Options.Task();
+        var tasksDir = Options.TasksDir();
         var taskTexts = new Option<string>("--task-texts") { Description = "JSON array of task texts (instead of --task)." };
         var neutralTexts = new Option<string>("--neutral-texts") { Description = "JSON array of neutral texts (default: the task's neutral texts, else the built-in corpus)." };
         var contrastTexts = new Option<string>("--contrast-texts") { Description = "JSON array of a second class's texts: contrastive, class-exclusive lists." };
-        var layer = new Option<int?>("--layer", "-l") { Description = "Only this layer (prints one object)." };
+        var layer = Options.LayerOptional("Only this layer (prints one object).");
         var allLayers = new Option<bool>("--all-layers") { Description = "Every layer (the default)." };
-        var top = new Option<int>("--top", "-k") { Description = "Neurons per layer.", DefaultValueFactory = _ => 25 };
-        var noCache = MethodOptions.NoCache();
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var top = Options.Count(25, "Neurons per layer, largest difference first.");
+        var noCache = Options.NoCache();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("neurons", "Find a task's neurons by differential activation (task mean − neutral mean of blocks.{L}.mlp.hook_post), per layer.")
-        { model, task, taskTexts, neutralTexts, contrastTexts, layer, allLayers, top, noCache, bos, noBos, json, dtype };
+        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, layer, allLayers, top, noCache, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             int k = r.GetValue(top);
-            if (k < 1) throw new UserException("--top must be at least 1");
             int? onlyLayer = r.GetValue(layer);
-            if (onlyLayer is not null && r.GetValue(allLayers)) throw new UserException("--layer and --all-layers are mutually exclusive");
+            if (onlyLayer is not null && r.GetValue(allLayers)) throw new SnaInputException("--layer and --all-layers are mutually exclusive");
             string? taskArg = r.GetValue(task), textsArg = r.GetValue(taskTexts);
-            if ((taskArg is null) == (textsArg is null)) throw new UserException("give --task NAME|FILE or --task-texts FILE (one of them)");
-            TaskSuite? suite = taskArg is null ? null : MethodOptions.ResolveTask(taskArg);
+            if ((taskArg is null) == (textsArg is null)) throw new SnaInputException("give --task NAME|FILE or --task-texts FILE (one of them)");
+            TaskSuite? suite = taskArg is null ? null : MethodOptions.ResolveTask(taskArg, Options.TaskDirs(r, tasksDir));
             IReadOnlyList<string> texts = suite?.DiscoveryTexts ?? TaskSuiteJson.LoadTextList(textsArg!);
             IReadOnlyList<string> neutral = r.GetValue(neutralTexts) is { } nf ? TaskSuiteJson.LoadTextList(nf) : suite?.Neutral ?? TaskLibrary.NeutralCorpus;
             IReadOnlyList<string>? contrast = r.GetValue(contrastTexts) is { } cf ? TaskSuiteJson.LoadTextList(cf) : null;
@@ -55,8 +56,8 @@ public static class NeuronsCommand
 
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            if (onlyLayer is { } ol && (ol < 0 || ol >= m.Config.NLayers))
-                throw new UserException($"layer {ol} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
+            if (onlyLayer is { } ol) InputParsing.CheckLayer(ol, m.Config.NLayers);
+            InputParsing.CheckCount(k, m.Config.DMlp);
             var disc = new NeuronDiscovery(m, tok, r.GetValue(noCache) ? null : DiscoveryCache.Default()) { Bos = policy };
             int[] layers = onlyLayer is { } one ? [one] : Enumerable.Range(0, m.Config.NLayers).ToArray();
 
@@ -88,7 +89,7 @@ public static class NeuronsCommand
                 run["neutral_texts"] = neutral.Count;
                 if (contrast is not null) run["contrast_texts"] = contrast.Count;
                 if (classNames is not null) run["classes"] = new JsonArray(classNames.Select(c => (JsonNode)c).ToArray());
-                run["top"] = k;
+                run["top"] = k; // the JSON contract keeps its key; the option is --count
                 Common.PrintJson(new JsonObject { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerJson(l)).ToArray()), ["run"] = run });
                 return 0;
             }
@@ -131,8 +132,8 @@ public static class NeuronsCommand
     /// <summary>The neurons <c>amplify --task</c> uses: the top <paramref name="count"/> of the task's differential at <paramref name="layer"/>.</summary>
     internal static IReadOnlyList<NeuronScore> ForTask(TransformerModel m, ModelTokenizer tok, TaskSuite suite, int layer, int count, BosPolicy policy, bool noCache)
     {
-        if (layer < 0 || layer >= m.Config.NLayers)
-            throw new UserException($"layer {layer} is out of range: the model has {m.Config.NLayers} layers (0..{m.Config.NLayers - 1})");
+        InputParsing.CheckLayer(layer, m.Config.NLayers);
+        InputParsing.CheckCount(count, m.Config.DMlp);
         var disc = new NeuronDiscovery(m, tok, noCache ? null : DiscoveryCache.Default()) { Bos = policy };
         return disc.ForTask(suite).Top(layer, count);
     }

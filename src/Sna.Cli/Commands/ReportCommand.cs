@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -9,7 +10,7 @@ using Spectre.Console;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna report (--csv FILE | --db FILE) --out DIR [--zones 0.07:0.10] [--interference FILE] [--resamples N] [--seed S] [--no-svg] [--json]</c>:
+/// <c>sna report (--csv FILE | --db FILE) --out-dir DIR [--zones 0.07:0.10] [--interference FILE] [--resamples N] [--seed S] [--no-svg] [--json]</c>:
 /// analyses a sweep's results and writes report.html, report.md, summary.json and the figures into DIR.
 /// </summary>
 public static class ReportCommand
@@ -18,13 +19,13 @@ public static class ReportCommand
     {
         var csv = new Option<FileInfo?>("--csv") { Description = "Sweep results as CSV (the sweep engine's export: task, prompt_index, layer, count, multiplier, positions, neuron_source, p_base, p_post, logprob_base, logprob_post, improvement_pct)." };
         var db = new Option<FileInfo[]?>("--db") { Description = "Sweep results database(s) (SQLite stores of `sna sweep`); repeat to add control sweeps (random:SEED, bottom) of the same model.", AllowMultipleArgumentsPerToken = true };
-        var outDir = new Option<DirectoryInfo>("--out", "-o") { Description = "Output directory (created if needed).", Required = true };
+        var outDir = Options.OutDir("Output directory (created if needed): report.html, report.md, summary.json, figures.");
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
         var interference = new Option<FileInfo?>("--interference") { Description = "Optional interference measurements as CSV with columns source, target, delta_pp." };
-        var resamples = new Option<int>("--resamples") { Description = "Bootstrap resamples.", DefaultValueFactory = _ => Bootstrap.DefaultResamples };
-        var seed = new Option<ulong>("--seed") { Description = "Bootstrap seed.", DefaultValueFactory = _ => Bootstrap.DefaultSeed };
+        var resamples = Options.Int("--resamples", "Bootstrap resamples.", 1, 1_000_000, Bootstrap.DefaultResamples);
+        var seed = Options.Seed("--seed", "Bootstrap seed.", Bootstrap.DefaultSeed);
         var noSvg = new Option<bool>("--no-svg") { Description = "Write PNG figures only." };
-        var json = Common.Json();
+        var json = Options.Json();
         var cmd = new Command("report", "Analyse a sweep: per-task summary, baseline–improvement statistics, zones, three-factor decomposition, layer specialization; writes HTML, Markdown, JSON and figures.")
         { csv, db, outDir, zones, interference, resamples, seed, noSvg, json };
         cmd.SetAction(r =>
@@ -32,10 +33,9 @@ public static class ReportCommand
             var csvFile = r.GetValue(csv);
             var dbFile = r.GetValue(db);
             if (dbFile is { Length: 0 }) dbFile = null;
-            if ((csvFile is null) == (dbFile is null)) throw new UserException("give exactly one of --csv FILE or --db FILE");
+            if ((csvFile is null) == (dbFile is null)) throw new SnaInputException("give exactly one of --csv FILE or --db FILE");
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int b = r.GetValue(resamples);
-            if (b < 1 || b > 1_000_000) throw new UserException("--resamples must be between 1 and 1000000");
 
             SweepResultSet set;
             Sna.Research.Classification.ClassifyReportData? classification = null;
@@ -61,7 +61,9 @@ public static class ReportCommand
                 WriteSvg = !r.GetValue(noSvg),
                 Classification = classification,
             };
-            var o = ReportWriter.Write(set, options, r.GetValue(outDir)!.FullName);
+            string outPath = Path.GetFullPath(r.GetValue(outDir)!);
+            if (File.Exists(outPath)) throw new SnaInputException("--out-dir", $"--out-dir {outPath} is a file; give a directory");
+            var o = ReportWriter.Write(set, options, outPath);
             var st = o.Analysis.Statistics;
             if (r.GetValue(json))
             {

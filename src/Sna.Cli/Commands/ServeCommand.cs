@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using Sna.Web;
 
@@ -11,7 +12,7 @@ public static class ServeCommand
 {
     public static Command Build()
     {
-        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 5005 };
+        var port = Options.Int("--port", "TCP port (0 picks a free one).", 0, 65535, 5005);
         var host = new Option<string>("--host")
         {
             Description = "Address to bind. Default 127.0.0.1 (this machine only); 0.0.0.0 exposes the tool to the network.",
@@ -23,16 +24,15 @@ public static class ServeCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var concurrency = new Option<int>("--max-concurrency") { Description = "Computations at once (default: the core count).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
-        var queue = new Option<int>("--queue") { Description = "Computations that may wait; past that requests get 429.", DefaultValueFactory = _ => 64 };
+        var concurrency = Options.Int("--max-concurrency", "Computations at once (default: the core count).", 1, 256, Math.Clamp(Environment.ProcessorCount, 1, 256));
+        var queue = Options.Int("--queue", "Computations that may wait; past that requests get 429.", 0, 10_000, 64);
+        var tasksDir = Options.TasksDir();
         var noFixtures = new Option<bool>("--no-fixtures") { Description = "Do not list the test fixtures (../shared/fixtures) even when present." };
         var cmd = new Command("serve", "Serve the SNA web tool: baseline, neuron discovery, amplification, heat maps, export.")
-        { port, host, models, concurrency, queue, noFixtures };
+        { port, host, models, concurrency, queue, noFixtures, tasksDir };
         cmd.SetAction(r =>
         {
             int c = r.GetValue(concurrency), q = r.GetValue(queue);
-            if (c < 1 || c > 256) throw new UserException("--max-concurrency must be between 1 and 256");
-            if (q < 0 || q > 10000) throw new UserException("--queue must be between 0 and 10000");
             var options = new WebOptions
             {
                 Host = r.GetValue(host)!,
@@ -41,6 +41,7 @@ public static class ServeCommand
                 IncludeFixtures = !r.GetValue(noFixtures),
                 MaxConcurrency = c,
                 QueueLimit = q,
+                TaskDirectories = Options.TaskDirs(r, tasksDir),
                 ConsoleLogging = true,
             };
             SnaWebApp.Run(options, Console.Out);

@@ -16,7 +16,7 @@ public static class SummaryCommand
 {
     public static Command Build()
     {
-        var db = new Option<string>("--db") { Description = "Results database.", Required = true };
+        var db = Options.Db("Results database of sna sweep.");
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base.", DefaultValueFactory = _ => "0.07:0.10" };
         var json = new Option<bool>("--json") { Description = "Print JSON (tasks, zones, per-task prompts and neurons, model and run records)." };
         var format = TableOutput.FormatOption();

@@ -1,8 +1,10 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Sna.Cli.Output;
 using Sna.Runtime.Models;
+using Sna.Research.Method;
 using Sna.Research.Storage;
 using Sna.Research.Sweeps;
 using Sna.Runtime.Tokenization;
@@ -10,7 +12,7 @@ using Sna.Runtime.Tokenization;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna sweep --model DIR --tasks a,b --out results.db [--layers all] [--counts 3,5,...] [--multipliers 1.1:2.4:12]
+/// <c>sna sweep --model DIR --tasks a,b --db results.db [--tasks-dir DIR] [--layers all] [--counts 3,5,...] [--multipliers 1.1:2.4:12]
 /// [--positions all|last|all,last] [--neuron-source differential|contrastive|random:SEED] [--no-bos] [--resume]
 /// [--shard i/n|auto] [--shard-count N] [--no-cache] [--threads N] [--name NAME]</c>: the paper's full-factorial sweep into SQLite.
 /// Ctrl+C stops after the batches in flight, everything committed; rerun with --resume.
@@ -19,45 +21,52 @@ public static class SweepCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var tasks = new Option<string>("--tasks", "-t") { Description = "Comma-separated task names or task files, or all (the 12 built-in suites).", Required = true };
-        var output = new Option<string>("--db", "--out", "-o") { Description = "Results database (SQLite).", Required = true };
+        var model = Options.Model();
+        var tasks = Options.Tasks();
+        var tasksDir = Options.TasksDir();
+        var output = Options.Db("Results database (SQLite), created if needed; with --resume, one holding this sweep.");
         var name = new Option<string>("--name") { Description = "Sweep name.", DefaultValueFactory = _ => "sweep" };
-        var layers = new Option<string>("--layers") { Description = "all, or a list/ranges such as 0-5,12.", DefaultValueFactory = _ => "all" };
-        var counts = new Option<string>("--counts") { Description = "Neuron counts.", DefaultValueFactory = _ => string.Join(',', SweepDefinition.DefaultCounts) };
-        var mults = new Option<string>("--multipliers") { Description = "start:stop:count (evenly spaced, ends included) or a list.", DefaultValueFactory = _ => SweepDefinition.DefaultMultipliers };
+        var layers = Options.Layers("all");
+        var counts = Options.Counts(string.Join(',', SweepDefinition.DefaultCounts));
+        var mults = Options.Multipliers(SweepDefinition.DefaultMultipliers);
         var positions = new Option<string>("--positions") { Description = "all, last or all,last.", DefaultValueFactory = _ => "all" };
         var source = new Option<string>("--neuron-source") { Description = "differential | contrastive (each task vs the others) | bottom (lowest-k control) | random:SEED.", DefaultValueFactory = _ => "differential" };
-        var noBos = new Option<bool>("--no-bos") { Description = "Do not prepend BOS (default: prepend, as TransformerLens)." };
+        var noBos = Options.NoBos();
         var resume = new Option<bool>("--resume") { Description = "Continue a database holding this sweep's results." };
         var shard = new Option<string?>("--shard") { Description = "i/n, or auto (Slurm array / Kubernetes Indexed Job)." };
-        var shardCount = new Option<int?>("--shard-count") { Description = "Shard count for --shard auto (else SLURM_ARRAY_TASK_COUNT / SNA_SHARD_COUNT)." };
-        var noCache = MethodOptions.NoCache();
-        var threads = new Option<int>("--threads") { Description = "Batches evaluated concurrently.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var cmd = new Command("sweep", "Run a full-factorial amplification sweep (tasks × layers × counts × multipliers) into a SQLite database.")
-        { model, tasks, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, noCache, threads };
+        var shardCount = Options.IntOptional("--shard-count", "Shard count for --shard auto (else SLURM_ARRAY_TASK_COUNT / SNA_SHARD_COUNT).", 1, 1_000_000);
+        var noCache = Options.NoCache();
+        var threads = Options.Int("--threads", "Batches evaluated concurrently.", 1, 1024, Math.Clamp(Environment.ProcessorCount, 1, 1024));
+        var cmd = new Command("sweep", $"Run a full-factorial amplification sweep (tasks × layers × counts × multipliers, at most {SweepDefinition.MaxConfigurations:N0} configurations) into a SQLite database.")
+        { model, tasks, tasksDir, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, noCache, threads };
         cmd.SetAction((r, ct) =>
         {
+            var resolved = TaskResolver.ResolveList(r.GetValue(tasks)!, Options.TaskDirs(r, tasksDir));
+            string dbPath = r.GetValue(output)!;
+            AtomicFile.RefuseInputs(dbPath, resolved.Select(t => t.File), "--db");
+            var positionsList = SweepDefinition.ParsePositions(r.GetValue(positions)!);
+            string neuronSource = r.GetValue(source)!.Trim().ToLowerInvariant();
+            NeuronSourceSpec.Parse(neuronSource);
             string dir = Common.ResolveModelDir(r.GetValue(model));
             using var m = ModelLoader.Load(dir);
             var def = new SweepDefinition
             {
                 Name = r.GetValue(name)!,
                 Model = new SweepModel(m.Provenance.Source, m.Provenance.ContentHash),
-                Tasks = r.GetValue(tasks)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)
-                    ? Sna.Research.Method.TaskLibrary.BuiltInNames.ToArray()
-                    : r.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                Layers = SweepDefinition.ParseLayers(r.GetValue(layers)!),
-                Counts = SweepDefinition.ParseCounts(r.GetValue(counts)!),
-                Multipliers = SweepDefinition.ParseMultipliers(r.GetValue(mults)!),
-                Positions = SweepDefinition.ParsePositions(r.GetValue(positions)!),
-                NeuronSource = r.GetValue(source)!.Trim().ToLowerInvariant(),
+                Tasks = resolved.Select(t => t.Name).ToArray(),
+                TaskSources = resolved.Select(t => new SweepTaskSource(t.Name, t.Sha256, t.Given)).ToArray(),
+                Layers = r.GetValue(layers)!.Indices,
+                Counts = r.GetValue(counts)!,
+                Multipliers = r.GetValue(mults)!,
+                Positions = positionsList,
+                NeuronSource = neuronSource,
                 Bos = r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend,
             };
+            def.Validate(m.Config.NLayers, m.Config.DMlp);
             var shardSpec = ShardSpec.Parse(r.GetValue(shard), r.GetValue(shardCount));
-            var engine = new SweepEngine(m, def, SweepInputs.Resolve(m, dir, def, useCache: !r.GetValue(noCache)));
-            using var store = ResultStore.Open(r.GetValue(output)!);
-            var opts = new SweepOptions { Shard = shardSpec, Resume = r.GetValue(resume), Threads = Math.Max(1, r.GetValue(threads)) };
+            var engine = new SweepEngine(m, def, SweepInputs.Build(m, dir, def, resolved, useCache: !r.GetValue(noCache)));
+            using var store = ResultStore.Open(dbPath);
+            var opts = new SweepOptions { Shard = shardSpec, Resume = r.GetValue(resume), Threads = r.GetValue(threads) };
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(def.Name)}[/] {engine.Grid.Count} configurations, shard {shardSpec}, definition {def.Hash()[..12]}…, gemm {Markup.Escape(m.Gemm.Name)}");
             SweepRunResult result;
             using (var progress = new ProgressLine("rows"))

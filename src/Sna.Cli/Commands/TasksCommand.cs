@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
@@ -6,7 +7,7 @@ using Sna.Research.Method;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna tasks [--dir DIR] [--json]</c> lists the built-in suites and the task files in DIR (default ./tasks):
+/// <c>sna tasks [--tasks-dir DIR] [--json]</c> lists the built-in suites and the task files in DIR (default ./tasks):
 /// <c>{"tasks":[{"name","domain","level","prompts","classes","source","builtin","error"?}],"neutral_corpus":N}</c>.
 /// <c>sna tasks show NAME|FILE [--json]</c> prints one suite (its JSON file format).
 /// <c>sna tasks select --pool FILE --band 0.07:0.10 [--n 20] --out FILE</c> writes a task of the pool prompts whose P_base is in the band.
@@ -15,8 +16,8 @@ public static class TasksCommand
 {
     public static Command Build()
     {
-        var dir = new Option<string>("--dir") { Description = "Directory of user task files (*.json).", DefaultValueFactory = _ => "tasks" };
-        var json = Common.Json();
+        var dir = new Option<string>("--tasks-dir") { Description = "Directory of your task files (*.json).", DefaultValueFactory = _ => "tasks" };
+        var json = Options.Json();
         var cmd = new Command("tasks", "List the built-in task suites and your task files; 'tasks select' builds zone-targeted tasks.") { dir, json };
         cmd.SetAction(r =>
         {
@@ -61,12 +62,13 @@ public static class TasksCommand
 
     private static Command BuildShow()
     {
-        var task = new Argument<string>("task") { Description = "A built-in task name or a task file." };
-        var json = Common.Json();
-        var cmd = new Command("show", "Print one task suite (as its JSON file with --json).") { task, json };
+        var task = new Argument<string>("task") { Description = $"The task: {Options.TaskHelp}." };
+        var tasksDir = Options.TasksDir();
+        var json = Options.Json();
+        var cmd = new Command("show", "Print one task suite (as its JSON file with --json).") { task, tasksDir, json };
         cmd.SetAction(r =>
         {
-            var s = MethodOptions.ResolveTask(r.GetValue(task)!);
+            var s = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
             if (r.GetValue(json)) { Console.Out.Write(s.ToJson()); return 0; }
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(s.Name)}[/] ({Markup.Escape(s.Domain)}, {Markup.Escape(s.Level)}) — {Markup.Escape(s.Description ?? s.Source)}");
             var t = new Table().AddColumn("#").AddColumn("prompt").AddColumn("target");
@@ -86,14 +88,14 @@ public static class TasksCommand
 
     private static Command BuildSelect()
     {
-        var model = Common.Model();
+        var model = Options.Model();
         var pool = new Option<string>("--pool") { Description = "Candidate prompts: a task JSON file or a JSON array of {\"text\",\"target\"}.", Required = true };
         var band = new Option<string>("--band") { Description = "Keep prompts with low ≤ P_base ≤ high, e.g. 0.07:0.10 (Zone 2) or 0:0.07 (Zone 1).", Required = true };
-        var n = new Option<int>("--n") { Description = "At most this many prompts (pool order).", DefaultValueFactory = _ => 20 };
+        var n = Options.Int("--n", "At most this many prompts (pool order).", 1, 1_000_000, 20);
         var output = new Option<string>("--out", "-o") { Description = "Where to write the new task JSON.", Required = true };
         var name = new Option<string>("--name") { Description = "Name of the new task (default: the output file's name)." };
         var force = new Option<bool>("--force") { Description = "Overwrite --out if it exists." };
-        var bos = Common.Bos(); var noBos = Common.NoBos(); var json = Common.Json(); var dtype = Common.WeightsDType();
+        var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("select", "Score a pool of prompts and write a task whose prompts all have P_base in a band (zone-targeted tasks).")
         { model, pool, band, n, output, name, force, bos, noBos, json, dtype };
         cmd.SetAction(r =>
@@ -101,9 +103,9 @@ public static class TasksCommand
             var policy = Common.Policy(r, bos, noBos);
             var (lo, hi) = ZoneSelection.ParseBand(r.GetValue(band)!);
             int count = r.GetValue(n);
-            if (count < 1) throw new UserException("--n must be at least 1");
             string outPath = r.GetValue(output)!;
-            if (File.Exists(outPath) && !r.GetValue(force)) throw new UserException($"{outPath} exists; pass --force to overwrite it");
+            AtomicFile.RefuseInputs(outPath, [r.GetValue(pool)]);
+            if (File.Exists(outPath) && !r.GetValue(force)) throw new SnaInputException($"{outPath} exists; pass --force to overwrite it");
             var (prompts, src) = TaskSuiteJson.LoadPool(r.GetValue(pool)!);
             string taskName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
@@ -112,7 +114,7 @@ public static class TasksCommand
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"band {lo}:{hi}"), src?.Neutral);
             var dirName = Path.GetDirectoryName(Path.GetFullPath(outPath));
             if (dirName is not null) Directory.CreateDirectory(dirName);
-            File.WriteAllText(outPath, res.Task.ToJson());
+            AtomicFile.WriteAllText(outPath, res.Task.ToJson(), [r.GetValue(pool)]);
             if (r.GetValue(json))
             {
                 Common.PrintJson(new JsonObject

@@ -10,14 +10,14 @@ public static class TokenizeCommand
 {
     public static Command Build()
     {
-        var model = Common.Model();
-        var text = new Option<string>("--text", "-t") { Description = "Text to tokenize.", Required = true };
-        var json = Common.Json();
+        var model = Options.Model();
+        var text = new Option<string>("--text") { Description = "Text to tokenize.", Required = true };
+        var json = Options.Json();
         var cmd = new Command("tokenize", "Tokenize text with the model's tokenizer (never adds BOS).") { model, text, json };
         cmd.SetAction(r =>
         {
             string dir = Common.ResolveModelDir(r.GetValue(model));
-            var tok = ModelTokenizer.FromDirectory(dir);
+            var tok = Common.Tokenizer(dir);
             string t = r.GetValue(text) ?? "";
             var ids = tok.Encode(t);
             if (r.GetValue(json))

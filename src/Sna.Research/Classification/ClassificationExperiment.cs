@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Diagnostics;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
@@ -69,21 +70,26 @@ public sealed record ClassifyOptions
         nLayers <= 5 ? Enumerable.Range(0, nLayers).ToArray()
                      : Enumerable.Range(0, 5).Select(i => (int)Math.Floor((i + 0.5) * nLayers / 5)).Distinct().ToArray();
 
+    /// <summary>Most (layer, multiplier) configurations one run may evaluate.</summary>
+    public const int MaxGrid = 10_000;
+
     public void Validate(ModelConfig config)
     {
         Spec.Validate();
-        if (N <= 0) throw new ArgumentOutOfRangeException(nameof(N), $"--n must be positive, got {N}");
-        if (TrainN <= 0) throw new ArgumentOutOfRangeException(nameof(TrainN), $"the training split must be positive, got {TrainN}");
-        if (K <= 0 || K > config.DMlp) throw new ArgumentOutOfRangeException(nameof(K), $"k must be in 1..{config.DMlp}, got {K}");
-        if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"the batch size must be positive, got {BatchSize}");
-        if (Multipliers.Count == 0) throw new ArgumentException("give at least one multiplier");
-        foreach (var m in Multipliers) if (!float.IsFinite(m)) throw new ArgumentOutOfRangeException(nameof(Multipliers), $"multiplier {m} is not finite");
-        if (Multipliers.Distinct().Count() != Multipliers.Count) throw new ArgumentException("the multipliers repeat");
+        if (N <= 0) throw new SnaInputException($"--n must be positive, got {N}");
+        if (TrainN <= 0) throw new SnaInputException($"the training split must be positive, got {TrainN}");
+        if (K <= 0 || K > config.DMlp) throw new SnaInputException($"k must be in 1..{config.DMlp}, got {K}");
+        if (BatchSize <= 0) throw new SnaInputException($"the batch size must be positive, got {BatchSize}");
+        if (Multipliers.Count == 0) throw new SnaInputException("give at least one multiplier");
+        foreach (var m in Multipliers) if (!float.IsFinite(m)) throw new SnaInputException($"multiplier {m} is not finite");
+        if (Multipliers.Distinct().Count() != Multipliers.Count) throw new SnaInputException("the multipliers repeat");
         var layers = Layers ?? DefaultLayers(config.NLayers);
-        if (layers.Count == 0) throw new ArgumentException("give at least one layer");
+        if (layers.Count == 0) throw new SnaInputException("give at least one layer");
         foreach (int l in layers)
-            if (l < 0 || l >= config.NLayers) throw new ArgumentOutOfRangeException(nameof(Layers), $"layer {l} is out of range: the model has {config.NLayers} layers (0..{config.NLayers - 1})");
-        if (layers.Distinct().Count() != layers.Count) throw new ArgumentException("the layers repeat");
+            if (l < 0 || l >= config.NLayers) throw new SnaInputException($"layer {l} is out of range: the model has {config.NLayers} layers (0..{config.NLayers - 1})");
+        if (layers.Distinct().Count() != layers.Count) throw new SnaInputException("the layers repeat");
+        if ((long)layers.Count * Multipliers.Count > MaxGrid)
+            throw new SnaInputException($"the grid has {(long)layers.Count * Multipliers.Count} configurations ({layers.Count} layers × {Multipliers.Count} multipliers); at most {MaxGrid}");
     }
 }
 
@@ -117,7 +123,7 @@ public static class ClassificationExperiment
         {
             var e = data[row];
             try { return spec.ClassOf(e.Label); }
-            catch (InvalidDataException ex) { throw new InvalidDataException($"{data.Source}: line {e.Line}: {ex.Message}", ex); }
+            catch (SnaInputException ex) { throw new SnaInputException($"{data.Source}: line {e.Line}: {ex.Message}", ex); }
         }
 
         // 1. Baseline on the evaluation rows.
@@ -140,9 +146,9 @@ public static class ClassificationExperiment
         for (int i = 0; i < split.Train.Length; i++) byClass[trainLabels[i]].Add(clf.Encode(data[split.Train[i]].Text));
         for (int c = 0; c < 2; c++)
             if (byClass[c].Count == 0)
-                throw new ArgumentException($"the training split ({split.Train.Length} rows) has no example of label '{spec.LabelValues[c]}'; use a larger training split");
+                throw new SnaInputException($"the training split ({split.Train.Length} rows) has no example of label '{spec.LabelValues[c]}'; use a larger training split");
         var neutral = (options.NeutralTexts ?? NeutralTexts.BuiltIn).Select(t => tokenizer.Encode(t, spec.Bos)).ToArray();
-        if (neutral.Length == 0 || neutral.Any(n => n.Length == 0)) throw new ArgumentException("the neutral texts are empty");
+        if (neutral.Length == 0 || neutral.Any(n => n.Length == 0)) throw new SnaInputException("the neutral texts are empty");
         long discTotal = byClass[0].Count + byClass[1].Count + neutral.Length, discDone = 0;
         double[][] Means(IReadOnlyList<int[]> texts)
         {
@@ -158,7 +164,7 @@ public static class ClassificationExperiment
         double discoverySeconds = sw.Elapsed.TotalSeconds;
         foreach (var l in chosen)
             if (l.Class0.Length == 0 || l.Class1.Length == 0)
-                throw new InvalidOperationException($"layer {l.Layer}: the {options.Method.ToString().ToLowerInvariant()} method found no neuron for one class");
+                throw new SnaInputException($"layer {l.Layer}: the {options.Method.ToString().ToLowerInvariant()} method found no neuron for one class");
 
         // 3. The grid.
         var cells = (from l in Enumerable.Range(0, layers.Length) from m in options.Multipliers select (LayerIndex: l, Multiplier: m)).ToArray();

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Numerics;
 using Sna.Research.Analysis;
 
@@ -37,7 +38,7 @@ public static class DatasetSampler
         if (nEval <= 0) throw new ArgumentOutOfRangeException(nameof(nEval), $"the evaluation sample size must be positive, got {nEval}");
         if (nTrain < 0) throw new ArgumentOutOfRangeException(nameof(nTrain), $"the training sample size must not be negative, got {nTrain}");
         if ((long)nEval + nTrain > count)
-            throw new ArgumentException($"the data has {count} rows; {nEval} evaluation + {nTrain} training rows do not fit (they must be disjoint)");
+            throw new SnaInputException($"the data has {count} rows; {nEval} evaluation + {nTrain} training rows do not fit (they must be disjoint)");
         var p = Permutation(count, seed);
         return new DataSplit(p[..nEval], p[nEval..(nEval + nTrain)], seed);
     }

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -42,7 +43,7 @@ public sealed class LabeledDataset
         using var reader = new StreamReader(new MemoryStream(bytes), new UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: true);
         string text;
         try { text = reader.ReadToEnd(); }
-        catch (DecoderFallbackException e) { throw new InvalidDataException($"{path}: not valid UTF-8 ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw new SnaInputException($"{path}: not valid UTF-8 ({e.Message})", e); }
         return Parse(new StringReader(text), path, textColumn, labelColumn, sha);
     }
 
@@ -50,13 +51,13 @@ public sealed class LabeledDataset
     public static LabeledDataset Parse(TextReader reader, string source, string textColumn = "sentence", string labelColumn = "label", string sha256 = "")
     {
         string? header = reader.ReadLine();
-        if (header is null || header.Trim().Length == 0) throw new InvalidDataException($"{source}: line 1: the file is empty; expected a header line such as 'sentence<TAB>label'");
+        if (header is null || header.Trim().Length == 0) throw new SnaInputException($"{source}: line 1: the file is empty; expected a header line such as 'sentence<TAB>label'");
         var cols = header.TrimEnd('\r').Split('\t').Select(c => c.Trim()).ToArray();
         int ti = Array.IndexOf(cols, textColumn), li = Array.IndexOf(cols, labelColumn);
         if (ti < 0 || li < 0)
-            throw new InvalidDataException($"{source}: line 1: the header must name the columns '{textColumn}' and '{labelColumn}' (tab-separated), got '{header.Replace("\t", "<TAB>")}'");
+            throw new SnaInputException($"{source}: line 1: the header must name the columns '{textColumn}' and '{labelColumn}' (tab-separated), got '{header.Replace("\t", "<TAB>")}'");
         if (cols.Distinct(StringComparer.Ordinal).Count() != cols.Length)
-            throw new InvalidDataException($"{source}: line 1: duplicate column names in the header");
+            throw new SnaInputException($"{source}: line 1: duplicate column names in the header");
         var list = new List<LabeledExample>();
         int lineNo = 1;
         for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
@@ -66,13 +67,13 @@ public sealed class LabeledDataset
             if (line.Length == 0) continue; // a trailing blank line is not a row
             var f = line.Split('\t');
             if (f.Length != cols.Length)
-                throw new InvalidDataException($"{source}: line {lineNo}: expected {cols.Length} tab-separated columns ({string.Join(", ", cols)}), found {f.Length}");
+                throw new SnaInputException($"{source}: line {lineNo}: expected {cols.Length} tab-separated columns ({string.Join(", ", cols)}), found {f.Length}");
             string t = f[ti].Trim(), l = f[li].Trim();
-            if (t.Length == 0) throw new InvalidDataException($"{source}: line {lineNo}: the '{textColumn}' column is empty");
-            if (l.Length == 0) throw new InvalidDataException($"{source}: line {lineNo}: the '{labelColumn}' column is empty");
+            if (t.Length == 0) throw new SnaInputException($"{source}: line {lineNo}: the '{textColumn}' column is empty");
+            if (l.Length == 0) throw new SnaInputException($"{source}: line {lineNo}: the '{labelColumn}' column is empty");
             list.Add(new LabeledExample(list.Count, lineNo, t, l));
         }
-        if (list.Count == 0) throw new InvalidDataException($"{source}: no data rows after the header");
+        if (list.Count == 0) throw new SnaInputException($"{source}: no data rows after the header");
         return new LabeledDataset(list, source, sha256, textColumn, labelColumn);
     }
 }

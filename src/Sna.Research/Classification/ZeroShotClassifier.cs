@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Globalization;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
@@ -26,12 +27,12 @@ public sealed record ClassifierSpec
     public void Validate()
     {
         if (!Template.Contains(Placeholder, StringComparison.Ordinal))
-            throw new ArgumentException($"the template must contain {Placeholder}, got '{Template}'");
+            throw new SnaInputException($"the template must contain {Placeholder}, got '{Template}'");
         if (LabelValues.Count != 2 || LabelWords.Count != 2)
-            throw new ArgumentException($"a two-label classifier needs exactly two label values and two label words, got {LabelValues.Count} and {LabelWords.Count}");
-        if (LabelValues[0] == LabelValues[1]) throw new ArgumentException($"the two label values are the same ('{LabelValues[0]}')");
+            throw new SnaInputException($"a two-label classifier needs exactly two label values and two label words, got {LabelValues.Count} and {LabelWords.Count}");
+        if (LabelValues[0] == LabelValues[1]) throw new SnaInputException($"the two label values are the same ('{LabelValues[0]}')");
         if (!(Zones.Low > 0 && Zones.Low < Zones.High && Zones.High < 1))
-            throw new ArgumentException($"margin zones must satisfy 0 < low < high < 1, got {Zones.Low}, {Zones.High}");
+            throw new SnaInputException($"margin zones must satisfy 0 < low < high < 1, got {Zones.Low}, {Zones.High}");
     }
 
     /// <summary>The prompt for one text (the text is trimmed: GLUE sentences end with a space).</summary>
@@ -41,7 +42,7 @@ public sealed record ClassifierSpec
     public int ClassOf(string labelValue)
     {
         for (int i = 0; i < LabelValues.Count; i++) if (LabelValues[i] == labelValue) return i;
-        throw new InvalidDataException($"label '{labelValue}' is not one of the classifier's label values ({string.Join(", ", LabelValues)})");
+        throw new SnaInputException($"label '{labelValue}' is not one of the classifier's label values ({string.Join(", ", LabelValues)})");
     }
 
     /// <summary>Parses "0.30:0.60" or "0.30,0.60".</summary>
@@ -50,8 +51,8 @@ public sealed record ClassifierSpec
         var parts = s.Split(':', ',');
         if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
             || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double hi))
-            throw new FormatException($"margin zones must look like 0.30:0.60, got '{s}'");
-        if (!(lo > 0 && lo < hi && hi < 1)) throw new ArgumentException($"margin zones must satisfy 0 < low < high < 1, got {lo}, {hi}");
+            throw new SnaInputException($"margin zones must look like 0.30:0.60, got '{s}'");
+        if (!(lo > 0 && lo < hi && hi < 1)) throw new SnaInputException($"margin zones must satisfy 0 < low < high < 1, got {lo}, {hi}");
         return new MarginZones(lo, hi);
     }
 }
@@ -86,21 +87,21 @@ public sealed class ZeroShotClassifier
         for (int c = 0; c < 2; c++)
         {
             var ids = tokenizer.Encode(Spec.LabelWords[c]);
-            if (ids.Length == 0) throw new ArgumentException($"label word {c} is empty");
-            if ((uint)ids[0] >= (uint)model.Config.VocabSize) throw new ArgumentException($"label word '{Spec.LabelWords[c]}' starts with token {ids[0]}, outside the model's vocabulary");
+            if (ids.Length == 0) throw new SnaInputException($"label word {c} is empty");
+            if ((uint)ids[0] >= (uint)model.Config.VocabSize) throw new SnaInputException($"label word '{Spec.LabelWords[c]}' starts with token {ids[0]}, outside the model's vocabulary");
             LabelTokenIds[c] = ids[0];
         }
         if (LabelTokenIds[0] == LabelTokenIds[1])
-            throw new ArgumentException($"the label words '{Spec.LabelWords[0]}' and '{Spec.LabelWords[1]}' start with the same token {LabelTokenIds[0]}: they cannot be told apart");
+            throw new SnaInputException($"the label words '{Spec.LabelWords[0]}' and '{Spec.LabelWords[1]}' start with the same token {LabelTokenIds[0]}: they cannot be told apart");
     }
 
     /// <summary>Token ids of the prompt for <paramref name="text"/> (BOS as the spec says), checked against the context length.</summary>
     public int[] Encode(string text)
     {
         var ids = Tokenizer.Encode(Spec.Prompt(text), Spec.Bos);
-        if (ids.Length == 0) throw new ArgumentException("the prompt is empty");
+        if (ids.Length == 0) throw new SnaInputException("the prompt is empty");
         if (ids.Length > Model.Config.NCtx)
-            throw new ArgumentException($"the prompt for '{Truncate(text)}' has {ids.Length} tokens; the model's context is {Model.Config.NCtx}");
+            throw new SnaInputException($"the prompt for '{Truncate(text)}' has {ids.Length} tokens; the model's context is {Model.Config.NCtx}");
         return ids;
     }
 

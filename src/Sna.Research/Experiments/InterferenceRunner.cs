@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Research.Analysis;
 using System.Globalization;
 using System.Text;
@@ -21,19 +22,14 @@ public sealed record InterferenceSourceSpec(string Task, int Layer, int Count = 
     {
         ArgumentNullException.ThrowIfNull(spec);
         int at = spec.LastIndexOf('@');
-        if (at <= 0 || at == spec.Length - 1) throw new FormatException($"source must be TASK@LAYER[:COUNT[:MULT]], got '{spec}'");
+        if (at <= 0 || at == spec.Length - 1) throw new SnaInputException("--source", $"--source must be TASK@LAYER[:COUNT[:MULT]], got '{InputParsing.Clip(spec)}'");
         string task = spec[..at].Trim();
         var parts = spec[(at + 1)..].Split(':');
-        if (parts.Length > 3) throw new FormatException($"source must be TASK@LAYER[:COUNT[:MULT]], got '{spec}'");
-        static int Int(string s, string what, string spec) =>
-            int.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new FormatException($"{what} '{s}' in '{spec}' is not an integer");
-        int layer = Int(parts[0], "layer", spec);
-        int count = parts.Length > 1 ? Int(parts[1], "count", spec) : DefaultCount;
-        float mult = DefaultMultiplier;
-        if (parts.Length > 2 && !float.TryParse(parts[2].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out mult))
-            throw new FormatException($"multiplier '{parts[2]}' in '{spec}' is not a number");
-        if (count < 1) throw new FormatException($"count must be at least 1 in '{spec}'");
-        if (!float.IsFinite(mult)) throw new FormatException($"multiplier must be finite in '{spec}'");
+        if (parts.Length > 3) throw new SnaInputException("--source", $"--source must be TASK@LAYER[:COUNT[:MULT]], got '{InputParsing.Clip(spec)}'");
+        string where = $"--source {InputParsing.Clip(spec)}: ";
+        int layer = InputParsing.Int(parts[0], where + "LAYER", 0, InputParsing.MaxLayerIndex);
+        int count = parts.Length > 1 ? InputParsing.Int(parts[1], where + "COUNT", 1, InputParsing.MaxNeurons) : DefaultCount;
+        float mult = parts.Length > 2 ? (float)InputParsing.Multiplier(parts[2], where + "MULT") : DefaultMultiplier;
         return new InterferenceSourceSpec(task, layer, count, mult);
     }
 

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Globalization;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
@@ -61,7 +62,7 @@ public static class Advisor
     /// <summary>Builds the report from measured confidences (exposed so other front ends and tests can reuse the rules).</summary>
     public static AdvisorReport Report(string task, bool classification, ScoreKind kind, IReadOnlyList<PromptConfidence> prompts, ZoneThresholds zones, MarginZones margins)
     {
-        if (prompts.Count == 0) throw new ArgumentException("no prompts to advise on");
+        if (prompts.Count == 0) throw new SnaInputException("no prompts to advise on");
         double meanP = prompts.Average(p => p.PBase);
         double? meanM = classification ? prompts.Average(p => p.Margin ?? 0) : null;
         int zone = classification ? margins.Zone(meanM!.Value) : zones.Zone(meanP);

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Models;
 
 namespace Sna.Research.Method;
@@ -22,16 +23,16 @@ public sealed record Amplification(IReadOnlyList<LayerNeurons> Sites, float Mult
     /// <summary>Checks layers and neuron indices against the model: a clear error rather than an out-of-range write.</summary>
     public void Validate(ModelConfig config)
     {
-        if (Sites.Count == 0) throw new ArgumentException("an amplification needs at least one layer");
-        if (!float.IsFinite(Multiplier)) throw new ArgumentOutOfRangeException(nameof(Multiplier), $"multiplier must be finite, got {Multiplier}");
+        if (Sites.Count == 0) throw new SnaInputException("an amplification needs at least one layer");
+        if (!float.IsFinite(Multiplier)) throw new SnaInputException($"multiplier must be finite, got {Multiplier}");
         foreach (var s in Sites)
         {
             if (s.Layer < 0 || s.Layer >= config.NLayers)
-                throw new ArgumentOutOfRangeException(nameof(Sites), $"layer {s.Layer} is out of range: the model has {config.NLayers} layers (0..{config.NLayers - 1})");
-            if (s.Neurons.Count == 0) throw new ArgumentException($"layer {s.Layer}: no neurons given");
+                throw new SnaInputException($"layer {s.Layer} is out of range: the model has {config.NLayers} layers (0..{config.NLayers - 1})");
+            if (s.Neurons.Count == 0) throw new SnaInputException($"layer {s.Layer}: no neurons given");
             foreach (int n in s.Neurons)
                 if (n < 0 || n >= config.DMlp)
-                    throw new ArgumentOutOfRangeException(nameof(Sites), $"neuron {n} is out of range: layer {s.Layer} has {config.DMlp} MLP neurons (0..{config.DMlp - 1})");
+                    throw new SnaInputException($"neuron {n} is out of range: layer {s.Layer} has {config.DMlp} MLP neurons (0..{config.DMlp - 1})");
         }
     }
 

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
 
@@ -48,7 +49,7 @@ public static class TaskAmplification
     {
         amp.Validate(model.Config);
         if (kind == ScoreKind.Sequence && amp.Positions == PositionsMode.Last)
-            throw new ArgumentException("positions=last with sequence scoring is ambiguous (teacher forcing moves the last position into the target); use positions=all or first-token scoring");
+            throw new SnaInputException("positions=last with sequence scoring is ambiguous (teacher forcing moves the last position into the target); use positions=all or first-token scoring");
         var enc = EncodedTask.Encode(suite, tok, bos);
         var before = TaskScoring.Score(model, enc, kind);
         var after = TaskScoring.Score(model, enc, kind, amp.ToHooks(model.Config));

@@ -28,26 +28,10 @@ public static class TaskLibrary
     public static bool TryGetBuiltIn(string name, out TaskSuite suite) => s_builtIns.Value.TryGetValue(name, out suite!);
 
     public static TaskSuite BuiltIn(string name) =>
-        TryGetBuiltIn(name, out var s) ? s : throw new ArgumentException($"no built-in task '{name}'; built-ins: {string.Join(", ", BuiltInNames)}");
+        TryGetBuiltIn(name, out var s) ? s : throw new Sna.Runtime.SnaInputException("--task", $"no built-in task '{name}'; built-ins: {string.Join(", ", BuiltInNames)}");
 
-    /// <summary>
-    /// Resolves <c>--task</c>: an existing file path; else a built-in name; else <c>{dir}/{name}.json</c> in the task
-    /// directories given (the CLI passes <c>./tasks</c>).
-    /// </summary>
-    public static TaskSuite Resolve(string nameOrPath, params string[] taskDirs)
-    {
-        if (File.Exists(nameOrPath)) return TaskSuiteJson.Load(nameOrPath);
-        if (TryGetBuiltIn(nameOrPath, out var s)) return s;
-        foreach (var d in taskDirs)
-        {
-            var p = Path.Combine(d, nameOrPath + ".json");
-            if (File.Exists(p)) return TaskSuiteJson.Load(p);
-        }
-        if (nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || nameOrPath.Contains('/') || nameOrPath.Contains('\\'))
-            throw new FileNotFoundException($"task file not found: {nameOrPath}", nameOrPath);
-        throw new ArgumentException($"unknown task '{nameOrPath}': not a file, not a built-in ({string.Join(", ", BuiltInNames)})"
-            + (taskDirs.Length > 0 ? $", not in {string.Join(", ", taskDirs)}" : ""));
-    }
+    /// <summary>Resolves <c>--task</c> through <see cref="TaskResolver"/> (the one resolver): a file, a built-in, or a name in <paramref name="taskDirs"/>.</summary>
+    public static TaskSuite Resolve(string nameOrPath, params string[] taskDirs) => TaskResolver.Resolve(nameOrPath, taskDirs).Suite;
 
     /// <summary>The built-ins, then every <c>*.json</c> in <paramref name="dir"/> (if it exists), sorted by file name.</summary>
     public static IReadOnlyList<TaskListing> List(string? dir)

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
 
@@ -38,9 +39,9 @@ public sealed record EncodedTask(TaskSuite Suite, BosPolicy Bos, IReadOnlyList<i
         for (int i = 0; i < p.Length; i++)
         {
             p[i] = tok.Encode(suite.Prompts[i].Text, bos);
-            if (p[i].Length == 0) throw new ArgumentException($"task '{suite.Name}' prompt {i}: the prompt encodes to no tokens");
+            if (p[i].Length == 0) throw new SnaInputException($"task '{suite.Name}' prompt {i}: the prompt encodes to no tokens");
             t[i] = tok.Encode(suite.Prompts[i].Target);
-            if (t[i].Length == 0) throw new ArgumentException($"task '{suite.Name}' prompt {i}: the target \"{suite.Prompts[i].Target}\" encodes to no tokens");
+            if (t[i].Length == 0) throw new SnaInputException($"task '{suite.Name}' prompt {i}: the target \"{suite.Prompts[i].Target}\" encodes to no tokens");
         }
         return new EncodedTask(suite, bos, p, t);
     }
@@ -48,11 +49,11 @@ public sealed record EncodedTask(TaskSuite Suite, BosPolicy Bos, IReadOnlyList<i
     /// <summary>The first token of each class continuation (classification suites), in class order.</summary>
     public int[] ClassTokenIds(ModelTokenizer tok)
     {
-        if (!Suite.IsClassification) throw new InvalidOperationException($"task '{Suite.Name}' has no classes");
+        if (!Suite.IsClassification) throw new SnaInputException($"task '{Suite.Name}' has no classes");
         var ids = Suite.Classes!.Values.Select(v => tok.Encode(v)).ToArray();
         for (int i = 0; i < ids.Length; i++)
-            if (ids[i].Length == 0) throw new ArgumentException($"task '{Suite.Name}': class continuation \"{Suite.Classes.Values.ElementAt(i)}\" encodes to no tokens");
-        if (ids[0][0] == ids[1][0]) throw new ArgumentException($"task '{Suite.Name}': both classes start with the same token {ids[0][0]}, so their first-token probabilities cannot be told apart");
+            if (ids[i].Length == 0) throw new SnaInputException($"task '{Suite.Name}': class continuation \"{Suite.Classes.Values.ElementAt(i)}\" encodes to no tokens");
+        if (ids[0][0] == ids[1][0]) throw new SnaInputException($"task '{Suite.Name}': both classes start with the same token {ids[0][0]}, so their first-token probabilities cannot be told apart");
         return ids.Select(x => x[0]).ToArray();
     }
 }

@@ -63,7 +63,7 @@ public sealed record TaskSuite
 
 /// <summary>A task file that cannot be used: which file, which line (1-based, 0 when unknown) and why.</summary>
 public sealed class TaskSuiteException(string file, int line, string reason)
-    : FormatException(line > 0 ? $"{file}:{line}: {reason}" : $"{file}: {reason}")
+    : Sna.Runtime.SnaInputException(line > 0 ? $"{file}:{line}: {reason}" : $"{file}: {reason}")
 {
     public string File { get; } = file;
     public int Line { get; } = line;

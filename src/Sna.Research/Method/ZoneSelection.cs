@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
 
@@ -19,22 +20,22 @@ public static class ZoneSelection
         var parts = s.Split(':', ',');
         if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
             || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out double hi) || !(lo >= 0 && lo <= hi && hi <= 1))
-            throw new FormatException($"a band must look like 0.07:0.10 with 0 ≤ low ≤ high ≤ 1, got '{s}'");
+            throw new SnaInputException($"a band must look like 0.07:0.10 with 0 ≤ low ≤ high ≤ 1, got '{s}'");
         return (lo, hi);
     }
 
     public static ZoneSelectionResult Select(TransformerModel model, ModelTokenizer tok, IReadOnlyList<TaskPrompt> pool, double low, double high,
         int n, BosPolicy bos, string name, string domain = "", string level = "", IReadOnlyList<string>? neutral = null)
     {
-        if (pool.Count == 0) throw new ArgumentException("the pool is empty");
-        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"n must be at least 1, got {n}");
+        if (pool.Count == 0) throw new SnaInputException("the pool is empty");
+        if (n < 1) throw new SnaInputException($"n must be at least 1, got {n}");
         var poolSuite = new TaskSuite { Name = "pool", Prompts = pool.Select(p => p with { Label = null }).ToArray() };
         var enc = EncodedTask.Encode(poolSuite, tok, bos);
         var scores = TaskScoring.FirstToken(model, enc.Prompts, enc.FirstTargetIds);
         var inBand = Enumerable.Range(0, pool.Count).Where(i => scores[i].Probability >= low && scores[i].Probability <= high).ToArray();
         var chosen = inBand.Take(n).Select(i => (pool[i] with { Label = null }, scores[i].Probability)).ToArray();
         if (chosen.Length == 0)
-            throw new ArgumentException($"no prompt of the pool ({pool.Count}) has P_base in [{low}, {high}]; pool P_base ranges over "
+            throw new SnaInputException($"no prompt of the pool ({pool.Count}) has P_base in [{low}, {high}]; pool P_base ranges over "
                 + $"[{scores.Min(s => s.Probability):G3}, {scores.Max(s => s.Probability):G3}]");
         var task = new TaskSuite
         {

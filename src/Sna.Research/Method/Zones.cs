@@ -1,3 +1,5 @@
+using Sna.Runtime;
+
 namespace Sna.Research.Method;
 
 /// <summary>
@@ -12,7 +14,7 @@ public sealed record ZoneThresholds(double Low = 0.07, double High = 0.10)
 
     public void Validate()
     {
-        if (!(Low > 0 && Low < High && High < 1)) throw new ArgumentException($"zone thresholds must satisfy 0 < low < high < 1, got {Low}, {High}");
+        if (!(Low > 0 && Low < High && High < 1)) throw new SnaInputException($"zone thresholds must satisfy 0 < low < high < 1, got {Low}, {High}");
     }
 
     /// <summary>Parses "0.07:0.10" or "0.07,0.10".</summary>
@@ -21,7 +23,7 @@ public sealed record ZoneThresholds(double Low = 0.07, double High = 0.10)
         var parts = s.Split(':', ',');
         if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
             || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
-            throw new FormatException($"zone thresholds must look like 0.07:0.10, got '{s}'");
+            throw new SnaInputException($"zone thresholds must look like 0.07:0.10, got '{s}'");
         var z = new ZoneThresholds(lo, hi);
         z.Validate();
         return z;

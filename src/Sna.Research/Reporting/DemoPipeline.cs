@@ -12,7 +12,10 @@ namespace Sna.Research.Reporting;
 public sealed record DemoOptions
 {
     public required string OutDir { get; init; }
+    /// <summary>Tasks as given: built-in names, task files, or names found in <see cref="TaskDirs"/> (<see cref="TaskResolver"/>).</summary>
     public IReadOnlyList<string> Tasks { get; init; } = TaskLibrary.BuiltInNames;
+    /// <summary>Directories a task name is looked up in (the CLI passes ./tasks and --tasks-dir).</summary>
+    public IReadOnlyList<string> TaskDirs { get; init; } = [];
     /// <summary>Layers (null = all).</summary>
     public IReadOnlyList<int>? Layers { get; init; }
     public IReadOnlyList<int> Counts { get; init; } = [3, 8, 25];
@@ -69,7 +72,8 @@ public static class DemoPipeline
     {
         var started = DateTime.UtcNow;
         Directory.CreateDirectory(o.OutDir);
-        var suites = o.Tasks.Select(t => TaskLibrary.Resolve(t)).ToList();
+        var resolved = o.Tasks.Select(t => TaskResolver.Resolve(t, o.TaskDirs)).ToList();
+        var suites = resolved.Select(t => t.Suite).ToList();
 
         // 1. Baseline first: measure confidence and assign zones before any intervention.
         var advice = new List<AdvisorReport>();
@@ -92,7 +96,8 @@ public static class DemoPipeline
             {
                 Name = $"demo-{source.Replace(':', '-')}",
                 Model = new SweepModel(model.Provenance.Source, model.Provenance.ContentHash),
-                Tasks = o.Tasks.ToArray(),
+                Tasks = resolved.Select(t => t.Name).ToArray(),
+                TaskSources = resolved.Select(t => new SweepTaskSource(t.Name, t.Sha256, t.Given)).ToArray(),
                 Layers = o.Layers?.ToArray(),
                 Counts = o.Counts.ToArray(),
                 Multipliers = o.Multipliers.ToArray(),

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Microsoft.Data.Sqlite;
 
 namespace Sna.Research.Storage;
@@ -20,24 +21,24 @@ public static class ResultMerge
 
     public static MergeReport Merge(string output, IReadOnlyList<string> inputs)
     {
-        if (inputs.Count == 0) throw new ArgumentException("nothing to merge");
+        if (inputs.Count == 0) throw new SnaInputException("nothing to merge");
         foreach (var i in inputs) if (!File.Exists(i)) throw new FileNotFoundException($"no results database at {i}", i);
         foreach (var i in inputs)
             if (ResultStore.PendingJournal(i) is { } j)
-                throw new InvalidOperationException(
+                throw new SnaInputException(
                     $"{i} has a pending journal {j} ({new FileInfo(j).Length} bytes): commits missing from the .db file. Is its job still running? " +
                     $"If not, fold them in by resuming the shard (sna sweep ... --resume) or with: sqlite3 '{i}' 'PRAGMA wal_checkpoint(TRUNCATE);' — then merge again");
-        if (File.Exists(output)) throw new IOException($"{output} exists; merge writes a new database");
-        if (inputs.Any(i => Path.GetFullPath(i) == Path.GetFullPath(output))) throw new ArgumentException("the output must not be one of the inputs");
+        AtomicFile.RefuseInputs(output, inputs);
+        if (File.Exists(output)) throw new SnaInputException("--out", $"{output} exists; merge writes a new database");
 
         string? hash = null;
         foreach (var i in inputs)
         {
             using var s = ResultStore.OpenReadOnly(i);
-            var d = s.ReadDefinition() ?? throw new InvalidDataException($"{i} has no sweep definition (not a sweep database?)");
+            var d = s.ReadDefinition() ?? throw new SnaInputException($"{i} has no sweep definition (not a sweep database?)");
             if (hash is null) hash = d.Hash;
             else if (d.Hash != hash)
-                throw new InvalidOperationException($"{i} is a different sweep (definition hash {d.Hash[..12]}…, expected {hash[..12]}…); refusing to merge");
+                throw new SnaInputException($"{i} is a different sweep (definition hash {d.Hash[..12]}…, expected {hash[..12]}…); refusing to merge");
         }
 
         string tmp = output + ".partial";

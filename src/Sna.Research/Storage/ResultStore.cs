@@ -57,11 +57,28 @@ public sealed class ResultStore : IDisposable
                 Exec("PRAGMA synchronous=NORMAL;");
                 CreateSchema();
             }
+            else
+            {
+                using var check = Cmd("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sweep'");
+                if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+                    throw new Sna.Runtime.SnaInputException("--db", $"{Path} is not a results database of sna sweep (it has no sweep table)");
+            }
+        }
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xff) is 26 or 11)
+        {
+            // SQLITE_NOTADB, SQLITE_CORRUPT: the file given is not a usable results database (an input error).
+            _db.Dispose();
+            throw new Sna.Runtime.SnaInputException("--db", $"{Path} is not a usable SQLite results database: {e.Message}", e);
         }
         catch (SqliteException e) when (EnvironmentError(e, "open") is { } env)
         {
             _db.Dispose();
             throw env;
+        }
+        catch
+        {
+            _db.Dispose();
+            throw;
         }
     }
 
@@ -306,9 +323,9 @@ public sealed class ResultStore : IDisposable
             return;
         }
         if (existing.Value.Hash != hash)
-            throw new InvalidOperationException($"{Path} holds a different sweep (definition hash {existing.Value.Hash[..12]}…, this one {hash[..12]}…); use a new output file");
+            throw new Sna.Runtime.SnaInputException("--db", $"{Path} holds a different sweep ({def.DifferenceFrom(existing.Value.Definition)}; definition hash {existing.Value.Hash[..12]}…, this one {hash[..12]}…); use a new database");
         if (!resume && ResultCount() > 0)
-            throw new InvalidOperationException($"{Path} already has {ResultCount()} results of this sweep; pass --resume to continue it");
+            throw new Sna.Runtime.SnaInputException("--db", $"{Path} already has {ResultCount()} results of this sweep; pass --resume to continue it");
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Globalization;
 
 namespace Sna.Research.Sweeps;
@@ -38,11 +39,11 @@ public readonly record struct ShardSpec(int Index, int Count)
                 int step = env("SLURM_ARRAY_TASK_STEP") is { Length: > 0 } st ? Int(st, "SLURM_ARRAY_TASK_STEP") : 1;
                 int? max = env("SLURM_ARRAY_TASK_MAX") is { Length: > 0 } mx ? Int(mx, "SLURM_ARRAY_TASK_MAX") : null;
                 int n = countOverride ?? (env("SLURM_ARRAY_TASK_COUNT") is { Length: > 0 } c ? Int(c, "SLURM_ARRAY_TASK_COUNT")
-                    : throw new ArgumentException("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)"));
+                    : throw new SnaInputException("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (pass --shard-count)"));
                 // Slurm sets STEP for --array=0-14:2 and 1 for ranges and lists; an unevenly spaced list (--array=0,2,5) has
                 // COUNT < (MAX − MIN)/STEP + 1, and its task ids cannot be numbered 0..COUNT−1 from the variables alone.
                 if (step < 1 || (id - min) % step != 0 || (countOverride is null && max is int hi && (hi - min) / step + 1 != n))
-                    throw new ArgumentException($"--shard auto needs an evenly spaced Slurm array (--array=0-7, 1-8 or 0-14:2); task {id} of " +
+                    throw new SnaInputException($"--shard auto needs an evenly spaced Slurm array (--array=0-7, 1-8 or 0-14:2); task {id} of " +
                         $"{n} tasks from {min} to {(max is int h2 ? h2.ToString(CultureInfo.InvariantCulture) : "?")} step {step} is not. Pass --shard i/n");
                 return Checked((id - min) / step, n);
             }
@@ -50,23 +51,23 @@ public readonly record struct ShardSpec(int Index, int Count)
             if (!string.IsNullOrEmpty(k8s))
             {
                 int n = countOverride ?? (env("SNA_SHARD_COUNT") is { Length: > 0 } c ? Int(c, "SNA_SHARD_COUNT")
-                    : throw new ArgumentException("--shard auto: JOB_COMPLETION_INDEX is set; give the shard count with --shard-count or SNA_SHARD_COUNT (the Job's completions)"));
+                    : throw new SnaInputException("--shard auto: JOB_COMPLETION_INDEX is set; give the shard count with --shard-count or SNA_SHARD_COUNT (the Job's completions)"));
                 return Checked(Int(k8s, "JOB_COMPLETION_INDEX"), n);
             }
             return Whole;
         }
         int slash = s.IndexOf('/');
-        if (slash <= 0) throw new FormatException($"--shard must be i/n (e.g. 0/4) or auto, got '{s}'");
+        if (slash <= 0) throw new SnaInputException($"--shard must be i/n (e.g. 0/4) or auto, got '{s}'");
         return Checked(Int(s[..slash], "--shard"), Int(s[(slash + 1)..], "--shard"));
 
         static int Int(string v, string what) => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x)
-            ? x : throw new FormatException($"{what}: '{v}' is not an integer");
+            ? x : throw new SnaInputException($"{what}: '{v}' is not an integer");
     }
 
     private static ShardSpec Checked(int i, int n)
     {
-        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"shard count must be ≥ 1, got {n}");
-        if (i < 0 || i >= n) throw new ArgumentOutOfRangeException(nameof(i), $"shard index {i} must be in 0..{n - 1}");
+        if (n < 1) throw new SnaInputException($"shard count must be ≥ 1, got {n}");
+        if (i < 0 || i >= n) throw new SnaInputException($"shard index {i} must be in 0..{n - 1}");
         return new ShardSpec(i, n);
     }
 }

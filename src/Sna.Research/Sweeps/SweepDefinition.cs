@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Sna.Research.Method;
+using Sna.Runtime;
 using Sna.Runtime.Tokenization;
 
 namespace Sna.Research.Sweeps;
@@ -33,6 +34,14 @@ public sealed record SweepDefinition
     /// <summary><c>differential</c> | <c>contrastive</c> | <c>random:SEED</c>.</summary>
     public string NeuronSource { get; init; } = "differential";
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
+    /// <summary>
+    /// What each task resolved to (same order as <see cref="Tasks"/>): name, SHA-256 of its content and where it came from as
+    /// given. The content hash is part of <see cref="Hash"/> (a changed task file is a different sweep); the path is not (the
+    /// same file reached by another path, e.g. on another node of a cluster, is the same sweep). Null in definitions written
+    /// before it existed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SweepTaskSource>? TaskSources { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, SweepJsonContext.Default.SweepDefinition);
 
@@ -40,69 +49,75 @@ public sealed record SweepDefinition
         JsonSerializer.Deserialize(json, SweepJsonContext.Default.SweepDefinition) ?? throw new InvalidDataException("sweep definition: empty JSON");
 
     /// <summary>SHA-256 (hex) of the canonical JSON: equal definitions, equal hash.</summary>
-    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        (TaskSources is null ? this : this with { TaskSources = TaskSources.Select(t => t with { Path = null }).ToArray() }).ToJson())));
+
+    /// <summary>
+    /// Why <paramref name="stored"/> and this definition differ, in words (a changed task file is named with both hashes and
+    /// paths); "the definitions differ" when no field explains it (e.g. a definition stored by another version).
+    /// </summary>
+    public string DifferenceFrom(SweepDefinition stored)
+    {
+        var diffs = new List<string>();
+        if (stored.TaskSources is { } a && TaskSources is { } b)
+            foreach (var now in b)
+                if (a.FirstOrDefault(x => x.Name == now.Name) is { } was && was.Sha256 != now.Sha256)
+                    diffs.Add($"task '{now.Name}' changed: {was.Path ?? "?"} had sha256 {was.Sha256[..12]}…, {now.Path ?? "?"} now has {now.Sha256[..12]}…");
+        if (!stored.Tasks.SequenceEqual(Tasks, StringComparer.Ordinal)) diffs.Add($"tasks {string.Join(",", stored.Tasks)} vs {string.Join(",", Tasks)}");
+        if (stored.Name != Name) diffs.Add($"name '{stored.Name}' vs '{Name}'");
+        if (stored.Model != Model) diffs.Add($"model {stored.Model.ContentHash[..Math.Min(12, stored.Model.ContentHash.Length)]}… vs {Model.ContentHash[..Math.Min(12, Model.ContentHash.Length)]}…");
+        if (!SameInts(stored.Layers, Layers)) diffs.Add("layers");
+        if (!stored.Counts.SequenceEqual(Counts)) diffs.Add("counts");
+        if (!stored.Multipliers.SequenceEqual(Multipliers)) diffs.Add("multipliers");
+        if (!stored.Positions.SequenceEqual(Positions)) diffs.Add("positions");
+        if (stored.NeuronSource != NeuronSource) diffs.Add($"neuron source {stored.NeuronSource} vs {NeuronSource}");
+        if (stored.Bos != Bos) diffs.Add("BOS policy");
+        if (stored.TaskSources is null != TaskSources is null) diffs.Add("task sources (the database was written by an older version)");
+        return diffs.Count == 0 ? "the definitions differ" : string.Join("; ", diffs);
+
+        static bool SameInts(IReadOnlyList<int>? x, IReadOnlyList<int>? y) => x is null ? y is null : y is not null && x.SequenceEqual(y);
+    }
 
     /// <summary>The layers this sweep intervenes at, given the model's depth.</summary>
     public int[] ResolveLayers(int nLayers) => Layers is null ? Enumerable.Range(0, nLayers).ToArray() : Layers.ToArray();
 
+    /// <summary>Most configurations one sweep may hold (tasks × positions × layers × counts × multipliers).</summary>
+    public const long MaxConfigurations = 1_000_000;
+
+    /// <summary>Checks the definition against a model; every problem is an input error naming the option.</summary>
     public void Validate(int nLayers, int dMlp)
     {
-        if (Tasks.Count == 0) throw new ArgumentException("a sweep needs at least one task");
-        if (Tasks.Distinct(StringComparer.Ordinal).Count() != Tasks.Count) throw new ArgumentException("task names must be distinct");
+        if (Tasks.Count == 0) throw new SnaInputException("--tasks", "a sweep needs at least one task");
+        var dup = Tasks.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new SnaInputException("--tasks", $"task '{dup.Key}' is given twice (task names must be distinct)");
+        if (TaskSources is { } ts && !ts.Select(t => t.Name).SequenceEqual(Tasks, StringComparer.Ordinal))
+            throw new SnaInputException("--tasks", "the task sources do not list the definition's tasks in order");
         var layers = ResolveLayers(nLayers);
-        if (layers.Length == 0) throw new ArgumentException("a sweep needs at least one layer");
-        if (layers.Distinct().Count() != layers.Length) throw new ArgumentException("layers must be distinct");
-        foreach (int l in layers) if (l < 0 || l >= nLayers) throw new ArgumentOutOfRangeException(nameof(Layers), $"layer {l} is out of range: the model has {nLayers} layers (0..{nLayers - 1})");
-        if (Counts.Count == 0 || Counts.Distinct().Count() != Counts.Count) throw new ArgumentException("neuron counts must be a non-empty list of distinct values");
-        foreach (int c in Counts) if (c < 1 || c > dMlp) throw new ArgumentOutOfRangeException(nameof(Counts), $"neuron count {c} must be in 1..{dMlp}");
-        if (Multipliers.Count == 0 || Multipliers.Distinct().Count() != Multipliers.Count) throw new ArgumentException("multipliers must be a non-empty list of distinct values");
-        foreach (double m in Multipliers) if (!double.IsFinite(m)) throw new ArgumentOutOfRangeException(nameof(Multipliers), $"multiplier {m} is not finite");
-        if (Positions.Count == 0 || Positions.Distinct().Count() != Positions.Count) throw new ArgumentException("positions must be a non-empty list of distinct modes");
+        if (layers.Length == 0) throw new SnaInputException("--layers", "a sweep needs at least one layer");
+        if (layers.Distinct().Count() != layers.Length) throw new SnaInputException("--layers", "layers must be distinct");
+        InputParsing.CheckLayers(layers, nLayers, "--layers");
+        if (Counts.Count == 0 || Counts.Distinct().Count() != Counts.Count) throw new SnaInputException("--counts", "neuron counts must be a non-empty list of distinct values");
+        foreach (int c in Counts) InputParsing.CheckCount(c, dMlp, "--counts");
+        if (Multipliers.Count == 0 || Multipliers.Distinct().Count() != Multipliers.Count) throw new SnaInputException("--multipliers", "multipliers must be a non-empty list of distinct values");
+        foreach (double m in Multipliers) InputParsing.CheckMultiplier(m, "--multipliers");
+        if (Positions.Count == 0 || Positions.Distinct().Count() != Positions.Count) throw new SnaInputException("--positions", "positions must be a non-empty list of distinct modes");
         NeuronSourceSpec.Parse(NeuronSource);
+        long total = (long)Tasks.Count * Positions.Count * layers.Length * Counts.Count * Multipliers.Count;
+        if (total > MaxConfigurations)
+            throw new SnaInputException("--multipliers", $"the grid has {total:N0} configurations ({Tasks.Count} tasks × {Positions.Count} positions × {layers.Length} layers × {Counts.Count} counts × {Multipliers.Count} multipliers); at most {MaxConfigurations:N0}");
     }
 
     /// <summary>
     /// Parses multipliers: <c>start:stop:count</c> (count values evenly spaced, both ends included: start + i·(stop−start)/(count−1))
-    /// or an explicit comma-separated list. Invariant culture.
+    /// or an explicit comma-separated list. Checked (<see cref="InputParsing.Multipliers"/>): finite, not rounding to 0 in float32.
     /// </summary>
-    public static double[] ParseMultipliers(string s)
-    {
-        s = s.Trim();
-        var parts = s.Split(':');
-        if (parts.Length == 3)
-        {
-            double a = D(parts[0]), b = D(parts[1]);
-            int n = int.Parse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture);
-            if (n < 1) throw new FormatException($"multiplier range '{s}': count must be ≥ 1");
-            if (n == 1) return [a];
-            return Enumerable.Range(0, n).Select(i => i == n - 1 ? b : a + i * (b - a) / (n - 1)).ToArray();
-        }
-        if (parts.Length != 1) throw new FormatException($"multipliers must be start:stop:count or a comma-separated list, got '{s}'");
-        return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(D).ToArray();
+    public static double[] ParseMultipliers(string s, string option = "--multipliers") => InputParsing.Multipliers(s, option);
 
-        static double D(string x) => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-            ? v : throw new FormatException($"'{x}' is not a number");
-    }
+    /// <summary>Parses layers: <c>all</c> (null), a list <c>0,3,5</c> or ranges <c>0-11</c> (<see cref="InputParsing.Layers"/>).</summary>
+    public static int[]? ParseLayers(string s, string option = "--layers") => InputParsing.Layers(s, option);
 
-    /// <summary>Parses layers: <c>all</c> (null), a list <c>0,3,5</c> or ranges <c>0-11</c>.</summary>
-    public static int[]? ParseLayers(string s)
-    {
-        s = s.Trim();
-        if (s.Equals("all", StringComparison.OrdinalIgnoreCase)) return null;
-        var list = new List<int>();
-        foreach (var p in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            int dash = p.IndexOf('-', 1);
-            if (dash > 0) { int a = I(p[..dash]), b = I(p[(dash + 1)..]); for (int i = a; i <= b; i++) list.Add(i); }
-            else list.Add(I(p));
-        }
-        return list.ToArray();
-        static int I(string x) => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new FormatException($"'{x}' is not a layer index");
-    }
-
-    public static int[] ParseCounts(string s) =>
-        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-         .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new FormatException($"'{x}' is not a neuron count")).ToArray();
+    /// <summary>Neuron counts: distinct integers, each at least 1 (checked against d_mlp by <see cref="Validate"/>).</summary>
+    public static int[] ParseCounts(string s, string option = "--counts") => InputParsing.IntList(s, option, 1, InputParsing.MaxNeurons, distinct: true);
 
     /// <summary><c>all</c>, <c>last</c> or <c>all,last</c> (both).</summary>
     public static PositionsMode[] ParsePositions(string s) =>
@@ -110,11 +125,14 @@ public sealed record SweepDefinition
         {
             "all" => PositionsMode.All,
             "last" => PositionsMode.Last,
-            _ => throw new FormatException($"positions must be all, last or all,last, got '{p}'"),
+            _ => throw new SnaInputException("--positions", $"--positions must be all, last or all,last, got '{p}'"),
         }).ToArray();
 
     public static string PositionsName(PositionsMode p) => p == PositionsMode.Last ? "last" : "all";
 }
+
+/// <summary>Where a sweep's task came from: its name, SHA-256 of its content, and the path or name as the user gave it.</summary>
+public sealed record SweepTaskSource(string Name, string Sha256, string? Path);
 
 /// <summary>A parsed neuron source: differential, contrastive, or random with a seed.</summary>
 public readonly record struct NeuronSourceSpec(string Kind, int Seed)
@@ -127,7 +145,7 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
         if (s is "differential" or "contrastive" or "bottom") return new(s, 0);
         if (s.StartsWith("random:", StringComparison.Ordinal) && int.TryParse(s.AsSpan(7), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
             return new("random", seed);
-        throw new FormatException($"neuron source must be differential, contrastive, bottom or random:SEED, got '{s}'");
+        throw new SnaInputException("--neuron-source", $"--neuron-source must be differential, contrastive, bottom or random:SEED (SEED an integer), got '{s}'");
     }
 }
 
@@ -136,6 +154,7 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     Converters = [typeof(SnakeEnum<PositionsMode>), typeof(SnakeEnum<BosPolicy>)])]
 [JsonSerializable(typeof(SweepDefinition))]
+[JsonSerializable(typeof(SweepTaskSource))]
 internal sealed partial class SweepJsonContext : JsonSerializerContext;
 
 internal sealed class SnakeEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) where T : struct, Enum;

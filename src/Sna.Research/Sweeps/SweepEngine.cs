@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Diagnostics;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
@@ -59,7 +60,7 @@ public sealed class SweepEngine
             throw new ArgumentException($"the tasks given ({string.Join(", ", tasks.Select(t => t.Name))}) do not match the definition's ({string.Join(", ", definition.Tasks)})");
         foreach (var t in tasks)
         {
-            if (t.Prompts.Count == 0) throw new ArgumentException($"task {t.Name} has no prompts");
+            if (t.Prompts.Count == 0) throw new SnaInputException($"task {t.Name} has no prompts");
             foreach (var p in t.Prompts) model.ValidateBatch([p.Ids]);
         }
         Grid = new SweepGrid(definition, model.Config.NLayers);
@@ -70,7 +71,7 @@ public sealed class SweepEngine
     /// <summary>The neurons the definition's source picks at (layer, count) for a task; checked and stored by <see cref="Run"/>.</summary>
     private int[] Select(SweepTask task, int layer, int count)
     {
-        var n = task.Neurons(layer, count) ?? throw new InvalidOperationException($"task {task.Name}: the neuron selector returned null for layer {layer}, count {count}");
+        var n = task.Neurons(layer, count) ?? throw new SnaInputException($"task {task.Name}: the neuron selector returned null for layer {layer}, count {count}");
         if (n.Length != count) throw new InvalidOperationException($"task {task.Name}: the neuron selector returned {n.Length} neurons for layer {layer}, count {count}");
         if (n.Distinct().Count() != n.Length) throw new InvalidOperationException($"task {task.Name}: duplicate neurons at layer {layer}, count {count}");
         foreach (int x in n)

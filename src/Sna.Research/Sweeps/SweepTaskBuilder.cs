@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
@@ -27,7 +28,7 @@ public static class SweepTaskBuilder
         var means = new Dictionary<string, MeanActivations>();
         MeanActivations MeanOf(TaskSuite s) => means.TryGetValue(s.Name, out var m) ? m : means[s.Name] = discovery.Mean(s.DiscoveryTexts);
         if (source.Kind == "contrastive" && suites.Count < 2)
-            throw new ArgumentException("the contrastive neuron source compares each task with the other tasks of the sweep: give at least two tasks");
+            throw new SnaInputException("the contrastive neuron source compares each task with the other tasks of the sweep: give at least two tasks");
 
         var result = new List<SweepTask>(suites.Count);
         foreach (var suite in suites)
@@ -35,9 +36,9 @@ public static class SweepTaskBuilder
             var prompts = suite.Prompts.Select(p =>
             {
                 var target = tokenizer.Encode(p.Target);
-                if (target.Length == 0) throw new ArgumentException($"task '{suite.Name}': empty target for prompt '{p.Text}'");
+                if (target.Length == 0) throw new SnaInputException($"task '{suite.Name}': empty target for prompt '{p.Text}'");
                 var ids = tokenizer.Encode(p.Text, bos);
-                if (ids.Length == 0) throw new ArgumentException($"task '{suite.Name}': a prompt tokenizes to nothing and no BOS is prepended");
+                if (ids.Length == 0) throw new SnaInputException($"task '{suite.Name}': a prompt tokenizes to nothing and no BOS is prepended");
                 return new SweepPrompt(p.Text, p.Target, ids, target[0]);
             }).ToList();
 

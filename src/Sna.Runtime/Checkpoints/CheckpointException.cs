@@ -1,10 +1,12 @@
+using Sna.Runtime;
+
 namespace Sna.Runtime.Checkpoints;
 
 /// <summary>
 /// A checkpoint (safetensors file, shard index, checkpoint directory or config.json) is missing, malformed or does not
 /// match what the caller expected. The message always names the file (and the tensor or key, when there is one).
 /// </summary>
-public sealed class CheckpointException : Exception
+public sealed class CheckpointException : SnaInputException
 {
     /// <summary>The file or directory the problem is in, when known.</summary>
     public string? FilePath { get; }

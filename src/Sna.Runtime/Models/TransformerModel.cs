@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Numerics.Tensors;
 using Sna.Runtime.Numerics;
 
@@ -217,7 +218,7 @@ public sealed partial class TransformerModel : IDisposable
 
     public void ValidateBatch(IReadOnlyList<int[]> batch, IReadOnlyList<KvCache?>? past = null)
     {
-        if (batch.Count == 0) throw new ArgumentException("the batch is empty");
+        if (batch.Count == 0) throw new SnaInputException("the batch is empty");
         if (past is not null && past.Count != batch.Count) throw new ArgumentException($"{past.Count} KV caches for {batch.Count} sequences");
         for (int b = 0; b < batch.Count; b++)
         {
@@ -231,9 +232,9 @@ public sealed partial class TransformerModel : IDisposable
                     for (int o = 0; o < b; o++)
                         if (ReferenceEquals(past![o], c)) throw new ArgumentException($"sequences {o} and {b} share one KV cache that is not frozen");
             }
-            if (s is null || s.Length == 0) throw new ArgumentException($"sequence {b} is empty");
+            if (s is null || s.Length == 0) throw new SnaInputException($"sequence {b} is empty");
             if (before + s.Length > Config.NCtx)
-                throw new ArgumentException(before == 0 ? $"sequence {b} has {s.Length} tokens; the model's context is {Config.NCtx}"
+                throw new SnaInputException(before == 0 ? $"sequence {b} has {s.Length} tokens; the model's context is {Config.NCtx}"
                                                         : $"sequence {b} has {before} cached + {s.Length} new tokens; the model's context is {Config.NCtx}");
             foreach (int id in s)
                 if ((uint)id >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {id} in sequence {b} is outside the vocabulary [0, {Config.VocabSize})");

@@ -65,7 +65,7 @@ public sealed class ComputeGate : IDisposable
     public void Dispose() => _limiter.Dispose();
 }
 
-/// <summary>Turns the errors a request can cause into RFC 7807 problem details; anything else is left to the exception handler (500, no internals).</summary>
+/// <summary>Turns the errors a request can cause (request validation, <see cref="Sna.Runtime.SnaInputException"/>) into RFC 7807 problem details; anything else is left to the exception handler (500, no internals).</summary>
 public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -98,11 +98,11 @@ public sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilte
                 detail: $"model '{e.ModelId}' could not be loaded: its files are missing or malformed (the server log has the details)",
                 statusCode: StatusCodes.Status500InternalServerError);
         }
-        catch (ArgumentException e)
+        catch (Sna.Runtime.SnaInputException e)
         {
-            // The library's checks (context length, token ids, layer and neuron ranges) are user errors: 400 with its message.
-            string msg = e.ParamName is { } p ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
-            return Results.Problem(title: "The request is invalid.", detail: msg, statusCode: StatusCodes.Status400BadRequest);
+            // The library's input checks (context length, task files, layer and neuron ranges, multipliers) are user errors:
+            // 400 with its message. Any other exception (ArgumentException included) is a bug: 500 from the exception handler.
+            return Results.Problem(title: "The request is invalid.", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
         }
     }
 }

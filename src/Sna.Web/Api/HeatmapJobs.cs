@@ -45,7 +45,7 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
             job.SetState("completed");
         }
         catch (OperationCanceledException) { job.SetState("cancelled"); }
-        catch (Exception e) when (e is RequestValidationException or ArgumentException or ServerBusyException)
+        catch (Exception e) when (e is RequestValidationException or Sna.Runtime.SnaInputException or ServerBusyException)
         {
             job.Fail(e.Message);
         }

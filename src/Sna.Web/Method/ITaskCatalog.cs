@@ -18,11 +18,32 @@ public interface ITaskCatalog
     IReadOnlyList<TaskInfo> Tasks { get; }
 }
 
-/// <summary>The library's built-in suites (math, poetry, code, logic × easy, medium, hard), as the page shows them.</summary>
-public sealed class LibraryTaskCatalog : ITaskCatalog
+/// <summary>
+/// The tasks the page offers: the library's built-in suites (math, poetry, code, logic × easy, medium, hard), then the task
+/// files in <see cref="WebOptions.TaskDirectories"/> (<c>sna serve --tasks-dir</c>), each resolved by the one
+/// <see cref="TaskResolver"/> from its file name, exactly as <c>--task NAME</c> resolves it on the command line. A file that
+/// does not load is left out (and named in the server log by <c>sna tasks --tasks-dir</c>); clients only ever send ids.
+/// </summary>
+public sealed class LibraryTaskCatalog(WebOptions options) : ITaskCatalog
 {
-    public IReadOnlyList<TaskInfo> Tasks { get; } = TaskLibrary.BuiltIns
-        .Select(s => new TaskInfo(s.Name, $"{s.Domain} ({s.Level})", s.Description ?? $"{s.Domain}, {s.Level}: {s.Prompts.Count} prompts",
-                                  s.Prompts.Select(p => new TaskExample(p.Text, p.Target)).ToArray()))
-        .ToArray();
+    public IReadOnlyList<TaskInfo> Tasks { get; } = Load(options.TaskDirectories);
+
+    private static TaskInfo Info(string id, TaskSuite s) =>
+        new(id, $"{s.Domain} ({s.Level})", s.Description ?? $"{s.Domain}, {s.Level}: {s.Prompts.Count} prompts",
+            s.Prompts.Select(p => new TaskExample(p.Text, p.Target)).ToArray());
+
+    private static IReadOnlyList<TaskInfo> Load(IReadOnlyList<string> dirs)
+    {
+        var list = TaskLibrary.BuiltIns.Select(s => Info(s.Name, s)).ToList();
+        var seen = new HashSet<string>(list.Select(t => t.Id), StringComparer.Ordinal);
+        foreach (var dir in dirs.Where(Directory.Exists))
+            foreach (var file in Directory.GetFiles(dir, "*.json").OrderBy(f => f, StringComparer.Ordinal))
+            {
+                string id = Path.GetFileNameWithoutExtension(file);
+                if (!seen.Add(id)) continue;
+                try { list.Add(Info(id, TaskResolver.Resolve(id, dirs).Suite)); }
+                catch (Sna.Runtime.SnaInputException) { seen.Remove(id); }
+            }
+        return list;
+    }
 }

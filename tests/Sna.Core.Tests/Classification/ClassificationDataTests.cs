@@ -34,8 +34,8 @@ public class MarginZoneTests
         Assert.Equal(1, custom.Zone(0.05));
         Assert.Equal(2, custom.Zone(0.3));
         Assert.Equal(3, custom.Zone(0.51));
-        Assert.Throws<ArgumentException>(() => ClassifierSpec.ParseZones("0.6:0.3"));
-        Assert.Throws<FormatException>(() => ClassifierSpec.ParseZones("abc"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ClassifierSpec.ParseZones("0.6:0.3"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ClassifierSpec.ParseZones("abc"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class SamplingTests
         Assert.Equal(300, s.Train.Distinct().Count());
         var small = DatasetSampler.Split(872, 50, 10, 42);
         Assert.Equal(small.Eval, s.Eval[..50]);                     // a smaller n is a prefix of a larger one
-        Assert.Throws<ArgumentException>(() => DatasetSampler.Split(10, 8, 3, 1));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => DatasetSampler.Split(10, 8, 3, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSampler.Split(10, 0, 3, 1));
     }
 }
@@ -128,7 +128,7 @@ public class TsvTests
     [InlineData("sentence\tlabel\n", "no data rows")]
     public void Malformed_rows_name_the_line(string text, string message)
     {
-        var e = Assert.Throws<InvalidDataException>(() => P(text));
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => P(text));
         Assert.Contains("t.tsv", e.Message);
         Assert.Contains(message, e.Message);
     }

@@ -62,9 +62,9 @@ public class ClassificationModelTests(DemoFixture f) : IClassFixture<DemoFixture
     [Fact]
     public void Classifier_rejects_bad_specs()
     {
-        Assert.Throws<ArgumentException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { Template = "no placeholder" }));
-        Assert.Throws<ArgumentException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { LabelWords = [" good", " good"] }));
-        Assert.Throws<ArgumentException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { LabelValues = ["0", "1", "2"] }));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { Template = "no placeholder" }));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { LabelWords = [" good", " good"] }));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => new ZeroShotClassifier(f.Model, f.Tokenizer, new ClassifierSpec { LabelValues = ["0", "1", "2"] }));
     }
 
     [Fact]

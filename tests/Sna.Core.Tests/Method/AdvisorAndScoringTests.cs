@@ -71,7 +71,7 @@ public class AdvisorAndScoringTests
         Assert.Equal(0, o.ImprovementPct);
         var o2 = TaskAmplification.Evaluate(model, tok, Small, Amplification.Single(1, [0, 1, 2], 5f), BosPolicy.Prepend);
         Assert.Equal((o2.MeanPPost - o2.MeanPBase) / o2.MeanPBase * 100, o2.ImprovementPct, 9);
-        Assert.Throws<ArgumentException>(() => TaskAmplification.Evaluate(model, tok, Small, Amplification.Single(1, [0], 2f, PositionsMode.Last), BosPolicy.Prepend, ScoreKind.Sequence));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => TaskAmplification.Evaluate(model, tok, Small, Amplification.Single(1, [0], 2f, PositionsMode.Last), BosPolicy.Prepend, ScoreKind.Sequence));
     }
 
     private static PromptConfidence P(int i, double p) => new(i, $"p{i}", " t", 1, p, Math.Log(p), 1, ZoneThresholds.Paper.Zone(p));
@@ -168,8 +168,8 @@ public class AdvisorAndScoringTests
         Assert.All(res.Selected, s => Assert.InRange(s.PBase, lo, hi));
         var reloaded = TaskSuiteJson.Parse(res.Task.ToJson(), "sel.json");
         Assert.Equal(res.Task.Prompts, reloaded.Prompts);
-        Assert.Throws<ArgumentException>(() => ZoneSelection.Select(model, tok, pool, 0.999, 1, 5, BosPolicy.Prepend, "none"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ZoneSelection.Select(model, tok, pool, 0.999, 1, 5, BosPolicy.Prepend, "none"));
         Assert.Equal((0.07, 0.10), ZoneSelection.ParseBand("0.07:0.10"));
-        Assert.Throws<FormatException>(() => ZoneSelection.ParseBand("0.2:0.1"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ZoneSelection.ParseBand("0.2:0.1"));
     }
 }

@@ -144,8 +144,8 @@ public class TaskSuiteTests
     [Fact]
     public void Resolve_reports_unknown_names_and_missing_files()
     {
-        var e = Assert.Throws<ArgumentException>(() => TaskLibrary.Resolve("no-such-task"));
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => TaskLibrary.Resolve("no-such-task"));
         Assert.Contains("math-easy", e.Message);
-        Assert.Throws<FileNotFoundException>(() => TaskLibrary.Resolve("missing/file.json"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => TaskLibrary.Resolve("missing/file.json"));
     }
 }

@@ -86,9 +86,9 @@ public class ForwardPropertyTests
     public void Out_of_range_layer_or_neuron_is_a_clear_error()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");
-        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => Amplification.Single(3, [0], 2f).Validate(model.Config));
+        var e1 = Assert.Throws<Sna.Runtime.SnaInputException>(() => Amplification.Single(3, [0], 2f).Validate(model.Config));
         Assert.Contains("layer 3 is out of range", e1.Message);
-        var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => Amplification.Single(0, [128], 2f).Validate(model.Config));
+        var e2 = Assert.Throws<Sna.Runtime.SnaInputException>(() => Amplification.Single(0, [128], 2f).Validate(model.Config));
         Assert.Contains("neuron 128 is out of range", e2.Message);
         var hooks = new HookSet();
         hooks.Add("blocks.7.mlp.hook_post", _ => { });

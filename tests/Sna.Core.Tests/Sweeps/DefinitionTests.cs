@@ -18,7 +18,7 @@ public class DefinitionTests
         Assert.Equal(1.1 + 1.3 / 11, m[1], 12);
         Assert.Equal([3, 5, 8, 10, 15, 20, 25], Def().Counts);
         Assert.Equal([1.5, 2.0, 3.25], SweepDefinition.ParseMultipliers("1.5, 2,3.25"));
-        Assert.Throws<FormatException>(() => SweepDefinition.ParseMultipliers("1:2"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepDefinition.ParseMultipliers("1:2"));
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public class DefinitionTests
         Assert.Equal([0, 1, 2, 5], SweepDefinition.ParseLayers("0-2,5")!);
         Assert.Equal([PositionsMode.All, PositionsMode.Last], SweepDefinition.ParsePositions("all,last"));
         Assert.Equal(new NeuronSourceSpec("random", 42), NeuronSourceSpec.Parse("random:42"));
-        Assert.Throws<FormatException>(() => NeuronSourceSpec.Parse("top"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => NeuronSourceSpec.Parse("top"));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public class DefinitionTests
         var k8s = new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "5", ["SNA_SHARD_COUNT"] = "6" };
         Assert.Equal(new ShardSpec(5, 6), ShardSpec.Parse("auto", env: k => k8s.GetValueOrDefault(k)));
         Assert.Equal(new ShardSpec(5, 10), ShardSpec.Parse("auto", 10, env: k => k8s.GetValueOrDefault(k)));
-        Assert.Throws<ArgumentException>(() => ShardSpec.Parse("auto", env: k => k == "JOB_COMPLETION_INDEX" ? "1" : null));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ShardSpec.Parse("auto", env: k => k == "JOB_COMPLETION_INDEX" ? "1" : null));
         Assert.Equal(ShardSpec.Whole, ShardSpec.Parse("auto", env: _ => null));
     }
 

@@ -44,7 +44,7 @@ public class ShardSpecSlurmTests
         // --array=0,2,5: Slurm reports COUNT=3, MIN=0, MAX=5, STEP=1 to each task.
         foreach (int id in new[] { 0, 2, 5 })
         {
-            var e = Assert.Throws<ArgumentException>(() => Auto(id, 3, 0, 5, 1));
+            var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => Auto(id, 3, 0, 5, 1));
             Assert.Contains("--shard i/n", e.Message);
         }
     }

@@ -102,7 +102,7 @@ public class StoreResumeShardTests
             long partial = store.ResultCount();
             Assert.True(partial > 0 && partial < reference.Count);
             // without --resume the database is refused
-            Assert.Throws<InvalidOperationException>(() => new SweepEngine(Model, def, tasks).Run(store, SmallBatches()));
+            Assert.Throws<Sna.Runtime.SnaInputException>(() => new SweepEngine(Model, def, tasks).Run(store, SmallBatches()));
         }
         using (var store = ResultStore.Open(tmp.File("b.db")))
         {
@@ -115,7 +115,7 @@ public class StoreResumeShardTests
         using (var store = ResultStore.Open(tmp.File("b.db")))
         {
             var other = def with { Counts = [3] };
-            Assert.Throws<InvalidOperationException>(() => new SweepEngine(Model, other, tasks).Run(store, new SweepOptions { Resume = true }));
+            Assert.Throws<Sna.Runtime.SnaInputException>(() => new SweepEngine(Model, other, tasks).Run(store, new SweepOptions { Resume = true }));
         }
     }
 
@@ -159,14 +159,14 @@ public class StoreResumeShardTests
             cmd.CommandText = "UPDATE results SET p_post = p_post + 1e-12 WHERE config_id = (SELECT MIN(config_id) FROM results)";
             Assert.True(cmd.ExecuteNonQuery() > 0);
         }
-        var ex = Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(tmp.File("bad.db"), [shardFiles[1], tampered]));
+        var ex = Assert.Throws<Sna.Runtime.SnaInputException>(() => ResultMerge.Merge(tmp.File("bad.db"), [shardFiles[1], tampered]));
         Assert.Contains("different values", ex.Message);
         Assert.False(File.Exists(tmp.File("bad.db")));
 
         // mixed sweep definitions are refused
         var other = tmp.File("other.db");
         Run(other, SmallBatches() with { Shard = new ShardSpec(0, 3) }, name: "other");
-        Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(tmp.File("mixed.db"), [shardFiles[0], other]));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ResultMerge.Merge(tmp.File("mixed.db"), [shardFiles[0], other]));
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public class WalCheckpointTests
         }
         Assert.Equal(Path.GetFullPath(shard + "-wal"), ResultStore.PendingJournal(shard));
         string output = tmp.File("merged.db");
-        var ex = Assert.Throws<InvalidOperationException>(() => ResultMerge.Merge(output, [shard]));
+        var ex = Assert.Throws<Sna.Runtime.SnaInputException>(() => ResultMerge.Merge(output, [shard]));
         Assert.Contains(shard + "-wal", ex.Message);
         Assert.Contains("pending", ex.Message);
         Assert.False(File.Exists(output));

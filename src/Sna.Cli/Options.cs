@@ -1,0 +1,282 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Sna.Research.Method;
+using Sna.Runtime;
+
+namespace Sna.Cli;
+
+/// <summary>
+/// The one place where the CLI's options are defined, so every command uses the same name, syntax, range and help text for
+/// the same thing:
+/// <list type="bullet">
+/// <item><c>--count</c>/<c>-k</c>: neurons per layer (<c>sweep --counts</c> is the grid's list);</item>
+/// <item><c>--layer</c>/<c>-l</c>: one layer; <c>--layers</c>: <c>all</c> or a list with ranges (<c>1-3,5</c>);</item>
+/// <item><c>--db</c>: a SQLite database; <c>--out</c>: an output file; <c>--out-dir</c>: an output directory;</item>
+/// <item><c>--task</c>/<c>-t</c> (and <c>--tasks</c>): a built-in name, a task file or a name in <c>./tasks</c> or <c>--tasks-dir</c>;</item>
+/// <item><c>--score</c>: first-token or sequence.</item>
+/// </list>
+/// Numbers are parsed checked (<see cref="InputParsing"/>): a value that does not fit, is not finite or is out of range is
+/// a one-line error (exit 2), never a wrap-around, a clamp or a crash. Each numeric option states its range in <c>--help</c>.
+/// Old spellings are rewritten by <see cref="RewriteDeprecated"/> with a one-line note.
+/// </summary>
+public static class Options
+{
+    // ---------------------------------------------------------------------------------------------------------------
+    // Model and run
+
+    public static Option<string?> Model() => new("--model", "-m")
+    {
+        Description = "Model: a local Hugging Face directory (config.json + model.safetensors + tokenizer files), an alias (gpt2, gpt2-medium, ...) or a hub id org/name[@rev]. Default: the bundled sna-demo-gpt2.",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
+    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend, as TransformerLens does." };
+    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default)." };
+
+    public static Option<string> WeightsDType() => new("--weights-dtype")
+    {
+        Description = "Hold weights as stored (default) or convert: as-stored|f32|f16|bf16. Compute is float32 either way.",
+        DefaultValueFactory = _ => "as-stored",
+    };
+
+    public static Option<bool> NoCache() => new("--no-cache")
+    {
+        Description = "Do not read or write the discovery cache ($SNA_CACHE_DIR/neurons, default ~/.cache/sna/neurons).",
+    };
+
+    public static Option<string> Score() => new("--score")
+    {
+        Description = "first-token (the paper: P of the target's first token) or sequence (P of the whole target by teacher forcing).",
+        DefaultValueFactory = _ => "first-token",
+    };
+
+    public static Option<string> Positions(string what = "all (default) or last: scale the neurons at every position or only the last.") =>
+        new("--positions") { Description = what, DefaultValueFactory = _ => "all" };
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Tasks
+
+    public const string TaskHelp = "a built-in name (see 'sna tasks'), a task JSON file, or NAME found as ./tasks/NAME.json or in --tasks-dir";
+
+    public static Option<string?> Task(bool required = false) => new("--task", "-t") { Description = $"The task: {TaskHelp}.", Required = required };
+
+    public static Option<string> Tasks(string? defaultValue = null)
+    {
+        var o = new Option<string>("--tasks", "-t") { Description = $"Comma-separated tasks, each {TaskHelp}; or all (the built-in suites).", Required = defaultValue is null };
+        if (defaultValue is not null) o.DefaultValueFactory = _ => defaultValue;
+        return o;
+    }
+
+    public static Option<string?> TasksDir() => new("--tasks-dir")
+    {
+        Description = "Another directory of task files: a task NAME is looked up as ./tasks/NAME.json, then DIR/NAME.json.",
+    };
+
+    /// <summary>The directories a task name is looked up in: ./tasks, then --tasks-dir.</summary>
+    public static string[] TaskDirs(ParseResult r, Option<string?> tasksDir) => TaskResolver.Directories(r.GetValue(tasksDir));
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Files
+
+    public static Option<string> Db(string description, bool required = true) => new("--db") { Description = description, Required = required };
+    public static Option<string?> DbOptional(string description) => new("--db") { Description = description };
+    public static Option<string> Out(string description, bool required = true) => new("--out", "-o") { Description = description, Required = required };
+    public static Option<string?> OutOptional(string description) => new("--out", "-o") { Description = description };
+    public static Option<string> OutDir(string description, string? defaultValue = null)
+    {
+        var o = new Option<string>("--out-dir") { Description = description, Required = defaultValue is null };
+        if (defaultValue is not null) o.DefaultValueFactory = _ => defaultValue;
+        return o;
+    }
+    public static Option<string?> OutDirOptional(string description) => new("--out-dir") { Description = description };
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Numbers
+
+    /// <summary>An integer option parsed checked, range in its help.</summary>
+    public static Option<int> Int(string name, string description, int min, int max, int? defaultValue = null, bool required = false, params string[] aliases)
+    {
+        var o = new Option<int>(name, aliases)
+        {
+            Description = $"{description} Integer {RangeText(min, max)}.",
+            Required = required,
+            CustomParser = a => ParseOrError(a, t => InputParsing.Int(t, name, min, max)),
+        };
+        if (defaultValue is { } d) o.DefaultValueFactory = _ => d;
+        return o;
+    }
+
+    /// <summary>An optional integer option (null when absent).</summary>
+    public static Option<int?> IntOptional(string name, string description, int min, int max, params string[] aliases) => new(name, aliases)
+    {
+        Description = $"{description} Integer {RangeText(min, max)}.",
+        CustomParser = a => ParseOrError<int?>(a, t => InputParsing.Int(t, name, min, max)),
+    };
+
+    public static Option<ulong> Seed(string name, string description, ulong defaultValue) => new(name)
+    {
+        Description = $"{description} Integer 0..{ulong.MaxValue}.",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = a => ParseOrError(a, t => InputParsing.UInt64(t, name)),
+    };
+
+    public static Option<double> Double(string name, string description, double min, double max, double? defaultValue = null, bool required = false)
+    {
+        var o = new Option<double>(name)
+        {
+            Description = $"{description} Finite number in [{min.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}].",
+            Required = required,
+            CustomParser = a => ParseOrError(a, t => InputParsing.Double(t, name, min, max)),
+        };
+        if (defaultValue is { } d) o.DefaultValueFactory = _ => d;
+        return o;
+    }
+
+    public const string MultiplierMeaning = "1 leaves the model unchanged, 0 ablates the neurons, a negative value flips their sign; finite, |m| ≤ 1e6, not a non-zero value that rounds to 0 in float32";
+
+    /// <summary>One multiplier (checked: finite, |m| ≤ 1e6, not rounding to 0 in float32).</summary>
+    public static Option<double> Multiplier(bool required = true, double? defaultValue = null)
+    {
+        var o = new Option<double>("--multiplier")
+        {
+            Description = $"Scale factor for the neurons' outputs: {MultiplierMeaning}.",
+            Required = required,
+            CustomParser = a => ParseOrError(a, t => InputParsing.Multiplier(t, "--multiplier")),
+        };
+        if (defaultValue is { } d) o.DefaultValueFactory = _ => d;
+        return o;
+    }
+
+    /// <summary>A multiplier list or <c>start:stop:count</c> (checked at parse time).</summary>
+    public static Option<double[]> Multipliers(string defaultValue, string? what = null) => new("--multipliers")
+    {
+        Description = (what ?? "Multipliers") + $": start:stop:count (count 1..1000 values evenly spaced, ends included) or a comma-separated list; each {MultiplierMeaning}.",
+        DefaultValueFactory = _ => InputParsing.Multipliers(defaultValue, "--multipliers"),
+        CustomParser = a => ParseOrError(a, t => InputParsing.Multipliers(t, "--multipliers")),
+    };
+
+    /// <summary>One layer index (checked against the model once it is loaded).</summary>
+    public static Option<int> Layer(bool required = true) => new("--layer", "-l")
+    {
+        Description = $"Layer whose blocks.{{L}}.mlp.hook_post is scaled. Integer 0..n_layers-1.",
+        Required = required,
+        CustomParser = a => ParseOrError(a, t => InputParsing.Int(t, "--layer", 0, InputParsing.MaxLayerIndex)),
+    };
+
+    public static Option<int?> LayerOptional(string description) => new("--layer", "-l")
+    {
+        Description = $"{description} Integer 0..n_layers-1.",
+        CustomParser = a => ParseOrError<int?>(a, t => InputParsing.Int(t, "--layer", 0, InputParsing.MaxLayerIndex)),
+    };
+
+    /// <summary><c>--layers</c>: all, or indices and ranges (<c>1-3,5</c>). The value is never null (<see cref="LayerList.All"/> means every layer).</summary>
+    public static Option<LayerList> Layers(string? defaultValue = "all", string? what = null)
+    {
+        var o = new Option<LayerList>("--layers")
+        {
+            Description = (what ?? "Layers") + ": all, or indices and ranges such as 1-3,5 (each 0..n_layers-1, no repeats).",
+            CustomParser = a => ParseOrError(a, t => new LayerList(InputParsing.Layers(t, "--layers"))),
+        };
+        o.DefaultValueFactory = _ => defaultValue is null ? LayerList.Default : new LayerList(InputParsing.Layers(defaultValue, "--layers"));
+        return o;
+    }
+
+    /// <summary><c>--count</c>/<c>-k</c>: neurons per layer.</summary>
+    public static Option<int> Count(int defaultValue, string what = "Neurons per layer (the task's top K by differential activation).") => new("--count", "-k")
+    {
+        Description = $"{what} Integer 1..d_mlp.",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = a => ParseOrError(a, t => InputParsing.Int(t, "--count", 1, InputParsing.MaxNeurons)),
+    };
+
+    public static Option<int?> CountOptional(string what) => new("--count", "-k")
+    {
+        Description = $"{what} Integer 1..d_mlp.",
+        CustomParser = a => ParseOrError<int?>(a, t => InputParsing.Int(t, "--count", 1, InputParsing.MaxNeurons)),
+    };
+
+    /// <summary><c>sweep --counts</c>: the grid's list of neuron counts.</summary>
+    public static Option<int[]> Counts(string defaultValue) => new("--counts")
+    {
+        Description = "Neuron counts of the grid: a comma-separated list, each 1..d_mlp, no repeats.",
+        DefaultValueFactory = _ => InputParsing.IntList(defaultValue, "--counts", 1, InputParsing.MaxNeurons, distinct: true),
+        CustomParser = a => ParseOrError(a, t => InputParsing.IntList(t, "--counts", 1, InputParsing.MaxNeurons, distinct: true)),
+    };
+
+    /// <summary>Comma-separated neuron indices (each 0..d_mlp-1, checked against the model once loaded).</summary>
+    public static int[] ParseNeurons(string text, string option = "--neurons") =>
+        InputParsing.IntList(text, option, 0, InputParsing.MaxNeurons - 1, distinct: true);
+
+    public static string RangeText(int min, int max) => max == int.MaxValue ? $"≥ {min}" : $"{min}..{max}";
+
+    /// <summary>Runs a checked parser on the option's single token; a failure becomes a parse error (one line, exit 2).</summary>
+    private static T ParseOrError<T>(ArgumentResult a, Func<string, T> parse)
+    {
+        string text = a.Tokens.Count > 0 ? a.Tokens[^1].Value : "";
+        try { return parse(text); }
+        catch (SnaInputException e)
+        {
+            a.AddError(e.Message);
+            return default!;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Deprecated spellings (kept for one release; hidden from --help)
+
+    /// <summary>Per command path: old spelling → current one.</summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Deprecated =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>
+        {
+            ["neurons"] = new Dictionary<string, string> { ["--top"] = "--count" },
+            ["classify"] = new Dictionary<string, string> { ["--k"] = "--count", ["--out"] = "--out-dir", ["-o"] = "--out-dir" },
+            ["report"] = new Dictionary<string, string> { ["--out"] = "--out-dir", ["-o"] = "--out-dir" },
+            ["demo"] = new Dictionary<string, string> { ["--out"] = "--out-dir", ["-o"] = "--out-dir" },
+            ["sweep"] = new Dictionary<string, string> { ["--out"] = "--db", ["-o"] = "--db" },
+            ["tasks"] = new Dictionary<string, string> { ["--dir"] = "--tasks-dir" },
+            ["tokenize"] = new Dictionary<string, string> { ["-t"] = "--text" },
+            ["interference"] = new Dictionary<string, string> { ["--csv"] = "--out" },
+        };
+
+    /// <summary>
+    /// Rewrites old option spellings of the command being run to the current ones, printing one note per spelling on stderr.
+    /// Only option tokens are rewritten (stops at <c>--</c>); values are left alone.
+    /// </summary>
+    public static string[] RewriteDeprecated(RootCommand root, string[] args, TextWriter notes)
+    {
+        // The command path: leading tokens naming subcommands.
+        Command cmd = root;
+        int i = 0;
+        var path = new List<string>();
+        while (i < args.Length && cmd.Subcommands.FirstOrDefault(c => c.Name == args[i]) is { } sub) { cmd = sub; path.Add(args[i]); i++; }
+        if (path.Count == 0 || !Deprecated.TryGetValue(path[0], out var map)) return args;
+        var result = args.ToArray();
+        var noted = new HashSet<string>();
+        for (; i < result.Length; i++)
+        {
+            string a = result[i];
+            if (a == "--") break;
+            int eq = a.IndexOf('=');
+            string name = eq > 0 ? a[..eq] : a;
+            if (!map.TryGetValue(name, out var now)) continue;
+            // An option the command itself still defines (e.g. tasks select --out) is not deprecated there.
+            if (cmd.Options.Any(o => o.Name == name || o.Aliases.Contains(name))) continue;
+            result[i] = eq > 0 ? now + a[eq..] : now;
+            if (noted.Add(name)) notes.WriteLine($"note: '{string.Join(' ', path)} {name}' is deprecated; use {now}");
+        }
+        return result;
+    }
+}
+
+/// <summary>A parsed <c>--layers</c>: every layer (<see cref="IsAll"/>), or the listed indices in order.</summary>
+public sealed record LayerList(int[]? Indices)
+{
+    /// <summary>No <c>--layers</c> given and no default: the command chooses (e.g. classify's five spread layers).</summary>
+    public static readonly LayerList Default = new((int[]?)null) { IsDefault = true };
+
+    public bool IsDefault { get; private init; }
+    public bool IsAll => Indices is null && !IsDefault;
+
+    /// <summary>The layers for a model of <paramref name="nLayers"/> layers (all of them when <see cref="IsAll"/>), range-checked.</summary>
+    public int[] Resolve(int nLayers) => InputParsing.CheckLayers(Indices, nLayers, "--layers");
+}
