@@ -96,8 +96,8 @@ public class CliContractTests
     }
 
     [Theory]
-    [InlineData("error: layer 9 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "9", "--neurons", "1", "--multiplier", "2")]
-    [InlineData("error: neuron 999 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "0", "--neurons", "1,999", "--multiplier", "2")]
+    [InlineData("error: --layer: layer 9 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "9", "--neurons", "1", "--multiplier", "2")]
+    [InlineData("error: --neurons: neuron 999 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "0", "--neurons", "1,999", "--multiplier", "2")]
     [InlineData("error: the target is empty", "baseline", "--prompt", "a b", "--target", "")]
     [InlineData("error: --positions must be all or last", "amplify", "--prompt", "a", "--target", " c", "--layer", "0", "--neurons", "1", "--multiplier", "2", "--positions", "first")]
     [InlineData("error: model directory not found: ./nope", "baseline", "--model", "./nope", "--prompt", "a", "--target", " b")]
