@@ -70,9 +70,9 @@ public static class TableOutput
             "tsv" => OutputFormat.Tsv,
             "csv" => OutputFormat.Csv,
             "json" => OutputFormat.Json,
-            _ => throw new UserException($"--format must be table, plain, tsv, csv or json, got '{format}'"),
+            _ => throw new Sna.Runtime.SnaInputException("--format", $"--format must be table, plain, tsv, csv or json, got '{format}'"),
         };
-        if (json && f is not (OutputFormat.Auto or OutputFormat.Json)) throw new UserException($"--json and --format {format} are mutually exclusive");
+        if (json && f is not (OutputFormat.Auto or OutputFormat.Json)) throw new Sna.Runtime.SnaInputException("--format", $"--json and --format {format} are mutually exclusive");
         if (json) return OutputFormat.Json;
         if (f == OutputFormat.Auto) return IsTerminal ? OutputFormat.Table : OutputFormat.Plain;
         return f;
