@@ -67,15 +67,15 @@ public static class ResultMerge
                             Exec(db, "INSERT OR IGNORE INTO task_sizes(task, n_prompts) SELECT task, COUNT(*) FROM src.prompts GROUP BY task", tx);
 
                         long badPrompts = Scalar(db, tx, $"SELECT COUNT(*) FROM src.prompts s JOIN prompts m USING(task, prompt_index) WHERE {Differs(PromptValueColumns)}");
-                        if (badPrompts > 0) throw new InvalidOperationException($"{inputs[k]}: {badPrompts} prompt(s) differ from another input's (different model or tasks?)");
+                        if (badPrompts > 0) throw new SnaInputException($"{inputs[k]}: {badPrompts} prompt(s) differ from another input's (different model or tasks?)");
                         Exec(db, "INSERT OR IGNORE INTO prompts SELECT * FROM src.prompts", tx);
 
                         long badNeurons = Scalar(db, tx, "SELECT COUNT(*) FROM src.neurons s JOIN neurons m USING(task, layer, count) WHERE s.neurons IS NOT m.neurons OR s.neuron_source IS NOT m.neuron_source");
-                        if (badNeurons > 0) throw new InvalidOperationException($"{inputs[k]}: {badNeurons} neuron selection(s) differ from another input's");
+                        if (badNeurons > 0) throw new SnaInputException($"{inputs[k]}: {badNeurons} neuron selection(s) differ from another input's");
                         Exec(db, "INSERT OR IGNORE INTO neurons SELECT * FROM src.neurons", tx);
 
                         long bad = Scalar(db, tx, $"SELECT COUNT(*) FROM src.results s JOIN results m USING(config_id, prompt_index) WHERE {Differs(ResultValueColumns)}");
-                        if (bad > 0) throw new InvalidOperationException($"{inputs[k]}: {bad} result row(s) exist in another input with different values; refusing to merge");
+                        if (bad > 0) throw new SnaInputException($"{inputs[k]}: {bad} result row(s) exist in another input with different values; refusing to merge");
                         dupes += Scalar(db, tx, "SELECT COUNT(*) FROM src.results s JOIN results m USING(config_id, prompt_index)");
                         Exec(db, "INSERT OR IGNORE INTO results SELECT * FROM src.results", tx);
                         tx.Commit();
