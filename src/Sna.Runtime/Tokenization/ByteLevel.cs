@@ -57,6 +57,15 @@ internal static class ByteLevel
         foreach (char c in token) bytes.Add((byte)CharToByte[c]);
     }
 
+    /// <summary>The text's UTF-8 bytes written in the byte alphabet (as vocabulary entries of byte-level BPEs are).</summary>
+    public static string ToByteAlphabet(string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        var chars = new char[bytes.Length];
+        for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
+        return new string(chars);
+    }
+
     /// <summary>
     /// Splits <paramref name="text"/> exactly as the GPT-2 regex <see cref="Gpt2Pattern"/> does when matched over
     /// Unicode scalar values (as Python's <c>regex</c>, JavaScript's <c>/u</c> regexes and Rust do). A .NET

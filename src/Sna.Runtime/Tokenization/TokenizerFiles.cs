@@ -8,10 +8,20 @@ namespace Sna.Runtime.Tokenization;
 internal sealed class TokenizerDefinition
 {
     public required Dictionary<string, int> Vocab { get; init; }
-    public required List<string> Merges { get; init; }
+    public required List<(string Left, string Right)> Merges { get; init; }
     public List<AddedToken> AddedTokens { get; init; } = [];
-    public bool NfcNormalizer { get; init; }
+    public List<NormalizerStep> Normalizers { get; init; } = [];
+    public PreTokenizerKind PreTokenizer { get; init; }
     public bool AddPrefixSpace { get; init; }
+    public bool UseRegex { get; init; }
+    public string MetaspaceReplacement { get; init; } = "";
+    public PrependScheme Prepend { get; init; }
+    public bool MetaspaceSplit { get; init; }
+    public bool ByteFallback { get; init; }
+    public string? UnkToken { get; init; }
+    public bool FuseUnk { get; init; }
+    public bool IgnoreMerges { get; init; }
+    public List<DecoderStep> Decoder { get; init; } = [];
 }
 
 /// <summary>
@@ -53,10 +63,10 @@ internal static class TokenizerFiles
         return ParseVocab(doc.RootElement, path, "the root");
     }
 
-    public static List<string> ReadMergesTxt(SourceReader reader, string path)
+    public static List<(string Left, string Right)> ReadMergesTxt(SourceReader reader, string path)
     {
         byte[] bytes = reader.Read(path, "BPE merges");
-        var merges = new List<string>(50_000);
+        var merges = new List<(string, string)>(50_000);
         int lineNumber = 0;
         using var text = new StreamReader(new MemoryStream(bytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         while (text.ReadLine() is string raw)
@@ -67,7 +77,7 @@ internal static class TokenizerFiles
             int space = line.IndexOf(' ');
             if (space <= 0 || space == line.Length - 1 || line.IndexOf(' ', space + 1) >= 0)
                 throw new InvalidDataException($"{path}: line {lineNumber} is not a merge of the form 'left right': '{line}'.");
-            merges.Add(line);
+            merges.Add((line[..space], line[(space + 1)..]));
         }
         return merges;
     }
@@ -82,7 +92,11 @@ internal static class TokenizerFiles
             throw Invalid(path, "no \"model\" object");
         string? modelType = OptionalString(model, "type", path);
         if (modelType is not null && modelType != "BPE")
-            throw Invalid(path, $"model type \"{modelType}\" is not supported (only byte-level BPE)");
+            throw Invalid(path, $"model type \"{modelType}\" is not supported (only BPE)");
+        if (modelType is null && model.TryGetProperty("vocab", out var untyped) && untyped.ValueKind == JsonValueKind.Array)
+            throw Invalid(path, "model has no \"type\" and an array vocab (a Unigram model), which is not supported (only BPE)");
+        if (modelType is null && !model.TryGetProperty("merges", out _))
+            throw Invalid(path, "model has no \"type\" and no merges (a WordPiece or WordLevel model), which is not supported (only BPE)");
         // transformers writes "" for GPT-2 (GPT2Converter): an empty prefix/suffix is no prefix/suffix, as in Hugging Face.
         foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
         {
@@ -94,18 +108,13 @@ internal static class TokenizerFiles
         if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind is not JsonValueKind.Null
             && !(dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() == 0))
             throw Invalid(path, $"model.dropout is {dropout.GetRawText()}; BPE dropout (random segmentation) is not supported");
-        foreach (string unsupported in new[] { "byte_fallback", "ignore_merges" })
-        {
-            if (model.TryGetProperty(unsupported, out var v) && v.ValueKind is JsonValueKind.True)
-                throw Invalid(path, $"model.{unsupported} is true; only plain byte-level BPE is supported");
-        }
 
         if (!model.TryGetProperty("vocab", out var vocabElement)) throw Invalid(path, "no model.vocab");
         var vocab = ParseVocab(vocabElement, path, "model.vocab");
 
         if (!model.TryGetProperty("merges", out var mergesElement) || mergesElement.ValueKind != JsonValueKind.Array)
             throw Invalid(path, "model.merges is missing or not an array");
-        var merges = new List<string>(mergesElement.GetArrayLength());
+        var merges = new List<(string, string)>(mergesElement.GetArrayLength());
         int index = 0;
         foreach (var m in mergesElement.EnumerateArray())
         {
@@ -124,41 +133,36 @@ internal static class TokenizerFiles
             {
                 left = m[0].GetString()!;
                 right = m[1].GetString()!;
-                // Microsoft.ML.Tokenizers takes merges as "left right" strings.
-                if (left.Length == 0 || right.Length == 0 || left.Contains(' ') || right.Contains(' '))
-                    throw Invalid(path, $"model.merges[{index}] has an empty part or a part containing a space");
+                if (left.Length == 0 || right.Length == 0)
+                    throw Invalid(path, $"model.merges[{index}] has an empty part");
             }
             else
             {
                 throw Invalid(path, $"model.merges[{index}] is neither a \"left right\" string nor a 2-element string array");
             }
-            merges.Add(left + " " + right);
+            merges.Add((left, right));
             index++;
         }
 
-        bool nfc = false;
+        var normalizers = new List<NormalizerStep>();
         if (root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind != JsonValueKind.Null)
-        {
-            string? type = normalizer.ValueKind == JsonValueKind.Object ? OptionalString(normalizer, "type", path) : null;
-            if (type == "NFC") nfc = true;
-            else throw Invalid(path, $"normalizer {DescribeType(normalizer)} is not supported (only none or NFC)");
-        }
+            ReadNormalizer(normalizer, path, normalizers);
 
-        bool addPrefixSpace = false;
-        if (!root.TryGetProperty("pre_tokenizer", out var pre) || pre.ValueKind != JsonValueKind.Object
-            || OptionalString(pre, "type", path) != "ByteLevel")
-        {
-            throw Invalid(path, $"pre_tokenizer {(pre.ValueKind == JsonValueKind.Undefined ? "(missing)" : DescribeType(pre))} is not supported (only ByteLevel)");
-        }
-        if (pre.TryGetProperty("add_prefix_space", out var aps)) addPrefixSpace = aps.ValueKind == JsonValueKind.True;
-        if (pre.TryGetProperty("use_regex", out var useRegex) && useRegex.ValueKind == JsonValueKind.False)
-            throw Invalid(path, "pre_tokenizer.use_regex = false is not supported");
+        var pre = ReadPreTokenizer(root, path);
 
-        if (root.TryGetProperty("decoder", out var decoder) && decoder.ValueKind != JsonValueKind.Null
-            && (decoder.ValueKind != JsonValueKind.Object || OptionalString(decoder, "type", path) != "ByteLevel"))
-        {
-            throw Invalid(path, $"decoder {DescribeType(decoder)} is not supported (only ByteLevel)");
-        }
+        bool byteLevel = pre.Kind is PreTokenizerKind.ByteLevel or PreTokenizerKind.Llama3Split;
+        bool byteFallback = Flag(model, "byte_fallback", false);
+        if (byteLevel && byteFallback)
+            throw Invalid(path, "model.byte_fallback is true with a ByteLevel pre-tokenizer; that combination is not supported");
+
+        var decoder = new List<DecoderStep>();
+        bool byteLevelDecoder = false;
+        if (root.TryGetProperty("decoder", out var decoderElement) && decoderElement.ValueKind != JsonValueKind.Null)
+            byteLevelDecoder = ReadDecoder(decoderElement, path, decoder, top: true);
+        else if (byteLevel) byteLevelDecoder = true; // no decoder: bytes are still the byte alphabet
+        else throw Invalid(path, "no decoder for a non-byte-level BPE model; not supported");
+        if (byteLevel != byteLevelDecoder)
+            throw Invalid(path, $"decoder {DescribeType(decoderElement)} does not match the pre-tokenizer {(byteLevel ? "(byte-level)" : "(not byte-level)")}; not supported");
 
         var added = new List<AddedToken>();
         if (root.TryGetProperty("added_tokens", out var addedElement) && addedElement.ValueKind != JsonValueKind.Null)
@@ -181,8 +185,149 @@ internal static class TokenizerFiles
             }
         }
 
-        return new TokenizerDefinition { Vocab = vocab, Merges = merges, AddedTokens = added, NfcNormalizer = nfc, AddPrefixSpace = addPrefixSpace };
+        string? unk = OptionalString(model, "unk_token", path);
+        return new TokenizerDefinition
+        {
+            Vocab = vocab, Merges = merges, AddedTokens = added, Normalizers = normalizers,
+            PreTokenizer = pre.Kind, AddPrefixSpace = pre.AddPrefixSpace, UseRegex = pre.UseRegex,
+            MetaspaceReplacement = pre.Replacement, Prepend = pre.Prepend, MetaspaceSplit = pre.Split,
+            ByteFallback = byteFallback, UnkToken = unk, FuseUnk = Flag(model, "fuse_unk", false),
+            IgnoreMerges = Flag(model, "ignore_merges", false), Decoder = decoder,
+        };
     }
+
+    private static void ReadNormalizer(JsonElement n, string path, List<NormalizerStep> steps)
+    {
+        string? type = n.ValueKind == JsonValueKind.Object ? OptionalString(n, "type", path) : null;
+        switch (type)
+        {
+            case "NFC":
+                steps.Add(new NormalizerStep.NfcStep());
+                return;
+            case "Prepend":
+                steps.Add(new NormalizerStep.PrependStep(RequiredString(n, "prepend", path, "normalizer Prepend")));
+                return;
+            case "Replace":
+                var (pattern, content) = ReadReplace(n, path, "normalizer Replace");
+                steps.Add(new NormalizerStep.ReplaceStep(pattern, content));
+                return;
+            case "Sequence":
+                if (!n.TryGetProperty("normalizers", out var list) || list.ValueKind != JsonValueKind.Array)
+                    throw Invalid(path, "normalizer Sequence has no \"normalizers\" array");
+                foreach (var item in list.EnumerateArray()) ReadNormalizer(item, path, steps);
+                return;
+            default:
+                throw Invalid(path, $"normalizer {DescribeType(n)} is not supported (only NFC, Prepend, Replace with a string pattern, and a Sequence of them)");
+        }
+    }
+
+    private readonly record struct PreTokenizerSpec(PreTokenizerKind Kind, bool AddPrefixSpace, bool UseRegex, string Replacement, PrependScheme Prepend, bool Split);
+
+    private static PreTokenizerSpec ReadPreTokenizer(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("pre_tokenizer", out var pre) || pre.ValueKind == JsonValueKind.Null)
+            return new PreTokenizerSpec(PreTokenizerKind.None, false, false, "", PrependScheme.Never, false);
+        string? type = pre.ValueKind == JsonValueKind.Object ? OptionalString(pre, "type", path) : null;
+        switch (type)
+        {
+            case "ByteLevel":
+                return new PreTokenizerSpec(PreTokenizerKind.ByteLevel, Flag(pre, "add_prefix_space", false), Flag(pre, "use_regex", true), "", PrependScheme.Never, false);
+            case "Metaspace":
+            {
+                string replacement = RequiredString(pre, "replacement", path, "pre_tokenizer Metaspace");
+                if (replacement.Length == 0) throw Invalid(path, "pre_tokenizer Metaspace has an empty replacement");
+                PrependScheme scheme;
+                string? s = OptionalString(pre, "prepend_scheme", path);
+                if (s is null) scheme = Flag(pre, "add_prefix_space", true) ? PrependScheme.Always : PrependScheme.Never; // pre-0.15 files
+                else scheme = s switch
+                {
+                    "always" => PrependScheme.Always,
+                    "first" => PrependScheme.First,
+                    "never" => PrependScheme.Never,
+                    _ => throw Invalid(path, $"pre_tokenizer Metaspace prepend_scheme \"{s}\" is unknown"),
+                };
+                return new PreTokenizerSpec(PreTokenizerKind.Metaspace, false, false, replacement, scheme, Flag(pre, "split", true));
+            }
+            case "Sequence":
+            {
+                // Llama 3: Split(the Llama 3 regex, Isolated, invert false) then ByteLevel(add_prefix_space false, use_regex false).
+                if (pre.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() == 2
+                    && list[0].ValueKind == JsonValueKind.Object && OptionalString(list[0], "type", path) == "Split"
+                    && list[1].ValueKind == JsonValueKind.Object && OptionalString(list[1], "type", path) == "ByteLevel")
+                {
+                    var split = list[0];
+                    string? regex = split.TryGetProperty("pattern", out var p) && p.ValueKind == JsonValueKind.Object
+                        && p.TryGetProperty("Regex", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+                    if (regex != Llama3Split.Pattern)
+                        throw Invalid(path, $"pre_tokenizer Split pattern {(regex is null ? "(not a regex)" : JsonSerializer.Serialize(regex))} is not supported (only the Llama 3 regex)");
+                    if (OptionalString(split, "behavior", path) != "Isolated" || Flag(split, "invert", false))
+                        throw Invalid(path, "pre_tokenizer Split must have behavior Isolated and invert false");
+                    if (Flag(list[1], "add_prefix_space", false) || Flag(list[1], "use_regex", true))
+                        throw Invalid(path, "pre_tokenizer ByteLevel after Split must have add_prefix_space false and use_regex false");
+                    return new PreTokenizerSpec(PreTokenizerKind.Llama3Split, false, false, "", PrependScheme.Never, false);
+                }
+                throw Invalid(path, "pre_tokenizer Sequence is not supported (only Split with the Llama 3 regex followed by ByteLevel)");
+            }
+            default:
+                throw Invalid(path, $"pre_tokenizer {DescribeType(pre)} is not supported (only ByteLevel, Metaspace, the Llama 3 Split + ByteLevel sequence, or none)");
+        }
+    }
+
+    /// <summary>Reads a decoder; returns true for a byte-level decoder.</summary>
+    private static bool ReadDecoder(JsonElement d, string path, List<DecoderStep> steps, bool top)
+    {
+        string? type = d.ValueKind == JsonValueKind.Object ? OptionalString(d, "type", path) : null;
+        switch (type)
+        {
+            case "ByteLevel" when top:
+                return true;
+            case "Metaspace" when top:
+            {
+                string replacement = RequiredString(d, "replacement", path, "decoder Metaspace");
+                string? s = OptionalString(d, "prepend_scheme", path);
+                bool prepends = s is null ? Flag(d, "add_prefix_space", true) : s != "never";
+                steps.Add(new DecoderStep.MetaspaceStep(replacement, prepends));
+                return false;
+            }
+            case "Replace":
+                var (pattern, content) = ReadReplace(d, path, "decoder Replace");
+                steps.Add(new DecoderStep.ReplaceStep(pattern, content));
+                return false;
+            case "ByteFallback":
+                steps.Add(new DecoderStep.ByteFallbackStep());
+                return false;
+            case "Fuse":
+                steps.Add(new DecoderStep.FuseStep());
+                return false;
+            case "Strip":
+            {
+                string c = RequiredString(d, "content", path, "decoder Strip");
+                if (c.Length != 1) throw Invalid(path, "decoder Strip content is not one character");
+                int start = d.TryGetProperty("start", out var a) && a.TryGetInt32(out int av) ? av : 0;
+                int stop = d.TryGetProperty("stop", out var b) && b.TryGetInt32(out int bv) ? bv : 0;
+                steps.Add(new DecoderStep.StripStep(c[0], start, stop));
+                return false;
+            }
+            case "Sequence" when top:
+                if (!d.TryGetProperty("decoders", out var list) || list.ValueKind != JsonValueKind.Array)
+                    throw Invalid(path, "decoder Sequence has no \"decoders\" array");
+                foreach (var item in list.EnumerateArray()) ReadDecoder(item, path, steps, top: false);
+                return false;
+            default:
+                throw Invalid(path, $"decoder {DescribeType(d)} is not supported (only ByteLevel, Metaspace, or a Sequence of Replace, ByteFallback, Fuse and Strip)");
+        }
+    }
+
+    private static (string Pattern, string Content) ReadReplace(JsonElement e, string path, string what)
+    {
+        if (!e.TryGetProperty("pattern", out var p) || p.ValueKind != JsonValueKind.Object
+            || !p.TryGetProperty("String", out var s) || s.ValueKind != JsonValueKind.String || s.GetString()!.Length == 0)
+            throw Invalid(path, $"{what} needs a non-empty literal \"String\" pattern (regex patterns are not supported)");
+        return (s.GetString()!, RequiredString(e, "content", path, what));
+    }
+
+    private static string RequiredString(JsonElement obj, string name, string path, string what) =>
+        OptionalString(obj, name, path) ?? throw Invalid(path, $"{what} has no \"{name}\"");
 
     /// <summary>
     /// The BOS token id named by <c>tokenizer_config.json</c> (<c>bos_token</c>, a string or an object with
