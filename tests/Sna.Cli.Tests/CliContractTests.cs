@@ -11,7 +11,14 @@ namespace Sna.Cli.Tests;
 [Collection("cli")]
 public class CliContractTests
 {
-    public static TheoryData<string> Fixtures() => new("gpt2-tiny-f32", "gpt2-tiny-f16", "pythia-tiny-f32", "pythia-tiny-f16");
+    public static TheoryData<string> Fixtures() => new("gpt2-tiny-f32", "gpt2-tiny-f16", "pythia-tiny-f32", "pythia-tiny-f16", "llama-tiny-f32", "Llama-3-tiny-bf16");
+
+    private static string TokensFile(string fx) => fx switch
+    {
+        "llama-tiny-f32" => "prompt_tokens_llama2.json",
+        "Llama-3-tiny-bf16" => "prompt_tokens_llama3.json",
+        _ => fx.StartsWith("pythia", StringComparison.Ordinal) ? "prompt_tokens_neox.json" : "prompt_tokens.json",
+    };
 
     private static JsonElement Load(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
 
@@ -21,7 +28,7 @@ public class CliContractTests
         string dir = TestPaths.Fixture(fx);
         var golden = Load(Path.Combine(dir, "golden.json"));
         var spec = Load(TestPaths.Fixture("prompts.json"));
-        var toks = Load(TestPaths.Fixture(fx.StartsWith("pythia") ? "prompt_tokens_neox.json" : "prompt_tokens.json"));
+        var toks = Load(TestPaths.Fixture(TokensFile(fx)));
         using var goldenLogits = SafetensorsFile.Open(Path.Combine(dir, "golden.safetensors"));
         foreach (var p in golden.GetProperty("prompts").EnumerateObject())
         {
@@ -31,7 +38,8 @@ public class CliContractTests
             var r = CliHarness.Json("baseline", "--model", dir, "--prompt", prompt.GetProperty("text").GetString()!,
                                     "--target", prompt.GetProperty("target").GetString()!, "--no-bos", "--json");
             Assert.Equal(p.Value.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()), r.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()));
-            Assert.Equal(target, r.GetProperty("target_id").GetInt32());
+            Assert.Equal(target, r.GetProperty("target_id").GetInt32()); // the target after the prompt (Llama 2: not encode(target)[0])
+            Assert.Equal("in_context", r.GetProperty("target_rule").GetString());
             double tol = fx.EndsWith("f32") ? 1e-4 : 1e-3;
             Assert.True(Math.Abs(r.GetProperty("logprob").GetDouble() - want) < tol, $"{fx}/{p.Name}: {r.GetProperty("logprob").GetDouble()} vs {want}");
             Assert.True(Math.Abs(r.GetProperty("probability").GetDouble() - Math.Exp(want)) < 1e-4);

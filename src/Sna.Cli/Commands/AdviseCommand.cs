@@ -39,6 +39,7 @@ public static class AdviseCommand
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             var rep = Advisor.Advise(m, tok, suite, policy, z, mz, kind);
+            var targets = EncodedTask.Encode(suite, tok, policy, kind).TargetEncodings;
             if (r.GetValue(json))
             {
                 var o = new JsonObject
@@ -67,9 +68,11 @@ public static class AdviseCommand
                 var run = Common.RunRecord(m, tok, policy);
                 run["task_source"] = suite.Source;
                 o["run"] = run;
+                Common.AddTargets(o, targets);
                 Common.PrintJson(o);
                 return 0;
             }
+            Common.WarnTargets(Common.TargetWarnings(targets));
             string what = rep.Classification ? $"mean margin {Common.Fmt(rep.MeanMargin!.Value)}, mean P_base {Common.Fmt(rep.MeanPBase)}" : $"mean P_base {Common.Fmt(rep.MeanPBase)}";
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(rep.Task)}[/]: {rep.Prompts.Count} prompts, {what}, [bold]Zone {rep.Zone}[/] — SNA {rep.Verdict} to help");
             var t = new Table().AddColumn("#").AddColumn("P_base").AddColumn("log P").AddColumn("rank");

@@ -51,13 +51,14 @@ public static class AmplifyCommand
             amp.Validate(m.Config);
             var ids = tok.Encode(p, policy);
             if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended");
-            int targetId = Common.TargetFirstToken(tok, t);
+            var targetTokens = Common.Target(tok, p, t);
+            int targetId = targetTokens.FirstId;
             var before = Scoring.Score(m.ForwardLast(ids), targetId);
             var after = Scoring.Score(m.ForwardLast(ids, amp.ToHooks(m.Config)), targetId);
             double imp = Scoring.ImprovementPct(before.Probability, after.Probability);
             if (r.GetValue(json))
             {
-                Common.PrintJson(new JsonObject
+                var jo = new JsonObject
                 {
                     ["baseline"] = new JsonObject { ["probability"] = before.Probability, ["logprob"] = before.LogProb, ["rank"] = before.Rank },
                     ["amplified"] = new JsonObject { ["probability"] = after.Probability, ["logprob"] = after.LogProb, ["rank"] = after.Rank },
@@ -67,9 +68,12 @@ public static class AmplifyCommand
                     ["neurons"] = new JsonArray(amp.Sites[0].Neurons.Select(i => (JsonNode)i).ToArray()),
                     ["multiplier"] = r.GetValue(multiplier),
                     ["run"] = Common.RunRecord(m, tok, policy, PositionsText(pos)),
-                });
+                };
+                Common.AddTarget(jo, targetTokens);
+                Common.PrintJson(jo);
                 return 0;
             }
+            Common.WarnTargets(targetTokens.Warnings);
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(amp.ToString())}[/] on target {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var table = new Table().AddColumn("").AddColumn("probability").AddColumn("log P").AddColumn("rank");
             table.AddRow("baseline", Common.Fmt(before.Probability), before.LogProb.ToString("F4", CultureInfo.InvariantCulture), before.Rank.ToString());
@@ -107,6 +111,7 @@ public static class AmplifyCommand
         var amp = Amplification.Single(l, chosen, (float)r.GetValue(multiplier), pos);
         amp.Validate(m.Config);
         var o = TaskAmplification.Evaluate(m, tok, suite, amp, policy, kind);
+        var targets = EncodedTask.Encode(suite, tok, policy, kind).TargetEncodings;
         if (r.GetValue(json))
         {
             var run = Common.RunRecord(m, tok, policy, PositionsText(pos));
@@ -118,7 +123,7 @@ public static class AmplifyCommand
             run["neuron_source"] = discovered is null ? "explicit" : "discovery";
             if (discovered is not null) run["differences"] = new JsonArray(discovered.Select(n => (JsonNode)n.Difference).ToArray());
             run["improvement_definition"] = "improvement_pct = mean over prompts of 100 (P_post - P_base) / P_base";
-            Common.PrintJson(new JsonObject
+            var jo = new JsonObject
             {
                 ["neurons"] = new JsonArray(chosen.Select(i => (JsonNode)i).ToArray()),
                 ["prompts"] = new JsonArray(o.Prompts.Select(p => (JsonNode)new JsonObject
@@ -132,9 +137,12 @@ public static class AmplifyCommand
                     ["improvement_of_means_pct"] = MethodOptions.Num(o.ImprovementOfMeansPct), ["median_improvement_pct"] = MethodOptions.Num(o.MedianImprovementPct),
                 },
                 ["run"] = run,
-            });
+            };
+            Common.AddTargets(jo, targets);
+            Common.PrintJson(jo);
             return 0;
         }
+        Common.WarnTargets(Common.TargetWarnings(targets));
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(suite.Name)}[/]: {Markup.Escape(amp.ToString())}" + (discovered is null ? "" : " (top neurons by differential activation)")
             + $", {MethodOptions.ScoreText(kind)} scoring");
         var table = new Table().AddColumn("#").AddColumn("P_base").AddColumn("P_post").AddColumn("improvement").AddColumn("prompt").AddColumn("target");

@@ -32,14 +32,15 @@ public static class BaselineCommand
             using var _m = m;
             var ids = tok.Encode(r.GetValue(prompt)!, policy);
             if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended: nothing to condition on");
-            int targetId = Common.TargetFirstToken(tok, r.GetValue(target)!);
+            var targetTokens = Common.Target(tok, r.GetValue(prompt)!, r.GetValue(target)!);
+            int targetId = targetTokens.FirstId;
             var logits = m.ForwardLast(ids);
             var s = Scoring.Score(logits, targetId);
             var topK = Scoring.Top(logits, k);
             int zone = z.Zone(s.Probability);
             if (r.GetValue(json))
             {
-                Common.PrintJson(new JsonObject
+                var o = new JsonObject
                 {
                     ["ids"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()),
                     ["target_id"] = targetId,
@@ -49,9 +50,12 @@ public static class BaselineCommand
                     ["zone"] = zone,
                     ["top"] = new JsonArray(topK.Select(t => (JsonNode)new JsonObject { ["id"] = t.Id, ["token"] = tok.TokenText(t.Id), ["probability"] = t.Probability }).ToArray()),
                     ["run"] = Common.RunRecord(m, tok, policy),
-                });
+                };
+                Common.AddTarget(o, targetTokens);
+                Common.PrintJson(o);
                 return 0;
             }
+            Common.WarnTargets(targetTokens.Warnings);
             AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
             AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");

@@ -73,12 +73,39 @@ internal static class Common
         }
     }
 
-    /// <summary>The id of the target's first token (the paper scores only that), with a clear error for an empty target.</summary>
-    public static int TargetFirstToken(ModelTokenizer tok, string target)
+    /// <summary>The target's tokens after the prompt (<see cref="ModelTokenizer.EncodeTarget"/>; the paper scores the
+    /// first), with a clear error for an empty target.</summary>
+    public static TargetTokens Target(ModelTokenizer tok, string prompt, string target)
     {
-        var ids = tok.Encode(target);
-        if (ids.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
-        return ids[0];
+        if (target.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
+        try { return tok.EncodeTarget(prompt, target); }
+        catch (ArgumentException e) { throw new SnaInputException(e.Message.Split(" (Parameter")[0]); }
+    }
+
+    /// <summary>Adds <c>target_rule</c> and, when there is one, <c>target_warning</c> (docs/cli.md).</summary>
+    public static void AddTarget(JsonObject o, TargetTokens t)
+    {
+        o["target_rule"] = t.Rule;
+        if (t.Warning is string w) o["target_warning"] = w;
+    }
+
+    /// <summary>A task's targets: <c>target_rule</c> (in_context, standalone or mixed) and <c>target_warnings</c>
+    /// ("prompt i: …", only when there are any).</summary>
+    public static void AddTargets(JsonObject o, IReadOnlyList<TargetTokens> targets)
+    {
+        o["target_rule"] = TargetTokens.AggregateRule(targets);
+        var warnings = TargetWarnings(targets);
+        if (warnings.Count > 0) o["target_warnings"] = new JsonArray(warnings.Select(w => (JsonNode)w).ToArray());
+    }
+
+    /// <summary>The warnings of a task's targets, one line each ("prompt i: …").</summary>
+    public static List<string> TargetWarnings(IReadOnlyList<TargetTokens> targets) =>
+        targets.Select((t, i) => t.Warning is string w ? $"prompt {i}: {w}" : null).OfType<string>().ToList();
+
+    /// <summary>Target warnings on stderr (table output; JSON output carries them instead).</summary>
+    public static void WarnTargets(IEnumerable<string> warnings)
+    {
+        foreach (string w in warnings) Console.Error.WriteLine("warning: " + w);
     }
 
     /// <summary>Compact JSON; only what JSON requires is escaped ("+" and "&lt;" stay readable).</summary>

@@ -86,8 +86,9 @@ public sealed class ZeroShotClassifier
         LabelTokenIds = new int[2];
         for (int c = 0; c < 2; c++)
         {
-            var ids = tokenizer.Encode(Spec.LabelWords[c]);
-            if (ids.Length == 0) throw new SnaInputException($"label word {c} is empty");
+            // The label word as it follows the prompt (the target rule: Llama 2 needs the context).
+            if (Spec.LabelWords[c].Length == 0) throw new SnaInputException($"label word {c} is empty");
+            var ids = tokenizer.EncodeTarget(Spec.Prompt(""), Spec.LabelWords[c]).Ids;
             if ((uint)ids[0] >= (uint)model.Config.VocabSize) throw new SnaInputException($"label word '{Spec.LabelWords[c]}' starts with token {ids[0]}, outside the model's vocabulary");
             LabelTokenIds[c] = ids[0];
         }

@@ -35,7 +35,7 @@ public static class Advisor
         zones ??= ZoneThresholds.Paper;
         margins ??= MarginZones.Paper;
         zones.Validate();
-        var enc = EncodedTask.Encode(suite, tok, bos);
+        var enc = EncodedTask.Encode(suite, tok, bos, kind);
         var list = new List<PromptConfidence>(suite.Prompts.Count);
         if (suite.IsClassification)
         {

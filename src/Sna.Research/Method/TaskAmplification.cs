@@ -50,7 +50,7 @@ public static class TaskAmplification
         amp.Validate(model.Config);
         if (kind == ScoreKind.Sequence && amp.Positions == PositionsMode.Last)
             throw new SnaInputException("positions=last with sequence scoring is ambiguous (teacher forcing moves the last position into the target); use positions=all or first-token scoring");
-        var enc = EncodedTask.Encode(suite, tok, bos);
+        var enc = EncodedTask.Encode(suite, tok, bos, kind);
         var before = TaskScoring.Score(model, enc, kind);
         var after = TaskScoring.Score(model, enc, kind, amp.ToHooks(model.Config));
         var list = new PromptOutcome[before.Length];

@@ -31,26 +31,40 @@ public sealed record EncodedTask(TaskSuite Suite, BosPolicy Bos, IReadOnlyList<i
 {
     public IReadOnlyList<int> FirstTargetIds => Targets.Select(t => t[0]).ToArray();
 
-    /// <summary>Encodes every prompt (with <paramref name="bos"/>) and target (never BOS); an empty encoding is an error naming the prompt.</summary>
-    public static EncodedTask Encode(TaskSuite suite, ModelTokenizer tok, BosPolicy bos)
+    /// <summary>How each target was tokenized (<see cref="ModelTokenizer.EncodeTarget"/>): rule and warnings, in prompt order.</summary>
+    public IReadOnlyList<TargetTokens> TargetEncodings { get; init; } = [];
+
+    /// <summary>Encodes every prompt (with <paramref name="bos"/>) and its target after it (<see cref="ModelTokenizer.EncodeTarget"/>,
+    /// never BOS); an empty encoding is an error naming the prompt.</summary>
+    public static EncodedTask Encode(TaskSuite suite, ModelTokenizer tok, BosPolicy bos, ScoreKind kind = ScoreKind.FirstToken)
     {
         var p = new int[suite.Prompts.Count][];
         var t = new int[suite.Prompts.Count][];
+        var e = new TargetTokens[suite.Prompts.Count];
         for (int i = 0; i < p.Length; i++)
         {
             p[i] = tok.Encode(suite.Prompts[i].Text, bos);
             if (p[i].Length == 0) throw new SnaInputException($"task '{suite.Name}' prompt {i}: the prompt encodes to no tokens");
-            t[i] = tok.Encode(suite.Prompts[i].Target);
-            if (t[i].Length == 0) throw new SnaInputException($"task '{suite.Name}' prompt {i}: the target \"{suite.Prompts[i].Target}\" encodes to no tokens");
+            e[i] = TargetOf(tok, suite.Name, i, suite.Prompts[i].Text, suite.Prompts[i].Target, kind);
+            t[i] = e[i].Ids;
         }
-        return new EncodedTask(suite, bos, p, t);
+        return new EncodedTask(suite, bos, p, t) { TargetEncodings = e };
+    }
+
+    /// <summary>The target's tokens after its prompt, with an error naming the task and prompt when there are none.</summary>
+    public static TargetTokens TargetOf(ModelTokenizer tok, string task, int index, string prompt, string target, ScoreKind kind = ScoreKind.FirstToken)
+    {
+        try { return tok.EncodeTarget(prompt, target, kind == ScoreKind.FirstToken); }
+        catch (ArgumentException ex) { throw new ArgumentException($"task '{task}' prompt {index}: {ex.Message.Split(" (Parameter")[0]}", ex); }
     }
 
     /// <summary>The first token of each class continuation (classification suites), in class order.</summary>
     public int[] ClassTokenIds(ModelTokenizer tok)
     {
         if (!Suite.IsClassification) throw new SnaInputException($"task '{Suite.Name}' has no classes");
-        var ids = Suite.Classes!.Values.Select(v => tok.Encode(v)).ToArray();
+        // Each continuation as it follows the suite's first prompt (the target rule; Llama 2 needs the context).
+        string context = Suite.Prompts.Count > 0 ? Suite.Prompts[0].Text : "";
+        var ids = Suite.Classes!.Values.Select(v => v.Length == 0 ? [] : tok.EncodeTarget(context, v).Ids).ToArray();
         for (int i = 0; i < ids.Length; i++)
             if (ids[i].Length == 0) throw new SnaInputException($"task '{Suite.Name}': class continuation \"{Suite.Classes.Values.ElementAt(i)}\" encodes to no tokens");
         if (ids[0][0] == ids[1][0]) throw new SnaInputException($"task '{Suite.Name}': both classes start with the same token {ids[0][0]}, so their first-token probabilities cannot be told apart");

@@ -33,13 +33,13 @@ public static class SweepTaskBuilder
         var result = new List<SweepTask>(suites.Count);
         foreach (var suite in suites)
         {
-            var prompts = suite.Prompts.Select(p =>
+            var prompts = suite.Prompts.Select((p, i) =>
             {
-                var target = tokenizer.Encode(p.Target);
-                if (target.Length == 0) throw new SnaInputException($"task '{suite.Name}': empty target for prompt '{p.Text}'");
+                if (p.Target.Length == 0) throw new SnaInputException($"task '{suite.Name}': empty target for prompt '{p.Text}'");
+                var target = EncodedTask.TargetOf(tokenizer, suite.Name, i, p.Text, p.Target);
                 var ids = tokenizer.Encode(p.Text, bos);
                 if (ids.Length == 0) throw new SnaInputException($"task '{suite.Name}': a prompt tokenizes to nothing and no BOS is prepended");
-                return new SweepPrompt(p.Text, p.Target, ids, target[0]);
+                return new SweepPrompt(p.Text, p.Target, ids, target.FirstId);
             }).ToList();
 
             Func<int, int, int[]> neurons;

@@ -29,7 +29,13 @@ public sealed record TopToken(int Id, string Token, double Probability);
 public sealed record ZoneInfo(int Zone, string Label, string Advice, double Low, double High);
 
 public sealed record BaselineResponse(string Model, TokenInfo[] PromptTokens, int TargetId, string TargetToken, int TargetTokenCount,
-    double Probability, double Logprob, int Rank, ZoneInfo Zone, TopToken[] Top, string Command, double ElapsedMs);
+    double Probability, double Logprob, int Rank, ZoneInfo Zone, TopToken[] Top, string Command, double ElapsedMs)
+{
+    /// <summary>How the target's tokens were found (<c>in_context</c> or <c>standalone</c>); see docs/cli.md.</summary>
+    public string TargetRule { get; init; } = "in_context";
+    /// <summary>Target hygiene notes (fallback rule, missing leading space, multi-token target); null when none.</summary>
+    public string? TargetWarning { get; init; }
+}
 
 public sealed record NeuronInfo(int Neuron, double Difference, double TaskMean, double NeutralMean);
 
@@ -41,7 +47,13 @@ public sealed record Continuation(int Tokens, string Baseline, string Amplified,
 
 public sealed record AmplifyResponse(string Model, int Layer, int[] Neurons, string NeuronsSource, double Multiplier, string Positions, bool Bos,
     int TargetId, string TargetToken, ScoreInfo Baseline, ScoreInfo Amplified, double? ImprovementPct, Continuation? Continuation,
-    string Command, double ElapsedMs);
+    string Command, double ElapsedMs)
+{
+    /// <summary>How the target's tokens were found (<c>in_context</c> or <c>standalone</c>); see docs/cli.md.</summary>
+    public string TargetRule { get; init; } = "in_context";
+    /// <summary>Target hygiene notes (fallback rule, missing leading space, multi-token target); null when none.</summary>
+    public string? TargetWarning { get; init; }
+}
 
 public sealed record HeatmapCell(int Layer, double Multiplier, double Probability, double? ImprovementPct);
 

@@ -60,7 +60,7 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
     {
         var p = job.Plan;
         var lm = service.Load(p.Model);
-        var (ids, targetId, _) = SnaService.Tokenize(lm, p.Prompt, p.Target, p.Bos);
+        var (ids, targetId, _, _) = SnaService.Tokenize(lm, p.Prompt, p.Target, p.Bos);
         var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
         double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;
         job.SetBaseline(baseP);

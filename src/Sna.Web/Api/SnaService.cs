@@ -35,14 +35,15 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, targetCount) = Tokenize(lm, prompt, target, bos);
+            var (ids, targetId, targetCount, targetTokens) = Tokenize(lm, prompt, target, bos);
             var logits = lm.Model.ForwardLast(ids);
             var s = Scoring.Score(logits, targetId);
             var topK = Scoring.Top(logits, top);
             return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
                 lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability),
                 topK.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
-                CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds);
+                CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds)
+            { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
     }
 
@@ -88,7 +89,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, _) = Tokenize(lm, prompt, target, bos);
+            var (ids, targetId, _, targetTokens) = Tokenize(lm, prompt, target, bos);
             string source = "given";
             if (neurons is null)
             {
@@ -115,7 +116,8 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             string pos = positions == PositionsMode.Last ? "last" : "all";
             return new AmplifyResponse(entry!.Id, layer, neurons, source, mult, pos, bos, targetId, lm.Tokenizer.TokenText(targetId),
                 Score(before), Score(after), before.Probability > 0 ? Scoring.ImprovementPct(before.Probability, after.Probability) : null, cont,
-                CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds);
+                CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds)
+            { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
     }
 
@@ -153,8 +155,9 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
     public LoadedModel Load(ModelEntry entry) => catalog.Get(entry);
 
-    /// <summary>Prompt ids (with BOS per policy), the target's first token, and how many tokens the target has.</summary>
-    public static (int[] Ids, int TargetId, int TargetCount) Tokenize(LoadedModel lm, string prompt, string target, bool bos)
+    /// <summary>Prompt ids (with BOS per policy), the target's first token, how many tokens the target has, and how
+    /// they were found (<see cref="ModelTokenizer.EncodeTarget"/>).</summary>
+    public static (int[] Ids, int TargetId, int TargetCount, TargetTokens Target) Tokenize(LoadedModel lm, string prompt, string target, bool bos)
     {
         int[] ids;
         try { ids = lm.Tokenizer.Encode(prompt, bos ? BosPolicy.Prepend : BosPolicy.None); }
@@ -163,10 +166,13 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         int ctx = lm.Model.Config.NCtx;
         if (ids.Length > ctx)
             throw new RequestValidationException("prompt", $"the prompt is {ids.Length} tokens; the model's context is {ctx}");
-        var t = lm.Tokenizer.Encode(target);
-        if (t.Length == 0) throw new RequestValidationException("target", "the target tokenizes to nothing");
+        if (target.Length == 0) throw new RequestValidationException("target", "the target tokenizes to nothing");
+        TargetTokens tt;
+        try { tt = lm.Tokenizer.EncodeTarget(prompt, target); }
+        catch (ArgumentException e) { throw new RequestValidationException("target", e.Message.Split(" (Parameter")[0]); }
+        var t = tt.Ids;
         if (t[0] >= lm.Model.Config.VocabSize) throw new RequestValidationException("target", $"the target's first token {t[0]} is outside the model's vocabulary");
-        return (ids, t[0], t.Length);
+        return (ids, t[0], t.Length, tt);
     }
 
     private static void CheckDiscoveryTexts(LoadedModel lm, IReadOnlyList<string> texts, BosPolicy bos)

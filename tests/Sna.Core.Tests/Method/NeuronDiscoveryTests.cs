@@ -11,7 +11,7 @@ public class NeuronDiscoveryTests
     public static TheoryData<string, string> FixtureSets()
     {
         var d = new TheoryData<string, string>();
-        foreach (var f in MethodFixtures.All) foreach (var s in new[] { "arithmetic", "rhyme" }) d.Add(f, s);
+        foreach (var f in MethodFixtures.All.Concat(ModelFixtures.Llama)) foreach (var s in new[] { "arithmetic", "rhyme" }) d.Add(f, s);
         return d;
     }
 
@@ -25,7 +25,7 @@ public class NeuronDiscoveryTests
         var disc = new NeuronDiscovery(model, tok) { Bos = BosPolicy.None, BatchSize = 3 };
 
         // the texts encode to exactly the golden ids (no BOS)
-        var tokens = ModelFixtures.PromptTokens(ModelFixtures.IsNeoX(fixture));
+        var tokens = ModelFixtures.PromptTokensOf(fixture);
         var goldenIds = tokens.GetProperty("sets").GetProperty(set).GetProperty("task").EnumerateArray().Select(ModelFixtures.Ids).ToArray();
         Assert.Equal(goldenIds, disc.Encode(texts));
 

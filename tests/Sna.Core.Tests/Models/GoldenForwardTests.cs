@@ -11,7 +11,7 @@ namespace Sna.Core.Tests.Models;
 /// </summary>
 public class GoldenForwardTests
 {
-    public static TheoryData<string> AllFixtures() => new(ModelFixtures.Gpt2.Concat(ModelFixtures.NeoX));
+    public static TheoryData<string> AllFixtures() => new(ModelFixtures.Gpt2.Concat(ModelFixtures.NeoX).Concat(ModelFixtures.Llama));
 
     [Theory, MemberData(nameof(AllFixtures))]
     public void Last_position_logits_match_golden(string fixture)

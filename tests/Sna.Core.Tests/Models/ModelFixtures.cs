@@ -9,6 +9,8 @@ public static class ModelFixtures
 {
     public static readonly string[] Gpt2 = ["gpt2-tiny-f32", "gpt2-tiny-f16"];
     public static readonly string[] NeoX = ["pythia-tiny-f32", "pythia-tiny-f16"];
+    /// <summary>Llama: GQA with the Llama 2 tokenizer (F32), and tied BF16 with the Llama 3 tokenizer.</summary>
+    public static readonly string[] Llama = ["llama-tiny-f32", "Llama-3-tiny-bf16"];
 
     private static readonly Dictionary<string, TransformerModel> Models = new();
 
@@ -28,6 +30,18 @@ public static class ModelFixtures
 
     public static JsonElement PromptTokens(bool neox) =>
         JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(neox ? "prompt_tokens_neox.json" : "prompt_tokens.json"))).RootElement;
+
+    /// <summary>The fixture's token ids file (prompt_tokens*.json): GPT-2, NeoX, Llama 2 or Llama 3.</summary>
+    public static JsonElement PromptTokensOf(string fixture) =>
+        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(PromptTokensFile(fixture)))).RootElement;
+
+    public static string PromptTokensFile(string fixture) => fixture switch
+    {
+        "llama-tiny-f32" => "prompt_tokens_llama2.json",
+        "Llama-3-tiny-bf16" => "prompt_tokens_llama3.json",
+        _ when IsNeoX(fixture) => "prompt_tokens_neox.json",
+        _ => "prompt_tokens.json",
+    };
 
     public static int[] Ids(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
 

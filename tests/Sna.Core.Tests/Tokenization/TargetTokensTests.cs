@@ -1,0 +1,79 @@
+using Sna.Runtime.Tokenization;
+
+namespace Sna.Core.Tests.Tokenization;
+
+/// <summary><see cref="ModelTokenizer.EncodeTarget"/>: the in-context rule, the standalone fallback and the hygiene warnings.</summary>
+public class TargetTokensTests
+{
+    [TokenizerDataFact]
+    public void Gpt2_InContext_EqualsStandalone_WithoutWarnings()
+    {
+        var tok = TokenizerTestData.Gpt2;
+        var t = tok.EncodeTarget("The capital of France is", " Paris");
+        Assert.Equal(TargetTokens.InContext, t.Rule);
+        Assert.Equal(tok.Encode(" Paris"), t.Ids);
+        Assert.Empty(t.Warnings);
+        Assert.Null(t.Warning);
+    }
+
+    [TokenizerDataFact]
+    public void PromptEndingInASpace_FallsBackToStandalone_WithAWarning()
+    {
+        var tok = TokenizerTestData.Gpt2;
+        var t = tok.EncodeTarget("The capital of France is ", "Paris");
+        Assert.Equal(TargetTokens.Standalone, t.Rule);
+        Assert.Equal(tok.Encode("Paris"), t.Ids);
+        Assert.Contains("ends in whitespace", t.Warning);
+    }
+
+    [TokenizerDataFact]
+    public void MissingLeadingSpace_IsFlagged()
+    {
+        var tok = TokenizerTestData.Gpt2;
+        var t = tok.EncodeTarget("The capital of France is", "Paris");
+        Assert.Contains("no leading space", t.Warning);
+        Assert.Contains("\" Paris\"", t.Warning);
+        // Not for text written without spaces, nor after punctuation.
+        Assert.DoesNotContain(tok.EncodeTarget("東京は", "日本").Warnings, w => w.Contains("leading space"));
+        Assert.DoesNotContain(tok.EncodeTarget("What is 2+2=", "4").Warnings, w => w.Contains("leading space"));
+    }
+
+    [TokenizerDataFact]
+    public void MultiTokenTarget_SaysOnlyTheFirstIsScored_UnderFirstTokenScoring()
+    {
+        var tok = TokenizerTestData.Gpt2;
+        var t = tok.EncodeTarget("The capital of Greece is", " Athensxyz");
+        Assert.True(t.Ids.Length > 1);
+        Assert.Equal(tok.Encode(" Athens")[0], t.FirstId);
+        Assert.Contains("only the first, \" Athens\", is scored", t.Warning);
+        Assert.Empty(tok.EncodeTarget("The capital of Greece is", " Athensxyz", firstTokenScoring: false).Warnings);
+    }
+
+    [TokenizerDataFact]
+    public void EmptyTarget_IsAnArgumentError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TokenizerTestData.Gpt2.EncodeTarget("a", ""));
+        Assert.Contains("the target is empty", e.Message);
+    }
+
+    [TokenizerDataFact]
+    public void Llama2_InContext_DiffersFromStandalone()
+    {
+        var tok = LlamaTokenizerTests.For("llama2");
+        var t = tok.EncodeTarget("The moon above gives silver", " light");
+        Assert.Equal(TargetTokens.InContext, t.Rule);
+        Assert.Equal([3578], t.Ids);                       // "▁light"
+        Assert.Equal([29871, 3578], tok.Encode(" light")); // standalone: a bare "▁" first
+        Assert.Empty(t.Warnings);
+    }
+
+    [Fact]
+    public void AggregateRule_IsMixedWhenRulesDiffer()
+    {
+        var a = new TargetTokens([1], TargetTokens.InContext, []);
+        var b = new TargetTokens([2], TargetTokens.Standalone, ["w"]);
+        Assert.Equal("in_context", TargetTokens.AggregateRule([a, a]));
+        Assert.Equal("standalone", TargetTokens.AggregateRule([b]));
+        Assert.Equal("mixed", TargetTokens.AggregateRule([a, b]));
+    }
+}
