@@ -23,6 +23,13 @@ public sealed record FakeFile(byte[] Content, bool Lfs)
 
 public sealed record RecordedRequest(string Method, string Target, string? Range, string? Authorization);
 
+/// <summary>
+/// A misbehaviour the fake hub applies once, to the next request to <paramref name="Where"/> ("api", "resolve" or "cdn")
+/// with <paramref name="Method"/> (any if null): answer <paramref name="Status"/> (with <paramref name="RetryAfter"/>), or
+/// send <paramref name="DropAfterBytes"/> bytes of the body then drop the connection, after <paramref name="Stall"/>.
+/// </summary>
+public sealed record FakeFault(string Where, int Status = 0, string? RetryAfter = null, int DropAfterBytes = -1, TimeSpan Stall = default, string? Method = null);
+
 /// <summary>Repos and behaviour switches, shareable between a "hub" and a "CDN" server.</summary>
 public sealed class FakeHubStore
 {
@@ -63,6 +70,8 @@ public sealed class FakeHub : IAsyncDisposable
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
     public string? RequiredToken { get; set; }
+    /// <summary>Faults applied in order, each once (see <see cref="FakeFault"/>).</summary>
+    public ConcurrentQueue<FakeFault> Faults { get; } = new();
     public string? CdnBaseUrl { get; set; }
     public bool CorruptLfs { get; set; }
     public bool IgnoreRange { get; set; }
@@ -113,13 +122,32 @@ public sealed class FakeHub : IAsyncDisposable
         var segs = path.Trim('/').Split('/').Select(Uri.UnescapeDataString).ToArray();
         var resp = ctx.Response;
 
-        if (segs.Length == 2 && segs[0] == "cdn")
+        string where = segs.Length == 2 && segs[0] == "cdn" ? "cdn" : segs.Length > 0 && segs[0] == "api" ? "api" : "resolve";
+        FakeFault? fault = null;
+        if (Faults.TryPeek(out var next) && next.Where == where && (next.Method is null || next.Method == ctx.Request.Method)
+            && Faults.TryDequeue(out var taken))
+            fault = taken;
+        if (fault is { Status: > 0 })
+        {
+            if (fault.Stall > TimeSpan.Zero) await Task.Delay(fault.Stall, ctx.RequestAborted);
+            resp.StatusCode = fault.Status;
+            if (fault.RetryAfter is not null) resp.Headers["Retry-After"] = fault.RetryAfter;
+            return;
+        }
+
+        if (where == "cdn")
         {
             var lfs = Store.FindLfs(segs[1]);
             if (lfs is null) { resp.StatusCode = 404; return; }
             byte[] data = lfs.Content;
             if (CorruptLfs) { data = (byte[])data.Clone(); data[data.Length / 2] ^= 0xFF; }
-            await ServeBytes(ctx, data, range);
+            await ServeBytes(ctx, data, range, fault);
+            return;
+        }
+
+        if (where == "api")
+        {
+            await ServeListingAsync(ctx, segs, auth);
             return;
         }
 
@@ -129,13 +157,7 @@ public sealed class FakeHub : IAsyncDisposable
         string rev = segs[ri + 1];
         string file = string.Join('/', segs[(ri + 2)..]);
 
-        if (RequiredToken is not null && auth != "Bearer " + RequiredToken)
-        {
-            resp.StatusCode = 401;
-            resp.Headers["X-Error-Code"] = "RepoNotFound";
-            resp.Headers["X-Error-Message"] = "Invalid credentials in Authorization header";
-            return;
-        }
+        if (Unauthorized(ctx, auth)) return;
         if (Store.Renamed.TryGetValue(repo, out var newRepo))
         {
             resp.StatusCode = 307;
@@ -144,8 +166,7 @@ public sealed class FakeHub : IAsyncDisposable
         }
         if (!Store.Commits.TryGetValue(repo, out var commits))
         {
-            resp.StatusCode = 404;
-            resp.Headers["X-Error-Code"] = "RepoNotFound";
+            NotFoundRepo(ctx, auth);
             return;
         }
         string? commit = commits.ContainsKey(rev) ? rev
@@ -174,10 +195,66 @@ public sealed class FakeHub : IAsyncDisposable
             return;
         }
         resp.Headers.ETag = "\"" + ff.GitOid + "\"";
-        await ServeBytes(ctx, ff.Content, range);
+        await ServeBytes(ctx, ff.Content, range, fault);
     }
 
-    private async Task ServeBytes(HttpContext ctx, byte[] data, string? range)
+    /// <summary>The hub's answer to a request without valid credentials: 401 RepoNotFound (anonymous) or invalid credentials.</summary>
+    private bool Unauthorized(HttpContext ctx, string? auth)
+    {
+        if (RequiredToken is null || auth == "Bearer " + RequiredToken) return false;
+        ctx.Response.StatusCode = 401;
+        ctx.Response.Headers["X-Error-Code"] = "RepoNotFound";
+        ctx.Response.Headers["X-Error-Message"] = auth is null ? "Repository not found" : "Invalid credentials in Authorization header";
+        return true;
+    }
+
+    /// <summary>The real hub answers an unknown repo with 401 when the request is anonymous, 404 with a token.</summary>
+    private static void NotFoundRepo(HttpContext ctx, string? auth)
+    {
+        ctx.Response.StatusCode = auth is null ? 401 : 404;
+        ctx.Response.Headers["X-Error-Code"] = "RepoNotFound";
+        ctx.Response.Headers["X-Error-Message"] = "Repository not found";
+    }
+
+    /// <summary><c>GET /api/models/{repo}/revision/{rev}[?blobs=true]</c>: the commit and its files, as the hub's model_info.</summary>
+    private async Task ServeListingAsync(HttpContext ctx, string[] segs, string? auth)
+    {
+        var resp = ctx.Response;
+        int ri = Array.IndexOf(segs, "revision");
+        if (segs.Length < 4 || segs[1] != "models" || ri is < 3 or > 4 || segs.Length != ri + 2) { resp.StatusCode = 404; return; }
+        string repo = string.Join('/', segs[2..ri]);
+        string rev = segs[ri + 1];
+        if (Unauthorized(ctx, auth)) return;
+        if (Store.Renamed.TryGetValue(repo, out var newRepo))
+        {
+            resp.StatusCode = 307;
+            resp.Headers.Location = "/api/models/" + newRepo + "/revision/" + Uri.EscapeDataString(rev) + ctx.Request.QueryString;
+            return;
+        }
+        if (!Store.Commits.TryGetValue(repo, out var commits)) { NotFoundRepo(ctx, auth); return; }
+        string? commit = commits.ContainsKey(rev) ? rev
+            : Store.Refs.TryGetValue(repo, out var refs) && refs.TryGetValue(rev, out var c) ? c : null;
+        if (commit is null)
+        {
+            resp.StatusCode = 404;
+            resp.Headers["X-Error-Code"] = "RevisionNotFound";
+            return;
+        }
+        bool blobs = ctx.Request.Query["blobs"] == "true";
+        var siblings = commits[commit].OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => blobs
+            ? (object)new Dictionary<string, object?>
+            {
+                ["rfilename"] = kv.Key,
+                ["size"] = kv.Value.Content.Length,
+                ["blobId"] = kv.Value.GitOid,
+                ["lfs"] = kv.Value.Lfs ? new { size = kv.Value.Content.Length, sha256 = kv.Value.Sha256, pointerSize = 134 } : null,
+            }
+            : new { rfilename = kv.Key }).ToList();
+        resp.ContentType = "application/json";
+        await resp.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new { _id = "fake", id = repo, modelId = repo, sha = commit, siblings }));
+    }
+
+    private async Task ServeBytes(HttpContext ctx, byte[] data, string? range, FakeFault? fault = null)
     {
         var resp = ctx.Response;
         resp.Headers.AcceptRanges = "bytes";
@@ -196,6 +273,17 @@ public sealed class FakeHub : IAsyncDisposable
         }
         resp.ContentLength = data.Length - start;
         if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        if (fault is { DropAfterBytes: >= 0 })
+        {
+            // Part of the body, then (after a stall, if asked) the connection is cut: the client sees a short body.
+            await resp.StartAsync();
+            await resp.Body.WriteAsync(data.AsMemory(start, Math.Min(fault.DropAfterBytes, data.Length - start)));
+            await resp.Body.FlushAsync();
+            if (fault.Stall > TimeSpan.Zero)
+                try { await Task.Delay(fault.Stall, ctx.RequestAborted); } catch (OperationCanceledException) { }
+            ctx.Abort();
+            return;
+        }
         await resp.Body.WriteAsync(data.AsMemory(start));
     }
 }

@@ -296,6 +296,7 @@ public sealed class Checkpoint : IDisposable
     /// file) and cached. Single file: the file's SHA-256, equal to <c>sha256sum model.safetensors</c>. Sharded: the
     /// SHA-256 of the <c>sha256sum</c>-format manifest ("hash␠␠name\n") of the index and the shards in ordinal name
     /// order, i.e. <c>sha256sum model.safetensors.index.json model-*.safetensors | sort -k2 | sha256sum</c> with LC_ALL=C.
+    /// Each file's hash comes from <see cref="FileHashes"/>: a hub-cache blob's name, else the hash cache, else reading it.
     /// </summary>
     public string ContentHash
     {
@@ -307,7 +308,7 @@ public sealed class Checkpoint : IDisposable
                 ThrowIfDisposed();
                 if (_indexPath is null)
                 {
-                    _contentHash = ComputeFileSha256(_files[0].Path);
+                    _contentHash = FileHashes.Sha256(_files[0].Path);
                 }
                 else
                 {
@@ -315,7 +316,7 @@ public sealed class Checkpoint : IDisposable
                         .OrderBy(p => Path.GetFileName(p), StringComparer.Ordinal);
                     var manifest = new StringBuilder();
                     foreach (var p in all)
-                        manifest.Append(ComputeFileSha256(p)).Append("  ").Append(Path.GetFileName(p)).Append('\n');
+                        manifest.Append(FileHashes.Sha256(p)).Append("  ").Append(Path.GetFileName(p)).Append('\n');
                     _contentHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(manifest.ToString())));
                 }
                 return _contentHash;

@@ -29,12 +29,23 @@ public sealed record ModelSnapshot(
 /// <summary>
 /// Downloads model files from the Hugging Face hub into the shared huggingface_hub cache.
 /// <para>
-/// Request policy (documented choice): for a branch/tag revision, one HEAD to
-/// <c>{endpoint}/{repo}/resolve/{revision}/config.json</c> resolves the commit (<c>X-Repo-Commit</c>), as
-/// huggingface_hub does; every other file is addressed by that commit and fetched only if its snapshot entry is
-/// missing (a HEAD for metadata, then a GET of the blob). A revision that is a full commit sha makes no request at
-/// all when the snapshot is complete. Offline (<see cref="HubSettings.Offline"/>) never touches the network. If the
-/// hub is unreachable, a complete cached snapshot of the revision is used and <see cref="ModelSnapshot.Warning"/> says so.
+/// Request policy, as huggingface_hub's <c>snapshot_download</c>: one
+/// <c>GET {endpoint}/api/models/{repo}/revision/{revision}?blobs=true</c> lists the revision (commit <c>sha</c>,
+/// <c>siblings</c> with sizes and LFS sha256); the files to fetch are chosen from that list (config.json;
+/// model.safetensors or its index and shards, else pytorch_model.bin or its index and shards; the tokenizer files
+/// present). Each file is addressed by the commit and fetched only if its snapshot entry is missing (a HEAD on the
+/// resolve URL for ETag/X-Linked-Etag/X-Linked-Size/X-Repo-Commit and the LFS redirect, then a GET of the blob). A
+/// revision that is a full commit sha makes no request at all when the snapshot is complete. Offline
+/// (<see cref="HubSettings.Offline"/>) never touches the network. If the hub is unreachable, a complete cached snapshot
+/// of the revision is used and <see cref="ModelSnapshot.Warning"/> says so.
+/// </para>
+/// <para>
+/// Failures, as huggingface_hub's <c>http_backoff</c>/<c>http_get</c>: 408, 429 and 5xx answers and connection errors are
+/// retried up to <see cref="MaxRetries"/> times with exponential backoff (1 s doubling to 8 s), waiting
+/// <c>Retry-After</c> seconds when the hub sends it; a body cut off mid-file (dropped connection, stalled read) is
+/// resumed with a <c>Range</c> request, up to <see cref="MaxRetries"/> times in a row without progress; a 403 from the
+/// CDN (an expired signed URL) makes the client resolve the file again for a fresh URL; an anonymous 401 with
+/// <c>X-Error-Code: RepoNotFound</c> means "not found".
 /// </para>
 /// <para>
 /// The token is sent only to the endpoint's origin (scheme, host, port); redirects to another origin (the LFS CDN)
@@ -79,6 +90,23 @@ public sealed partial class HubClient : IDisposable
     /// <summary>Timeout for a single read of a response body (stall detection).</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Retries after a retryable status or connection error, and resumes in a row without progress (huggingface_hub: 5).</summary>
+    public int MaxRetries { get; init; } = 5;
+
+    /// <summary>First backoff wait; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>Wait before resuming a cut-off download.</summary>
+    public TimeSpan ResumeDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How waits happen (tests record them instead of sleeping).</summary>
+    public Func<TimeSpan, CancellationToken, Task> Delay { get; init; } = Task.Delay;
+
+    /// <summary>Receives one line per retry, resume or re-resolve (what huggingface_hub logs as warnings).</summary>
+    public Action<string>? Log { get; init; }
+
     /// <summary>Total HTTP requests sent by this client (each redirect hop counts).</summary>
     public int RequestCount => Volatile.Read(ref _requests);
 
@@ -113,44 +141,128 @@ public sealed partial class HubClient : IDisposable
 
         int requestsAtStart = RequestCount;
         var state = new DownloadState(repoId, revision, progress);
-        FileMetadata? configMeta = null;
-        string commit;
-        if (HubCache.IsCommitHash(revision))
+        if (HubCache.IsCommitHash(revision) && Cache.GetRepo(repoId)?.Find(revision) is { IsCompleteModel: true } pinned)
+            return new ModelSnapshot(repoId, revision, revision, pinned.Path, pinned.Files, 0, 0);
+
+        RepoListing listing;
+        try
         {
-            commit = revision;
+            listing = await ListRevisionAsync(repoId, revision, cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (HubException e) when (e.Kind == HubErrorKind.Network)
         {
-            try
-            {
-                configMeta = await GetMetadataAsync(repoId, revision, ModelFiles.Config, cancellationToken).ConfigureAwait(false)
-                    ?? throw Fail(HubErrorKind.NotFound, $"repo or file not found: {repoId}/{ModelFiles.Config}@{revision}");
-            }
-            catch (HubException e) when (e.Kind == HubErrorKind.Network)
-            {
-                return FallBackToCache(repoId, revision, e, requestsAtStart);
-            }
-            commit = configMeta.Commit
-                ?? throw Fail(HubErrorKind.Network, $"the hub did not return a commit (X-Repo-Commit) for {repoId}@{revision}");
-            if (!HubCache.IsCommitHash(commit))
-                throw Fail(HubErrorKind.Network, $"the hub returned an invalid commit id for {repoId}@{revision}");
-            Cache.WriteRef(repoId, revision, commit);
+            return FallBackToCache(repoId, revision, e, requestsAtStart);
         }
+        string commit = listing.Commit;
+        Cache.WriteRef(repoId, revision, commit);
         state.Commit = commit;
+        state.Listing = listing;
 
         var files = new List<string>();
-        await EnsureFileAsync(state, ModelFiles.Config, required: true, configMeta, cancellationToken).ConfigureAwait(false);
+        if (listing.Find(ModelFiles.Config) is null)
+            throw Fail(HubErrorKind.NotFound, $"repo {repoId} has no {ModelFiles.Config} at revision {revision} (files: {listing.Describe()})");
+        await EnsureFileAsync(state, ModelFiles.Config, required: true, null, cancellationToken).ConfigureAwait(false);
         files.Add(ModelFiles.Config);
 
         files.AddRange(await EnsureWeightsAsync(state, cancellationToken).ConfigureAwait(false));
 
         foreach (var tok in ModelFiles.TokenizerFiles)
-            if (await EnsureFileAsync(state, tok, required: false, null, cancellationToken).ConfigureAwait(false))
-                files.Add(tok);
+        {
+            if (listing.Find(tok) is null)
+            {
+                Cache.MarkMissing(repoId, commit, tok);
+                continue;
+            }
+            await EnsureFileAsync(state, tok, required: true, null, cancellationToken).ConfigureAwait(false);
+            files.Add(tok);
+        }
 
+        string? warning = await StepBranchWarningAsync(state, cancellationToken).ConfigureAwait(false);
         return new ModelSnapshot(repoId, revision, commit, Cache.SnapshotDir(repoId, commit), files,
-            state.BytesDownloaded, RequestCount - requestsAtStart);
+            state.BytesDownloaded, RequestCount - requestsAtStart, warning);
     }
+
+    /// <summary>A file of a revision as <c>/api/models/{repo}/revision/{rev}?blobs=true</c> lists it.</summary>
+    /// <param name="Path">Repo-relative path (<c>rfilename</c>).</param>
+    /// <param name="Size">Size in bytes.</param>
+    /// <param name="BlobId">Git blob id.</param>
+    /// <param name="LfsSha256">SHA-256 of the content for LFS files, else null.</param>
+    public sealed record RepoFile(string Path, long? Size, string? BlobId, string? LfsSha256);
+
+    /// <summary>A revision's commit and files.</summary>
+    public sealed record RepoListing(string Commit, IReadOnlyList<RepoFile> Files)
+    {
+        public RepoFile? Find(string path) => Files.FirstOrDefault(f => f.Path == path);
+
+        internal string Describe() => Files.Count == 0 ? "none" : string.Join(", ", Files.Take(30).Select(f => f.Path)) + (Files.Count > 30 ? ", …" : "");
+    }
+
+    /// <summary><c>GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true</c>: the revision's commit and its files.</summary>
+    public async Task<RepoListing> ListRevisionAsync(string repoId, string revision, CancellationToken ct = default)
+    {
+        const string what = "(file list)";
+        var uri = new Uri($"{Settings.Endpoint}/api/models/{repoId}/revision/{Uri.EscapeDataString(revision)}?blobs=true");
+        for (int hop = 0; ; hop++)
+        {
+            using var resp = await SendWithRetryAsync(() => new HttpRequestMessage(HttpMethod.Get, uri), repoId, what, revision, ct, retryNetworkErrors: false).ConfigureAwait(false);
+            int code = (int)resp.StatusCode;
+            if (code is >= 300 and < 400 && resp.Headers.Location is { } loc && !loc.IsAbsoluteUri && hop < MaxRedirects)
+            {
+                uri = new Uri(uri, loc); // renamed repo: relative redirect to the new id
+                continue;
+            }
+            if (!resp.IsSuccessStatusCode) throw ErrorFor(resp, repoId, what, revision);
+            string json = await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(json);
+                var root = doc.RootElement;
+                string sha = root.TryGetProperty("sha", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.String ? s.GetString()! : "";
+                if (!HubCache.IsCommitHash(sha))
+                    throw Fail(HubErrorKind.Network, $"the hub's file list for {repoId}@{revision} has no valid commit sha");
+                var files = new List<RepoFile>();
+                if (root.TryGetProperty("siblings", out var sib) && sib.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    foreach (var f in sib.EnumerateArray())
+                    {
+                        if (!f.TryGetProperty("rfilename", out var n) || n.GetString() is not { } name || !ModelFiles.IsSafeRelativePath(name)) continue;
+                        long? size = f.TryGetProperty("size", out var sz) && sz.TryGetInt64(out var l) ? l : null;
+                        string? blob = f.TryGetProperty("blobId", out var b) && b.ValueKind == System.Text.Json.JsonValueKind.String ? b.GetString() : null;
+                        string? lfs = f.TryGetProperty("lfs", out var lf) && lf.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                                      lf.TryGetProperty("sha256", out var ls) && ls.GetString() is { } h && Sha256Regex().IsMatch(h) ? h : null;
+                        files.Add(new RepoFile(name, size, blob, lfs));
+                    }
+                return new RepoListing(sha, files);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw Fail(HubErrorKind.Network, $"the hub's file list for {repoId}@{revision} is not valid JSON ({e.Message})", e);
+            }
+        }
+    }
+
+    private static bool IsWeightFile(string path) =>
+        path.EndsWith(".safetensors", StringComparison.Ordinal) || path.EndsWith(".bin", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Pythia's <c>step{N}</c> branches are known to hold, on some repos, the very weights of <c>main</c>. When every weight
+    /// file of this revision has the same LFS sha256 in main, say so (one extra listing request; none if it fails).
+    /// </summary>
+    private async Task<string?> StepBranchWarningAsync(DownloadState s, CancellationToken ct)
+    {
+        if (!StepRegex().IsMatch(s.Revision) || s.Listing is null) return null;
+        var weights = s.Listing.Files.Where(f => IsWeightFile(f.Path)).ToList();
+        if (weights.Count == 0 || weights.Any(w => w.LfsSha256 is null)) return null;
+        RepoListing main;
+        try { main = await ListRevisionAsync(s.RepoId, "main", ct).ConfigureAwait(false); }
+        catch (HubException) { return null; }
+        if (main.Commit == s.Commit) return null;
+        if (!weights.All(w => main.Find(w.Path)?.LfsSha256 == w.LfsSha256)) return null;
+        return $"the weights of {s.RepoId}@{s.Revision} are byte-identical to main's ({string.Join(", ", weights.Select(w => $"{w.Path} sha256 {w.LfsSha256![..12]}…"))}): " +
+               "this branch does not hold the checkpoint of that training step (a known problem of some hub branches); results will be main's";
+    }
+
+    [GeneratedRegex("^step[0-9]+$")]
+    private static partial Regex StepRegex();
 
     /// <summary>
     /// The cached snapshot for <paramref name="revision"/> without any network access. Throws
@@ -160,6 +272,14 @@ public sealed partial class HubClient : IDisposable
     {
         revision = string.IsNullOrWhiteSpace(revision) ? "main" : revision;
         ValidateRepo(repoId, revision);
+        // A cache filled by another tool may hold the repo under its legacy or canonical id (huggingface_hub caches
+        // under the id as typed): look for both before saying it is missing.
+        foreach (var other in ModelAliases.CacheAlternates(repoId))
+        {
+            if (Cache.ResolveCommit(repoId, revision) is { } own && ModelFiles.FindMissing(Cache.SnapshotDir(repoId, own)).Count == 0) break;
+            if (Cache.ResolveCommit(other, revision) is { } c && ModelFiles.FindMissing(Cache.SnapshotDir(other, c)).Count == 0)
+                return GetCachedModel(other, revision) with { RepoId = repoId };
+        }
         string? commit = Cache.ResolveCommit(repoId, revision);
         IReadOnlyList<string> missing = commit is null
             ? [ModelFiles.Config, ModelFiles.MissingWeightsDescription, ModelFiles.MissingTokenizerDescription]
@@ -199,7 +319,12 @@ public sealed partial class HubClient : IDisposable
         var sb = new System.Text.StringBuilder();
         sb.Append(reason ?? "offline mode (HF_HUB_OFFLINE=1 or --offline)").Append(": ");
         if (commit is null)
+        {
             sb.Append($"{spec} is not in the Hugging Face cache at {Cache.CacheDir}");
+            var alternates = ModelAliases.CacheAlternates(repoId);
+            if (alternates.Count > 0)
+                sb.Append($" (looked for {string.Join(" and ", new[] { repoId }.Concat(alternates).Select(HubCache.RepoFolderName))})");
+        }
         else
             sb.Append($"the cached snapshot {commit} of {spec} is incomplete ({Cache.SnapshotDir(repoId, commit)})");
         sb.Append(".\nMissing files:");
@@ -228,48 +353,46 @@ public sealed partial class HubClient : IDisposable
         public string Revision { get; } = revision;
         public string Commit { get; set; } = "";
         public IProgress<DownloadProgress>? Progress { get; } = progress;
-        public long BytesDownloaded { get; set; }
+        public long BytesDownloaded;
+        public RepoListing? Listing { get; set; }
     }
 
+    /// <summary>
+    /// The weights, chosen from the listing like transformers does: model.safetensors, else model.safetensors.index.json
+    /// and its shards, else pytorch_model.bin, else pytorch_model.bin.index.json and its shards.
+    /// </summary>
     private async Task<IReadOnlyList<string>> EnsureWeightsAsync(DownloadState s, CancellationToken ct)
     {
-        if (Cache.HasFile(s.RepoId, s.Commit, ModelFiles.Safetensors)) return [ModelFiles.Safetensors];
-        bool haveIndex = Cache.HasFile(s.RepoId, s.Commit, ModelFiles.SafetensorsIndex);
-        if (!haveIndex)
+        var listing = s.Listing!;
+        foreach (var (single, index) in new[] { (ModelFiles.Safetensors, ModelFiles.SafetensorsIndex), (ModelFiles.PytorchBin, ModelFiles.PytorchBinIndex) })
         {
-            if (await EnsureFileAsync(s, ModelFiles.Safetensors, required: false, null, ct).ConfigureAwait(false))
-                return [ModelFiles.Safetensors];
-            haveIndex = await EnsureFileAsync(s, ModelFiles.SafetensorsIndex, required: false, null, ct).ConfigureAwait(false);
-        }
-        if (haveIndex)
-        {
-            string indexPath = Cache.SnapshotFile(s.RepoId, s.Commit, ModelFiles.SafetensorsIndex);
+            if (listing.Find(single) is not null)
+            {
+                await EnsureFileAsync(s, single, required: true, null, ct).ConfigureAwait(false);
+                return [single];
+            }
+            if (listing.Find(index) is null) continue;
+            await EnsureFileAsync(s, index, required: true, null, ct).ConfigureAwait(false);
+            string indexPath = Cache.SnapshotFile(s.RepoId, s.Commit, index);
             IReadOnlyList<string> shards;
             try { shards = ModelFiles.ParseShardIndex(await File.ReadAllTextAsync(indexPath, ct).ConfigureAwait(false)); }
             catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
             {
-                throw Fail(HubErrorKind.Unsupported, $"{s.RepoId}@{s.Revision}: cannot read {ModelFiles.SafetensorsIndex}: {e.Message}", e);
+                throw Fail(HubErrorKind.Unsupported, $"{s.RepoId}@{s.Revision}: cannot read {index}: {e.Message}", e);
             }
-            var list = new List<string> { ModelFiles.SafetensorsIndex };
+            var list = new List<string> { index };
             foreach (var shard in shards)
             {
+                if (listing.Find(shard) is null)
+                    throw Fail(HubErrorKind.NotFound, $"{s.RepoId}@{s.Revision}: {index} names shard {shard}, which the repo does not hold");
                 await EnsureFileAsync(s, shard, required: true, null, ct).ConfigureAwait(false);
                 list.Add(shard);
             }
             return list;
         }
-
-        // No safetensors at all: say plainly if the repo only has pickle checkpoints.
-        foreach (var pickle in new[] { ModelFiles.PytorchBin, ModelFiles.PytorchBinIndex })
-        {
-            var meta = await GetMetadataAsync(s.RepoId, s.Commit, pickle, ct).ConfigureAwait(false);
-            if (meta is not null)
-                throw Fail(HubErrorKind.Unsupported,
-                    $"repo {s.RepoId} has only {pickle} at revision {s.Revision}; pickle checkpoints are not supported " +
-                    "(use a revision that has model.safetensors, or convert the checkpoint to safetensors with a Python tool)");
-        }
         throw Fail(HubErrorKind.NotFound,
-            $"repo or file not found: {s.RepoId}/{ModelFiles.Safetensors}@{s.Revision} (no safetensors weights in the repo)");
+            $"repo {s.RepoId} has no weights SNA can read at revision {s.Revision}: none of {ModelFiles.Safetensors}, {ModelFiles.SafetensorsIndex}, " +
+            $"{ModelFiles.PytorchBin}, {ModelFiles.PytorchBinIndex} (files: {listing.Describe()})");
     }
 
     /// <summary>Makes <c>snapshots/{commit}/{file}</c> present. Returns false if an optional file does not exist upstream.</summary>
@@ -290,7 +413,7 @@ public sealed partial class HubClient : IDisposable
 
         string blob = Cache.BlobPath(s.RepoId, meta.Etag);
         if (!File.Exists(blob))
-            s.BytesDownloaded += await DownloadBlobAsync(s, file, meta, blob, ct).ConfigureAwait(false);
+            await DownloadBlobAsync(s, file, meta, blob, ct).ConfigureAwait(false);
         Cache.LinkSnapshotFile(s.RepoId, s.Commit, file, blob);
         return true;
     }
@@ -311,9 +434,13 @@ public sealed partial class HubClient : IDisposable
         var uri = new Uri(ResolveUrl(repoId, revision, file));
         for (int hop = 0; ; hop++)
         {
-            using var req = new HttpRequestMessage(HttpMethod.Head, uri);
-            req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
-            using var resp = await SendAsync(req, repoId, file, revision, ct).ConfigureAwait(false);
+            var target = uri;
+            using var resp = await SendWithRetryAsync(() =>
+            {
+                var req = new HttpRequestMessage(HttpMethod.Head, target);
+                req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+                return req;
+            }, repoId, file, revision, ct, retryNetworkErrors: false).ConfigureAwait(false);
             int code = (int)resp.StatusCode;
             if (code is >= 300 and < 400 && resp.Headers.Location is { } loc)
             {
@@ -388,11 +515,61 @@ public sealed partial class HubClient : IDisposable
         }
     }
 
+    private static bool IsRetryable(HttpStatusCode code) => (int)code is 408 or 429 or 500 or 502 or 503 or 504;
+
+    /// <summary>
+    /// huggingface_hub's <c>http_backoff</c>: sends a fresh request from <paramref name="make"/> until the answer is not
+    /// 408/429/5xx and no connection error happened, at most <see cref="MaxRetries"/> retries; waits 1, 2, 4, 8, 8 s, or
+    /// the <c>Retry-After</c> seconds the server asked for. The last answer is returned, whatever its status.
+    /// <paramref name="retryNetworkErrors"/> = false (metadata requests: the file list and HEADs) fails at once on a
+    /// connection error so that an unreachable hub falls back to the cache quickly, as huggingface_hub's metadata calls do.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithRetryAsync(Func<HttpRequestMessage> make, string repoId, string file, string revision, CancellationToken ct,
+        bool retryNetworkErrors = true)
+    {
+        TimeSpan sleep = RetryBaseDelay;
+        for (int tries = 1; ; tries++)
+        {
+            TimeSpan wait = sleep;
+            string why;
+            using (var req = make())
+            {
+                HttpResponseMessage resp;
+                try
+                {
+                    resp = await SendAsync(req, repoId, file, revision, ct).ConfigureAwait(false);
+                }
+                catch (HubException e) when (e.Kind == HubErrorKind.Network && retryNetworkErrors && tries <= MaxRetries && !ct.IsCancellationRequested)
+                {
+                    why = e.Message;
+                    goto Wait;
+                }
+                if (!IsRetryable(resp.StatusCode) || tries > MaxRetries) return resp;
+                why = $"HTTP {(int)resp.StatusCode} for {req.Method} {req.RequestUri!.GetLeftPart(UriPartial.Path)}";
+                if (Header(resp, "Retry-After") is { } ra && int.TryParse(ra.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int secs))
+                    wait = TimeSpan.FromSeconds(secs);
+                resp.Dispose();
+            }
+        Wait:
+            Log?.Invoke($"{why}; retrying in {wait.TotalSeconds:0.###} s [retry {tries}/{MaxRetries}]");
+            await Delay(wait, ct).ConfigureAwait(false);
+            sleep = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, sleep.Ticks * 2));
+        }
+    }
+
     private HubException ErrorFor(HttpResponseMessage resp, string repoId, string file, string revision)
     {
         string? code = ErrorCode(resp);
         switch (resp.StatusCode)
         {
+            case HttpStatusCode.Unauthorized when code == "RepoNotFound" && Header(resp, "X-Error-Message") != "Invalid credentials in Authorization header":
+                // The hub answers 401 RepoNotFound for a repo that does not exist as well as for a private or gated one
+                // asked for without a token; huggingface_hub reports both as RepositoryNotFoundError.
+                return Fail(HubErrorKind.NotFound,
+                    $"repo not found: {repoId} ({file}@{revision}; HTTP 401 RepoNotFound): check the id" +
+                    (Settings.Token is null ? "; if it is private or gated, set HF_TOKEN to a token with access" : "; the token sent has no access to it if it exists"));
+            case (HttpStatusCode)429:
+                return Fail(HubErrorKind.Network, $"rate limited by the hub (HTTP 429) for {repoId}/{file}@{revision} after {MaxRetries} retries; try again later");
             case HttpStatusCode.Unauthorized:
             case HttpStatusCode.Forbidden:
                 string hint = Settings.Token is null
@@ -425,20 +602,22 @@ public sealed partial class HubClient : IDisposable
 
     /// <summary>
     /// Streams the file to <c>blobs/{etag}.incomplete</c> (resuming with a Range request if a partial file exists),
-    /// checks the size and, for LFS files, the SHA-256, then renames it to <c>blobs/{etag}</c>.
-    /// Returns the bytes transferred.
+    /// checks the size and, for LFS files, the SHA-256, then renames it to <c>blobs/{etag}</c>. A body cut off mid-way
+    /// (dropped connection, stalled read, short body) is resumed from where it stopped, up to <see cref="MaxRetries"/>
+    /// times in a row without progress; a 403 from another origin (an expired CDN URL) re-resolves the file.
     /// </summary>
-    private async Task<long> DownloadBlobAsync(DownloadState s, string file, FileMetadata meta, string blob, CancellationToken ct)
+    private async Task DownloadBlobAsync(DownloadState s, string file, FileMetadata meta, string blob, CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
         await using var fileLock = await AcquireLockAsync(Cache.LockPath(s.RepoId, meta.Etag), s, file, ct).ConfigureAwait(false);
-        if (File.Exists(blob)) return 0; // another process finished it while we waited
+        if (File.Exists(blob)) return; // another process finished it while we waited
 
         string partial = blob + ".incomplete";
         bool verifySha = meta.IsLfs && Sha256Regex().IsMatch(meta.Etag);
-        long transferred = 0;
+        bool restarted = false;
+        int resumesLeft = MaxRetries, reResolves = 0;
 
-        for (int attempt = 0; ; attempt++)
+        while (true)
         {
             long existing = File.Exists(partial) ? new FileInfo(partial).Length : 0;
             if (meta.Size is long expected && existing > expected) { File.Delete(partial); existing = 0; }
@@ -449,13 +628,25 @@ public sealed partial class HubClient : IDisposable
                 using var whole = verifySha ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
                 if (whole is not null) await HashPrefixAsync(partial, whole, ct).ConfigureAwait(false);
                 Finish(s, file, meta, partial, blob, whole);
-                return transferred;
+                return;
             }
 
             using var resp = await GetAsync(s, file, meta.DownloadUri, existing, ct).ConfigureAwait(false);
-            if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && existing > 0 && attempt == 0)
+            if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && existing > 0 && !restarted)
             {
                 File.Delete(partial);
+                restarted = true;
+                continue;
+            }
+            if (resp.StatusCode == HttpStatusCode.Forbidden && resp.RequestMessage?.RequestUri is { } where
+                && !SameOrigin(_endpoint, where) && reResolves < 3)
+            {
+                // A signed CDN URL that expired (or was revoked): not an authentication problem; ask the hub again.
+                reResolves++;
+                Log?.Invoke($"HTTP 403 from {where.Host} for {s.RepoId}/{file} (expired download URL?); resolving it again");
+                var fresh = await GetMetadataAsync(s.RepoId, s.Commit, file, ct).ConfigureAwait(false)
+                    ?? throw Fail(HubErrorKind.NotFound, $"repo or file not found: {s.RepoId}/{file}@{s.Revision}");
+                meta = fresh.Redirected ? meta with { DownloadUri = fresh.DownloadUri } : meta;
                 continue;
             }
             if (!resp.IsSuccessStatusCode) throw ErrorFor(resp, s.RepoId, file, s.Revision);
@@ -467,8 +658,9 @@ public sealed partial class HubClient : IDisposable
                 append = existing > 0 && (resp.Content.Headers.ContentRange is not { From: { } from } || from == existing);
                 if (!append)
                 {
-                    if (attempt > 0) throw Fail(HubErrorKind.Network, $"the server sent an unexpected byte range for {s.RepoId}/{file}");
+                    if (restarted) throw Fail(HubErrorKind.Network, $"the server sent an unexpected byte range for {s.RepoId}/{file}");
                     File.Delete(partial);
+                    restarted = true;
                     continue;
                 }
             }
@@ -480,9 +672,28 @@ public sealed partial class HubClient : IDisposable
 
             using var sha = verifySha ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             if (sha is not null && append) await HashPrefixAsync(partial, sha, ct).ConfigureAwait(false);
-            transferred += await CopyBodyAsync(s, file, resp, partial, append, existing, meta.Size, sha, ct).ConfigureAwait(false);
-            Finish(s, file, meta, partial, blob, sha);
-            return transferred;
+            string? cut = null;
+            try
+            {
+                await CopyBodyAsync(s, file, resp, partial, append, existing, meta.Size, sha, ct).ConfigureAwait(false);
+                if (meta.Size is long want && new FileInfo(partial).Length < want)
+                    cut = $"the body of {s.RepoId}/{file} ended after {new FileInfo(partial).Length} of {want} bytes";
+            }
+            catch (HubException e) when (e.Kind == HubErrorKind.Network && !ct.IsCancellationRequested)
+            {
+                cut = e.Message;
+            }
+            if (cut is null)
+            {
+                Finish(s, file, meta, partial, blob, sha);
+                return;
+            }
+            long now = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+            if (now > existing) resumesLeft = MaxRetries; // data arrived: the budget starts again, as in huggingface_hub
+            if (resumesLeft-- <= 0)
+                throw Fail(HubErrorKind.Network, $"{cut}; gave up after {MaxRetries} attempts without progress; run the command again to resume");
+            Log?.Invoke($"{cut}; resuming at byte {now}");
+            await Delay(ResumeDelay, ct).ConfigureAwait(false);
         }
     }
 
@@ -525,12 +736,14 @@ public sealed partial class HubClient : IDisposable
     {
         for (int hop = 0; ; hop++)
         {
-            var req = new HttpRequestMessage(HttpMethod.Get, uri);
-            req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
-            if (rangeStart > 0) req.Headers.Range = new RangeHeaderValue(rangeStart, null);
-            HttpResponseMessage resp;
-            try { resp = await SendAsync(req, s.RepoId, file, s.Revision, ct).ConfigureAwait(false); }
-            finally { req.Dispose(); }
+            var target = uri;
+            var resp = await SendWithRetryAsync(() =>
+            {
+                var req = new HttpRequestMessage(HttpMethod.Get, target);
+                req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+                if (rangeStart > 0) req.Headers.Range = new RangeHeaderValue(rangeStart, null);
+                return req;
+            }, s.RepoId, file, s.Revision, ct).ConfigureAwait(false);
             int code = (int)resp.StatusCode;
             if (code is >= 300 and < 400 && resp.Headers.Location is { } loc)
             {
@@ -584,6 +797,7 @@ public sealed partial class HubClient : IDisposable
                 sha?.AppendData(buf, 0, n);
                 done += n;
                 transferred += n;
+                s.BytesDownloaded += n;
                 long ms = clock.ElapsedMilliseconds;
                 if (ms - lastReport >= 100) { lastReport = ms; Report(false); }
             }

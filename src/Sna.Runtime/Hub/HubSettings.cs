@@ -58,7 +58,7 @@ public sealed class HubSettings
     {
         ArgumentNullException.ThrowIfNull(env);
         string? Get(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrEmpty(v) ? v : null;
-        string Expand(string p) => ExpandUser(p, userHome);
+        string Expand(string p) => ExpandPath(p, env, userHome);
 
         string hfHome = ResolveHfHome(env, userHome);
         string cache = Get("HF_HUB_CACHE") is { } c ? Expand(c)
@@ -69,6 +69,9 @@ public sealed class HubSettings
         bool offline = IsTrue(Get("HF_HUB_OFFLINE") ?? Get("TRANSFORMERS_OFFLINE"));
 
         string? token = Get("HF_TOKEN") ?? Get("HUGGING_FACE_HUB_TOKEN");
+        // HF_HUB_DISABLE_IMPLICIT_TOKEN: a token found in the environment or the token file is not sent. SNA never
+        // passes an explicit token, so no token is sent at all (huggingface_hub's get_token_to_send).
+        if (IsTrue(Get("HF_HUB_DISABLE_IMPLICIT_TOKEN"))) return new HubSettings(cache, endpoint, null, offline);
         if (token is null && readTokenFile)
         {
             string tokenPath = Get("HF_TOKEN_PATH") is { } tp ? Expand(tp) : Path.Combine(hfHome, "token");
@@ -86,14 +89,30 @@ public sealed class HubSettings
     public static string ResolveHfHome(IReadOnlyDictionary<string, string?> env, string userHome)
     {
         string? Get(string name) => env.TryGetValue(name, out var v) && !string.IsNullOrEmpty(v) ? v : null;
-        if (Get("HF_HOME") is { } home) return ExpandUser(home, userHome);
-        string xdg = Get("XDG_CACHE_HOME") is { } x ? ExpandUser(x, userHome) : Path.Combine(userHome, ".cache");
+        if (Get("HF_HOME") is { } home) return ExpandPath(home, env, userHome);
+        string xdg = Get("XDG_CACHE_HOME") is { } x ? ExpandPath(x, env, userHome) : Path.Combine(userHome, ".cache");
         return Path.Combine(xdg, "huggingface");
     }
 
     /// <summary>huggingface_hub's truthiness: 1, ON, YES, TRUE (case-insensitive).</summary>
     public static bool IsTrue(string? value) =>
         value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
+
+    /// <summary>
+    /// huggingface_hub's <c>os.path.expandvars(os.path.expanduser(p))</c>: a leading <c>~</c> becomes the home directory,
+    /// then <c>$NAME</c> and <c>${NAME}</c> (NAME of letters, digits, '_') are replaced by their values; a variable that is
+    /// not set is left as written, as Python does.
+    /// </summary>
+    public static string ExpandPath(string path, IReadOnlyDictionary<string, string?> env, string userHome)
+    {
+        path = ExpandUser(path, userHome);
+        return System.Text.RegularExpressions.Regex.Replace(path, @"\$(\w+|\{[^}]*\})", m =>
+        {
+            string name = m.Groups[1].Value;
+            if (name.StartsWith('{')) name = name[1..^1];
+            return env.TryGetValue(name, out var v) && v is not null ? v : m.Value;
+        });
+    }
 
     internal static string ExpandUser(string path, string userHome)
     {

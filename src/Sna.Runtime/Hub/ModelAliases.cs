@@ -54,6 +54,19 @@ public static class ModelAliases
         return null;
     }
 
+    /// <summary>
+    /// Other hub ids under which the same repo may be cached: a renamed repo's legacy id and its canonical one
+    /// (<c>gpt2-medium</c> ↔ <c>openai-community/gpt2-medium</c>). huggingface_hub caches under the id as typed, so a
+    /// cache filled by Python may hold either; offline lookups try both. Empty for unknown ids.
+    /// </summary>
+    public static IReadOnlyList<string> CacheAlternates(string repoId)
+    {
+        var alias = Find(repoId);
+        if (alias is null) return [];
+        return new[] { alias.RepoId }.Concat(alias.OtherNames.Where(n => n.Contains('/')))
+            .Where(id => !string.Equals(id, repoId, StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>Human-readable byte count (decimal units, like the hub's file listings).</summary>
     public static string FormatBytes(long bytes)
     {

@@ -92,8 +92,10 @@ public static class ModelResolver
         if (LooksLikePath(name))
             throw new HubException(HubErrorKind.InvalidModel, $"local model directory not found: {Path.GetFullPath(name)}");
 
+        // The id as typed: 'openai-community/gpt2-medium' stays itself (cached as models--openai-community--gpt2-medium,
+        // like huggingface_hub); only a bare alias such as 'pythia-160m' is expanded to its repo id.
         var alias = ModelAliases.Find(name);
-        string repoId = alias?.RepoId ?? name;
+        string repoId = name.Contains('/') ? name : alias?.RepoId ?? name;
         if (!HubClient.IsValidRepoId(repoId))
             throw new HubException(HubErrorKind.InvalidModel,
                 $"'{model}' is not a local directory, a known alias ({string.Join(", ", ModelAliases.All.Select(a => a.Alias))}) or a hub repo id ('name' or 'org/name', optionally @revision)");

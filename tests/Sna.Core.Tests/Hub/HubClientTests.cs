@@ -65,7 +65,7 @@ public sealed class HubClientTests
         string repoDir = Path.Combine(tmp.Path, "models--EleutherAI--pythia-160m");
         Assert.Equal(Path.Combine(repoDir, "snapshots", Commit2), r.Directory);
         Assert.Equal(Commit2, File.ReadAllText(Path.Combine(repoDir, "refs", "step1000")));
-        Assert.Contains(hub.Requests, q => q.Target == "/EleutherAI/pythia-160m/resolve/step1000/config.json");
+        Assert.Contains(hub.Requests, q => q.Target == "/api/models/EleutherAI/pythia-160m/revision/step1000?blobs=true");
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class HubClientTests
     }
 
     [Fact]
-    public async Task CacheHit_Branch_Online_MakesOneHeadToResolveCommit()
+    public async Task CacheHit_Branch_Online_MakesOneListingRequest()
     {
         using var tmp = new TempDir();
         var (hub, _) = await StartGpt2Async();
@@ -114,8 +114,8 @@ public sealed class HubClientTests
 
         Assert.Equal(ModelSource.Cache, again.Source);
         var q = Assert.Single(hub.Requests);
-        Assert.Equal("HEAD", q.Method);
-        Assert.Equal("/gpt2/resolve/main/config.json", q.Target);
+        Assert.Equal("GET", q.Method);
+        Assert.Equal("/api/models/gpt2/revision/main?blobs=true", q.Target);
     }
 
     [Fact]
@@ -232,6 +232,14 @@ public sealed class HubClientTests
         var e = await Assert.ThrowsAsync<HubException>(() =>
             ModelResolver.ResolveAsync("gpt2", new ResolveOptions { Settings = Settings(tmp.Path, hub, token) }));
 
+        if (token is null)
+        {
+            // Anonymous 401 RepoNotFound: huggingface_hub's RepositoryNotFoundError (missing, or private/gated).
+            Assert.Equal(HubErrorKind.NotFound, e.Kind);
+            Assert.StartsWith("repo not found: gpt2", e.Message);
+            Assert.Contains("if it is private or gated, set HF_TOKEN", e.Message);
+            return;
+        }
         Assert.Equal(HubErrorKind.Authentication, e.Kind);
         Assert.StartsWith("authentication required for gpt2: set HF_TOKEN", e.Message);
         if (token is not null)
@@ -293,7 +301,7 @@ public sealed class HubClientTests
             ModelResolver.ResolveAsync("nobody/nothing", new ResolveOptions { Settings = Settings(tmp.Path, hub, "hf_secret_tok") }));
 
         Assert.Equal(HubErrorKind.NotFound, e.Kind);
-        Assert.StartsWith("repo or file not found: nobody/nothing/config.json@main", e.Message);
+        Assert.StartsWith("repo or file not found: nobody/nothing/(file list)@main (repo not found)", e.Message);
         Assert.DoesNotContain("hf_secret_tok", e.Message);
     }
 
@@ -306,27 +314,27 @@ public sealed class HubClientTests
         var e = await Assert.ThrowsAsync<HubException>(() =>
             ModelResolver.ResolveAsync("gpt2@step999", new ResolveOptions { Settings = Settings(tmp.Path, hub) }));
         Assert.Equal(HubErrorKind.NotFound, e.Kind);
-        Assert.Contains("gpt2/config.json@step999", e.Message);
+        Assert.Contains("gpt2/(file list)@step999", e.Message);
         Assert.Contains("revision 'step999' not found", e.Message);
     }
 
     [Fact]
-    public async Task PytorchBinOnlyRepo_FailsPlainly()
+    public async Task PytorchBinOnlyRepo_DownloadsTheBin_NotTheOtherFormats()
     {
         using var tmp = new TempDir();
         await using var hub = await FakeHub.StartAsync();
         var files = Gpt2Files();
         files.Remove("model.safetensors");
         files["pytorch_model.bin"] = new FakeFile(RandomBytes(5000, 3), Lfs: true);
+        files["tf_model.h5"] = new FakeFile(RandomBytes(3000, 4), Lfs: true);
         hub.Store.AddRepo("EleutherAI/pythia-160m", Commit1, files, "step1000");
 
-        var e = await Assert.ThrowsAsync<HubException>(() =>
-            ModelResolver.ResolveAsync("EleutherAI/pythia-160m@step1000", new ResolveOptions { Settings = Settings(tmp.Path, hub) }));
+        var r = await ModelResolver.ResolveAsync("EleutherAI/pythia-160m@step1000", new ResolveOptions { Settings = Settings(tmp.Path, hub) });
 
-        Assert.Equal(HubErrorKind.Unsupported, e.Kind);
-        Assert.StartsWith("repo EleutherAI/pythia-160m has only pytorch_model.bin", e.Message);
-        Assert.Contains("pickle checkpoints are not supported", e.Message);
-        Assert.DoesNotContain(hub.Requests, q => q.Method == "GET" && q.Target.Contains("/cdn/", StringComparison.Ordinal));
+        Assert.Equal(files["pytorch_model.bin"].Content, File.ReadAllBytes(Path.Combine(r.Directory, "pytorch_model.bin")));
+        Assert.False(File.Exists(Path.Combine(r.Directory, "tf_model.h5")));
+        Assert.DoesNotContain(hub.Requests, q => q.Target.Contains("tf_model", StringComparison.Ordinal) || q.Target.Contains("model.safetensors", StringComparison.Ordinal));
+        Assert.Empty(ModelFiles.FindMissing(r.Directory));
     }
 
     [Fact]
@@ -347,7 +355,6 @@ public sealed class HubClientTests
         Assert.Empty(ModelFiles.FindMissing(r.Directory));
         Assert.Equal(files["model-00002-of-00002.safetensors"].Content,
             File.ReadAllBytes(Path.Combine(r.Directory, "model-00002-of-00002.safetensors")));
-        Assert.True(File.Exists(Path.Combine(tmp.Path, "models--org--sharded", ".no_exist", Commit1, "model.safetensors")));
 
         // And offline afterwards, it is complete.
         var off = await ModelResolver.ResolveAsync("org/sharded", new ResolveOptions { Settings = Settings(tmp.Path, hub), Offline = true });
@@ -365,7 +372,8 @@ public sealed class HubClientTests
         var r = await ModelResolver.ResolveAsync("gpt2", new ResolveOptions { Settings = Settings(tmp.Path, hub) });
 
         Assert.Equal(Path.Combine(tmp.Path, "models--gpt2", "snapshots", Commit1), r.Directory);
-        Assert.Contains(hub.Requests, q => q.Target == "/openai-community/gpt2/resolve/main/config.json");
+        Assert.Contains(hub.Requests, q => q.Target == "/api/models/openai-community/gpt2/revision/main?blobs=true");
+        Assert.Contains(hub.Requests, q => q.Target == $"/openai-community/gpt2/resolve/{Commit1}/config.json");
     }
 
     [Fact]
@@ -474,7 +482,7 @@ public sealed class HubClientTests
         var r = await ModelResolver.ResolveAsync("gpt2@refs/pr/1", new ResolveOptions { Settings = Settings(tmp.Path, hub) });
 
         Assert.EndsWith(Commit2, r.Directory, StringComparison.Ordinal);
-        Assert.Contains(hub.Requests, q => q.Target == "/gpt2/resolve/refs%2Fpr%2F1/config.json");
+        Assert.Contains(hub.Requests, q => q.Target == "/api/models/gpt2/revision/refs%2Fpr%2F1?blobs=true");
         Assert.Equal(Commit2, File.ReadAllText(Path.Combine(tmp.Path, "models--gpt2", "refs", "refs", "pr", "1")));
         Assert.Equal(Commit2, Assert.Single(new HubCache(tmp.Path).ListRepos()).Refs["refs/pr/1"]);
     }

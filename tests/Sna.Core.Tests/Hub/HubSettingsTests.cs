@@ -207,3 +207,41 @@ public sealed class HubCacheTests
     public void ListRepos_MissingCacheDir_IsEmpty() =>
         Assert.Empty(new HubCache(Path.Combine(Path.GetTempPath(), "sna-none-" + Guid.NewGuid().ToString("N"))).ListRepos());
 }
+
+public sealed class HubSettingsExpansionTests
+{
+    private static readonly string Home = Path.Combine(Path.GetTempPath(), "fake-home");
+
+    private static HubSettings From(params (string Key, string? Value)[] vars) =>
+        HubSettings.FromEnvironment(vars.ToDictionary(v => v.Key, v => v.Value), Home);
+
+    [Fact]
+    public void HfHome_ExpandsVariables_AsPythonExpandvars() =>
+        Assert.Equal(Path.GetFullPath("/scratch/alice/hf/hub"), From(("HF_HOME", "$SCRATCH/${USER}/hf"), ("SCRATCH", "/scratch"), ("USER", "alice")).CacheDir);
+
+    [Fact]
+    public void HfHubCache_TildeThenVariables() =>
+        Assert.Equal(Path.Combine(Home, "x", "y"), From(("HF_HUB_CACHE", "~/$SUB/y"), ("SUB", "x")).CacheDir);
+
+    [Fact]
+    public void UnsetVariable_IsLeftAsWritten() =>
+        Assert.Equal(Path.GetFullPath("/d/$NOPE/hub"), From(("HF_HOME", "/d/$NOPE")).CacheDir);
+
+    [Fact]
+    public void DisableImplicitToken_SendsNoToken()
+    {
+        Assert.Equal("hf_x", From(("HF_TOKEN", "hf_x")).Token);
+        Assert.Null(From(("HF_TOKEN", "hf_x"), ("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")).Token);
+    }
+
+    [Fact]
+    public void TokenFile_IsRead_UnlessImplicitTokenDisabled()
+    {
+        using var tmp = new Sna.Tests.TempDir();
+        File.WriteAllText(Path.Combine(tmp.Path, "token"), "hf_fromfile\n");
+        var env = new Dictionary<string, string?> { ["HF_HOME"] = tmp.Path };
+        Assert.Equal("hf_fromfile", HubSettings.FromEnvironment(env, Home, readTokenFile: true).Token);
+        env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "true";
+        Assert.Null(HubSettings.FromEnvironment(env, Home, readTokenFile: true).Token);
+    }
+}
