@@ -157,7 +157,8 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
         var medium = page.Locator(".hub-row[data-model='hub:gpt2-medium']");
         await medium.Locator("button.download").ClickAsync();
         await page.WaitForSelectorAsync(".hub-row[data-model='hub:gpt2-medium'] .error");
-        Assert.Contains("repo or file not found", await medium.Locator(".error").TextContentAsync());
+        // (The fake hub answers an anonymous request for a repo it lacks with 401 RepoNotFound, as the real hub does.)
+        Assert.Contains("repo not found: gpt2-medium", await medium.Locator(".error").TextContentAsync());
         Assert.Equal(1, await medium.Locator("button.download").CountAsync());
         await page.CloseAsync();
     }
