@@ -152,8 +152,9 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         for (int i = 0; i < 6; i++) _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 0, Method: "GET"));
         using var client = Client();
         var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadModelAsync("openai-community/gpt2-medium"));
+        // Kestrel may cut the connection before or after the headers: either way 1 try + 5 retries/resumes, then a network error.
         Assert.Equal(HubErrorKind.Network, e.Kind);
-        Assert.Contains("gave up after 5 attempts", e.Message);
+        Assert.True(e.Message.Contains("gave up after 5 attempts", StringComparison.Ordinal) || e.Message.StartsWith("network error", StringComparison.Ordinal), e.Message);
         Assert.Equal(6, Cdn("model.safetensors").Count());
     }
 
