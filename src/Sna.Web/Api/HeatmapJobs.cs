@@ -1,3 +1,4 @@
+using Sna.Research.Sweeps;
 using Sna.Research.Method;
 using Sna.Runtime.Tokenization;
 using Sna.Web.Method;
@@ -67,16 +68,25 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         var texts = p.Task?.Examples.Select(e => e.Prompt).ToArray() ?? [p.Prompt];
         var rankings = service.Finder.Find(lm.Model, lm.Tokenizer, new NeuronQuery(texts, p.Layers, p.Count, policy), ct);
         foreach (var r in rankings) job.SetNeurons(r.Layer, r.Top.Select(n => n.Neuron).ToArray());
+        // The sweep engine's evaluator: one unmodified run keeps the prefix, then each layer's multipliers are batch rows
+        // resuming after that layer (equal to a hooked forward per cell, tested in the engine's equivalence tests).
+        var ev = new SweepEvaluator(lm.Model);
+        var perLayer = rankings.ToDictionary(r => r.Layer, r => r.Top.Select(n => n.Neuron).ToArray());
+        var prefix = ev.BuildCache(ids, targetId, perLayer, keepKeysValues: p.Positions == PositionsMode.Last);
         foreach (var r in rankings)
-            foreach (var m in p.Multipliers)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned");
+            var items = p.Multipliers.Select(m => new SweepItem(prefix, perLayer[r.Layer], (float)m)).ToList();
+            var scores = new TargetScore[items.Count];
+            ev.Evaluate(r.Layer, p.Positions, items, scores);
+            for (int i = 0; i < items.Count; i++)
             {
-                ct.ThrowIfCancellationRequested();
-                if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned");
-                var amp = Amplification.Single(r.Layer, r.Top.Select(n => n.Neuron).ToArray(), (float)m, p.Positions);
-                double after = Scoring.Score(lm.Model.ForwardLast(ids, amp.ToHooks(lm.Model.Config)), targetId).Probability;
-                job.AddCell(new HeatmapCell(r.Layer, m, after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
+                double after = scores[i].Probability;
+                job.AddCell(new HeatmapCell(r.Layer, p.Multipliers[i], after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
                 if (service.Options.HeatmapCellDelay > TimeSpan.Zero) Task.Delay(service.Options.HeatmapCellDelay, ct).Wait(ct);
             }
+        }
     }
 
     public void Dispose() => _jobs.CancelAll();

@@ -184,19 +184,9 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         }
     }
 
-    /// <summary>Greedy continuation (argmax, ties to the lower id), stopping at the context length.</summary>
-    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Runtime.Models.HookSet? hooks, CancellationToken ct)
-    {
-        var seq = new List<int>(ids);
-        var outIds = new List<int>(n);
-        for (int i = 0; i < n && seq.Count < lm.Model.Config.NCtx; i++)
-        {
-            ct.ThrowIfCancellationRequested();
-            int next = Scoring.Top(lm.Model.ForwardLast(seq.ToArray(), hooks), 1)[0].Id;
-            seq.Add(next); outIds.Add(next);
-        }
-        return outIds.ToArray();
-    }
+    /// <summary>Greedy continuation (argmax, ties to the lower id) on the library's KV-cached generation, stopping at the context length.</summary>
+    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Runtime.Models.HookSet? hooks, CancellationToken ct) =>
+        lm.Model.Generate(ids, new Sna.Runtime.Models.GenerationOptions { MaxNewTokens = n, Hooks = hooks }, ct).Tokens;
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
 
