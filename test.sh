@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Builds everything in Release and runs every test project, then prints one closing line "N passed, N failed".
+# Builds everything in Release and runs every test project, then lists the skipped tests with their reasons and prints one
+# closing line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 dotnet build Sna.sln -c Release -nologo -clp:ErrorsOnly || exit 1
 log=$(mktemp)
-dotnet test Sna.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" 2>&1 | tee "$log"
+trx=$(mktemp -d)
+dotnet test Sna.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" \
+  --logger "trx;LogFilePrefix=all" --results-directory "$trx" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Every SIMD path: the kernels and the golden forward pass again with AVX-512, AVX2 and all hardware intrinsics disabled.
 for flag in DOTNET_EnableAVX512 DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
   echo "== $flag=0"
   env "$flag=0" dotnet test tests/Sna.Core.Tests -c Release --no-build -nologo --logger "console;verbosity=minimal" \
+    --logger "trx;LogFilePrefix=${flag#DOTNET_Enable}" --results-directory "$trx" \
     --filter "FullyQualifiedName~Numerics|FullyQualifiedName~GoldenForward|FullyQualifiedName~EngineEquivalence|FullyQualifiedName~ForwardPath" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
@@ -18,5 +22,32 @@ failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 rm -f "$log"
 echo
+# What did not run, and why (from the TRX files: outcome NotExecuted, the skip reason in the result's message).
+if [ "$skipped" -gt 0 ]; then
+  echo "Skipped tests (reason):"
+  if command -v python3 >/dev/null; then
+    python3 - "$trx" <<'PY'
+import glob, os, sys, collections
+import xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+seen = collections.OrderedDict()
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.trx"), recursive=True)):
+    run = os.path.basename(f).split("_")[0]
+    for r in ET.parse(f).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") != "NotExecuted":
+            continue
+        msg = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        reason = " ".join((msg.text or "").split()) if msg is not None else "(no reason given)"
+        key = (r.get("testName"), reason)
+        seen.setdefault(key, []).append(run)
+for (name, reason), runs in seen.items():
+    suffix = "" if runs == ["all"] else f"  [{', '.join(r if r != 'all' else 'main run' for r in runs)}]"
+    print(f"  - {name}: {reason}{suffix}")
+PY
+  else
+    grep -ho 'testName="[^"]*"[^>]*outcome="NotExecuted"' "$trx"/*.trx | sed -E 's/testName="([^"]*)".*/  - \1/' | sort -u
+  fi
+fi
+rm -rf "$trx"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -5,7 +5,7 @@ namespace Sna.Core.Tests.Analysis;
 
 public class SpearmanExactTests
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData(3, 1, false)]
     [InlineData(5, 2, false)]
     [InlineData(6, 3, true)]
@@ -23,7 +23,7 @@ public class SpearmanExactTests
             x[i] = ties ? rng.NextInt(n / 2 + 1) : rng.NextDouble();
             y[i] = ties ? rng.NextInt(n / 2 + 1) + 0.3 * x[i] : x[i] + rng.NextDouble();
         }
-        if (x.Distinct().Count() == 1 || y.Distinct().Count() == 1) return;
+        Skip.If(x.Distinct().Count() == 1 || y.Distinct().Count() == 1, "this seed draws a constant x or y: Spearman's rho is undefined");
         double[] rx = Ranks.Average(x), ry = Ranks.Average(y);
         var dp = SpearmanExactPermutation.CountAtLeastAsExtreme(rx, ry);
         var bf = SpearmanExactPermutation.CountAtLeastAsExtremeBruteForce(rx, ry);

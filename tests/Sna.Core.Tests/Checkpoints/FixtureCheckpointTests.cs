@@ -198,12 +198,12 @@ public class FixtureCheckpointTests
         Assert.Equal(expected, Checkpoint.ComputeFileSha256(file));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ContentHash_MatchesSha256sumTool_WhenAvailable()
     {
         string file = Path.Combine(TestPaths.Fixture("gpt2-tiny-f16"), "model.safetensors");
         string? tool = new[] { "/usr/bin/sha256sum", "/bin/sha256sum" }.FirstOrDefault(File.Exists);
-        if (tool is null) return; // the in-process SHA-256 comparison above covers this case
+        Skip.If(tool is null, "sha256sum not found; the in-process SHA-256 comparison covers the hash");
         var psi = new System.Diagnostics.ProcessStartInfo(tool, [file]) { RedirectStandardOutput = true };
         using var proc = System.Diagnostics.Process.Start(psi)!;
         string output = proc.StandardOutput.ReadToEnd();

@@ -130,11 +130,11 @@ public class GemmTests
         new[] { GemmSimd.Avx512, GemmSimd.Avx2, GemmSimd.Portable }.Select(s => new object[] { s });
 
     /// <summary>Every SIMD path compiled into this process that the CPU supports (the env-var runs cover the JIT-level switches).</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(SimdPaths))]
     public void Each_supported_simd_path_matches_naive(GemmSimd simd)
     {
-        if (!ManagedGemm.IsSupported(simd)) { _out.WriteLine($"{simd} not supported here; skipped"); return; }
+        Skip.IfNot(ManagedGemm.IsSupported(simd), $"{simd} is not supported by this CPU or runtime (DOTNET_Enable* switches)");
         var g = new ManagedGemm(threads: 2, simd: simd);
         Assert.Equal(simd, g.Simd);
         foreach (var (m, k, n) in new[] { (1, 1, 1), (3, 7, 5), (17, 33, 65), (1, 300, 517), (37, 300, 70), (130, 257, 129), (7, 64, 9) })
@@ -153,11 +153,11 @@ public class GemmTests
         Assert.Equal(ManagedGemm.BestSupported(), g.Simd);
     }
 
-    [Fact]
+    [SkippableFact]
     public void OpenBlas_matches_naive_when_installed()
     {
         var ob = OpenBlasGemm.TryCreate();
-        if (ob == null) { _out.WriteLine($"{OpenBlasGemm.LibraryName} not found: OpenBLAS check skipped"); return; }
+        Skip.If(ob == null, $"{OpenBlasGemm.LibraryName} not found: the OpenBLAS provider is not checked");
         _out.WriteLine(ob.ToString());
         foreach (var (m, k, n) in new[] { (1, 1, 1), (3, 7, 5), (17, 33, 65), (1, 300, 517), (130, 257, 129) })
             foreach (var dt in DTypes)
