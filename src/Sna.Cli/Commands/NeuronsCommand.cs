@@ -26,14 +26,15 @@ public static class NeuronsCommand
         var tasksDir = Options.TasksDir();
         var taskTexts = new Option<string>("--task-texts") { Description = "JSON array of task texts (instead of --task)." };
         var neutralTexts = new Option<string>("--neutral-texts") { Description = "JSON array of neutral texts (default: the task's neutral texts, else the built-in corpus)." };
-        var contrastTexts = new Option<string>("--contrast-texts") { Description = "JSON array of a second class's texts: contrastive, class-exclusive lists." };
+        var contrastTexts = new Option<string>("--contrast-texts") { Description = "JSON array of a second class's texts (for --method contrastive|exclusive)." };
+        var method = new Option<string?>("--method") { Description = "differential (task − neutral; default) | contrastive (class A vs class B directly, the paper's; default with two classes) | exclusive (each class vs neutral, shared neurons removed) | task-vs-rest (task vs the other built-in tasks)." };
         var layer = Options.LayerOptional("Only this layer (prints one object).");
         var allLayers = new Option<bool>("--all-layers") { Description = "Every layer (the default)." };
         var top = Options.Count(25, "Neurons per layer, largest difference first.");
         var noCache = Options.NoCache();
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("neurons", "Find a task's neurons by differential activation (task mean − neutral mean of blocks.{L}.mlp.hook_post), per layer.")
-        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, layer, allLayers, top, noCache, bos, noBos, json, dtype };
+        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, noCache, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -54,6 +55,14 @@ public static class NeuronsCommand
                 contrast = suite.ClassTexts(classNames[1]);
             }
 
+            DiscoveryMethod meth;
+            try { meth = r.GetValue(method) is { } ms ? DiscoveryMethods.Parse(ms) : contrast is null ? DiscoveryMethod.Differential : DiscoveryMethod.Contrastive; }
+            catch (ArgumentException e) { throw new UserException(e.Message); }
+            bool twoClass = meth is DiscoveryMethod.Contrastive or DiscoveryMethod.Exclusive;
+            if (twoClass && contrast is null) throw new UserException($"--method {DiscoveryMethods.Name(meth)} compares two classes: give --contrast-texts FILE or a task with classes");
+            if (!twoClass && contrast is not null) throw new UserException($"--method {DiscoveryMethods.Name(meth)} takes one class: drop --contrast-texts (or use --method contrastive|exclusive)");
+            if (meth == DiscoveryMethod.TaskVsRest && suite is null) throw new UserException("--method task-vs-rest needs --task (it compares the task with the other built-in tasks)");
+
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             if (onlyLayer is { } ol) InputParsing.CheckLayer(ol, m.Config.NLayers);
@@ -61,21 +70,24 @@ public static class NeuronsCommand
             var disc = new NeuronDiscovery(m, tok, r.GetValue(noCache) ? null : DiscoveryCache.Default()) { Bos = policy };
             int[] layers = onlyLayer is { } one ? [one] : Enumerable.Range(0, m.Config.NLayers).ToArray();
 
-            DifferentialResult diff;
-            ContrastiveResult? con = null;
-            if (contrast is not null) { con = disc.Contrastive(texts, contrast, neutral, k); diff = con.A; }
-            else diff = disc.Differential(texts, neutral);
+            // One implementation per method (Sna.Research.Method.DiscoveryMethods); the command only picks and renders.
+            IReadOnlyList<TwoClassNeurons>? con = twoClass ? disc.TwoClass(meth, texts, contrast!, neutral, k) : null;
+            Func<int, IReadOnlyList<NeuronScore>> single = meth switch
+            {
+                DiscoveryMethod.TaskVsRest => RestLists(disc, suite!, k),
+                _ => disc.Differential(texts, neutral) is var diff ? l => diff.Top(l, k) : null!,
+            };
+            IReadOnlyList<NeuronScore> ListA(int l) => con is null ? single(l) : con[l].A;
 
             JsonObject LayerJson(int l)
             {
                 var o = new JsonObject { ["layer"] = l };
-                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
-                o["neurons"] = NeuronArray(list);
+                o["neurons"] = NeuronArray(ListA(l));
                 if (con is not null)
                 {
-                    o["contrast_neurons"] = NeuronArray(con.ExclusiveB(l));
-                    o["shared"] = new JsonArray(con.Shared(l).Select(i => (JsonNode)i).ToArray());
-                    o["overlap_pct"] = con.OverlapPct(l);
+                    o["contrast_neurons"] = NeuronArray(con[l].B);
+                    o["shared"] = new JsonArray(con[l].Shared.Select(i => (JsonNode)i).ToArray());
+                    o["overlap_pct"] = con[l].OverlapPct;
                 }
                 return o;
             }
@@ -90,31 +102,37 @@ public static class NeuronsCommand
                 if (contrast is not null) run["contrast_texts"] = contrast.Count;
                 if (classNames is not null) run["classes"] = new JsonArray(classNames.Select(c => (JsonNode)c).ToArray());
                 run["top"] = k; // the JSON contract keeps its key; the option is --count
+                run["method"] = DiscoveryMethods.Name(meth);
                 Common.PrintJson(new JsonObject { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerJson(l)).ToArray()), ["run"] = run });
                 return 0;
             }
 
             string what = suite is null ? $"{texts.Count} task texts" : $"task {suite.Name} ({texts.Count} texts)";
-            AnsiConsole.MarkupLine($"[bold]Differential activation[/]: {Markup.Escape(what)} vs {neutral.Count} neutral texts, BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, top {k}"
-                + (con is null ? "" : $"; contrastive against {contrast!.Count} texts{(classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})"))}, exclusive lists"));
+            AnsiConsole.MarkupLine($"[bold]{DiscoveryMethods.Name(meth)}[/]: {Markup.Escape(what)}" + meth switch
+                {
+                    DiscoveryMethod.Differential => $" vs {neutral.Count} neutral texts",
+                    DiscoveryMethod.TaskVsRest => " vs the other built-in tasks' texts",
+                    DiscoveryMethod.Contrastive => $" vs {contrast!.Count} texts of the other class directly (top k of A − B and of B − A)",
+                    _ => $" and {contrast!.Count} texts of the other class, each vs {neutral.Count} neutral texts, shared neurons removed",
+                } + (classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})")) + $", BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, top {k}");
             if (layers.Length == 1)
             {
                 int l = layers[0];
                 var t = new Table().AddColumn("rank").AddColumn("neuron").AddColumn("difference");
-                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
+                var list = ListA(l);
                 for (int i = 0; i < list.Count; i++) t.AddRow((i + 1).ToString(), list[i].Index.ToString(), Fmt(list[i].Difference));
                 AnsiConsole.Write(t.Title($"layer {l}"));
                 if (con is not null)
-                    AnsiConsole.MarkupLine($"contrast neurons: {string.Join(", ", con.ExclusiveB(l).Select(n => n.Index))}; overlap {con.OverlapPct(l):F1}%");
+                    AnsiConsole.MarkupLine($"contrast neurons: {string.Join(", ", con[l].B.Select(n => n.Index))}; overlap {con[l].OverlapPct:F1}%");
                 return 0;
             }
             var table = new Table().AddColumn("layer").AddColumn("neurons (largest difference first)").AddColumn("top difference");
             if (con is not null) table.AddColumn("contrast neurons").AddColumn("overlap");
             foreach (int l in layers)
             {
-                var list = con is null ? diff.Top(l, k) : con.ExclusiveA(l);
+                var list = ListA(l);
                 var cells = new List<string> { l.ToString(), string.Join(", ", list.Select(n => n.Index)), list.Count > 0 ? Fmt(list[0].Difference) : "" };
-                if (con is not null) { cells.Add(string.Join(", ", con.ExclusiveB(l).Select(n => n.Index))); cells.Add($"{con.OverlapPct(l):F1}%"); }
+                if (con is not null) { cells.Add(string.Join(", ", con[l].B.Select(n => n.Index))); cells.Add($"{con[l].OverlapPct:F1}%"); }
                 table.AddRow(cells.ToArray());
             }
             AnsiConsole.Write(table);
@@ -122,6 +140,13 @@ public static class NeuronsCommand
             return 0;
         });
         return cmd;
+    }
+
+    private static Func<int, IReadOnlyList<NeuronScore>> RestLists(NeuronDiscovery disc, TaskSuite suite, int k)
+    {
+        var rest = TaskLibrary.BuiltInNames.Where(n => n != suite.Name).SelectMany(n => TaskLibrary.BuiltIn(n).DiscoveryTexts).ToArray();
+        var task = disc.Mean(suite.DiscoveryTexts); var restMean = disc.Mean(rest);
+        return l => DiscoveryMethods.TaskVsRest(task.Layer(l), restMean.Layer(l), k);
     }
 
     internal static JsonArray NeuronArray(IEnumerable<NeuronScore> list) =>

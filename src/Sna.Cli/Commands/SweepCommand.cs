@@ -13,7 +13,7 @@ namespace Sna.Cli.Commands;
 
 /// <summary>
 /// <c>sna sweep --model DIR --tasks a,b --db results.db [--tasks-dir DIR] [--layers all] [--counts 3,5,...] [--multipliers 1.1:2.4:12]
-/// [--positions all|last|all,last] [--neuron-source differential|contrastive|random:SEED] [--no-bos] [--resume]
+/// [--positions all|last|all,last] [--neuron-source differential|task-vs-rest|bottom|random:SEED] [--no-bos] [--resume]
 /// [--shard i/n|auto] [--shard-count N] [--no-cache] [--threads N] [--name NAME]</c>: the paper's full-factorial sweep into SQLite.
 /// Ctrl+C stops after the batches in flight, everything committed; rerun with --resume.
 /// </summary>
@@ -30,7 +30,7 @@ public static class SweepCommand
         var counts = Options.Counts(string.Join(',', SweepDefinition.DefaultCounts));
         var mults = Options.Multipliers(SweepDefinition.DefaultMultipliers);
         var positions = new Option<string>("--positions") { Description = "all, last or all,last.", DefaultValueFactory = _ => "all" };
-        var source = new Option<string>("--neuron-source") { Description = "differential | contrastive (each task vs the others) | bottom (lowest-k control) | random:SEED.", DefaultValueFactory = _ => "differential" };
+        var source = new Option<string>("--neuron-source") { Description = "differential | task-vs-rest (each task vs the others; formerly \"contrastive\") | bottom (lowest-k control) | random:SEED.", DefaultValueFactory = _ => "differential" };
         var noBos = Options.NoBos();
         var resume = new Option<bool>("--resume") { Description = "Continue a database holding this sweep's results." };
         var shard = new Option<string?>("--shard") { Description = "i/n, or auto (Slurm array / Kubernetes Indexed Job)." };

@@ -70,9 +70,9 @@ public static class ClassNeurons
     /// </summary>
     public static ClassNeuronLists Contrastive(int layer, double[] mean0, double[] mean1, int k)
     {
-        var d1 = Diff(mean1, mean0); var d0 = Diff(mean0, mean1);
-        var l1 = TopK(d1, k, above: 0); var l0 = TopK(d0, k, above: 0);
-        return new ClassNeuronLists(layer, l0, l1, l0.Select(i => d0[i]).ToArray(), l1.Select(i => d1[i]).ToArray());
+        var r = DiscoveryMethods.Contrastive(layer, mean0, mean1, k);   // the library's one implementation (A = class 0, B = class 1)
+        return new ClassNeuronLists(layer, r.A.Select(n => n.Index).ToArray(), r.B.Select(n => n.Index).ToArray(),
+            r.A.Select(n => n.Difference).ToArray(), r.B.Select(n => n.Difference).ToArray());
     }
 
     private static double[] Diff(double[] a, double[] b)

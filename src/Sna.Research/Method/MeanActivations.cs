@@ -79,10 +79,11 @@ public sealed class DifferentialResult
 }
 
 /// <summary>
-/// Contrastive discovery for two classes A and B (paper, SST-2: positive vs negative). Each class's neurons are found against
-/// the neutral texts (<see cref="A"/>, <see cref="B"/>: class mean − neutral mean, top-k per layer); then the lists are made
-/// exclusive: a neuron in both top-k lists is removed from both, so the exclusive lists hold at most k neurons (k − shared).
-/// <see cref="OverlapPct"/> reports |top-k(A) ∩ top-k(B)| / k × 100 before that removal.
+/// The <see cref="DiscoveryMethod.Exclusive"/> method for two classes A and B (not the paper's contrastive analysis, which
+/// compares A with B directly: <see cref="DiscoveryMethods.Contrastive"/>). Each class's neurons are found against the neutral
+/// texts (<see cref="A"/>, <see cref="B"/>: class mean − neutral mean, top-k per layer); then a neuron in both top-k lists is
+/// removed from both, so the lists hold k − shared neurons. <see cref="OverlapPct"/> reports |top-k(A) ∩ top-k(B)| / k × 100
+/// before that removal.
 /// </summary>
 public sealed class ContrastiveResult
 {
@@ -111,7 +112,7 @@ public sealed class ContrastiveResult
 
     private IReadOnlyList<NeuronScore> Exclusive(DifferentialResult r, int layer)
     {
-        var shared = Shared(layer).ToHashSet();
-        return r.Top(layer, K).Where(n => !shared.Contains(n.Index)).ToArray();
+        var e = DiscoveryMethods.Exclusive(layer, A.Task.Layer(layer), B.Task.Layer(layer), A.Reference.Layer(layer), K);
+        return ReferenceEquals(r, A) ? e.A : e.B;
     }
 }

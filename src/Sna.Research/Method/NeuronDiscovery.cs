@@ -61,7 +61,24 @@ public sealed class NeuronDiscovery
     public DifferentialResult ForTask(TaskSuite suite) =>
         Differential(suite.DiscoveryTexts, suite.Neutral ?? TaskLibrary.NeutralCorpus);
 
-    /// <summary>Two classes, each against <paramref name="neutralTexts"/>, made exclusive (see <see cref="ContrastiveResult"/>).</summary>
+    /// <summary>
+    /// Two classes' lists at every layer by <paramref name="method"/>: <see cref="DiscoveryMethod.Contrastive"/> (A against B
+    /// directly, the paper's) or <see cref="DiscoveryMethod.Exclusive"/> (each against <paramref name="neutralTexts"/>, shared removed).
+    /// </summary>
+    public IReadOnlyList<TwoClassNeurons> TwoClass(DiscoveryMethod method, IReadOnlyList<string> classA, IReadOnlyList<string> classB,
+        IReadOnlyList<string> neutralTexts, int k)
+    {
+        var a = Mean(classA); var b = Mean(classB);
+        return method switch
+        {
+            DiscoveryMethod.Contrastive => Enumerable.Range(0, a.Layers).Select(l => DiscoveryMethods.Contrastive(l, a.Layer(l), b.Layer(l), k)).ToArray(),
+            DiscoveryMethod.Exclusive => Mean(neutralTexts) is var n
+                ? Enumerable.Range(0, a.Layers).Select(l => DiscoveryMethods.Exclusive(l, a.Layer(l), b.Layer(l), n.Layer(l), k)).ToArray() : [],
+            _ => throw new ArgumentException($"{DiscoveryMethods.Name(method)} is not a two-class method (use contrastive or exclusive)"),
+        };
+    }
+
+    /// <summary>Two classes, each against <paramref name="neutralTexts"/>, made exclusive (see <see cref="ContrastiveResult"/>; the <see cref="DiscoveryMethod.Exclusive"/> method).</summary>
     public ContrastiveResult Contrastive(IReadOnlyList<string> classA, IReadOnlyList<string> classB, IReadOnlyList<string> neutralTexts, int k)
     {
         var neutral = Mean(neutralTexts);

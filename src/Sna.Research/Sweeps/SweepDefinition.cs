@@ -134,7 +134,7 @@ public sealed record SweepDefinition
 /// <summary>Where a sweep's task came from: its name, SHA-256 of its content, and the path or name as the user gave it.</summary>
 public sealed record SweepTaskSource(string Name, string Sha256, string? Path);
 
-/// <summary>A parsed neuron source: differential, contrastive, or random with a seed.</summary>
+/// <summary>A parsed neuron source: differential, task-vs-rest, bottom, or random with a seed.</summary>
 public readonly record struct NeuronSourceSpec(string Kind, int Seed)
 {
     public bool IsRandom => Kind == "random";
@@ -142,10 +142,13 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
     public static NeuronSourceSpec Parse(string s)
     {
         s = s.Trim().ToLowerInvariant();
-        if (s is "differential" or "contrastive" or "bottom") return new(s, 0);
+        if (s is "differential" or "task-vs-rest" or "bottom") return new(s, 0);
+        if (s == "contrastive")
+            throw new SnaInputException("--neuron-source", "the neuron source 'contrastive' was renamed 'task-vs-rest': it compares each task with the other tasks of the sweep, " +
+                                      "not the paper's class-A-vs-class-B contrast (that one is `sna neurons --method contrastive`)");
         if (s.StartsWith("random:", StringComparison.Ordinal) && int.TryParse(s.AsSpan(7), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
             return new("random", seed);
-        throw new SnaInputException("--neuron-source", $"--neuron-source must be differential, contrastive, bottom or random:SEED (SEED an integer), got '{s}'");
+        throw new SnaInputException("--neuron-source", $"--neuron-source must be differential, task-vs-rest, bottom or random:SEED (SEED an integer), got '{s}'");
     }
 }
 

@@ -10,8 +10,9 @@ namespace Sna.Research.Sweeps;
 /// token, and a deterministic neuron selector <c>(layer, count) → neurons</c> for the definition's neuron source:
 /// <list type="bullet">
 /// <item><c>differential</c>: top-k of mean <c>mlp.hook_post</c> on the task's texts minus on neutral texts (the paper's method);</item>
-/// <item><c>contrastive</c>: top-k of the task's mean minus the mean over the <i>other</i> tasks of the sweep (one vs rest),
-/// keeping only neurons with a positive difference — needs at least two tasks;</item>
+/// <item><c>task-vs-rest</c> (<see cref="DiscoveryMethod.TaskVsRest"/>): top-k of the task's mean minus the mean over the <i>other</i>
+/// tasks of the sweep, keeping only neurons with a positive difference — needs at least two tasks (formerly called "contrastive",
+/// which is refused now: the paper's contrastive method compares two classes);</item>
 /// <item><c>bottom</c>: the k neurons with the <i>lowest</i> differential score (the control for "does the ranking matter");</item>
 /// <item><c>random:SEED</c>: <see cref="NeuronSources.Random"/>.</item>
 /// </list>
@@ -27,8 +28,8 @@ public static class SweepTaskBuilder
         MeanActivations? neutral = null;
         var means = new Dictionary<string, MeanActivations>();
         MeanActivations MeanOf(TaskSuite s) => means.TryGetValue(s.Name, out var m) ? m : means[s.Name] = discovery.Mean(s.DiscoveryTexts);
-        if (source.Kind == "contrastive" && suites.Count < 2)
-            throw new SnaInputException("the contrastive neuron source compares each task with the other tasks of the sweep: give at least two tasks");
+        if (source.Kind == "task-vs-rest" && suites.Count < 2)
+            throw new SnaInputException("the task-vs-rest neuron source compares each task with the other tasks of the sweep: give at least two tasks");
 
         var result = new List<SweepTask>(suites.Count);
         foreach (var suite in suites)
@@ -48,11 +49,11 @@ public static class SweepTaskBuilder
                 case "random":
                     neurons = NeuronSources.Random(source.Seed, model.Config.DMlp);
                     break;
-                case "contrastive":
+                case "task-vs-rest":
                 {
                     var rest = suites.Where(s => s.Name != suite.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
-                    var diff = new DifferentialResult(MeanOf(suite), discovery.Mean(rest));
-                    neurons = (layer, count) => diff.Top(layer, count).Where(n => n.Difference > 0).Select(n => n.Index).ToArray();
+                    var task = MeanOf(suite); var restMean = discovery.Mean(rest);
+                    neurons = (layer, count) => DiscoveryMethods.TaskVsRest(task.Layer(layer), restMean.Layer(layer), count).Select(n => n.Index).ToArray();
                     break;
                 }
                 default:

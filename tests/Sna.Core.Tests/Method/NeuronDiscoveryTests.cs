@@ -129,6 +129,54 @@ public class NeuronDiscoveryTests
     }
 
     [Theory, MemberData(nameof(AllFixtures))]
+    public void Named_methods_contrastive_is_A_vs_B_directly_exclusive_is_each_vs_neutral_minus_shared(string fixture)
+    {
+        var (model, tok) = MethodFixtures.Get(fixture);
+        var p = MethodFixtures.PromptsJson();
+        var disc = new NeuronDiscovery(model, tok) { Bos = BosPolicy.None };
+        var a = MethodFixtures.Strings(p.GetProperty("sets").GetProperty("arithmetic"));
+        var b = MethodFixtures.Strings(p.GetProperty("sets").GetProperty("rhyme"));
+        var n = MethodFixtures.Strings(p.GetProperty("neutral"));
+        const int k = 10;
+        var con = disc.TwoClass(DiscoveryMethod.Contrastive, a, b, n, k);
+        var exc = disc.TwoClass(DiscoveryMethod.Exclusive, a, b, n, k);
+        var old = disc.Contrastive(a, b, n, k);
+        var mA = disc.Mean(a); var mB = disc.Mean(b);
+        bool anyDifferent = false;
+        for (int l = 0; l < con.Count; l++)
+        {
+            // contrastive = top k of A − B and of B − A (positive), computed here naively from the two means
+            var dAB = Enumerable.Range(0, mA.DMlp).Select(i => (i, d: mA.Layer(l)[i] - mB.Layer(l)[i])).ToArray();
+            var expA = dAB.Where(x => x.d > 0).OrderByDescending(x => x.d).ThenBy(x => x.i).Take(k).Select(x => x.i);
+            var expB = dAB.Where(x => x.d < 0).OrderBy(x => x.d).ThenBy(x => x.i).Take(k).Select(x => x.i);
+            Assert.Equal(expA, con[l].A.Select(x => x.Index));
+            Assert.Equal(expB, con[l].B.Select(x => x.Index));
+            Assert.Empty(con[l].A.Select(x => x.Index).Intersect(con[l].B.Select(x => x.Index)));
+            // exclusive = the old --contrast-texts lists
+            Assert.Equal(old.ExclusiveA(l).Select(x => x.Index), exc[l].A.Select(x => x.Index));
+            Assert.Equal(old.ExclusiveB(l).Select(x => x.Index), exc[l].B.Select(x => x.Index));
+            Assert.Equal(old.OverlapPct(l), exc[l].OverlapPct, 12);
+            // and ClassNeurons (classification) uses the same contrastive implementation
+            var cls = Sna.Research.Classification.ClassNeurons.Contrastive(l, mA.Layer(l).ToArray(), mB.Layer(l).ToArray(), k);
+            Assert.Equal(con[l].A.Select(x => x.Index), cls.Class0);
+            Assert.Equal(con[l].B.Select(x => x.Index), cls.Class1);
+            anyDifferent |= !con[l].A.Select(x => x.Index).SequenceEqual(exc[l].A.Select(x => x.Index));
+        }
+        Assert.True(anyDifferent, "contrastive and exclusive lists should differ somewhere");
+        Assert.Throws<ArgumentException>(() => disc.TwoClass(DiscoveryMethod.Differential, a, b, n, k));
+        Assert.Equal(DiscoveryMethod.TaskVsRest, DiscoveryMethods.Parse("task-vs-rest"));
+        Assert.Throws<ArgumentException>(() => DiscoveryMethods.Parse("contrast"));
+    }
+
+    [Fact]
+    public void Sweep_refuses_the_old_contrastive_source_name_with_a_pointer()
+    {
+        var e = Assert.Throws<FormatException>(() => Sna.Research.Sweeps.NeuronSourceSpec.Parse("contrastive"));
+        Assert.Contains("task-vs-rest", e.Message);
+        Assert.Equal("task-vs-rest", Sna.Research.Sweeps.NeuronSourceSpec.Parse("task-vs-rest").Kind);
+    }
+
+    [Theory, MemberData(nameof(AllFixtures))]
     public void Multiplier_zero_ablates_the_chosen_neurons(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
