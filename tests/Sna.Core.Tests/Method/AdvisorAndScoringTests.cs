@@ -70,7 +70,10 @@ public class AdvisorAndScoringTests
         Assert.All(o.Prompts, p => Assert.Equal(p.Base.Probability, p.Post.Probability));
         Assert.Equal(0, o.ImprovementPct);
         var o2 = TaskAmplification.Evaluate(model, tok, Small, Amplification.Single(1, [0, 1, 2], 5f), BosPolicy.Prepend);
-        Assert.Equal((o2.MeanPPost - o2.MeanPBase) / o2.MeanPBase * 100, o2.ImprovementPct, 9);
+        Assert.Equal((o2.MeanPPost - o2.MeanPBase) / o2.MeanPBase * 100, o2.ImprovementOfMeansPct, 9);
+        Assert.Equal(o2.Prompts.Average(p => (p.Post.Probability - p.Base.Probability) / p.Base.Probability * 100), o2.ImprovementPct, 9);
+        var sorted = o2.Prompts.Select(p => p.ImprovementPct).Order().ToArray();
+        Assert.Equal(sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2, o2.MedianImprovementPct, 9);
         Assert.Throws<Sna.Runtime.SnaInputException>(() => TaskAmplification.Evaluate(model, tok, Small, Amplification.Single(1, [0], 2f, PositionsMode.Last), BosPolicy.Prepend, ScoreKind.Sequence));
     }
 
