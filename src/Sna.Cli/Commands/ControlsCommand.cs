@@ -97,11 +97,12 @@ public static class ControlsCommand
             var t = new Table().AddColumn("neurons").AddColumn("improvement").AddColumn("mean P_base").AddColumn("mean P_post");
             t.AddRow("task top-k", MethodOptions.Pct(c.TaskNeuronImprovementPct), Common.Fmt(res.TaskOutcome.MeanPBase), Common.Fmt(res.TaskOutcome.MeanPPost));
             if (res.Random.Count > 0)
-                t.AddRow($"random x{res.Random.Count}", $"{MethodOptions.Pct(c.RandomMeanPct)} ± {Fmt(c.RandomSdPct)}", "", "");
+                t.AddRow($"random x{res.Random.Count}", Sna.Research.Formatting.Num.PlusMinus(c.RandomMeanPct, c.RandomSdPct, Sna.Research.Formatting.Num.Spread.SD, "%"), "", "");
             if (res.BottomOutcome is { } b)
                 t.AddRow("bottom-k", MethodOptions.Pct(b.ImprovementPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost));
             AnsiConsole.Write(t);
-            AnsiConsole.MarkupLine(Markup.Escape($"task neurons: {string.Join(",", res.TaskNeurons)}" + (res.BottomNeurons is { } bn ? $"; bottom-k: {string.Join(",", bn)}" : "")));
+            if (res.Random.Count > 1) AnsiConsole.MarkupLine("[grey]random: mean ± SD over the random sets, in % improvement[/]");
+            AnsiConsole.MarkupLine(Markup.Escape($"task neurons: {string.Join(", ", res.TaskNeurons)}" + (res.BottomNeurons is { } bn ? $"; bottom-k: {string.Join(", ", bn)}" : "")));
             if (res.Random.Count > 0)
                 AnsiConsole.MarkupLine(Markup.Escape($"random sets: seeds {res.Random[0].Seed}..{res.Random[^1].Seed}, best {MethodOptions.Pct(res.Random.Max(x => x.ImprovementPct))}, "
                     + (options.ExcludeTaskNeurons ? "drawn outside the task's neurons" : "drawn from the whole layer (sweep's random:SEED)")));

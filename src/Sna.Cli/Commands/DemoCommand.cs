@@ -48,6 +48,12 @@ public static class DemoCommand
                 InSample = r.GetValue(inSample),
                 SplitSeed = r.GetValue(splitSeed),
                 GenerationMaxTokens = nGen,
+                Provenance =
+                [
+                    new("command", "sna " + string.Join(" ", r.Tokens.Select(x => x.Value))),
+                    new("version", Common.Version),
+                    new("date", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture)),
+                ],
             };
             var (m, tok, _) = Common.Load(r.GetValue(model));
             using var _m = m;

@@ -25,9 +25,10 @@ public static class ReportCommand
         var resamples = Options.Int("--resamples", "Bootstrap resamples.", 1, 1_000_000, Bootstrap.DefaultResamples);
         var seed = Options.Seed("--seed", "Bootstrap seed.", Bootstrap.DefaultSeed);
         var noSvg = new Option<bool>("--no-svg") { Description = "Write PNG figures only." };
+        var controls = new Option<FileInfo[]?>("--controls") { Description = "Output of `sna controls --json` (one result per line, or an array); repeat for several files. Shown in the Controls section.", AllowMultipleArgumentsPerToken = true };
         var json = Options.Json();
         var cmd = new Command("report", "Analyse a sweep: per-task summary, baseline–improvement statistics, zones, three-factor decomposition, layer specialization; writes HTML, Markdown, JSON and figures.")
-        { csv, db, outDir, zones, interference, resamples, seed, noSvg, json };
+        { csv, db, outDir, zones, interference, resamples, seed, noSvg, controls, json };
         cmd.SetAction(r =>
         {
             var csvFile = r.GetValue(csv);
@@ -52,8 +53,26 @@ public static class ReportCommand
                 set = Sna.Research.Storage.ResultSetReader.Read(paths.Where(Sna.Research.Storage.ResultSetReader.HasSweep).ToArray());
             }
 
+            var provenance = new List<KeyValuePair<string, string>>
+            {
+                new("command", "sna " + string.Join(" ", r.Tokens.Select(x => Quote(x.Value)))),
+                new("version", Common.Version),
+                new("date", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)),
+            };
+            if (dbFile is not null)
+                foreach (var dbf in dbFile.Where(x => Sna.Research.Storage.ResultSetReader.HasSweep(x.FullName)))
+                {
+                    using var store = Sna.Research.Storage.ResultStore.OpenReadOnly(dbf.FullName);
+                    if (store.ReadDefinition() is not { } d) continue;
+                    provenance.Add(new("BOS", d.Definition.Bos == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended (<|endoftext|> / the model's BOS)" : "none"));
+                    provenance.Add(new("definition", $"{Path.GetFileName(dbf.FullName)}: sweep {d.Definition.Name}, definition sha256 {d.Hash}"));
+                }
+            var extraControls = (r.GetValue(controls) ?? []).SelectMany(cf => cf.Exists ? ControlsFile.Read(cf.FullName) : throw new FileNotFoundException($"controls file not found: {cf.FullName}")).ToArray();
             var options = new ReportOptions
             {
+                Provenance = provenance,
+                Controls = extraControls.Length > 0 ? extraControls : null,
+                ControlsNote = extraControls.Length > 0 ? $"{extraControls.Length} control result(s) read from {string.Join(", ", (r.GetValue(controls) ?? []).Select(cf => cf.Name))} (sna controls --json)." : null,
                 Analysis = new AnalysisOptions { Zones = z, Resamples = b, Seed = r.GetValue(seed) },
                 Interference = r.GetValue(interference) is { } f
                     ? (f.Exists ? InterferenceMatrix.FromCsv(f.FullName) : throw new FileNotFoundException($"interference file not found: {f.FullName}"))
@@ -96,6 +115,8 @@ public static class ReportCommand
         });
         return cmd;
     }
+
+    private static string Quote(string s) => s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     private static JsonNode? Num(double? v) => v is double d && double.IsFinite(d) ? JsonValue.Create(d) : null;
 }

@@ -86,16 +86,16 @@ public static class Correlation
         {
             var (extreme, total) = SpearmanExactPermutation.CountAtLeastAsExtreme(rx, ry);
             pExact = (double)extreme / total;
-            exactText = $"PValueExact = exact two-sided permutation p, share of all {n}! = {total} pairings of the (average) ranks with |rho*| >= |rho| ({extreme} of {total}).";
+            exactText = $"exact p = two-sided permutation p, the share of all {n}! = {total} pairings of the (average) ranks with |rho*| >= |rho| ({extreme} of {total}).";
         }
         else
         {
             exactText = computeExact
-                ? $"PValueExact not computed: n = {n} > {maxExactN}."
-                : "PValueExact not requested.";
+                ? $"exact p not computed: n = {n} > {maxExactN}."
+                : "exact p not requested.";
         }
 
-        string method = $"rho = Pearson correlation of average ranks; PValueT = two-sided t-approximation with {n - 2} df (scipy.stats.spearmanr); {exactText}";
+        string method = $"rho = Pearson correlation of average ranks; t-approximation p = two-sided, with {n - 2} df (scipy.stats.spearmanr); {exactText}";
         return new SpearmanResult(n, rho, pT, pExact, method);
     }
 

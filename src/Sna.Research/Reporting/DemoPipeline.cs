@@ -38,6 +38,9 @@ public sealed record DemoOptions
     public bool InSample { get; init; }
     /// <summary>Largest number of greedy tokens decoded per prompt in the generation-level evaluation (0 = skip it).</summary>
     public int GenerationMaxTokens { get; init; } = GenerationEvaluator.DefaultMaxNewTokens;
+
+    /// <summary>Caller-known provenance for the report (command line, version with commit, date).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Provenance { get; init; }
     public int Resamples { get; init; } = Bootstrap.DefaultResamples;
     /// <summary>The two-label data set for the classification step (GLUE TSV; the bundled SST-2 dev set), or null to skip it.</summary>
     public string? ClassificationData { get; init; }
@@ -188,6 +191,11 @@ public static class DemoPipeline
             Collateral = collateral,
             Interference = interference.Matrix,
             Classification = classification,
+            Provenance = (o.Provenance ?? []).Concat(
+            [
+                new("BOS", o.Bos == BosPolicy.Prepend ? "prepended" : "none"),
+                new("control seeds", $"{o.ControlSeeds} random neuron sets per task; " + (o.InSample ? "in-sample" : $"held-out protocol, split seed {o.SplitSeed}")),
+            ]).ToArray(),
         }, Path.Combine(o.OutDir, "report"));
         return new DemoResult(advice, mainDb, sweep, report, DateTime.UtcNow - started)
         {

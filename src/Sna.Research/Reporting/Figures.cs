@@ -51,7 +51,7 @@ public static class Figures
             var fy = fx.Select(v => cal.Intercept + cal.Slope * Math.Log(Math.Pow(10, v))).ToArray();
             var fit = plt.Add.ScatterLine(fx, fy, Colors.SteelBlue);
             fit.LineWidth = 1.5f;
-            fit.LegendText = $"fit {cal.Intercept:0.0} {(cal.Slope < 0 ? "−" : "+")} {Math.Abs(cal.Slope):0.0}·ln P_base";
+            fit.LegendText = $"fit {Sna.Research.Formatting.Num.Sig(cal.Intercept, 3)} {(cal.Slope < 0 ? "-" : "+")} {Sna.Research.Formatting.Num.Sig(Math.Abs(cal.Slope), 3)}·ln P_base (slope p = {Sna.Research.Formatting.Num.P(cal.SlopePValue)})";
         }
 
         if (tasks.Length > 0)
@@ -98,10 +98,14 @@ public static class Figures
         for (int i = 0; i < nl; i++) for (int j = 0; j < nt; j++) data[nl - 1 - i, j] = l.Matrix[i, j];
         var plt = new Plot();
         var hm = plt.Add.Heatmap(data);
-        hm.Colormap = new ScottPlot.Colormaps.Viridis();
+        // Signed values: a diverging map centred on zero (white = no change), symmetric range.
+        double maxAbs = 0;
+        foreach (var v in l.Matrix) if (double.IsFinite(v)) maxAbs = Math.Max(maxAbs, Math.Abs(v));
+        hm.Colormap = new ScottPlot.Colormaps.Balance();
+        hm.ManualRange = new ScottPlot.Range(-(maxAbs > 0 ? maxAbs : 1), maxAbs > 0 ? maxAbs : 1);
         hm.NaNCellColor = Colors.LightGray;
         var bar = plt.Add.ColorBar(hm);
-        bar.Label = "mean improvement (%)";
+        bar.Label = "mean improvement (%), 0 = white";
         for (int j = 0; j < nt; j++)
         {
             int best = l.OptimalLayerByTask[j];
@@ -197,7 +201,7 @@ public static class Figures
                 for (int t = 0; t < n; t++)
                 {
                     double v = m[s, t];
-                    var txt = plt.Add.Text(double.IsNaN(v) ? "—" : v.ToString("+0.0;−0.0;0.0", CultureInfo.InvariantCulture), t, n - 1 - s);
+                    var txt = plt.Add.Text(double.IsNaN(v) ? "—" : v.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture), t, n - 1 - s);
                     txt.LabelAlignment = Alignment.MiddleCenter;
                     txt.LabelFontName = ReportFonts.Family;
                     txt.LabelFontSize = n <= 8 ? 11 : 8;
@@ -254,31 +258,28 @@ public static class Figures
         {
             axis.TickLabelStyle.Rotation = 45;
             axis.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-            axis.MinimumSize = 12 + 7 * labels.Max(s => s.Length);
+            axis.MinimumSize = 24 + 9 * labels.Max(s => s.Length); // rotated labels need about 0.7 × 12 px per character plus the tick
         }
     }
 }
 
-/// <summary>Number formatting shared by figures and documents (invariant culture, "—" for NaN).</summary>
+/// <summary>Number formatting of figures and documents, on the one formatter <see cref="Sna.Research.Formatting.Num"/> ("—" when missing, ASCII minus).</summary>
 public static class Fmt
 {
     /// <summary>Fixed decimals, "—" when not finite.</summary>
-    public static string F(double v, int decimals = 3) =>
-        double.IsFinite(v) ? v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
-        : double.IsPositiveInfinity(v) ? "∞" : double.IsNegativeInfinity(v) ? "−∞" : "—";
+    public static string F(double v, int decimals = 3) => Sna.Research.Formatting.Num.F(v, decimals);
 
     /// <summary>Nullable variant of <see cref="F(double, int)"/>.</summary>
-    public static string F(double? v, int decimals = 3) => v is double d ? F(d, decimals) : "—";
+    public static string F(double? v, int decimals = 3) => Sna.Research.Formatting.Num.F(v, decimals);
 
-    /// <summary>Percent with sign, e.g. +12.3%.</summary>
-    public static string Pct(double v, int decimals = 1) =>
-        double.IsFinite(v) ? v.ToString((decimals == 0 ? "+0" : "+0." + new string('0', decimals)) + ";−" + (decimals == 0 ? "0" : "0." + new string('0', decimals)) + ";0", CultureInfo.InvariantCulture) + "%" : "—";
+    /// <summary>Percent with sign and 3 significant digits (at least <paramref name="decimals"/> decimals), e.g. +12.3%.</summary>
+    public static string Pct(double v, int decimals = 1) => Sna.Research.Formatting.Num.Pct(v, 3, decimals);
 
-    /// <summary>p-value: 4 decimals, or scientific below 1e-4.</summary>
-    public static string P(double p) => !double.IsFinite(p) ? "—" : p < 1e-4 ? p.ToString("0.0E+0", CultureInfo.InvariantCulture) : p.ToString("0.0000", CultureInfo.InvariantCulture);
+    /// <summary>p-value.</summary>
+    public static string P(double p) => Sna.Research.Formatting.Num.P(p);
 
-    /// <summary>Probability with enough digits for small baselines.</summary>
-    public static string Prob(double p) => !double.IsFinite(p) ? "—" : p != 0 && Math.Abs(p) < 1e-3 ? p.ToString("0.00E+0", CultureInfo.InvariantCulture) : p.ToString("0.0000", CultureInfo.InvariantCulture);
+    /// <summary>Probability, 4 significant digits.</summary>
+    public static string Prob(double p) => Sna.Research.Formatting.Num.Prob(p);
 
     /// <summary>Zone label.</summary>
     public static string Zone(int zone, ZoneThresholds z) => CrossTaskStatistics.ZoneLabel(zone, z);

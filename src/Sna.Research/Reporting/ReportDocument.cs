@@ -16,7 +16,11 @@ public sealed record ParagraphBlock(string Text, bool Note = false) : ReportBloc
 public sealed record ListBlock(IReadOnlyList<string> Items) : ReportBlock;
 
 /// <summary>Table; <paramref name="Id"/> is the HTML id of the &lt;table&gt;.</summary>
-public sealed record TableBlock(string Id, string Caption, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows) : ReportBlock;
+public sealed record TableBlock(string Id, string Caption, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows) : ReportBlock
+{
+    /// <summary>A two-column key/value table (provenance): text left-aligned and wrapping.</summary>
+    public bool KeyValue { get; init; }
+}
 
 /// <summary>Figure (PNG embedded as base64 in HTML or inline SVG; linked file in Markdown).</summary>
 public sealed record FigureBlock(FigureFile Figure) : ReportBlock;
@@ -51,6 +55,13 @@ public sealed class ReportDocument
         return this;
     }
 
+    /// <summary>Appends a two-column key/value table (e.g. provenance).</summary>
+    public ReportDocument KeyValues(string id, string caption, IEnumerable<KeyValuePair<string, string>> rows)
+    {
+        _blocks.Add(new TableBlock(id, caption, ["item", "value"], rows.Select(kv => (IReadOnlyList<string>)[kv.Key, kv.Value]).ToArray()) { KeyValue = true });
+        return this;
+    }
+
     /// <summary>Appends a figure.</summary>
     public ReportDocument Figure(FigureFile f) { _blocks.Add(new FigureBlock(f)); return this; }
 
@@ -62,9 +73,15 @@ public sealed class ReportDocument
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         sb.Append("<title>").Append(E(Title)).Append("</title>\n<style>\n");
-        sb.Append("body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\n");
-        sb.Append("table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.92em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n");
-        sb.Append("th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}\n");
+        sb.Append("body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1160px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45}\n");
+        // Tables fit or scroll inside their own box, with the first column pinned; numbers never wrap.
+        sb.Append(".table-wrap{max-width:100%;overflow-x:auto;margin:.6em 0 1.4em}\n");
+        sb.Append("table{border-collapse:separate;border-spacing:0;font-size:.86em}th,td{border:1px solid #ccc;border-width:0 1px 1px 0;padding:.2em .45em;text-align:right;white-space:nowrap}\n");
+        sb.Append("tr>:first-child{border-left-width:1px}thead th{border-top-width:1px}\n");
+        sb.Append("th{background:#f2f2f2;white-space:normal}td:first-child,th:first-child{text-align:left;position:sticky;left:0;z-index:1}td:first-child{background:#fff}\n");
+        sb.Append("caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0;position:sticky;left:0}td.wrap{white-space:normal;text-align:left;min-width:14em}\n");
+        sb.Append("table.kv th,table.kv td{text-align:left;white-space:normal}table.kv td:first-child{font-weight:600;white-space:nowrap}\n");
+        sb.Append("h1,h2,p,li,td.wrap,table.kv td,figcaption{overflow-wrap:anywhere}\n");
         sb.Append("figure{margin:1em 0}figure img,figure svg{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:.9em}\n");
         sb.Append(".note{color:#555;font-style:italic}nav ul{columns:2}code{background:#f6f6f6;padding:0 .2em}\n");
         sb.Append("</style>\n</head>\n<body>\n<h1>").Append(E(Title)).Append("</h1>\n");
@@ -91,16 +108,17 @@ public sealed class ReportDocument
                     sb.Append("</ul>\n");
                     break;
                 case TableBlock t:
-                    sb.Append($"<table id=\"{E(t.Id)}\">\n<caption>").Append(E(t.Caption)).Append("</caption>\n<thead><tr>");
+                    sb.Append("<div class=\"table-wrap\">\n");
+                    sb.Append($"<table id=\"{E(t.Id)}\"{(t.KeyValue ? " class=\"kv\"" : "")}>\n<caption>").Append(E(t.Caption)).Append("</caption>\n<thead><tr>");
                     foreach (var h in t.Headers) sb.Append("<th>").Append(E(h)).Append("</th>");
                     sb.Append("</tr></thead>\n<tbody>\n");
                     foreach (var row in t.Rows)
                     {
                         sb.Append("<tr>");
-                        foreach (var c in row) sb.Append("<td>").Append(E(c)).Append("</td>");
+                        foreach (var c in row) sb.Append(c.Length > 40 ? "<td class=\"wrap\">" : "<td>").Append(E(c)).Append("</td>");
                         sb.Append("</tr>\n");
                     }
-                    sb.Append("</tbody>\n</table>\n");
+                    sb.Append("</tbody>\n</table>\n</div>\n");
                     break;
                 case FigureBlock f:
                     sb.Append($"<figure id=\"fig-{E(f.Figure.Name)}\">\n");

@@ -45,6 +45,12 @@ public sealed record ReportOptions
     /// <summary>Figure size in pixels.</summary>
     public int FigureHeight { get; init; } = 620;
 
+    /// <summary>
+    /// Provenance known to the caller, shown first in the provenance block: command line, version with commit, date, BOS,
+    /// definition hash, seeds… (the report adds model, hash, grid and definitions from the results).
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Provenance { get; init; }
+
     /// <summary>Report title; default "SNA sweep report: {sweep} ({model})".</summary>
     public string? Title { get; init; }
 }
@@ -101,7 +107,7 @@ public static class ReportWriter
 
         string title = options.Title ?? $"SNA sweep report: {a.SweepName} ({a.ModelName})";
         var adjusted = StatisticsSections.AdjustControls(a.Controls, options.Controls ?? [], options.ControlsHeldOut);
-        var doc = BuildDocument(title, a, options, adjusted, f1, fLayer, fMult, fInt, fCls);
+        var doc = BuildDocument(title, a, options, adjusted, f1, fLayer, fMult, fInt, fCls, set);
         string html = Path.Combine(outDir, "report.html"), md = Path.Combine(outDir, "report.md"), json = Path.Combine(outDir, "summary.json");
         var utf8 = new UTF8Encoding(false);
         File.WriteAllText(html, doc.ToHtml(options.InlineSvgInHtml), utf8);
@@ -115,11 +121,14 @@ public static class ReportWriter
     // ---------------------------------------------------------------- document
 
     private static ReportDocument BuildDocument(string title, SweepAnalysisResult a, ReportOptions o,
-        IReadOnlyList<StatisticsSections.AdjustedControl> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt, FigureFile? fCls)
+        IReadOnlyList<StatisticsSections.AdjustedControl> controls, FigureFile f1, FigureFile? fLayer, FigureFile? fMult, FigureFile? fInt, FigureFile? fCls, SweepResultSet set)
     {
         var z = a.Options.Zones;
         var d = new ReportDocument(title);
         var st = a.Statistics;
+
+        d.H("provenance", 2, "Provenance");
+        d.KeyValues("table-provenance", "How these results were produced", Provenance(a, o, set));
 
         d.H("overview", 2, "Overview");
         d.P($"Sweep {a.SweepName}; model {a.ModelName}{(a.ModelHash is null ? "" : $" (sha256 {a.ModelHash})")}; " +
@@ -140,11 +149,11 @@ public static class ReportWriter
             $"improvement > 0; golden = configurations with improvement > {a.Options.GoldenThresholdPct.ToString(CultureInfo.InvariantCulture)}%. " +
             "Best layer = layer with the highest improvement averaged over its configurations.");
         d.Table("table-tasks", "Per-task summary",
-            ["task", "domain", "level", "prompts", "configs", "baseline P_base", "zone", "mean improvement_pct", "mean improvement_of_means_pct", "mean median_improvement_pct",
+            ["task", "domain", "level", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "impr. of mean P", "median impr.",
              "max impr. (in-sample)", "success rate", "golden", "best layer", "localization", "best configuration (in-sample)"],
             a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, t.Domain, t.Level, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
                 I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MeanImprovementOfMeansPct, 2), Fmt.Pct(t.MeanMedianImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Fmt.F(t.SuccessRate, 2), I(t.GoldenZoneCount),
-                I(t.BestLayer), Fmt.F(t.Localization, 2), t.Best.Configuration.ToString()]));
+                I(t.BestLayer), Fmt.F(t.Localization, 2), Compact(t.Best.Configuration)]));
 
         // Statistics
         d.H("statistics", 2, "Baseline confidence vs improvement");
@@ -156,9 +165,9 @@ public static class ReportWriter
             d.Table("table-statistics", $"Across tasks (n = {st.N}): baseline P_base vs mean improvement",
                 ["statistic", "value", "p", "method", "paper"],
                 [
-                    ["Pearson r (raw P_base)", Fmt.F(p.R), Fmt.P(p.PValue), "two-sided, t with n−2 df (scipy.stats.pearsonr)", "−0.503 (p = 0.095)"],
+                    ["Pearson r (raw P_base)", Fmt.F(p.R), Fmt.P(p.PValue), "two-sided, t with n−2 df (scipy.stats.pearsonr)", "-0.503 (p = 0.095)"],
                     ["Pearson r (ln P_base)", Fmt.F(st.PearsonLog?.R), Fmt.P(st.PearsonLog?.PValue ?? double.NaN), "as above on the log baseline", "—"],
-                    ["Spearman rho", Fmt.F(s.Rho), Fmt.P(s.PValueT), "t-approximation with n−2 df (scipy.stats.spearmanr)", "−0.762 (p = 0.004)"],
+                    ["Spearman rho", Fmt.F(s.Rho), Fmt.P(s.PValueT), "t-approximation with n−2 df (scipy.stats.spearmanr)", "-0.762 (p = 0.004)"],
                     ["Spearman rho, exact p", Fmt.F(s.Rho), s.PValueExact is double pe ? Fmt.P(pe) : "not computed",
                         s.PValueExact is null ? $"exact permutation p only for n ≤ {a.Options.MaxExactN}" : $"exact permutation over all {st.N}! pairings (preferred at small n)", "—"],
                     ["rho²", Fmt.F(s.RhoSquared), "", "share of rank variance explained by baseline rank", "0.58"],
@@ -181,8 +190,12 @@ public static class ReportWriter
                 $"Boundaries: expected gain {ZoneCalibration.DefaultGoldenGain.ToString(CultureInfo.InvariantCulture)}% (Zone 1/2) and {ZoneCalibration.DefaultSaturationGain.ToString(CultureInfo.InvariantCulture)}% (Zone 2/3); " +
                 $"{(int)(cal.ConfidenceLevel * 100)}% percentile-bootstrap CIs, {cal.Resamples} resamples, {cal.Skipped} skipped (slope ≥ 0).");
             var rows = new List<IReadOnlyList<string>>();
+            // A boundary read off a slope that is not distinguishable from zero is extrapolation of noise: say so instead of printing it.
+            bool estimable = double.IsFinite(cal.SlopePValue) && cal.SlopePValue < CalibrationAlpha && cal.Slope < 0;
+            string why = estimable ? "" : $"not estimable (slope {Fmt.F(cal.Slope, 3)}, p = {Fmt.P(cal.SlopePValue)}: no reliable trend)";
             foreach (var (name, b, cur) in new[] { ("Zone 1/2", cal.Zone12, z.Low), ("Zone 2/3", cal.Zone23, z.High) })
-                rows.Add(b is null ? [name, "—", "—", "—", Fmt.Prob(cur)]
+                rows.Add(!estimable ? [name, why, "—", "—", Fmt.Prob(cur)]
+                    : b is null ? [name, "—", "—", "—", Fmt.Prob(cur)]
                     : [name, Fmt.Prob(b.Baseline), $"[{Fmt.Prob(b.CiLower)}, {Fmt.Prob(b.CiUpper)}]", b.Extrapolated ? "yes" : "no", Fmt.Prob(cur)]);
             d.Table("table-calibration", "Calibrated zone boundaries (P_base)", ["boundary", "fitted", "95% CI", "extrapolated", "configured"], rows);
             if (a.CalibrationNote is { } cn) d.P(cn, note: true);
@@ -288,6 +301,41 @@ public static class ReportWriter
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Calibrated boundaries are shown only when the fitted slope is negative with p below this.</summary>
+    public const double CalibrationAlpha = 0.05;
+
+    /// <summary><c>L3 k8 x3</c>, with positions and source only when they are not the defaults (all, differential).</summary>
+    private static string Compact(SweepConfiguration c) =>
+        $"L{c.Layer} k{c.Count} x{Sna.Research.Formatting.Num.Sig(c.Multiplier, 4)}" + (c.Positions == "all" ? "" : $" {c.Positions}")
+        + (c.NeuronSource is "differential" or "" ? "" : $" {c.NeuronSource}");
+
+    /// <summary>The provenance block: the caller's entries (command line, version, date, BOS, seeds), then what the results say.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> Provenance(SweepAnalysisResult a, ReportOptions o, SweepResultSet set)
+    {
+        var caller = o.Provenance ?? [];
+        foreach (var kv in caller) yield return kv;
+        bool Has(string k) => caller.Any(kv => kv.Key == k);
+        if (!Has("version")) yield return new("version", Sna.Research.Provenance.SnaVersion.Text);
+        if (!Has("date")) yield return new("date", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
+        yield return new("model", a.ModelName + (a.ModelHash is null ? " (hash unknown)" : $" (sha256 {a.ModelHash})"));
+        yield return new("sweep", $"{a.SweepName}: {a.Tasks.Count} task(s), {a.TotalRows} row(s)");
+        static string List<T>(IEnumerable<T> xs, Func<T, string> f) => string.Join(", ", xs.Distinct().Order().Select(f));
+        var rows = set.Rows;
+        if (rows.Count > 0)
+        {
+            int perTask = rows.Select(r => r.Configuration).Distinct().Count();
+            yield return new("grid", $"layers {List(rows.Select(r => r.Layer), I)}; counts {List(rows.Select(r => r.Count), I)}; " +
+                $"multipliers {List(rows.Select(r => r.Multiplier), m => Sna.Research.Formatting.Num.Sig(m, 4))} ({perTask} configuration(s) in all)");
+            yield return new("positions", List(rows.Select(r => r.Positions), x => x));
+            yield return new("neuron source", List(rows.Select(r => r.NeuronSource), x => x));
+        }
+        if (!Has("BOS")) yield return new("BOS", "not recorded in these results");
+        yield return new("bootstrap", $"seed {a.Options.Seed}, {a.Options.Resamples} resamples");
+        yield return new("definitions", $"improvement = (P_post - P_base) / P_base x 100 per prompt, mean over prompts per configuration; " +
+            $"P = probability of the target's first token at the last position; zones on mean P_base: Zone 1 < {Fmt.Prob(a.Options.Zones.Low)} <= Zone 2 <= {Fmt.Prob(a.Options.Zones.High)} < Zone 3; " +
+            $"golden = configuration improvement > {Sna.Research.Formatting.Num.Sig(a.Options.GoldenThresholdPct)}%; success = improvement > 0");
+    }
 
     // ---------------------------------------------------------------- summary.json
 
