@@ -87,7 +87,7 @@ public sealed class ReportWriterTests : IDisposable
         Assert.DoesNotContain("<link", html);
         Assert.Contains("n = 12 task(s)", html);
         Assert.Contains("exact permutation", html);
-        Assert.Contains("−0.762", html);                                // paper reference shown next to ours
+        Assert.Contains("-0.762", html);                                // paper reference shown next to ours (ASCII minus)
         Assert.StartsWith("<!DOCTYPE html>", html);
         // Well-formed enough to parse as XML after the doctype (all tags closed).
         var body = html[html.IndexOf("<html", StringComparison.Ordinal)..].Replace("<meta charset=\"utf-8\">", "<meta charset=\"utf-8\"/>")
