@@ -148,10 +148,10 @@ public static class ReportWriter
             "the per-prompt % improvement. Baseline = mean P_base over the task's prompts. Success rate = share of configurations with " +
             $"improvement > 0; golden = configurations with improvement > {a.Options.GoldenThresholdPct.ToString(CultureInfo.InvariantCulture)}%. " +
             "Best layer = layer with the highest improvement averaged over its configurations.");
-        d.Table("table-tasks", "Per-task summary",
-            ["task", "domain", "level", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "impr. of mean P", "median impr.",
+        d.Table("table-tasks", "Per-task summary (domain and level: see Layer specialization)",
+            ["task", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "impr. of mean P", "median impr.",
              "max impr. (in-sample)", "success rate", "golden", "best layer", "localization", "best configuration (in-sample)"],
-            a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, t.Domain, t.Level, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
+            a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
                 I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MeanImprovementOfMeansPct, 2), Fmt.Pct(t.MeanMedianImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Fmt.F(t.SuccessRate, 2), I(t.GoldenZoneCount),
                 I(t.BestLayer), Fmt.F(t.Localization, 2), Compact(t.Best.Configuration)]));
 
