@@ -148,7 +148,7 @@ public static class ReportWriter
             "the per-prompt % improvement. Baseline = mean P_base over the task's prompts. Success rate = share of configurations with " +
             $"improvement > 0; golden = configurations with improvement > {a.Options.GoldenThresholdPct.ToString(CultureInfo.InvariantCulture)}%. " +
             "Best layer = layer with the highest improvement averaged over its configurations.");
-        d.Table("table-tasks", "Per-task summary (domain and level: see Layer specialization)",
+        d.Table("table-tasks", "Per-task summary",
             ["task", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "impr. of mean P", "median impr.",
              "max impr. (in-sample)", "success rate", "golden", "best layer", "localization", "best configuration (in-sample)"],
             a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
