@@ -98,7 +98,7 @@ public class TaskSuiteTests
             Assert.Equal(line, e.Line);
             Assert.Contains(reason, e.Reason);
             Assert.StartsWith($"{path}:{line}: ", e.Message);
-            Assert.IsAssignableFrom<FormatException>(e);   // the CLI reports FormatException as a one-line user error
+            Assert.IsAssignableFrom<Sna.Runtime.SnaInputException>(e);   // the CLI reports it as a one-line input error (exit 2)
         }
         finally { Directory.Delete(dir, true); }
     }
