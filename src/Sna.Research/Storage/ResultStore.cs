@@ -59,9 +59,9 @@ public sealed class ResultStore : IDisposable
             }
             else
             {
-                using var check = Cmd("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sweep'");
+                using var check = Cmd("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sweep', 'results')");
                 if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
-                    throw new Sna.Runtime.SnaInputException("--db", $"{Path} is not a results database of sna sweep (it has no sweep table)");
+                    throw new Sna.Runtime.SnaInputException("--db", $"{Path} is not a results database of sna sweep (it has no sweep or results table)");
             }
         }
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xff) is 26 or 11)

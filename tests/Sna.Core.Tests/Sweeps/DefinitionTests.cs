@@ -69,7 +69,7 @@ public class DefinitionTests
     {
         Assert.Equal(new ShardSpec(2, 4), ShardSpec.Parse("2/4", env: _ => null));
         Assert.Equal(ShardSpec.Whole, ShardSpec.Parse(null, env: _ => null));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ShardSpec.Parse("4/4", env: _ => null));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => ShardSpec.Parse("4/4", env: _ => null));
         var slurm = new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "3", ["SLURM_ARRAY_TASK_COUNT"] = "8" };
         Assert.Equal(new ShardSpec(3, 8), ShardSpec.Parse("auto", env: k => slurm.GetValueOrDefault(k)));
         var slurm1 = new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "1", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_COUNT"] = "4" };
