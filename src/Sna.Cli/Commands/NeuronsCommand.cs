@@ -57,11 +57,11 @@ public static class NeuronsCommand
 
             DiscoveryMethod meth;
             try { meth = r.GetValue(method) is { } ms ? DiscoveryMethods.Parse(ms) : contrast is null ? DiscoveryMethod.Differential : DiscoveryMethod.Contrastive; }
-            catch (ArgumentException e) { throw new UserException(e.Message); }
+            catch (ArgumentException e) { throw new SnaInputException(e.Message); }
             bool twoClass = meth is DiscoveryMethod.Contrastive or DiscoveryMethod.Exclusive;
-            if (twoClass && contrast is null) throw new UserException($"--method {DiscoveryMethods.Name(meth)} compares two classes: give --contrast-texts FILE or a task with classes");
-            if (!twoClass && contrast is not null) throw new UserException($"--method {DiscoveryMethods.Name(meth)} takes one class: drop --contrast-texts (or use --method contrastive|exclusive)");
-            if (meth == DiscoveryMethod.TaskVsRest && suite is null) throw new UserException("--method task-vs-rest needs --task (it compares the task with the other built-in tasks)");
+            if (twoClass && contrast is null) throw new SnaInputException($"--method {DiscoveryMethods.Name(meth)} compares two classes: give --contrast-texts FILE or a task with classes");
+            if (!twoClass && contrast is not null) throw new SnaInputException($"--method {DiscoveryMethods.Name(meth)} takes one class: drop --contrast-texts (or use --method contrastive|exclusive)");
+            if (meth == DiscoveryMethod.TaskVsRest && suite is null) throw new SnaInputException("--method task-vs-rest needs --task (it compares the task with the other built-in tasks)");
 
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
