@@ -171,7 +171,7 @@ public class NeuronDiscoveryTests
     [Fact]
     public void Sweep_refuses_the_old_contrastive_source_name_with_a_pointer()
     {
-        var e = Assert.Throws<FormatException>(() => Sna.Research.Sweeps.NeuronSourceSpec.Parse("contrastive"));
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => Sna.Research.Sweeps.NeuronSourceSpec.Parse("contrastive"));
         Assert.Contains("task-vs-rest", e.Message);
         Assert.Equal("task-vs-rest", Sna.Research.Sweeps.NeuronSourceSpec.Parse("task-vs-rest").Kind);
     }
