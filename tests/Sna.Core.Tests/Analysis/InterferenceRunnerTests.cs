@@ -105,5 +105,5 @@ public class InterferenceRunnerTests
     [InlineData("math-easy@3:0")]
     [InlineData("math-easy@3:5:abc")]
     [InlineData("math-easy@3:5:2:1")]
-    public void Bad_source_specs_are_format_errors(string text) => Assert.Throws<FormatException>(() => InterferenceSourceSpec.Parse(text));
+    public void Bad_source_specs_are_format_errors(string text) => Assert.Throws<Sna.Runtime.SnaInputException>(() => InterferenceSourceSpec.Parse(text));
 }
