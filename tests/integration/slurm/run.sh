@@ -69,8 +69,16 @@ export PATH="$WORK/bin:$PATH" HOME="$WORK/home" SNA_CACHE_DIR="$WORK/cache" HF_H
        DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1 TERM=dumb
 
 # The sweep definition every run below shares (sbatch environment overrides; the single-process reference uses the same).
+# The task is a researcher's own file, written here (not a built-in): 24 sums in a phrasing no built-in task uses.
 mkdir -p "$WORK/tasks"
-export MODEL="$REPO/models/sna-demo-gpt2" TASKS="math-easy" SWEEP_NAME="slurm-it" \
+/usr/bin/python3 - "$WORK/tasks/my-sums.json" <<'PY'
+import json, sys
+pairs = [(a, b) for a in range(1, 7) for b in (2, 3, 5, 6)]
+task = {"name": "my-sums", "description": "Written by the Slurm integration suite: 'The sum of a and b is' -> ' a+b'.",
+        "prompts": [{"text": f"The sum of {a} and {b} is", "target": f" {a + b}"} for a, b in pairs]}
+json.dump(task, open(sys.argv[1], "w"), indent=1)
+PY
+export MODEL="$REPO/models/sna-demo-gpt2" TASKS="$WORK/tasks/my-sums.json" SWEEP_NAME="slurm-it" \
        LAYERS=all COUNTS=3,5 MULTIPLIERS=1.1:2.4:12 POSITIONS=all NEURON_SOURCE=differential
 SBATCH="$REPO/deploy/slurm/sweep.sbatch"
 MERGE="$REPO/deploy/slurm/merge.sbatch"
