@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sna.Runtime.Checkpoints;
 
 namespace Sna.Runtime.Models;
 
@@ -34,132 +35,152 @@ public sealed record ModelConfig
     public int DHead => DModel / NHeads;
     public int RotaryDims => (int)(DHead * RotaryPct);
 
-    public void Validate()
+    public void Validate() => Validate(null);
+
+    private void Validate(string? path)
     {
-        void Pos(int v, string n) { if (v <= 0) throw new InvalidDataException($"config: {n} must be positive, got {v}"); }
+        void Bad(string m) => throw new CheckpointException(path is null ? $"config: {m}" : $"model config '{path}': {m}", path);
+        void Pos(int v, string n) { if (v <= 0) Bad($"{n} must be positive, got {v}"); }
         Pos(DModel, "d_model"); Pos(NHeads, "n_heads"); Pos(NLayers, "n_layers"); Pos(DMlp, "d_mlp"); Pos(NCtx, "n_ctx"); Pos(VocabSize, "vocab_size");
-        if (DModel % NHeads != 0) throw new InvalidDataException($"config: d_model {DModel} is not divisible by n_heads {NHeads}");
-        if (NKvHeads <= 0 || NHeads % NKvHeads != 0) throw new InvalidDataException($"config: n_heads {NHeads} is not a multiple of the key/value heads {NKvHeads}");
-        if (Activation is not ("gelu_new" or "gelu" or "silu")) throw new InvalidDataException($"config: activation '{Activation}' is not supported (gelu_new, gelu, silu)");
-        if (RotaryPct < 0 || RotaryPct > 1) throw new InvalidDataException($"config: rotary_pct {RotaryPct} must be in [0, 1]");
-        if (RotaryDims % 2 != 0) throw new InvalidDataException($"config: rotary dims {RotaryDims} must be even");
+        if (DModel % NHeads != 0) Bad($"d_model {DModel} is not divisible by n_heads {NHeads}");
+        if (NKvHeads <= 0 || NHeads % NKvHeads != 0) Bad($"n_heads {NHeads} is not a multiple of the key/value heads {NKvHeads}");
+        // Fused and concatenated widths (3·d_model, (H + 2·Hkv)·d_head) must fit an int: larger values are a corrupt config.
+        if ((long)(NHeads + 2 * (long)NKvHeads) * DHead > int.MaxValue || 3L * DModel > int.MaxValue)
+            Bad($"d_model {DModel} is too large");
+        if (Activation is not ("gelu_new" or "gelu" or "silu")) Bad($"activation '{Activation}' is not supported (gelu_new, gelu, silu)");
+        if (!(RotaryPct >= 0 && RotaryPct <= 1)) Bad($"rotary_pct {RotaryPct} must be in [0, 1]");
+        if (RotaryDims % 2 != 0) Bad($"rotary dims {RotaryDims} must be even");
+        if (!(RotaryBase > 0)) Bad($"rotary base {RotaryBase} must be positive");
+        if (!(LayerNormEps > 0) || !float.IsFinite(LayerNormEps)) Bad($"layer norm epsilon {LayerNormEps} must be a positive float32");
     }
 
-    /// <summary>Reads and validates <c>config.json</c> in <paramref name="directory"/>.</summary>
-    public static ModelConfig Load(string directory)
-    {
-        string path = Path.Combine(directory, "config.json");
-        if (!File.Exists(path)) throw new FileNotFoundException($"no config.json in {directory}", path);
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e); }
-        using (doc) return Parse(doc.RootElement, path);
-    }
+    /// <summary>
+    /// Reads and validates <c>config.json</c> in <paramref name="directory"/> strictly: a key of the wrong type (a string
+    /// where a number or boolean belongs, a fraction where an integer belongs) is a <see cref="CheckpointException"/> naming the
+    /// file and the key, never a silent default.
+    /// </summary>
+    public static ModelConfig Load(string directory) => Parse(ModelConfigJson.Load(directory));
 
-    public static ModelConfig Parse(JsonElement root, string path)
+    /// <summary>Parses a config already read as JSON; <paramref name="path"/> is used in error messages.</summary>
+    public static ModelConfig Parse(JsonElement root, string path) => Parse(ModelConfigJson.Parse(root.GetRawText(), path));
+
+    public static ModelConfig Parse(ModelConfigJson j)
     {
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object");
-        string modelType = Str(root, "model_type") ?? "";
-        string arch = root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0
-            ? a[0].GetString() ?? "" : "";
+        string path = j.Path;
+        string modelType = j.GetString("model_type", "");
+        string arch = "";
+        if (j.TryGetElement("architectures", out var a))
+        {
+            if (a.ValueKind != JsonValueKind.Array || (a.GetArrayLength() > 0 && a[0].ValueKind != JsonValueKind.String))
+                throw new CheckpointException($"model config '{path}': key 'architectures' must be a list of strings", path, "architectures");
+            if (a.GetArrayLength() > 0) arch = a[0].GetString()!;
+        }
         string source = arch.Length > 0 ? arch : modelType;
         ModelConfig cfg;
         if (modelType == "gpt2" || arch == "GPT2LMHeadModel")
         {
-            int d = Int(root, path, "n_embd");
-            int h = Int(root, path, "n_head");
+            int d = j.GetInt("n_embd");
+            int h = j.GetInt("n_head");
             cfg = new ModelConfig
             {
                 Architecture = ArchitectureKind.Gpt2,
                 DModel = d, NHeads = h, NKvHeads = h,
-                NLayers = Int(root, path, "n_layer"),
-                DMlp = OptInt(root, "n_inner") ?? 4 * d,
-                NCtx = OptInt(root, "n_positions") ?? OptInt(root, "n_ctx") ?? 1024,
-                VocabSize = Int(root, path, "vocab_size"),
-                LayerNormEps = (float)(OptDouble(root, "layer_norm_epsilon") ?? 1e-5),
-                Activation = NormalizeAct(Str(root, "activation_function") ?? "gelu_new", path),
-                TiedEmbeddings = OptBool(root, "tie_word_embeddings") ?? true,
-                BosTokenId = OptInt(root, "bos_token_id") ?? 50256,
+                NLayers = j.GetInt("n_layer"),
+                DMlp = j.TryGetInt("n_inner", out int inner) ? inner : FourTimes(j, d, "n_embd"),
+                NCtx = j.TryGetInt("n_positions", out int np) ? np : j.GetInt("n_ctx", 1024),
+                VocabSize = j.GetInt("vocab_size"),
+                LayerNormEps = Eps(j, "layer_norm_epsilon", 1e-5),
+                Activation = NormalizeAct(j.GetString("activation_function", "gelu_new"), path, "activation_function"),
+                TiedEmbeddings = j.GetBool("tie_word_embeddings", true),
+                BosTokenId = j.GetInt("bos_token_id", 50256),
                 SourceArchitecture = source,
             };
         }
         else if (modelType == "gpt_neox" || arch == "GPTNeoXForCausalLM")
         {
-            int d = Int(root, path, "hidden_size");
-            int h = Int(root, path, "num_attention_heads");
+            int d = j.GetInt("hidden_size");
+            int h = j.GetInt("num_attention_heads");
             cfg = new ModelConfig
             {
                 Architecture = ArchitectureKind.GptNeoX,
                 DModel = d, NHeads = h, NKvHeads = h,
-                NLayers = Int(root, path, "num_hidden_layers"),
-                DMlp = OptInt(root, "intermediate_size") ?? 4 * d,
-                NCtx = OptInt(root, "max_position_embeddings") ?? 2048,
-                VocabSize = Int(root, path, "vocab_size"),
-                LayerNormEps = (float)(OptDouble(root, "layer_norm_eps") ?? 1e-5),
-                Activation = NormalizeAct(Str(root, "hidden_act") ?? "gelu", path),
-                ParallelResidual = OptBool(root, "use_parallel_residual") ?? true,
-                RotaryPct = OptDouble(root, "rotary_pct") ?? 0.25,
-                RotaryBase = OptDouble(root, "rotary_emb_base") ?? 10000,
-                TiedEmbeddings = OptBool(root, "tie_word_embeddings") ?? false,
-                BosTokenId = OptInt(root, "bos_token_id") ?? 0,
+                NLayers = j.GetInt("num_hidden_layers"),
+                DMlp = j.TryGetInt("intermediate_size", out int inner) ? inner : FourTimes(j, d, "hidden_size"),
+                NCtx = j.GetInt("max_position_embeddings", 2048),
+                VocabSize = j.GetInt("vocab_size"),
+                LayerNormEps = Eps(j, "layer_norm_eps", 1e-5),
+                Activation = NormalizeAct(j.GetString("hidden_act", "gelu"), path, "hidden_act"),
+                ParallelResidual = j.GetBool("use_parallel_residual", true),
+                RotaryPct = j.GetDouble("rotary_pct", 0.25),
+                RotaryBase = j.GetDouble("rotary_emb_base", 10000),
+                TiedEmbeddings = j.GetBool("tie_word_embeddings", false),
+                BosTokenId = j.GetInt("bos_token_id", 0),
                 SourceArchitecture = source,
             };
         }
         else if (modelType == "llama" || arch == "LlamaForCausalLM")
         {
-            int d = Int(root, path, "hidden_size");
-            int h = Int(root, path, "num_attention_heads");
-            RejectLlamaVariants(root, path, d, h);
+            int d = j.GetInt("hidden_size");
+            int h = j.GetInt("num_attention_heads");
+            RejectLlamaVariants(j, d, h);
             cfg = new ModelConfig
             {
                 Architecture = ArchitectureKind.Llama,
-                DModel = d, NHeads = h, NKvHeads = OptInt(root, "num_key_value_heads") ?? h,
-                NLayers = Int(root, path, "num_hidden_layers"),
-                DMlp = Int(root, path, "intermediate_size"),
-                NCtx = OptInt(root, "max_position_embeddings") ?? 2048,
-                VocabSize = Int(root, path, "vocab_size"),
-                LayerNormEps = (float)(OptDouble(root, "rms_norm_eps") ?? 1e-6),
-                Activation = NormalizeAct(Str(root, "hidden_act") ?? "silu", path),
+                DModel = d, NHeads = h, NKvHeads = j.GetInt("num_key_value_heads", h),
+                NLayers = j.GetInt("num_hidden_layers"),
+                DMlp = j.GetInt("intermediate_size"),
+                NCtx = j.GetInt("max_position_embeddings", 2048),
+                VocabSize = j.GetInt("vocab_size"),
+                LayerNormEps = Eps(j, "rms_norm_eps", 1e-6),
+                Activation = NormalizeAct(j.GetString("hidden_act", "silu"), path, "hidden_act"),
                 RotaryPct = 1.0,
-                RotaryBase = OptDouble(root, "rope_theta") ?? 10000,
-                TiedEmbeddings = OptBool(root, "tie_word_embeddings") ?? false,
-                BosTokenId = OptInt(root, "bos_token_id") ?? 1,
+                RotaryBase = j.GetDouble("rope_theta", 10000),
+                TiedEmbeddings = j.GetBool("tie_word_embeddings", false),
+                BosTokenId = j.GetInt("bos_token_id", 1),
                 SourceArchitecture = source,
             };
         }
         else
         {
-            throw new NotSupportedException($"{path}: unknown architecture '{source}' (supported: GPT2LMHeadModel, GPTNeoXForCausalLM, LlamaForCausalLM)");
+            throw new CheckpointException($"model config '{path}': unknown architecture '{source}' (supported: GPT2LMHeadModel, GPTNeoXForCausalLM, LlamaForCausalLM)", path, "architectures");
         }
-        cfg.Validate();
+        cfg.Validate(path);
         return cfg;
     }
 
     /// <summary>
     /// Llama-family options the runtime does not implement; refused rather than silently computing a different model.
     /// </summary>
-    private static void RejectLlamaVariants(JsonElement root, string path, int d, int h)
+    private static void RejectLlamaVariants(ModelConfigJson j, int d, int h)
     {
-        if (root.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind != JsonValueKind.Null)
-            throw new NotSupportedException($"{path}: rope_scaling is not supported (plain RoPE only; Llama 3.1+ 'llama3' scaling, linear and dynamic scaling are not implemented)");
-        if (OptInt(root, "head_dim") is int hd && h > 0 && hd != d / h)
-            throw new NotSupportedException($"{path}: head_dim {hd} differs from hidden_size / num_attention_heads = {d / Math.Max(h, 1)}; not supported");
-        if (OptBool(root, "attention_bias") == true || OptBool(root, "mlp_bias") == true)
-            throw new NotSupportedException($"{path}: attention_bias / mlp_bias are not supported for Llama");
+        string path = j.Path;
+        if (j.Has("rope_scaling"))
+            throw new CheckpointException($"model config '{path}': rope_scaling is not supported (plain RoPE only; Llama 3.1+ 'llama3' scaling, linear and dynamic scaling are not implemented)", path, "rope_scaling");
+        if (j.TryGetInt("head_dim", out int hd) && h > 0 && hd != d / h)
+            throw new CheckpointException($"model config '{path}': head_dim {hd} differs from hidden_size / num_attention_heads = {d / h}; not supported", path, "head_dim");
+        if (j.GetBool("attention_bias", false) || j.GetBool("mlp_bias", false))
+            throw new CheckpointException($"model config '{path}': attention_bias / mlp_bias are not supported for Llama", path, "attention_bias");
     }
 
-    private static string NormalizeAct(string act, string path) => act switch
+    /// <summary>The default MLP width 4·d_model, refused when it does not fit an int.</summary>
+    private static int FourTimes(ModelConfigJson j, int d, string key) =>
+        4L * d is long m && m <= int.MaxValue ? (int)m
+            : throw new CheckpointException($"model config '{j.Path}': key '{key}' = {d} is too large (4 x {d} does not fit a 32-bit size)", j.Path, key);
+
+    /// <summary>A layer-norm epsilon: a finite positive number that stays positive in float32.</summary>
+    private static float Eps(ModelConfigJson j, string key, double fallback)
+    {
+        double v = j.GetDouble(key, fallback);
+        if (!(v > 0) || !float.IsFinite((float)v) || (float)v == 0)
+            throw new CheckpointException($"model config '{j.Path}': key '{key}' must be a positive number representable in float32, found {v}", j.Path, key);
+        return (float)v;
+    }
+
+    private static string NormalizeAct(string act, string path, string key) => act switch
     {
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => "gelu_new",
         "gelu" => "gelu",
         "silu" or "swish" => "silu",
-        _ => throw new NotSupportedException($"{path}: activation function '{act}' is not supported"),
+        _ => throw new CheckpointException($"model config '{path}': key '{key}': activation function '{act}' is not supported (gelu_new, gelu, silu)", path, key),
     };
-
-    private static string? Str(JsonElement r, string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-    private static int? OptInt(JsonElement r, string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : null;
-    private static double? OptDouble(JsonElement r, string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-    private static bool? OptBool(JsonElement r, string k) => r.TryGetProperty(k, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
-    private static int Int(JsonElement r, string path, string k) =>
-        OptInt(r, k) ?? throw new InvalidDataException($"{path}: missing or non-integer key '{k}'");
 }

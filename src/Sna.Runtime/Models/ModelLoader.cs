@@ -28,6 +28,15 @@ public static class ModelLoader
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model directory not found: {directory}");
         var config = ModelConfig.Load(directory);
         var ckpt = Checkpoint.Open(directory);
+        try
+        {
+            CheckSizes(config, ckpt);
+        }
+        catch
+        {
+            ckpt.Dispose();
+            throw;
+        }
         var weights = new ModelWeights();
         weights.Owners.Add(ckpt);
         try
@@ -62,6 +71,70 @@ public static class ModelLoader
             weights.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Where an architecture keeps the tensors that fix its sizes, and the config.json keys that state them.</summary>
+    private sealed record Layout(string Embedding, string? Positions, string LayerPrefix, string Mlp, bool MlpTransposed,
+                                 string VocabKey, string DModelKey, string LayersKey, string MlpKey, string CtxKey);
+
+    private static Layout LayoutOf(ModelConfig c, Checkpoint ckpt) => c.Architecture switch
+    {
+        ArchitectureKind.Gpt2 when ckpt.Contains("transformer.wte.weight") =>
+            new("transformer.wte.weight", "transformer.wpe.weight", "transformer.h.", "mlp.c_fc.weight", false, "vocab_size", "n_embd", "n_layer", "n_inner", "n_positions"),
+        ArchitectureKind.Gpt2 =>
+            new("wte.weight", "wpe.weight", "h.", "mlp.c_fc.weight", false, "vocab_size", "n_embd", "n_layer", "n_inner", "n_positions"),
+        ArchitectureKind.GptNeoX =>
+            new("gpt_neox.embed_in.weight", null, "gpt_neox.layers.", "mlp.dense_h_to_4h.weight", true, "vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size", "max_position_embeddings"),
+        _ =>
+            new("model.embed_tokens.weight", null, "model.layers.", "mlp.up_proj.weight", true, "vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size", "max_position_embeddings"),
+    };
+
+    /// <summary>
+    /// The one size check: config.json's sizes (vocabulary, d_model, layers, d_mlp, positions) against the checkpoint's
+    /// tensor shapes, before anything is allocated, so a corrupt or mismatched config (<c>n_layer: 2000000000</c>) is a
+    /// one-line <see cref="CheckpointException"/> naming the key, not an out-of-memory crash. Every tensor's full shape is
+    /// then checked again as it is read (<see cref="TensorView.ExpectShape"/>).
+    /// </summary>
+    private static void CheckSizes(ModelConfig c, Checkpoint ckpt)
+    {
+        var l = LayoutOf(c, ckpt);
+        string cfg = Path.Combine(ckpt.Directory, ModelConfigJson.FileName);
+        CheckpointException Mismatch(string key, long stated, string what, long found) =>
+            new($"model config '{cfg}': {key} = {stated} does not match the checkpoint ({what} is {found})", cfg, key);
+
+        int[] emb = Shape(ckpt, l.Embedding, 2);
+        if (emb[1] != c.DModel) throw Mismatch(l.DModelKey, c.DModel, $"{l.Embedding} width", emb[1]);
+        if (emb[0] != c.VocabSize) throw Mismatch(l.VocabKey, c.VocabSize, $"{l.Embedding} rows", emb[0]);
+        if (l.Positions is not null)
+        {
+            int[] pos = Shape(ckpt, l.Positions, 2);
+            if (pos[0] != c.NCtx) throw Mismatch(l.CtxKey, c.NCtx, $"{l.Positions} rows", pos[0]);
+        }
+        // Layers present: the distinct indices L of "{prefix}{L}." names; they must be exactly 0 .. n_layers-1.
+        var indices = new SortedSet<int>();
+        foreach (string name in ckpt.Names)
+        {
+            if (!name.StartsWith(l.LayerPrefix, StringComparison.Ordinal)) continue;
+            int dot = name.IndexOf('.', l.LayerPrefix.Length);
+            if (dot > l.LayerPrefix.Length && int.TryParse(name.AsSpan(l.LayerPrefix.Length, dot - l.LayerPrefix.Length),
+                    System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int idx))
+                indices.Add(idx);
+        }
+        if (indices.Count != c.NLayers || (indices.Count > 0 && indices.Max != c.NLayers - 1))
+            throw Mismatch(l.LayersKey, c.NLayers, $"the number of layers {l.LayerPrefix}N.*", indices.Count);
+        string mlpName = l.LayerPrefix + "0." + l.Mlp;
+        int[] mlp = Shape(ckpt, mlpName, 2);
+        int mlpWidth = l.MlpTransposed ? mlp[0] : mlp[1];
+        if (mlpWidth != c.DMlp) throw Mismatch(l.MlpKey, c.DMlp, $"{mlpName} width", mlpWidth);
+    }
+
+    private static int[] Shape(Checkpoint ckpt, string name, int rank)
+    {
+        if (!ckpt.TryGet(name, out var v))
+            throw new CheckpointException($"tensor '{name}' is missing from the checkpoint in {ckpt.Directory}", ckpt.Directory, name);
+        if (v.Rank != rank)
+            throw new CheckpointException($"tensor '{name}' in {ckpt.Directory} has {v.Rank} dimensions, expected {rank}", ckpt.Directory, name);
+        return v.Shape;
     }
 
     private sealed class Ctx(Checkpoint ckpt, ModelWeights weights, WeightsDTypeOption dtype)

@@ -151,7 +151,7 @@ public sealed class ModelCatalog : IDisposable
             var c = ModelConfig.Load(dir);
             return new ModelEntry(id, name, kind, Path.GetFullPath(dir), true, null, c.NLayers, c.DMlp, c.NCtx);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or Sna.Runtime.SnaInputException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {
             return new ModelEntry(id, name, kind, Path.GetFullPath(dir), false, "config.json could not be read: " + ex.Message.Replace(dir, Path.GetFileName(dir)), null, null, null);
         }
