@@ -148,4 +148,59 @@ public class ClassifyCommandTests
     {
         Assert.True(File.Exists(ClassifyCommand.BundledDataPath()));
     }
+
+    [Fact]
+    public void True_label_is_flagged_as_an_oracle_in_json_and_on_stderr()
+    {
+        var (code, output, err) = CliHarness.Run("classify", "--n", "4", "--train-n", "12", "--layers", "4", "--multipliers", "4", "--amplify", "true-label", "--naive-sample", "0", "--json");
+        Assert.True(code == 0, err);
+        var r = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("true-label", r.GetProperty("amplify").GetString());
+        Assert.True(r.GetProperty("amplify_oracle").GetBoolean());
+        Assert.Contains("ORACLE", r.GetProperty("amplify_note").GetString());
+        Assert.Contains("ORACLE", err);
+    }
+
+    [Fact]
+    public void True_label_table_output_says_oracle()
+    {
+        var (code, output, err) = CliHarness.Run("classify", "--n", "4", "--train-n", "12", "--layers", "4", "--multipliers", "4", "--amplify", "true-label", "--naive-sample", "0", "--format", "plain");
+        Assert.True(code == 0, err);
+        Assert.Contains("ORACLE", output + err);
+        Assert.Contains("amplify=true-label", output + err);
+    }
+
+    [Fact]
+    public void Fixed_label_accepts_a_value_or_a_word()
+    {
+        var byWord = CliHarness.Json("classify", "--n", "4", "--train-n", "12", "--layers", "4", "--multipliers", "4", "--amplify", "fixed:positive", "--naive-sample", "0", "--json");
+        Assert.Equal("fixed:1", byWord.GetProperty("amplify").GetString());
+        Assert.False(byWord.GetProperty("amplify_oracle").GetBoolean());
+        var (code, _, err) = CliHarness.Run("classify", "--n", "4", "--amplify", "fixed:neutral", "--json");
+        Assert.Equal(2, code);
+        Assert.Contains("fixed:LABEL", err);
+    }
+
+    [Fact]
+    public void Paper_grid_preset_has_no_identity_cell()
+    {
+        var r = CliHarness.Json("classify", "--n", "4", "--train-n", "12", "--grid", "paper", "--naive-sample", "0", "--json");
+        Assert.Equal("paper", r.GetProperty("grid_preset").GetString());
+        Assert.Equal(new[] { 0, 1, 3, 4, 5 }, r.GetProperty("layers").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Equal(new[] { 2.0, 4.0, 8.0, 16.0 }, r.GetProperty("multipliers").EnumerateArray().Select(x => x.GetDouble()));
+        Assert.Equal(20, r.GetProperty("grid").GetArrayLength());
+        Assert.Equal(20, r.GetProperty("zone3_configurations").GetInt32());
+        var (code, _, err) = CliHarness.Run("classify", "--n", "4", "--grid", "paper", "--layers", "1", "--json");
+        Assert.Equal(2, code);
+        Assert.Contains("--grid paper", err);
+    }
+
+    [Fact]
+    public void Default_grid_does_not_count_the_identity_multiplier_in_zone3()
+    {
+        // The default multipliers 1,2,4,8,12,16 over two layers: 12 cells, 10 of them interventions.
+        var r = CliHarness.Json("classify", "--n", "4", "--train-n", "12", "--layers", "1,4", "--naive-sample", "0", "--json");
+        Assert.Equal(12, r.GetProperty("grid").GetArrayLength());
+        Assert.Equal(10, r.GetProperty("zone3_configurations").GetInt32());
+    }
 }

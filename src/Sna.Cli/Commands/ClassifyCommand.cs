@@ -10,7 +10,7 @@ namespace Sna.Cli.Commands;
 
 /// <summary>
 /// <c>sna classify --model M --data FILE --n 200 --seed 42 [--layers ...] [--multipliers ...] [--method contrastive|neutral]
-/// [--k 10] [--amplify predicted|both] --db results.db [--out DIR] [--json]</c>: the SNA paper's SST-2 experiment for any
+/// [--k 10] [--amplify predicted|both|fixed:LABEL|true-label] [--grid paper] --db results.db [--out DIR] [--json]</c>: the SNA paper's SST-2 experiment for any
 /// two-label GLUE-format TSV. JSON: <c>{"n","rows","zones":{"1":{"n","accuracy_before"},…},"grid":[{"layer","multiplier",
 /// "zones":{"1":{"accuracy_after","delta_pp"},…}}],…,"run":{…}}</c>.
 /// </summary>
@@ -27,7 +27,8 @@ public static class ClassifyCommand
         var mults = Options.Multipliers("1,2,4,8,12,16");
         var method = new Option<string>("--method") { Description = "contrastive (class vs class, exclusive lists) or neutral (class vs neutral texts).", DefaultValueFactory = _ => "contrastive" };
         var k = Options.Count(10, "Neurons per class per layer.");
-        var amplify = new Option<string>("--amplify") { Description = "predicted (the neurons of the class the unmodified model predicts) or both (both classes' neurons).", DefaultValueFactory = _ => "predicted" };
+        var amplify = new Option<string>("--amplify") { Description = "Whose neurons are amplified: predicted (the class the unmodified model predicts; default), both (both classes), fixed:LABEL (one class for every example; LABEL = a label value or word) or true-label (ORACLE: each example's true class; it reads the label, so its accuracy is an upper bound, not a classifier's).", DefaultValueFactory = _ => "predicted" };
+        var gridPreset = new Option<string?>("--grid") { Description = "Grid preset instead of --layers/--multipliers: paper (the paper's SST-2 grid: five layers spread over the depth × multipliers 2,4,8,16, no identity cell)." };
         var template = new Option<string>("--template") { Description = "Prompt template; {sentence} is replaced by the text.", DefaultValueFactory = _ => "Review: {sentence} Sentiment:" };
         var labelValues = new Option<string>("--label-values") { Description = "The two label values of the data, comma-separated (class 0, class 1).", DefaultValueFactory = _ => "0,1" };
         var labelWords = new Option<string>("--label-words") { Description = "The words scored for the two labels, separated by '|', used verbatim (mind the leading space).", DefaultValueFactory = _ => " negative| positive" };
@@ -41,7 +42,7 @@ public static class ClassifyCommand
         var naive = Options.Int("--naive-sample", "Time this many (example, configuration) pairs as one full forward each, for the naive rate (0 = skip).", 0, 10_000, 4);
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType(); var format = TableOutput.FormatOption();
         var cmd = new Command("classify", "Zero-shot two-label classification with SNA: accuracy per margin zone before and after amplifying the predicted class's neurons, over layers × multipliers.")
-        { model, data, n, seed, trainN, layers, mults, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
+        { model, data, n, seed, trainN, layers, mults, gridPreset, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -54,9 +55,14 @@ public static class ClassifyCommand
                 Template = r.GetValue(template)!, LabelValues = values, LabelWords = words,
                 Zones = ClassifierSpec.ParseZones(r.GetValue(zones)!), Bos = policy,
             };
+            var (target, fixedClass) = AmplifyTargets.Parse(r.GetValue(amplify)!, spec);
+            string? preset = r.GetValue(gridPreset)?.Trim().ToLowerInvariant();
+            if (preset is not null && preset != "paper") throw new SnaInputException($"--grid must be paper, got '{r.GetValue(gridPreset)}'");
+            if (preset is not null && (r.GetResult(layers) is { Implicit: false } || r.GetResult(mults) is { Implicit: false }))
+                throw new SnaInputException("--grid paper sets the layers and multipliers; do not also give --layers or --multipliers");
             var options = new ClassifyOptions
             {
-                N = r.GetValue(n), Seed = r.GetValue(seed), TrainN = r.GetValue(trainN),
+                N = r.GetValue(n), Seed = r.GetValue(seed), TrainN = r.GetValue(trainN), GridPreset = preset,
                 Layers = r.GetValue(layers)!.IsDefault ? null : r.GetValue(layers)!.Indices,
                 Multipliers = r.GetValue(mults)!.Select(x => (float)x).ToArray(),
                 Method = r.GetValue(method)!.ToLowerInvariant() switch
@@ -66,12 +72,7 @@ public static class ClassifyCommand
                     var s => throw new SnaInputException($"--method must be contrastive or neutral, got '{s}'"),
                 },
                 K = r.GetValue(k),
-                Amplify = r.GetValue(amplify)!.ToLowerInvariant() switch
-                {
-                    "predicted" => AmplifyTarget.Predicted,
-                    "both" => AmplifyTarget.Both,
-                    var s => throw new SnaInputException($"--amplify must be predicted or both, got '{s}' (amplifying the true label's neurons would leak the answer)"),
-                },
+                Amplify = target, FixedClass = fixedClass,
                 Spec = spec, BatchSize = r.GetValue(batch), NaiveSample = r.GetValue(naive),
                 Engine = r.GetValue(engine)!.ToLowerInvariant() switch
                 {
@@ -86,10 +87,16 @@ public static class ClassifyCommand
             var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
+            if (preset == "paper")
+            {
+                var (pl, pm) = ClassifyOptions.PaperGrid(m.Config.NLayers);
+                options = options with { Layers = pl, Multipliers = pm };
+            }
             options.Validate(m.Config);
+            if (options.AmplifyIsOracle) Console.Error.WriteLine("warning: " + AmplifyTargets.OracleNote);
             var fmt = TableOutput.Resolve(r.GetValue(format), r.GetValue(json));
             bool asJson = fmt == OutputFormat.Json;
-            TableOutput.Note(fmt, $"classify {Path.GetFileName(dataPath)} ({dataset.Count} rows) on {m.Provenance.Source}: n={options.N}, seed={options.Seed}, train={options.TrainN}, method={options.Method.ToString().ToLowerInvariant()}, k={options.K}");
+            TableOutput.Note(fmt, $"classify {Path.GetFileName(dataPath)} ({dataset.Count} rows) on {m.Provenance.Source}: n={options.N}, seed={options.Seed}, train={options.TrainN}, method={options.Method.ToString().ToLowerInvariant()}, k={options.K}, amplify={options.AmplifyName}{(options.AmplifyIsOracle ? " (ORACLE: reads the label)" : "")}");
             ClassifyResult result;
             using (var progress = new ProgressLine("steps"))
                 result = ClassificationExperiment.Run(m, tok, dataset, options, new SyncProgress(p => progress.Report(p.Stage, p.Done, p.Total)));
@@ -161,9 +168,12 @@ public static class ClassifyCommand
         TableOutput.Note(fmt, best.Length > 0
             ? "Zone 1 improves most: " + string.Join("; ", best.Select(c => $"L{c.Layer} x{Num.Sig(c.Multiplier, 4)} {Pp(c.DeltaPp[1])} pp"))
             : "Zone 1 is empty in this sample");
+        int nInt = r.InterventionCells.Length;
         TableOutput.Note(fmt, r.Before[3].N == 0 ? "Zone 3 is empty in this sample"
-            : r.Zone3Unchanged ? $"Zone 3 unchanged (0 pp in all {r.Grid.Length} configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
-            : $"Zone 3 changed in {r.Grid.Count(c => c.DeltaPp[3] is double d && d != 0)} of {r.Grid.Length} configurations");
+            : nInt == 0 ? "the grid has only identity (x1) cells: Zone 3 cannot change"
+            : r.Zone3Unchanged ? $"Zone 3 unchanged (0 pp in all {nInt} non-identity configurations{(r.Zone3CellsWithFlips > 0 ? $"; flips cancel in {r.Zone3CellsWithFlips}" : "")})"
+            : $"Zone 3 changed in {r.InterventionCells.Count(c => c.DeltaPp[3] is double d && d != 0)} of {nInt} non-identity configurations");
+        if (r.Options.AmplifyIsOracle) TableOutput.Note(fmt, AmplifyTargets.OracleNote);
         var t = r.Timing;
         TableOutput.Note(fmt, $"rate: {Num.Sig(t.GridRate, 3)} examples x configurations/s ({r.Options.Engine.ToString().ToLowerInvariant()} engine, {t.GridForwards} {(r.Options.Engine == ClassifyEngine.Prefix ? "base runs + evaluator calls" : "forwards")})"
             + (t.NaiveRate is double nr ? $"; naive (one forward per pair, {t.NaiveSample} timed): {Num.Sig(nr, 3)}/s, x{Num.Sig(t.GridRate / nr, 3)}" : ""));

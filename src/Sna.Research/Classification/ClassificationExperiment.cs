@@ -14,6 +14,54 @@ public enum AmplifyTarget
     Predicted,
     /// <summary>Both classes' neurons (the union of the two lists).</summary>
     Both,
+    /// <summary>One fixed class's neurons for every example (<see cref="ClassifyOptions.FixedClass"/>); uses no label.</summary>
+    Fixed,
+    /// <summary>
+    /// ORACLE: the neurons of each example's TRUE class. It reads the label, so it is not a classifier; it measures how far
+    /// amplification can move the decision when told the answer (the only target that can flip most wrong predictions).
+    /// </summary>
+    TrueLabel,
+}
+
+/// <summary>Names and flags of <see cref="AmplifyTarget"/> as the CLI, JSON, database and report spell them.</summary>
+public static class AmplifyTargets
+{
+    /// <summary>The one-line warning printed wherever a true-label run is shown.</summary>
+    public const string OracleNote = "ORACLE: --amplify true-label amplifies each example's true class, so it reads the label; its accuracies are an upper bound, not a classifier's";
+
+    /// <summary>"predicted", "both", "fixed:LABEL" (the label value) or "true-label".</summary>
+    public static string Name(AmplifyTarget target, int fixedClass, ClassifierSpec spec) => target switch
+    {
+        AmplifyTarget.Predicted => "predicted",
+        AmplifyTarget.Both => "both",
+        AmplifyTarget.Fixed => "fixed:" + spec.LabelValues[fixedClass],
+        AmplifyTarget.TrueLabel => "true-label",
+        _ => throw new ArgumentOutOfRangeException(nameof(target)),
+    };
+
+    /// <summary>True for a stored/printed target name that reads the label.</summary>
+    public static bool IsOracle(string name) => name == "true-label";
+
+    /// <summary>
+    /// Parses <c>predicted|both|fixed:LABEL|true-label</c>; LABEL is a label value (e.g. 1) or a label word without its
+    /// leading space (e.g. positive). Bad input is an <see cref="SnaInputException"/>.
+    /// </summary>
+    public static (AmplifyTarget Target, int FixedClass) Parse(string text, ClassifierSpec spec)
+    {
+        string t = text.Trim();
+        string lower = t.ToLowerInvariant();
+        if (lower == "predicted") return (AmplifyTarget.Predicted, 0);
+        if (lower == "both") return (AmplifyTarget.Both, 0);
+        if (lower is "true-label" or "true_label" or "truelabel") return (AmplifyTarget.TrueLabel, 0);
+        if (lower.StartsWith("fixed:", StringComparison.Ordinal))
+        {
+            string label = t["fixed:".Length..].Trim();
+            for (int c = 0; c < 2; c++)
+                if (label == spec.LabelValues[c] || string.Equals(label, spec.LabelWords[c].Trim(), StringComparison.OrdinalIgnoreCase)) return (AmplifyTarget.Fixed, c);
+            throw new SnaInputException($"--amplify fixed:LABEL: '{label}' is not a label value ({spec.LabelValues[0]}, {spec.LabelValues[1]}) or word ({spec.LabelWords[0].Trim()}, {spec.LabelWords[1].Trim()})");
+        }
+        throw new SnaInputException($"--amplify must be predicted, both, fixed:LABEL or true-label (an oracle that reads the label), got '{text}'");
+    }
 }
 
 /// <summary>How the grid's (example, configuration) pairs are evaluated. All three give the same predictions up to float rounding.</summary>
@@ -47,6 +95,10 @@ public sealed record ClassifyOptions
     /// <summary>Neurons per class per layer.</summary>
     public int K { get; init; } = 10;
     public AmplifyTarget Amplify { get; init; } = AmplifyTarget.Predicted;
+    /// <summary>The class whose neurons <see cref="AmplifyTarget.Fixed"/> amplifies (0 or 1).</summary>
+    public int FixedClass { get; init; }
+    /// <summary>The name of the grid preset the layers and multipliers came from ("paper"), or null for explicit/default ones.</summary>
+    public string? GridPreset { get; init; }
     public ClassifierSpec Spec { get; init; } = new();
     /// <summary>Sequences per forward pass (baseline and discovery batches; grid rows of the batched engine; configurations per call of the prefix engine).</summary>
     public int BatchSize { get; init; } = 32;
@@ -70,6 +122,19 @@ public sealed record ClassifyOptions
         nLayers <= 5 ? Enumerable.Range(0, nLayers).ToArray()
                      : Enumerable.Range(0, 5).Select(i => (int)Math.Floor((i + 0.5) * nLayers / 5)).Distinct().ToArray();
 
+    /// <summary>
+    /// The paper's SST-2 grid (<c>--grid paper</c>): five layers spread over the depth (<see cref="DefaultLayers"/>: 2, 7, 12,
+    /// 16, 21 on GPT-2 Medium) × four multipliers 2, 4, 8, 16, with no identity cell, so every one of its 20 cells is an
+    /// intervention and "Zone 3 unchanged" counts only real changes.
+    /// </summary>
+    public static (int[] Layers, float[] Multipliers) PaperGrid(int nLayers) => (DefaultLayers(nLayers), [2f, 4f, 8f, 16f]);
+
+    /// <summary>The name of the amplification target: predicted, both, fixed:LABEL or true-label.</summary>
+    public string AmplifyName => AmplifyTargets.Name(Amplify, FixedClass, Spec);
+
+    /// <summary>True when the target reads each example's label (<see cref="AmplifyTarget.TrueLabel"/>).</summary>
+    public bool AmplifyIsOracle => Amplify == AmplifyTarget.TrueLabel;
+
     /// <summary>Most (layer, multiplier) configurations one run may evaluate.</summary>
     public const int MaxGrid = 10_000;
 
@@ -78,6 +143,7 @@ public sealed record ClassifyOptions
         Spec.Validate();
         if (N <= 0) throw new SnaInputException($"--n must be positive, got {N}");
         if (TrainN <= 0) throw new SnaInputException($"the training split must be positive, got {TrainN}");
+        if (FixedClass is < 0 or > 1) throw new SnaInputException($"the fixed class must be 0 or 1, got {FixedClass}");
         if (K <= 0 || K > config.DMlp) throw new SnaInputException($"k must be in 1..{config.DMlp}, got {K}");
         if (BatchSize <= 0) throw new SnaInputException($"the batch size must be positive, got {BatchSize}");
         if (Multipliers.Count == 0) throw new SnaInputException("give at least one multiplier");
@@ -169,13 +235,13 @@ public static class ClassificationExperiment
         // 3. The grid.
         var cells = (from l in Enumerable.Range(0, layers.Length) from m in options.Multipliers select (LayerIndex: l, Multiplier: m)).ToArray();
         sw.Restart();
-        var after = RunGrid(model, clf, evalIds, baseline, chosen, cells, options, options.Engine, progress, out long forwards, out long sequences);
+        var after = RunGrid(model, clf, evalIds, baseline, evalLabels, chosen, cells, options, options.Engine, progress, out long forwards, out long sequences);
         double gridSeconds = sw.Elapsed.TotalSeconds;
 
         // 4. Optional: the naive rate, one full forward per (example, configuration), timed on a sample.
         double? naiveSecondsPerPair = null;
         if (options.NaiveSample > 0)
-            naiveSecondsPerPair = TimeNaive(model, clf, evalIds, baseline, chosen, cells, options, progress);
+            naiveSecondsPerPair = TimeNaive(model, clf, evalIds, baseline, evalLabels, chosen, cells, options, progress);
 
         var before = ZoneAccuracy.PerZone(examples.Select(e => e.Baseline.Zone).ToArray(), examples.Select(e => e.Correct).ToArray());
         var grid = new GridCell[cells.Length];
@@ -203,9 +269,21 @@ public static class ClassificationExperiment
         };
     }
 
-    /// <summary>The neurons amplified for an example whose baseline predicts <paramref name="predicted"/>.</summary>
-    public static int[] NeuronsFor(ClassNeuronLists lists, AmplifyTarget target, int predicted) =>
-        target == AmplifyTarget.Both ? lists.Both : lists.Of(predicted);
+    /// <summary>
+    /// The neurons amplified for an example whose baseline predicts <paramref name="predicted"/> and whose true class is
+    /// <paramref name="label"/> (read only by the <see cref="AmplifyTarget.TrueLabel"/> oracle).
+    /// </summary>
+    public static int[] NeuronsFor(ClassNeuronLists lists, AmplifyTarget target, int predicted, int label, int fixedClass) => target switch
+    {
+        AmplifyTarget.Predicted => lists.Of(predicted),
+        AmplifyTarget.Both => lists.Both,
+        AmplifyTarget.Fixed => lists.Of(fixedClass),
+        AmplifyTarget.TrueLabel => lists.Of(label),
+        _ => throw new ArgumentOutOfRangeException(nameof(target)),
+    };
+
+    private static int[] NeuronsFor(ClassNeuronLists lists, ClassifyOptions o, ClassPrediction baseline, int label) =>
+        NeuronsFor(lists, o.Amplify, baseline.Predicted, label, o.FixedClass);
 
     /// <summary>
     /// Re-evaluates the grid of a finished run with another engine on its evaluation examples
@@ -221,20 +299,21 @@ public static class ClassificationExperiment
         var clf = new ZeroShotClassifier(model, tokenizer, r.Options.Spec);
         var ids = r.Split.Eval.Skip(first).Take(count).Select(row => clf.Encode(data[row].Text)).ToArray();
         var baseline = r.Examples.Skip(first).Take(count).Select(e => e.Baseline).ToArray();
+        var labels = r.Examples.Skip(first).Take(count).Select(e => e.Label).ToArray();
         var cells = r.Grid.Select(c => (LayerIndex: Array.IndexOf(r.Layers, c.Layer), c.Multiplier)).ToArray();
         var sw = Stopwatch.StartNew();
-        var after = RunGrid(model, clf, ids, baseline, r.Neurons, cells, r.Options, engine, progress, out _, out long sequences);
+        var after = RunGrid(model, clf, ids, baseline, labels, r.Neurons, cells, r.Options, engine, progress, out _, out long sequences);
         return (after, sw.Elapsed.TotalSeconds, sequences);
     }
 
     /// <summary>After-predictions per cell and example: result[cell][example].</summary>
-    private static ClassPrediction[][] RunGrid(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+    private static ClassPrediction[][] RunGrid(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline, int[] labels,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, ClassifyEngine engine,
         IProgress<ClassifyProgress>? progress, out long forwards, out long sequences) => engine switch
     {
-        ClassifyEngine.Prefix => RunGridPrefix(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
-        ClassifyEngine.Batched => RunGridBatched(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
-        ClassifyEngine.Naive => RunGridNaive(model, clf, ids, baseline, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Prefix => RunGridPrefix(model, clf, ids, baseline, labels, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Batched => RunGridBatched(model, clf, ids, baseline, labels, lists, cells, o, progress, out forwards, out sequences),
+        ClassifyEngine.Naive => RunGridNaive(model, clf, ids, baseline, labels, lists, cells, o, progress, out forwards, out sequences),
         _ => throw new ArgumentOutOfRangeException(nameof(engine)),
     };
 
@@ -245,7 +324,7 @@ public static class ClassificationExperiment
     /// L+1 on (positions = all), each row scored for both label tokens from one unembedding.
     /// <paramref name="forwards"/> counts base runs + evaluator calls; <paramref name="sequences"/> the pairs run.
     /// </summary>
-    private static ClassPrediction[][] RunGridPrefix(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+    private static ClassPrediction[][] RunGridPrefix(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline, int[] labels,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
@@ -279,7 +358,7 @@ public static class ClassificationExperiment
                     layersHere.Add(cells[c].LayerIndex);
                 }
                 if (layersHere.Count == 0) continue;
-                var neurons = layersHere.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o.Amplify, baseline[e].Predicted));
+                var neurons = layersHere.ToDictionary(li => lists[li].Layer, li => NeuronsFor(lists[li], o, baseline[e], labels[e]));
                 caches[e] = (ev.BuildCache(ids[e], labelIds[0], neurons, keepKeysValues: false), neurons);
                 forwards++;
             }
@@ -315,7 +394,7 @@ public static class ClassificationExperiment
     }
 
     /// <summary>One full batch-1 hooked forward per (example, configuration) pair.</summary>
-    private static ClassPrediction[][] RunGridNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+    private static ClassPrediction[][] RunGridNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline, int[] labels,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
@@ -329,7 +408,7 @@ public static class ClassificationExperiment
                 else
                 {
                     var l = lists[cells[c].LayerIndex];
-                    var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+                    var amp = Amplification.Single(l.Layer, NeuronsFor(l, o, baseline[e], labels[e]), cells[c].Multiplier);
                     after[c][e] = clf.Decide(model.Forward([ids[e]], amp.ToHooks(model.Config)).Last(0));
                     forwards++; sequences++;
                 }
@@ -339,7 +418,7 @@ public static class ClassificationExperiment
     }
 
     /// <summary>Every pair is one row of a batched full forward; one hook per layer scales each row by its own configuration.</summary>
-    private static ClassPrediction[][] RunGridBatched(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+    private static ClassPrediction[][] RunGridBatched(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline, int[] labels,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress,
         out long forwards, out long sequences)
     {
@@ -365,7 +444,7 @@ public static class ClassificationExperiment
                 var (e, c) = work[start + i];
                 batch[i] = ids[e];
                 var lists0 = lists[cells[c].LayerIndex];
-                rows[i] = (i, lists0.Layer, NeuronsFor(lists0, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+                rows[i] = (i, lists0.Layer, NeuronsFor(lists0, o, baseline[e], labels[e]), cells[c].Multiplier);
             }
             var r = model.Forward(batch, RowHooks(rows));
             forwards++;
@@ -402,7 +481,7 @@ public static class ClassificationExperiment
         return hooks;
     }
 
-    private static double TimeNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline,
+    private static double TimeNaive(TransformerModel model, ZeroShotClassifier clf, int[][] ids, ClassPrediction[] baseline, int[] labels,
         ClassNeuronLists[] lists, (int LayerIndex, float Multiplier)[] cells, ClassifyOptions o, IProgress<ClassifyProgress>? progress)
     {
         int n = o.NaiveSample;
@@ -412,7 +491,7 @@ public static class ClassificationExperiment
             // Spread the sample over examples and configurations deterministically.
             int e = (int)((long)i * ids.Length / n), c = i % cells.Length;
             var l = lists[cells[c].LayerIndex];
-            var amp = Amplification.Single(l.Layer, NeuronsFor(l, o.Amplify, baseline[e].Predicted), cells[c].Multiplier);
+            var amp = Amplification.Single(l.Layer, NeuronsFor(l, o, baseline[e], labels[e]), cells[c].Multiplier);
             var hooks = amp.ToHooks(model.Config);
             sw.Start();
             clf.Decide(model.Forward([ids[e]], hooks).Last(0));

@@ -82,11 +82,20 @@ public sealed record ClassifyResult
         (BestZone1(1).FirstOrDefault()
          ?? Grid.OrderByDescending(c => c.DeltaPp[0] ?? double.NegativeInfinity).ThenBy(c => c.Multiplier).ThenBy(c => c.Layer).First()).Layer;
 
-    /// <summary>True when Zone 3 accuracy changes by exactly 0.0 pp in every cell (vacuously true when Zone 3 is empty).</summary>
-    public bool Zone3Unchanged => Grid.All(c => c.DeltaPp[3] is null or 0.0);
+    /// <summary>
+    /// The cells that intervene: every cell but the identity multiplier (×1 leaves the model exactly as it is, so counting
+    /// it in "Zone 3 unchanged" would count a tautology).
+    /// </summary>
+    public GridCell[] InterventionCells => Grid.Where(c => c.Multiplier != 1f).ToArray();
 
-    /// <summary>Cells in which some Zone 3 example changed its prediction's correctness (flips can cancel in the accuracy).</summary>
-    public int Zone3CellsWithFlips => Grid.Count(c => c.Fixed[3] + c.Broken[3] > 0);
+    /// <summary>
+    /// True when Zone 3 accuracy changes by exactly 0.0 pp in every non-identity cell (vacuously true when Zone 3 is empty
+    /// or the grid has only identity cells; see <see cref="InterventionCells"/>).
+    /// </summary>
+    public bool Zone3Unchanged => InterventionCells.All(c => c.DeltaPp[3] is null or 0.0);
+
+    /// <summary>Non-identity cells in which some Zone 3 example changed its prediction's correctness (flips can cancel in the accuracy).</summary>
+    public int Zone3CellsWithFlips => InterventionCells.Count(c => c.Fixed[3] + c.Broken[3] > 0);
 
     /// <summary>
     /// The JSON summary: <c>{"n", "rows", "zones":{"1":{"n","accuracy_before"},…}, "grid":[{"layer","multiplier","zones":{"1":{"accuracy_after","delta_pp"},…}}], …}</c>.
@@ -149,7 +158,10 @@ public sealed record ClassifyResult
             ["margin_zones"] = new JsonObject { ["low"] = spec.Zones.Low, ["high"] = spec.Zones.High },
             ["method"] = Options.Method.ToString().ToLowerInvariant(),
             ["k"] = Options.K,
-            ["amplify"] = Options.Amplify.ToString().ToLowerInvariant(),
+            ["amplify"] = Options.AmplifyName,
+            ["amplify_oracle"] = Options.AmplifyIsOracle,
+            ["amplify_note"] = Options.AmplifyIsOracle ? AmplifyTargets.OracleNote : null,
+            ["grid_preset"] = Options.GridPreset,
             ["positions"] = "all",
             ["engine"] = Options.Engine.ToString().ToLowerInvariant(),
             ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)l).ToArray()),
@@ -167,6 +179,7 @@ public sealed record ClassifyResult
             ["best_layer"] = BestLayer,
             ["zone3_unchanged"] = Zone3Unchanged,
             ["zone3_cells_with_flips"] = Zone3CellsWithFlips,
+            ["zone3_configurations"] = InterventionCells.Length,
             ["timing"] = new JsonObject
             {
                 ["engine"] = Options.Engine.ToString().ToLowerInvariant(),

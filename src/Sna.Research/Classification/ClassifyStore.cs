@@ -95,7 +95,7 @@ public static class ClassifyStore
             c.Parameters.AddWithValue("$tn", r.Split.Train.Length);
             c.Parameters.AddWithValue("$method", r.Options.Method.ToString().ToLowerInvariant());
             c.Parameters.AddWithValue("$k", r.Options.K);
-            c.Parameters.AddWithValue("$amp", r.Options.Amplify.ToString().ToLowerInvariant());
+            c.Parameters.AddWithValue("$amp", r.Options.AmplifyName);
             c.Parameters.AddWithValue("$tpl", r.Options.Spec.Template);
             c.Parameters.AddWithValue("$zl", r.Options.Spec.Zones.Low);
             c.Parameters.AddWithValue("$zh", r.Options.Spec.Zones.High);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sna.Research.Analysis;
+using Sna.Research.Classification;
 
 namespace Sna.Research.Reporting;
 
@@ -271,10 +272,10 @@ public static class ReportWriter
         {
             d.H("classification", 2, "Classification (zero-shot, margin zones)");
             d.P($"{cr.N} examples from {Path.GetFileName(cr.DataSource)} (seed {cr.Seed}); template \"{cr.Template}\"; {cr.Method} neurons, k = {cr.K} per class; " +
-                $"amplified: {cr.Amplify} class; margin zones {cr.ZoneLow.ToString(CultureInfo.InvariantCulture)} / {cr.ZoneHigh.ToString(CultureInfo.InvariantCulture)}; " +
+                $"amplified: {cr.Amplify}{(AmplifyTargets.IsOracle(cr.Amplify) ? " — ORACLE: it reads each example's label, so these accuracies are an upper bound, not a classifier's" : "")}; margin zones {cr.ZoneLow.ToString(CultureInfo.InvariantCulture)} / {cr.ZoneHigh.ToString(CultureInfo.InvariantCulture)}; " +
                 $"accuracy before {Fmt.F(cr.AccuracyBefore, 3)}. " +
                 (cr.Grid.Any(c => c.Zone == 3 && c.N > 0)
-                    ? $"Zone 3 unchanged in every cell: {(cr.Zone3Unchanged ? "yes" : "no")} (paper: exactly 0.0 pp in all 60 configurations)."
+                    ? $"Zone 3 unchanged in every non-identity cell ({cr.Grid.Where(c => c.Multiplier != 1).Select(c => (c.Layer, c.Multiplier)).Distinct().Count()} configurations; ×1 cells are the baseline and not counted): {(cr.Zone3Unchanged ? "yes" : "no")} (paper: exactly 0.0 pp in all 60 configurations)."
                     : "Zone 3 has no examples in this sample, so the paper's \"Zone 3 unchanged\" finding cannot be checked here."));
             string Z(int layer, double m, int zone) => cr.Grid.FirstOrDefault(c => c.Layer == layer && c.Multiplier == m && c.Zone == zone) is { } c
                 ? (c.N == 0 ? "—" : $"{(c.DeltaPp is double dd ? dd.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) : "—")} ({c.Fixed}/{c.Broken})") : "—";
@@ -466,6 +467,8 @@ public static class ReportWriter
                 ["n"] = clsr.N,
                 ["seed"] = clsr.Seed,
                 ["method"] = clsr.Method,
+                ["amplify"] = clsr.Amplify,
+                ["amplify_oracle"] = AmplifyTargets.IsOracle(clsr.Amplify),
                 ["accuracy_before"] = N(clsr.AccuracyBefore),
                 ["zone3_unchanged"] = clsr.Zone3Unchanged,
                 ["best_layer"] = clsr.BestLayer,
