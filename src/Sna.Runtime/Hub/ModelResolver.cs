@@ -102,7 +102,9 @@ public static class ModelResolver
         return new ModelSpec(model, ModelSpecKind.Hub, null, repoId, rev, alias);
     }
 
-    private static bool LooksLikePath(string s) =>
+    /// <summary>Whether a model argument is meant as a filesystem path (starts with '.', '/' or '~', has a backslash, is rooted
+    /// or has more than one '/'), so that a missing directory is reported as such rather than looked up on the hub.</summary>
+    public static bool LooksLikePath(string s) =>
         s.StartsWith('.') || s.StartsWith('/') || s.StartsWith('~') || s.Contains('\\') || Path.IsPathRooted(s) || s.Count(c => c == '/') > 1;
 
     /// <summary>Synchronous <see cref="ResolveAsync"/>; returns the model directory.</summary>
