@@ -21,6 +21,8 @@ switch (command)
         return LoadBench.Run(rest);
     case "generate":
         return GenerateBench.Run(rest);
+    case "controls":
+        return ControlsBench.Run(rest);
     default:
         Console.WriteLine("usage: Sna.Bench <command> [options]");
         Console.WriteLine("  gemm [--quick] [--threads N] [--reps N]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS");
@@ -31,6 +33,7 @@ switch (command)
         Console.WriteLine("  store [--batches N] [--rows R]            results-store batch commit with vs without the WAL checkpoint");
         Console.WriteLine("  load                                      GPT-2-XL-shaped F16 load: first (hashing), second (hash cache), hub blob");
         Console.WriteLine("  generate [--quick] [--small]              greedy generation per token (KV cache vs none) vs a batch-1 forward");
+        Console.WriteLine("  controls [--quick] [--seeds N] [--count K]  demo's random controls: one forward per set vs batched (bit-identical)");
         Console.WriteLine("  classify [--quick] [--n N] ...            SST-2-style grid: batched vs naive examples x configurations/s");
         return command is "help" or "--help" or "-h" ? 0 : 2;
 }

@@ -62,6 +62,14 @@ public sealed record ControlsOptions
     public IReadOnlyList<string>? NeutralTexts { get; init; }
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     public DiscoveryCache? Cache { get; init; }
+    /// <summary>
+    /// Evaluate the random sets together (<see cref="TaskEvaluator.EvaluateSets"/>: the blocks before the layer run once per
+    /// prompt batch and many sets share each resumed forward) instead of one full forward per set. Bit-identical either way;
+    /// false is the one-by-one reference path.
+    /// </summary>
+    public bool BatchRandomSets { get; init; } = true;
+    /// <summary>Prompts × sets per resumed forward when <see cref="BatchRandomSets"/>.</summary>
+    public int RowsPerBatch { get; init; } = TaskEvaluator.DefaultRowsPerBatch;
 }
 
 /// <summary>One random control set and the task's outcome with it.</summary>
@@ -131,12 +139,15 @@ public static class ControlsRunner
         var taskOutcome = eval.Evaluate(Amp(taskNeurons));
 
         var random = new List<RandomControl>(options.Seeds);
-        for (int i = 0; i < options.Seeds; i++)
+        var sets = Enumerable.Range(options.FirstSeed, options.Seeds)
+            .Select(seed => (Seed: seed, Neurons: ControlNeurons.Random(seed, layer, count, cfg.DMlp, options.ExcludeTaskNeurons ? taskNeurons : null))).ToArray();
+        if (options.BatchRandomSets && sets.Length > 0)
         {
-            int seed = options.FirstSeed + i;
-            var n = ControlNeurons.Random(seed, layer, count, cfg.DMlp, options.ExcludeTaskNeurons ? taskNeurons : null);
-            random.Add(new RandomControl(seed, n, eval.Evaluate(Amp(n))));
+            var outcomes = eval.EvaluateSets(layer, sets.Select(x => x.Neurons).ToArray(), multiplier, positions, options.RowsPerBatch);
+            for (int i = 0; i < sets.Length; i++) random.Add(new RandomControl(sets[i].Seed, sets[i].Neurons, outcomes[i]));
         }
+        else
+            foreach (var (seed, n) in sets) random.Add(new RandomControl(seed, n, eval.Evaluate(Amp(n))));
         progress?.Invoke($"scored {suite.Name} with {random.Count} random set(s)");
 
         int[]? bottom = options.BottomK ? ControlNeurons.Bottom(diff, layer, count) : null;

@@ -135,7 +135,7 @@ public static class TaskScoring
             : Sequence(model, task.Prompts, task.Targets, hooks).Select(s => s.AsTargetScore()).ToArray();
 
     /// <summary>Index chunks, each sorted so rows of similar length share a batch.</summary>
-    private static IEnumerable<int[]> Chunks(IReadOnlyList<int[]> seqs, int batchSize)
+    internal static IEnumerable<int[]> Chunks(IReadOnlyList<int[]> seqs, int batchSize)
     {
         var order = Enumerable.Range(0, seqs.Count).OrderBy(i => seqs[i].Length).ThenBy(i => i).ToArray();
         int bs = Math.Max(1, batchSize);
