@@ -53,6 +53,38 @@ public static class Options
     public static Option<string> Positions(string what = "all (default) or last: scale the neurons at every position or only the last.") =>
         new("--positions") { Description = what, DefaultValueFactory = _ => "all" };
 
+    /// <summary>
+    /// Positions of the discovery means: <c>all</c> (default; every real position, BOS included), <c>all-but-bos</c> (without a
+    /// leading BOS) or <c>last</c>. <c>sna neurons</c>, where nothing is amplified, also accepts it as <c>--positions</c>.
+    /// </summary>
+    public static Option<string> DiscoveryPositions(bool positionsAlias = false)
+    {
+        var o = new Option<string>("--discovery-positions")
+        {
+            Description = "Positions averaged for the discovery means: all (default; every real position, BOS included), all-but-bos (without a leading BOS) or last.",
+            DefaultValueFactory = _ => "all",
+        };
+        if (positionsAlias) o.Aliases.Add("--positions");
+        return o;
+    }
+
+    /// <summary>Weighting of the discovery means: <c>per-text</c> (default) or <c>per-token</c>; <c>sna neurons</c> also accepts <c>--weighting</c>.</summary>
+    public static Option<string> DiscoveryWeighting(bool weightingAlias = false)
+    {
+        var o = new Option<string>("--discovery-weighting")
+        {
+            Description = "Weighting of the discovery means: per-text (default; each text's mean over its positions, then the mean over texts) or per-token (every position of every text weighs the same).",
+            DefaultValueFactory = _ => "per-text",
+        };
+        if (weightingAlias) o.Aliases.Add("--weighting");
+        return o;
+    }
+
+    /// <summary>The discovery means the two options give (bad values are input errors naming the option).</summary>
+    public static Sna.Research.Method.DiscoveryMeanOptions DiscoveryMeans(System.CommandLine.ParseResult r, Option<string> positions, Option<string> weighting) => new(
+        Sna.Research.Method.DiscoveryMeanOptions.ParsePositions(r.GetValue(positions)!, "--discovery-positions"),
+        Sna.Research.Method.DiscoveryMeanOptions.ParseWeighting(r.GetValue(weighting)!, "--discovery-weighting"));
+
     // ---------------------------------------------------------------------------------------------------------------
     // Tasks
 

@@ -65,4 +65,39 @@ public class InterferenceCommandTests
         Assert.Equal(2, CliHarness.Run("interference", "--source", "math-easy@99", "--no-cache").Exit);
         Assert.Equal(2, CliHarness.Run("interference", "--source", "no-such-task@1", "--no-cache").Exit);
     }
+
+    [Fact]
+    public void Paper_preset_uses_15_neurons_x2_5_at_a_third_of_the_depth_with_asymmetry_tests()
+    {
+        var r = CliHarness.Json("interference", "--preset", "paper", "--targets", "math-easy,logic-easy,code-easy", "--no-cache", "--json");
+        Assert.Equal(["math-easy", "logic-easy", "code-easy"], r.GetProperty("sources").EnumerateArray().Select(x => x.GetString()));
+        foreach (var c in r.GetProperty("configurations").EnumerateArray())
+        {
+            Assert.Equal(2, c.GetProperty("layer").GetInt32());            // the demo model has 6 layers: round(8 · 6 / 24)
+            Assert.Equal(15, c.GetProperty("count").GetInt32());
+            Assert.Equal(2.5, c.GetProperty("multiplier").GetDouble());
+        }
+        Assert.Equal("paper", r.GetProperty("run").GetProperty("preset").GetString());
+        Assert.Contains("not percentage points", r.GetProperty("matrix_metric").GetString());
+        foreach (var cell in r.GetProperty("cells").EnumerateArray())
+            Assert.Equal(cell.GetProperty("improvement_pct").GetDouble(), cell.GetProperty("delta_pp").GetDouble());
+        var test = r.GetProperty("asymmetry_test");
+        Assert.Equal(3, test.GetProperty("pairs").GetArrayLength());
+        foreach (var p in test.GetProperty("pairs").EnumerateArray())
+        {
+            Assert.InRange(p.GetProperty("p_value").GetDouble(), 0, 1);
+            Assert.InRange(p.GetProperty("p_holm").GetDouble(), p.GetProperty("p_value").GetDouble(), 1);
+        }
+        var dir = test.GetProperty("direction");
+        Assert.Equal(3, dir.GetProperty("pairs").GetInt32());
+        Assert.InRange(dir.GetProperty("p_value").GetDouble(), 0, 1);
+        Assert.True(dir.GetProperty("exact").GetBoolean());
+
+        var (code, _, err) = CliHarness.Run("interference", "--preset", "paper", "--source", "math-easy@1", "--json");
+        Assert.Equal(2, code);
+        Assert.Contains("--preset paper", err);
+        (code, _, err) = CliHarness.Run("interference", "--preset", "pape", "--json");
+        Assert.Equal(2, code);
+        Assert.Contains("--preset", err);
+    }
 }

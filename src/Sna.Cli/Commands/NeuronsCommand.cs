@@ -32,9 +32,10 @@ public static class NeuronsCommand
         var allLayers = new Option<bool>("--all-layers") { Description = "Every layer (the default)." };
         var top = Options.Count(25, "Neurons per layer, largest difference first.");
         var noCache = Options.NoCache();
+        var discPositions = Options.DiscoveryPositions(positionsAlias: true); var discWeighting = Options.DiscoveryWeighting(weightingAlias: true);
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("neurons", "Find a task's neurons by differential activation (task mean − neutral mean of blocks.{L}.mlp.hook_post), per layer.")
-        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, noCache, bos, noBos, json, dtype };
+        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, discPositions, discWeighting, noCache, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -67,7 +68,8 @@ public static class NeuronsCommand
             using var _m = m;
             if (onlyLayer is { } ol) InputParsing.CheckLayer(ol, m.Config.NLayers);
             InputParsing.CheckCount(k, m.Config.DMlp);
-            var disc = new NeuronDiscovery(m, tok, r.GetValue(noCache) ? null : DiscoveryCache.Default()) { Bos = policy };
+            var means = Options.DiscoveryMeans(r, discPositions, discWeighting);
+            var disc = new NeuronDiscovery(m, tok, r.GetValue(noCache) ? null : DiscoveryCache.Default()) { Bos = policy, Means = means };
             int[] layers = onlyLayer is { } one ? [one] : Enumerable.Range(0, m.Config.NLayers).ToArray();
 
             // One implementation per method (Sna.Research.Method.DiscoveryMethods); the command only picks and renders.
@@ -103,6 +105,8 @@ public static class NeuronsCommand
                 if (classNames is not null) run["classes"] = new JsonArray(classNames.Select(c => (JsonNode)c).ToArray());
                 run["top"] = k; // the JSON contract keeps its key; the option is --count
                 run["method"] = DiscoveryMethods.Name(meth);
+                run["discovery_positions"] = means.PositionsName;
+                run["discovery_weighting"] = means.WeightingName;
                 Common.PrintJson(new JsonObject { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerJson(l)).ToArray()), ["run"] = run });
                 return 0;
             }
@@ -114,7 +118,7 @@ public static class NeuronsCommand
                     DiscoveryMethod.TaskVsRest => " vs the other built-in tasks' texts",
                     DiscoveryMethod.Contrastive => $" vs {contrast!.Count} texts of the other class directly (top k of A − B and of B − A)",
                     _ => $" and {contrast!.Count} texts of the other class, each vs {neutral.Count} neutral texts, shared neurons removed",
-                } + (classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})")) + $", BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, top {k}");
+                } + (classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})")) + $", BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, means over {means.PositionsName} positions, {means.WeightingName}, top {k}");
             if (layers.Length == 1)
             {
                 int l = layers[0];

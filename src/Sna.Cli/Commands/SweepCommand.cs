@@ -31,6 +31,7 @@ public static class SweepCommand
         var mults = Options.Multipliers(SweepDefinition.DefaultMultipliers);
         var positions = new Option<string>("--positions") { Description = "all, last or all,last.", DefaultValueFactory = _ => "all" };
         var source = new Option<string>("--neuron-source") { Description = "differential | task-vs-rest (each task vs the others; formerly \"contrastive\") | bottom (lowest-k control) | random:SEED.", DefaultValueFactory = _ => "differential" };
+        var discPositions = Options.DiscoveryPositions(); var discWeighting = Options.DiscoveryWeighting();
         var noBos = Options.NoBos();
         var resume = new Option<bool>("--resume") { Description = "Continue a database holding this sweep's results." };
         var shard = new Option<string?>("--shard") { Description = "i/n, or auto (Slurm array / Kubernetes Indexed Job)." };
@@ -38,7 +39,7 @@ public static class SweepCommand
         var noCache = Options.NoCache();
         var threads = Options.Int("--threads", "Batches evaluated concurrently.", 1, 1024, Math.Clamp(Environment.ProcessorCount, 1, 1024));
         var cmd = new Command("sweep", $"Run a full-factorial amplification sweep (tasks × layers × counts × multipliers, at most {SweepDefinition.MaxConfigurations:N0} configurations) into a SQLite database.")
-        { model, tasks, tasksDir, output, name, layers, counts, mults, positions, source, noBos, resume, shard, shardCount, noCache, threads };
+        { model, tasks, tasksDir, output, name, layers, counts, mults, positions, source, discPositions, discWeighting, noBos, resume, shard, shardCount, noCache, threads };
         cmd.SetAction((r, ct) =>
         {
             var resolved = TaskResolver.ResolveList(r.GetValue(tasks)!, Options.TaskDirs(r, tasksDir));
@@ -62,6 +63,9 @@ public static class SweepCommand
                 NeuronSource = neuronSource,
                 Bos = r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend,
             };
+            var means = Options.DiscoveryMeans(r, discPositions, discWeighting);
+            if (means.Positions != DiscoveryPositions.All) def = def with { DiscoveryPositions = means.PositionsName };
+            if (means.Weighting != DiscoveryWeighting.PerText) def = def with { DiscoveryWeighting = means.WeightingName };
             def.Validate(m.Config.NLayers, m.Config.DMlp);
             var shardSpec = ShardSpec.Parse(r.GetValue(shard), r.GetValue(shardCount));
             var engine = new SweepEngine(m, def, SweepInputs.Build(m, dir, def, resolved, useCache: !r.GetValue(noCache)));

@@ -13,6 +13,6 @@ internal static class SweepInputs
     public static IReadOnlyList<SweepTask> Build(TransformerModel model, string modelDir, SweepDefinition def, IReadOnlyList<ResolvedTask> tasks, bool useCache = true)
     {
         var tok = Common.Tokenizer(modelDir);
-        return SweepTaskBuilder.Build(model, tok, tasks.Select(t => t.Suite).ToList(), def.NeuronSource, def.Bos, useCache ? DiscoveryCache.Default() : null);
+        return SweepTaskBuilder.Build(model, tok, tasks.Select(t => t.Suite).ToList(), def.NeuronSource, def.Bos, useCache ? DiscoveryCache.Default() : null, def.DiscoveryMeans);
     }
 }

@@ -2,31 +2,35 @@ using System.Globalization;
 
 namespace Sna.Research.Analysis;
 
-/// <summary>One measured cell: amplifying <paramref name="Source"/>'s neurons changes <paramref name="Target"/>'s metric by <paramref name="DeltaPp"/> percentage points.</summary>
-public sealed record InterferenceCell(string Source, string Target, double DeltaPp);
+/// <summary>
+/// One measured cell: amplifying <paramref name="Source"/>'s neurons changes <paramref name="Target"/>'s P(target) by
+/// <paramref name="ImprovementPct"/>: the mean over the target's prompts of the relative % change 100 (P_post − P_base) / P_base
+/// (not percentage points; CSV column <c>improvement_pct</c>, formerly <c>delta_pp</c>).
+/// </summary>
+public sealed record InterferenceCell(string Source, string Target, double ImprovementPct);
 
 /// <summary>A pair of tasks with both directions measured.</summary>
 /// <param name="A">First task (matrix order).</param>
 /// <param name="B">Second task.</param>
-/// <param name="AToB">Effect on B of amplifying A's neurons (pp).</param>
-/// <param name="BToA">Effect on A of amplifying B's neurons (pp).</param>
-/// <param name="Difference">AToB - BToA (pp).</param>
+/// <param name="AToB">Effect on B of amplifying A's neurons (mean relative % change).</param>
+/// <param name="BToA">Effect on A of amplifying B's neurons (mean relative % change).</param>
+/// <param name="Difference">AToB - BToA (difference of mean relative % changes).</param>
 /// <param name="OppositeSigns">True when one direction helps and the other hurts.</param>
 public sealed record InterferencePair(string A, string B, double AToB, double BToA, double Difference, bool OppositeSigns);
 
 /// <summary>Asymmetry analysis of an <see cref="InterferenceMatrix"/>.</summary>
 /// <param name="Pairs">All pairs with both directions measured, largest |Difference| first.</param>
 /// <param name="AsymmetryIndex">‖A‖² / (‖S‖² + ‖A‖²) over measured off-diagonal pairs, with S = (M + Mᵀ)/2, A = (M - Mᵀ)/2: 0 = symmetric, 1 = antisymmetric, 0.5 = no relation between directions; NaN when no pair or all zero.</param>
-/// <param name="MeanAbsDifference">Mean |AToB - BToA| over pairs (pp).</param>
+/// <param name="MeanAbsDifference">Mean |AToB - BToA| over pairs (relative %).</param>
 /// <param name="OppositeSignPairs">Pairs where one direction helps and the other hurts.</param>
-/// <param name="MeanOffDiagonal">Mean cross-task effect (pp).</param>
-/// <param name="MeanDiagonal">Mean self effect (pp; NaN when the diagonal is not measured).</param>
+/// <param name="MeanOffDiagonal">Mean cross-task effect (relative %).</param>
+/// <param name="MeanDiagonal">Mean self effect (relative %; NaN when the diagonal is not measured).</param>
 public sealed record InterferenceAsymmetry(IReadOnlyList<InterferencePair> Pairs, double AsymmetryIndex, double MeanAbsDifference,
     int OppositeSignPairs, double MeanOffDiagonal, double MeanDiagonal);
 
 /// <summary>
-/// Cross-task interference: <c>Values[s, t]</c> is the change (percentage points) of target task t's metric when the
-/// neurons of source task s are amplified (rows = source, columns = target; diagonal = the task's own gain; NaN = not
+/// Cross-task interference: <c>Values[s, t]</c> is the change of target task t's metric (by default the mean per-prompt
+/// relative % change of P(target), <see cref="DefaultMetric"/>) when the neurons of source task s are amplified (rows = source, columns = target; diagonal = the task's own gain; NaN = not
 /// measured). The measurement needs the model; this type holds and analyses the numbers.
 /// </summary>
 public sealed class InterferenceMatrix
@@ -34,7 +38,10 @@ public sealed class InterferenceMatrix
     private readonly double[,] _values;
 
     /// <summary>Creates a matrix over <paramref name="tasks"/> (rows and columns in that order).</summary>
-    public InterferenceMatrix(IReadOnlyList<string> tasks, double[,] valuesPp, string metric = "Δ P(target) in percentage points")
+    /// <summary>What the values of a matrix built from cells or a CSV measure.</summary>
+    public const string DefaultMetric = "improvement_pct: mean over the target's prompts of the relative % change 100 (P_post − P_base) / P_base (not percentage points)";
+
+    public InterferenceMatrix(IReadOnlyList<string> tasks, double[,] valuesPp, string metric = DefaultMetric)
     {
         ArgumentNullException.ThrowIfNull(tasks);
         ArgumentNullException.ThrowIfNull(valuesPp);
@@ -58,10 +65,10 @@ public sealed class InterferenceMatrix
     /// <summary>Task count.</summary>
     public int Size => Tasks.Count;
 
-    /// <summary>Effect (pp) on target of amplifying source.</summary>
+    /// <summary>Effect on target of amplifying source (see <see cref="Metric"/>).</summary>
     public double this[int source, int target] => _values[source, target];
 
-    /// <summary>Effect (pp) on <paramref name="target"/> of amplifying <paramref name="source"/>.</summary>
+    /// <summary>Effect on <paramref name="target"/> of amplifying <paramref name="source"/> (see <see cref="Metric"/>).</summary>
     public double this[string source, string target] => _values[IndexOf(source), IndexOf(target)];
 
     /// <summary>A copy of the values [source, target].</summary>
@@ -83,12 +90,15 @@ public sealed class InterferenceMatrix
                 throw new ArgumentException($"Cell {c.Source} → {c.Target} names a task not in the task order.", nameof(cells));
             if (seen[s, t]) throw new ArgumentException($"Duplicate cell {c.Source} → {c.Target}.", nameof(cells));
             seen[s, t] = true;
-            v[s, t] = c.DeltaPp;
+            v[s, t] = c.ImprovementPct;
         }
         return new InterferenceMatrix(tasks, v);
     }
 
-    /// <summary>Reads <c>source,target,delta_pp</c> CSV (header-driven, invariant culture).</summary>
+    /// <summary>
+    /// Reads <c>source,target,improvement_pct</c> CSV (header-driven, invariant culture). Files written before the rename have
+    /// only <c>delta_pp</c> (the same quantity under its old name); it is read when <c>improvement_pct</c> is absent.
+    /// </summary>
     public static InterferenceMatrix FromCsv(string path)
     {
         using var reader = new StreamReader(path);
@@ -97,8 +107,9 @@ public sealed class InterferenceMatrix
         var header = records[0].Fields.Select(h => h.Trim()).ToList();
         int cs = header.FindIndex(h => h.Equals("source", StringComparison.OrdinalIgnoreCase));
         int ct = header.FindIndex(h => h.Equals("target", StringComparison.OrdinalIgnoreCase));
-        int cv = header.FindIndex(h => h.Equals("delta_pp", StringComparison.OrdinalIgnoreCase));
-        if (cs < 0 || ct < 0 || cv < 0) throw new FormatException($"{path}: need columns source, target, delta_pp.");
+        int cv = header.FindIndex(h => h.Equals("improvement_pct", StringComparison.OrdinalIgnoreCase));
+        if (cv < 0) cv = header.FindIndex(h => h.Equals("delta_pp", StringComparison.OrdinalIgnoreCase));
+        if (cs < 0 || ct < 0 || cv < 0) throw new FormatException($"{path}: need columns source, target, improvement_pct (or its old name delta_pp).");
         var cells = new List<InterferenceCell>();
         foreach (var (line, f) in records.Skip(1))
         {

@@ -17,6 +17,24 @@ public sealed record InterferenceSourceSpec(string Task, int Layer, int Count = 
     public const int DefaultCount = 10;
     public const float DefaultMultiplier = 2f;
 
+    /// <summary>The paper's interference configuration: 15 neurons × 2.5 at layer 8 of GPT-2 Medium's 24.</summary>
+    public const int PaperCount = 15;
+    public const float PaperMultiplier = 2.5f;
+    public const int PaperLayerOf24 = 8;
+
+    /// <summary>
+    /// The paper's layer 8 of 24 scaled to the model's depth: round(8 · L / 24) (one third of the depth, halves away from
+    /// zero), clamped to 0..L−1: 8 for 24 layers, 4 for 12, 2 for 6, 1 for 3.
+    /// </summary>
+    public static int PaperLayer(int nLayers)
+    {
+        if (nLayers < 1) throw new ArgumentOutOfRangeException(nameof(nLayers), $"the model must have at least one layer, got {nLayers}");
+        return Math.Clamp((int)Math.Round(PaperLayerOf24 * (double)nLayers / 24, MidpointRounding.AwayFromZero), 0, nLayers - 1);
+    }
+
+    /// <summary>The paper's configuration for <paramref name="task"/> on a model of <paramref name="nLayers"/> layers.</summary>
+    public static InterferenceSourceSpec Paper(string task, int nLayers) => new(task, PaperLayer(nLayers), PaperCount, PaperMultiplier);
+
     /// <summary>Parses <c>TASK@LAYER[:COUNT[:MULT]]</c> (e.g. <c>math-easy@3</c>, <c>code-hard@4:20:3.5</c>); the task may itself contain <c>@</c> (the last one splits).</summary>
     public static InterferenceSourceSpec Parse(string spec)
     {
@@ -45,13 +63,15 @@ public sealed record InterferenceSource(TaskSuite Suite, int Layer, int Count = 
 
 /// <summary>
 /// One cell: source's amplification applied while scoring the target.
-/// <see cref="DeltaPp"/> = mean over the target's prompts of 100 (P_post − P_base) / P_base (percentage points; the sweep's
-/// "configuration improvement"); <see cref="MeanPChange"/> = mean P_post − mean P_base (absolute probability);
-/// <see cref="ImprovementOfMeansPct"/> = 100 (mean P_post − mean P_base) / mean P_base (the paper's task-level %).
+/// <see cref="ImprovementPct"/> = mean over the target's prompts of 100 (P_post − P_base) / P_base: a mean RELATIVE % change
+/// of P(target), not percentage points (the sweep's "configuration improvement"; the JSON/CSV keep its old name
+/// <c>delta_pp</c> beside <c>improvement_pct</c>); <see cref="MeanPChange"/> = mean P_post − mean P_base (absolute
+/// probability); <see cref="ImprovementOfMeansPct"/> = 100 (mean P_post − mean P_base) / mean P_base.
 /// </summary>
 public sealed record InterferenceEntry(string Source, string Target, TaskOutcome Outcome)
 {
-    public double DeltaPp => Outcome.ImprovementPct;
+    /// <summary>Mean over the target's prompts of the per-prompt relative % change 100 (P_post − P_base) / P_base.</summary>
+    public double ImprovementPct => Outcome.ImprovementPct;
     public double MeanPBase => Outcome.MeanPBase;
     public double MeanPPost => Outcome.MeanPPost;
     public double MeanPChange => Outcome.MeanPPost - Outcome.MeanPBase;
@@ -89,19 +109,35 @@ public sealed class InterferenceResult
         get { for (int s = 0; s < Sources.Count; s++) for (int t = 0; t < Targets.Count; t++) yield return _entries[s, t]; }
     }
 
-    /// <summary>delta_pp [source, target] (sources × targets, not necessarily square).</summary>
-    public double[,] DeltaPp()
+    /// <summary>improvement_pct [source, target] (sources × targets, not necessarily square).</summary>
+    public double[,] ImprovementPct()
     {
         var v = new double[Sources.Count, Targets.Count];
-        for (int s = 0; s < Sources.Count; s++) for (int t = 0; t < Targets.Count; t++) v[s, t] = _entries[s, t].DeltaPp;
+        for (int s = 0; s < Sources.Count; s++) for (int t = 0; t < Targets.Count; t++) v[s, t] = _entries[s, t].ImprovementPct;
         return v;
     }
 
     /// <summary>What <see cref="Matrix"/>'s values measure.</summary>
-    public const string Metric = "mean per-prompt % improvement of P(target), percentage points";
+    public const string Metric = InterferenceMatrix.DefaultMetric;
 
-    /// <summary>The cells for the report: <c>source,target,delta_pp</c>.</summary>
-    public IReadOnlyList<InterferenceCell> Cells => Entries.Select(e => new InterferenceCell(e.Source, e.Target, e.DeltaPp)).ToArray();
+    /// <summary>The cells for the report: <c>source,target,improvement_pct</c>.</summary>
+    public IReadOnlyList<InterferenceCell> Cells => Entries.Select(e => new InterferenceCell(e.Source, e.Target, e.ImprovementPct)).ToArray();
+
+    /// <summary>
+    /// The asymmetry tests (<see cref="InterferenceAsymmetryTests"/>) over the tasks that are both a source label and a target:
+    /// per pair a two-sided two-sample permutation test of A→B's per-prompt changes against B→A's (Holm across pairs), and
+    /// the paired sign-flip test across pairs, oriented from the lower-baseline task to the higher.
+    /// </summary>
+    public InterferenceAsymmetryTests AsymmetryTests(int resamples = Bootstrap.DefaultResamples, ulong seed = Bootstrap.DefaultSeed)
+    {
+        var src = SourceLabels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i, StringComparer.Ordinal);
+        var tgt = Targets.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i, StringComparer.Ordinal);
+        var tasks = SourceLabels.Where(tgt.ContainsKey).ToArray();
+        double Baseline(string t) => _entries[0, tgt[t]].MeanPBase;
+        IReadOnlyList<double>? Prompts(string s, string t) =>
+            src.TryGetValue(s, out int i) && tgt.TryGetValue(t, out int j) ? _entries[i, j].Outcome.Prompts.Select(p => p.ImprovementPct).ToArray() : null;
+        return InterferenceAsymmetryTests.Run(tasks, Prompts, Baseline, resamples, seed);
+    }
 
     /// <summary>
     /// The square matrix the report shows, over the source labels then the targets not among them (unmeasured cells NaN).
@@ -112,19 +148,23 @@ public sealed class InterferenceResult
         get
         {
             var order = SourceLabels.Concat(Targets).Distinct(StringComparer.Ordinal).ToArray();
-            var m = InterferenceMatrix.FromCells(Cells.Where(c => double.IsFinite(c.DeltaPp)), order);
+            var m = InterferenceMatrix.FromCells(Cells.Where(c => double.IsFinite(c.ImprovementPct)), order);
             return new InterferenceMatrix(m.Tasks, m.ToArray(), Metric);
         }
     }
 
-    /// <summary>Writes <c>source,target,delta_pp,mean_p_base,mean_p_post,mean_p_change,improvement_of_means_pct</c> (what <see cref="InterferenceMatrix.FromCsv"/> reads; extra columns are ignored there).</summary>
+    /// <summary>
+    /// Writes <c>source,target,delta_pp,mean_p_base,mean_p_post,mean_p_change,improvement_of_means_pct,improvement_pct</c>
+    /// (what <see cref="InterferenceMatrix.FromCsv"/> reads). <c>delta_pp</c> is the old name of <c>improvement_pct</c> (the same
+    /// value, a relative % change despite its name), kept in its column for readers of the documented format.
+    /// </summary>
     public void WriteCsv(TextWriter w)
     {
-        w.WriteLine("source,target,delta_pp,mean_p_base,mean_p_post,mean_p_change,improvement_of_means_pct");
+        w.WriteLine("source,target,delta_pp,mean_p_base,mean_p_post,mean_p_change,improvement_of_means_pct,improvement_pct");
         foreach (var e in Entries)
         {
-            if (!double.IsFinite(e.DeltaPp)) continue;
-            w.WriteLine(string.Join(',', Field(e.Source), Field(e.Target), R(e.DeltaPp), R(e.MeanPBase), R(e.MeanPPost), R(e.MeanPChange), R(e.ImprovementOfMeansPct)));
+            if (!double.IsFinite(e.ImprovementPct)) continue;
+            w.WriteLine(string.Join(',', Field(e.Source), Field(e.Target), R(e.ImprovementPct), R(e.MeanPBase), R(e.MeanPPost), R(e.MeanPChange), R(e.ImprovementOfMeansPct), R(e.ImprovementPct)));
         }
     }
 

@@ -32,14 +32,19 @@ public sealed class DiscoveryCache(string directory)
     public static DiscoveryCache Default() => new(DefaultDirectory);
 
     /// <summary>The cache key of a text set on a model, or null when the model has no content hash.</summary>
-    public string? Key(TransformerModel model, IReadOnlyList<int[]> sequences) => Key(model, sequences, ForwardPassVersion.Current);
+    public string? Key(TransformerModel model, IReadOnlyList<int[]> sequences) => Key(model, sequences, DiscoveryMeanOptions.Default);
+
+    /// <summary>The cache key of a text set averaged with <paramref name="means"/> (positions and weighting are part of the key).</summary>
+    public string? Key(TransformerModel model, IReadOnlyList<int[]> sequences, DiscoveryMeanOptions means) => Key(model, sequences, ForwardPassVersion.Current, means);
 
     /// <summary>The key as it would be under forward-pass version <paramref name="forwardVersion"/> (tests show a bump is a miss).</summary>
-    internal string? Key(TransformerModel model, IReadOnlyList<int[]> sequences, int forwardVersion)
+    internal string? Key(TransformerModel model, IReadOnlyList<int[]> sequences, int forwardVersion, DiscoveryMeanOptions? means = null)
     {
         if (string.IsNullOrEmpty(model.Provenance.ContentHash)) return null;
+        // The default means keep the key they had before positions and weighting existed (caches stay valid); any other adds them.
+        string how = means is null || means == DiscoveryMeanOptions.Default ? "" : means + "\n";
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData(Encoding.UTF8.GetBytes($"{FormatVersion}\nforward-v{forwardVersion}\n{model.Provenance.ContentHash}\n{model.Provenance.ComputeWeightsDType}\n{model.Gemm.Name}\n{model.Config.NLayers}x{model.Config.DMlp}\n{sequences.Count}\n"));
+        h.AppendData(Encoding.UTF8.GetBytes($"{FormatVersion}\nforward-v{forwardVersion}\n{model.Provenance.ContentHash}\n{model.Provenance.ComputeWeightsDType}\n{model.Gemm.Name}\n{model.Config.NLayers}x{model.Config.DMlp}\n{sequences.Count}\n{how}"));
         Span<byte> buf = stackalloc byte[4];
         foreach (var s in sequences)
         {

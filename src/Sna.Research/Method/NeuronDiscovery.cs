@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
 
@@ -25,6 +26,12 @@ public sealed class NeuronDiscovery
     /// <summary>BOS policy when encoding texts; use the same policy as scoring (the default prepends, like TransformerLens).</summary>
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     public DiscoveryCache? Cache { get; }
+    /// <summary>Which positions enter a text's mean and how texts are weighted (default: all positions, per text; part of the cache key).</summary>
+    public DiscoveryMeanOptions Means { get; init; } = DiscoveryMeanOptions.Default;
+
+    /// <summary>The same discovery (model, tokenizer, cache, BOS, batch size) with other <see cref="Means"/>.</summary>
+    public NeuronDiscovery With(DiscoveryMeanOptions means) =>
+        new(_model, _tokenizer, Cache) { BatchSize = BatchSize, Bos = Bos, Means = means };
 
     /// <summary>Encodes texts with <see cref="Bos"/>; an empty result is an error.</summary>
     public IReadOnlyList<int[]> Encode(IReadOnlyList<string> texts)
@@ -45,7 +52,7 @@ public sealed class NeuronDiscovery
     public MeanActivations Mean(IReadOnlyList<int[]> sequences)
     {
         if (sequences.Count == 0) throw new ArgumentException("no texts to record");
-        string? key = Cache?.Key(_model, sequences);
+        string? key = Cache?.Key(_model, sequences, Means);
         if (key is not null && Cache!.TryLoad(key, _model.Config, out var cached)) return cached;
         var m = Compute(sequences);
         if (key is not null) Cache!.Store(key, m);
@@ -100,12 +107,30 @@ public sealed class NeuronDiscovery
         return a.Distinct().Intersect(b).Count() * 100.0 / k;
     }
 
+    /// <summary>The token id a leading BOS has (the tokenizer's, else the model config's; −1 = none).</summary>
+    private int BosId => _tokenizer is { BosId: >= 0 } t ? t.BosId : _model.Config.BosTokenId;
+
+    /// <summary>The first position of text <paramref name="b"/> that enters its mean (see <see cref="DiscoveryPositions"/>).</summary>
+    private int FirstPosition(int[] text, int padLeft, int T) => Means.Positions switch
+    {
+        DiscoveryPositions.Last => T - 1,
+        DiscoveryPositions.AllButBos when text[0] == BosId && BosId >= 0 => padLeft + 1,
+        _ => padLeft,
+    };
+
     private MeanActivations Compute(IReadOnlyList<int[]> sequences)
     {
         _model.ValidateBatch(sequences);
         int L = _model.Config.NLayers, M = _model.Config.DMlp;
+        if (Means.Positions == DiscoveryPositions.AllButBos)
+            for (int i = 0; i < sequences.Count; i++)
+                if (sequences[i].Length == 1 && sequences[i][0] == BosId)
+                    throw new SnaInputException($"text {i} is only the BOS token: with positions all-but-bos it has no position to average");
+        bool perToken = Means.Weighting == DiscoveryWeighting.PerToken;
+        long tokens = 0;
         var sums = new double[L * M];
         var textMean = new double[M];
+        int[][] batchRows = [];
         var hooks = new HookSet();
         for (int l = 0; l < L; l++)
         {
@@ -116,15 +141,23 @@ public sealed class NeuronDiscovery
                 var acc = sums.AsSpan(layer * M, M);
                 for (int b = 0; b < B; b++)
                 {
-                    int first = ctx.PadLeft[b];
+                    int first = FirstPosition(batchRows[b], ctx.PadLeft[b], T);
                     Array.Clear(textMean);
                     for (int t = first; t < T; t++)
                     {
                         var row = ctx.Data.Slice((b * T + t) * D, D);
                         for (int n = 0; n < D; n++) textMean[n] += row[n];
                     }
-                    double inv = 1.0 / (T - first);
-                    for (int n = 0; n < D; n++) acc[n] += textMean[n] * inv;
+                    if (perToken)
+                    {
+                        for (int n = 0; n < D; n++) acc[n] += textMean[n];
+                        if (layer == 0) tokens += T - first;
+                    }
+                    else
+                    {
+                        double inv = 1.0 / (T - first);
+                        for (int n = 0; n < D; n++) acc[n] += textMean[n] * inv;
+                    }
                 }
             });
         }
@@ -134,9 +167,10 @@ public sealed class NeuronDiscovery
         for (int start = 0; start < order.Length; start += bs)
         {
             var batch = order.Skip(start).Take(bs).Select(i => sequences[i]).ToArray();
+            batchRows = batch;
             _model.Forward(batch, hooks);
         }
-        double invN = 1.0 / sequences.Count;
+        double invN = perToken ? 1.0 / tokens : 1.0 / sequences.Count;
         for (int i = 0; i < sums.Length; i++) sums[i] *= invN;
         return new MeanActivations(L, M, sequences.Count, sums);
     }

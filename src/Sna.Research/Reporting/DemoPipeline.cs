@@ -175,7 +175,10 @@ public static class DemoPipeline
                 string.Join('/', Enumerable.Range(1, 3).Select(z => cls.Examples.Count(e => e.Baseline.Zone == z)))));
         }
 
-        // 6. Analysis and report.
+        // 6. How much the discovery lists depend on weighting the means per text or per token (split A's texts, the largest count).
+        var weighting = sweepSuites.Select(su => WeightingComparison.For(new NeuronDiscovery(model, tokenizer, cache) { Bos = o.Bos }, su, o.Counts.Max())).ToArray();
+
+        // 7. Analysis and report.
         progress?.Report(new DemoStep("report", "statistics, figures and the HTML report"));
         var report = ReportWriter.Write(set, new ReportOptions
         {
@@ -190,6 +193,8 @@ public static class DemoPipeline
             Generation = generation,
             Collateral = collateral,
             Interference = interference.Matrix,
+            InterferenceTests = interference.AsymmetryTests(o.Resamples),
+            WeightingComparisons = weighting,
             Classification = classification,
             Provenance = (o.Provenance ?? []).Concat(
             [

@@ -175,7 +175,7 @@ public static class Figures
         return plt;
     }
 
-    /// <summary>Source × target interference heatmap (percentage points), diverging colours centred at 0, values annotated.</summary>
+    /// <summary>Source × target interference heatmap (improvement_pct: mean relative % change), diverging colours centred at 0, values annotated.</summary>
     public static Plot InterferenceHeatmap(InterferenceMatrix m)
     {
         ArgumentNullException.ThrowIfNull(m);
@@ -195,7 +195,7 @@ public static class Figures
         hm.ManualRange = new ScottPlot.Range(-maxAbs, maxAbs);
         hm.NaNCellColor = Colors.LightGray;
         var bar = plt.Add.ColorBar(hm);
-        bar.Label = "Δ (percentage points)";
+        bar.Label = "mean relative change of P(target) (%)";
         if (n <= 20)
             for (int s = 0; s < n; s++)
                 for (int t = 0; t < n; t++)

@@ -16,6 +16,15 @@ public sealed record ReportOptions
     /// <summary>Measured cross-task interference (needs the model); the section says "not measured" when null.</summary>
     public InterferenceMatrix? Interference { get; init; }
 
+    /// <summary>
+    /// Per task, how much the differential top-k lists change between per-text and per-token weighting of the discovery means
+    /// (needs the model, so only a run that measured it has it; the demo does).
+    /// </summary>
+    public IReadOnlyList<Sna.Research.Method.WeightingComparison>? WeightingComparisons { get; init; }
+
+    /// <summary>The asymmetry tests of the interference measurement (they need per-prompt values, so only a run that measured it has them).</summary>
+    public InterferenceAsymmetryTests? InterferenceTests { get; init; }
+
     /// <summary>Control comparisons measured elsewhere; added to those found in the sweep's control rows.</summary>
     public IReadOnlyList<ControlComparison>? Controls { get; init; }
 
@@ -100,7 +109,7 @@ public static class ReportWriter
             ? Save(mp, MultiplierFigure, "Mean improvement vs multiplier, averaged over the tasks of each zone.") : null;
         if (fMult is not null) figures.Add(fMult);
         FigureFile? fInt = options.Interference is { } im
-            ? Save(Figures.InterferenceHeatmap(im), InterferenceFigure, "Interference: change of the target task (column) when the source task's (row) neurons are amplified, percentage points.") : null;
+            ? Save(Figures.InterferenceHeatmap(im), InterferenceFigure, "Interference: mean relative % change of the target task's P(target) (column) when the source task's (row) neurons are amplified (improvement_pct).") : null;
         if (fInt is not null) figures.Add(fInt);
         FigureFile? fCls = options.Classification is { } cls
             ? Save(Figures.ClassificationZones(cls), ClassifyFigure, $"Figure 2. Accuracy change per margin zone vs multiplier at layer {cls.BestLayer} (the layer where Zone 1 gains most).") : null;
@@ -245,10 +254,21 @@ public static class ReportWriter
             d.Table("table-interference", $"Interference matrix ({im.Metric}); row = source (amplified), column = target",
                 ["source \\ target", .. im.Tasks],
                 im.Tasks.Select((s, i) => (IReadOnlyList<string>)[s, .. im.Tasks.Select((_, j) => Fmt.F(im[i, j], 2))]));
-            d.P($"Asymmetry index {Fmt.F(asym.AsymmetryIndex)} (0 = symmetric, 0.5 = directions unrelated, 1 = antisymmetric); mean |A→B − B→A| = {Fmt.F(asym.MeanAbsDifference, 2)} pp; " +
-                $"{asym.OppositeSignPairs} of {asym.Pairs.Count} pair(s) with opposite signs; mean cross-task effect {Fmt.F(asym.MeanOffDiagonal, 2)} pp, mean self effect {Fmt.F(asym.MeanDiagonal, 2)} pp.");
-            d.Table("table-interference-asymmetry", "Most asymmetric pairs (A→B vs B→A, pp)", ["A", "B", "A→B", "B→A", "difference", "opposite signs"],
-                asym.Pairs.Take(15).Select(p => (IReadOnlyList<string>)[p.A, p.B, Fmt.F(p.AToB, 2), Fmt.F(p.BToA, 2), Fmt.F(p.Difference, 2), p.OppositeSigns ? "yes" : "no"]));
+            d.P("Values are improvement_pct: the mean over the target's prompts of the relative % change 100 (P_post − P_base) / P_base — a relative change, not percentage points (older files call it delta_pp). " +
+                $"Asymmetry index {Fmt.F(asym.AsymmetryIndex)} (0 = symmetric, 0.5 = directions unrelated, 1 = antisymmetric); mean |A→B − B→A| = {Fmt.F(asym.MeanAbsDifference, 2)} %; " +
+                $"{asym.OppositeSignPairs} of {asym.Pairs.Count} pair(s) with opposite signs; mean cross-task effect {Fmt.F(asym.MeanOffDiagonal, 2)} %, mean self effect {Fmt.F(asym.MeanDiagonal, 2)} %.");
+            if (o.InterferenceTests is { Direction: { } dir } tests)
+            {
+                d.P($"Paired asymmetry test across {dir.Pairs} task pairs ({dir.Orientation}): mean difference {Fmt.F(dir.MeanDifference, 2)} %, " +
+                    $"{dir.PositivePairs} of {dir.Pairs} positive, p = {Fmt.P(dir.PValue)} ({dir.Method}). " +
+                    $"Per pair: two-sided permutation test of A→B's per-prompt changes against B→A's (different prompts, so unpaired), Holm-adjusted over the {tests.Pairs.Count} pairs; " +
+                    $"{tests.Pairs.Count(p => p.PHolm < 0.05)} survive(s) at 0.05.");
+                d.Table("table-interference-asymmetry", "Most asymmetric pairs (A→B vs B→A, mean relative % change) with their tests", ["A", "B", "A→B", "B→A", "difference", "p", "Holm p"],
+                    tests.Pairs.Take(15).Select(p => (IReadOnlyList<string>)[p.A, p.B, Fmt.F(p.AToB, 2), Fmt.F(p.BToA, 2), Fmt.F(p.Difference, 2), Fmt.P(p.PValue), Fmt.P(p.PHolm)]));
+            }
+            else
+                d.Table("table-interference-asymmetry", "Most asymmetric pairs (A→B vs B→A, mean relative % change)", ["A", "B", "A→B", "B→A", "difference", "opposite signs"],
+                    asym.Pairs.Take(15).Select(p => (IReadOnlyList<string>)[p.A, p.B, Fmt.F(p.AToB, 2), Fmt.F(p.BToA, 2), Fmt.F(p.Difference, 2), p.OppositeSigns ? "yes" : "no"]));
         }
         else d.P("Not measured in this report: interference needs the model (amplify each task's neurons and score every other task).", note: true);
 
@@ -286,6 +306,19 @@ public static class ReportWriter
                     Z(l, m, 1), Z(l, m, 2), Z(l, m, 3), Z(l, m, 0)])));
             if (fCls is not null) d.Figure(fCls);
         }
+
+        d.H("discovery-weighting", 2, "Discovery: per-text vs per-token weighting");
+        if (o.WeightingComparisons is { Count: > 0 } wc)
+        {
+            int nl = wc.Max(w => w.Layers.Count);
+            d.P($"Each task's differential top-{wc[0].K} neurons per layer, found with the means weighted per text (every text counts once: the default, the paper's) and per token " +
+                $"(every position counts once, so long texts weigh more), positions {Sna.Research.Method.DiscoveryMeanOptions.PositionNames[(int)wc[0].Positions]}. " +
+                "Cells: Jaccard |A ∩ B| / |A ∪ B| of the two lists (1 = identical) and, in brackets, the shared count; the last column is the mean Jaccard over layers.");
+            d.Table("table-discovery-weighting", "Top-k change between per-text and per-token weighting (Jaccard, shared)",
+                ["task", .. Enumerable.Range(0, nl).Select(l => $"L{l}"), "mean"],
+                wc.Select(w => (IReadOnlyList<string>)[w.Task, .. Enumerable.Range(0, nl).Select(l => l < w.Layers.Count ? $"{Fmt.F(w.Layers[l].Jaccard, 2)} ({w.Layers[l].Shared})" : "—"), Fmt.F(w.MeanJaccard, 3)]));
+        }
+        else d.P("Not measured in this report: comparing the weightings needs the model (the demo measures it; `sna neurons --weighting per-text|per-token` shows either list).", note: true);
 
         d.H("method", 2, "Method");
         d.List(
@@ -440,7 +473,7 @@ public static class ReportWriter
                 ["method"] = a.Decomposition.Method,
             },
             ["layers"] = Layers(a.Layers),
-            ["interference"] = o.Interference is { } im ? Interference(im) : null,
+            ["interference"] = o.Interference is { } im ? Interference(im, o.InterferenceTests) : null,
             ["controls"] = Arr(controls.Select(c => (JsonNode?)new JsonObject
             {
                 ["task"] = c.Task,
@@ -461,6 +494,14 @@ public static class ReportWriter
                 ["perplexity_base"] = N(c.PerplexityBase),
                 ["perplexity_post"] = N(c.PerplexityPost),
                 ["perplexity_change_pct"] = N(c.PerplexityChangePct),
+            })),
+            ["discovery_weighting"] = o.WeightingComparisons is not { } wcs ? null : Arr(wcs.Select(w => (JsonNode?)new JsonObject
+            {
+                ["task"] = w.Task, ["positions"] = Sna.Research.Method.DiscoveryMeanOptions.PositionNames[(int)w.Positions], ["k"] = w.K, ["mean_jaccard"] = N(w.MeanJaccard),
+                ["layers"] = Arr(w.Layers.Select(l => (JsonNode?)new JsonObject
+                {
+                    ["layer"] = l.Layer, ["shared"] = l.Shared, ["overlap_pct"] = N(l.OverlapPct), ["jaccard"] = N(l.Jaccard),
+                })),
             })),
             ["classification"] = o.Classification is not { } clsr ? null : new JsonObject
             {
@@ -520,7 +561,7 @@ public static class ReportWriter
         };
     }
 
-    private static JsonObject Interference(InterferenceMatrix m)
+    private static JsonObject Interference(InterferenceMatrix m, InterferenceAsymmetryTests? tests)
     {
         var a = m.Analyze();
         var rows = new JsonArray();
@@ -529,18 +570,34 @@ public static class ReportWriter
         {
             ["metric"] = m.Metric,
             ["tasks"] = Arr(m.Tasks.Select(t => (JsonNode?)t)),
-            ["values_pp"] = rows,
+            ["values_improvement_pct"] = rows,
             ["asymmetry_index"] = N(a.AsymmetryIndex),
-            ["mean_abs_difference_pp"] = N(a.MeanAbsDifference),
+            ["mean_abs_difference_pct"] = N(a.MeanAbsDifference),
             ["opposite_sign_pairs"] = a.OppositeSignPairs,
-            ["mean_off_diagonal_pp"] = N(a.MeanOffDiagonal),
-            ["mean_diagonal_pp"] = N(a.MeanDiagonal),
+            ["mean_off_diagonal_pct"] = N(a.MeanOffDiagonal),
+            ["mean_diagonal_pct"] = N(a.MeanDiagonal),
+            ["asymmetry_test"] = tests is null ? null : AsymmetryTestJson(tests),
             ["pairs"] = Arr(a.Pairs.Select(p => (JsonNode?)new JsonObject
             {
                 ["a"] = p.A, ["b"] = p.B, ["a_to_b"] = N(p.AToB), ["b_to_a"] = N(p.BToA), ["difference"] = N(p.Difference), ["opposite_signs"] = p.OppositeSigns,
             })),
         };
     }
+
+    /// <summary>The asymmetry tests as JSON (the report's and <c>sna interference --json</c>'s <c>asymmetry_test</c>).</summary>
+    public static JsonObject AsymmetryTestJson(InterferenceAsymmetryTests t) => new()
+    {
+        ["direction"] = t.Direction is not { } d ? null : new JsonObject
+        {
+            ["orientation"] = d.Orientation, ["pairs"] = d.Pairs, ["mean_difference_pct"] = N(d.MeanDifference), ["positive_pairs"] = d.PositivePairs,
+            ["p_value"] = N(d.PValue), ["exact"] = d.Exact, ["method"] = d.Method,
+        },
+        ["pairs"] = Arr(t.Pairs.Select(p => (JsonNode?)new JsonObject
+        {
+            ["a"] = p.A, ["b"] = p.B, ["n_a"] = p.NA, ["n_b"] = p.NB, ["a_to_b"] = N(p.AToB), ["b_to_a"] = N(p.BToA), ["difference"] = N(p.Difference),
+            ["p_value"] = N(p.PValue), ["p_holm"] = N(p.PHolm), ["method"] = p.Method,
+        })),
+    };
 
     private static JsonObject Config(SweepConfiguration c, double improvement) => new()
     {

@@ -35,6 +35,22 @@ public sealed record SweepDefinition
     public string NeuronSource { get; init; } = "differential";
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     /// <summary>
+    /// Positions of the discovery means (<c>all</c> | <c>all-but-bos</c> | <c>last</c>, <see cref="Method.DiscoveryPositions"/>);
+    /// null = <c>all</c>. Null is not written, so definitions with the default keep the hash they had before this field existed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DiscoveryPositions { get; init; }
+    /// <summary>Weighting of the discovery means (<c>per-text</c> | <c>per-token</c>); null = <c>per-text</c> (not written).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DiscoveryWeighting { get; init; }
+
+    /// <summary>The discovery means this definition asks for (the defaults when its fields are null).</summary>
+    [JsonIgnore]
+    public Method.DiscoveryMeanOptions DiscoveryMeans => new(
+        DiscoveryPositions is null ? Method.DiscoveryPositions.All : Method.DiscoveryMeanOptions.ParsePositions(DiscoveryPositions, "--discovery-positions"),
+        DiscoveryWeighting is null ? Method.DiscoveryWeighting.PerText : Method.DiscoveryMeanOptions.ParseWeighting(DiscoveryWeighting, "--discovery-weighting"));
+
+    /// <summary>
     /// What each task resolved to (same order as <see cref="Tasks"/>): name, SHA-256 of its content and where it came from as
     /// given. The content hash is part of <see cref="Hash"/> (a changed task file is a different sweep); the path is not (the
     /// same file reached by another path, e.g. on another node of a cluster, is the same sweep). Null in definitions written
@@ -72,6 +88,7 @@ public sealed record SweepDefinition
         if (!stored.Positions.SequenceEqual(Positions)) diffs.Add("positions");
         if (stored.NeuronSource != NeuronSource) diffs.Add($"neuron source {stored.NeuronSource} vs {NeuronSource}");
         if (stored.Bos != Bos) diffs.Add("BOS policy");
+        if (stored.DiscoveryMeans != DiscoveryMeans) diffs.Add($"discovery means {stored.DiscoveryMeans} vs {DiscoveryMeans}");
         if (stored.TaskSources is null != TaskSources is null) diffs.Add("task sources (the database was written by an older version)");
         return diffs.Count == 0 ? "the definitions differ" : string.Join("; ", diffs);
 
@@ -102,6 +119,7 @@ public sealed record SweepDefinition
         foreach (double m in Multipliers) InputParsing.CheckMultiplier(m, "--multipliers");
         if (Positions.Count == 0 || Positions.Distinct().Count() != Positions.Count) throw new SnaInputException("--positions", "positions must be a non-empty list of distinct modes");
         NeuronSourceSpec.Parse(NeuronSource);
+        _ = DiscoveryMeans;
         long total = (long)Tasks.Count * Positions.Count * layers.Length * Counts.Count * Multipliers.Count;
         if (total > MaxConfigurations)
             throw new SnaInputException("--multipliers", $"the grid has {total:N0} configurations ({Tasks.Count} tasks × {Positions.Count} positions × {layers.Length} layers × {Counts.Count} counts × {Multipliers.Count} multipliers); at most {MaxConfigurations:N0}");

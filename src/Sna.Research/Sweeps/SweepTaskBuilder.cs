@@ -21,10 +21,10 @@ namespace Sna.Research.Sweeps;
 public static class SweepTaskBuilder
 {
     public static IReadOnlyList<SweepTask> Build(TransformerModel model, ModelTokenizer tokenizer, IReadOnlyList<TaskSuite> suites,
-                                                 string neuronSource, BosPolicy bos, DiscoveryCache? cache = null)
+                                                 string neuronSource, BosPolicy bos, DiscoveryCache? cache = null, DiscoveryMeanOptions? discoveryMeans = null)
     {
         var source = NeuronSourceSpec.Parse(neuronSource);
-        var discovery = new NeuronDiscovery(model, tokenizer, cache) { Bos = bos };
+        var discovery = new NeuronDiscovery(model, tokenizer, cache) { Bos = bos, Means = discoveryMeans ?? DiscoveryMeanOptions.Default };
         MeanActivations? neutral = null;
         var means = new Dictionary<string, MeanActivations>();
         MeanActivations MeanOf(TaskSuite s) => means.TryGetValue(s.Name, out var m) ? m : means[s.Name] = discovery.Mean(s.DiscoveryTexts);

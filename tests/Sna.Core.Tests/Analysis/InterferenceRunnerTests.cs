@@ -28,16 +28,16 @@ public class InterferenceRunnerTests
         var diffA = new NeuronDiscovery(model, tok).ForTask(a);
         Assert.Equal(diffA.TopIndices(1, 8), res.SourceNeurons[0]);
         var direct = TaskAmplification.Evaluate(model, tok, a, Amplification.Single(1, diffA.TopIndices(1, 8), 4f), BosPolicy.Prepend);
-        Assert.Equal(direct.ImprovementPct, res[0, 0].DeltaPp);
+        Assert.Equal(direct.ImprovementPct, res[0, 0].ImprovementPct);
         Assert.Equal(direct.MeanPPost, res[0, 0].MeanPPost);
         Assert.Equal(direct.MeanPPost - direct.MeanPBase, res[0, 0].MeanPChange);
         Assert.Equal(direct.ImprovementOfMeansPct, res[0, 0].ImprovementOfMeansPct);
-        Assert.NotEqual(0, res[0, 0].DeltaPp);
+        Assert.NotEqual(0, res[0, 0].ImprovementPct);
 
         var diffB = new NeuronDiscovery(model, tok).ForTask(b);
         var cross = TaskAmplification.Evaluate(model, tok, a, Amplification.Single(2, diffB.TopIndices(2, 8), 4f), BosPolicy.Prepend);
-        Assert.Equal(cross.ImprovementPct, res[1, 0].DeltaPp);
-        Assert.Equal(res[1, 0].DeltaPp, res.Matrix["code-easy", "math-easy"]);
+        Assert.Equal(cross.ImprovementPct, res[1, 0].ImprovementPct);
+        Assert.Equal(res[1, 0].ImprovementPct, res.Matrix["code-easy", "math-easy"]);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public class InterferenceRunnerTests
         var res = Run(1f, out _, out _);
         foreach (var e in res.Entries)
         {
-            Assert.Equal(0.0, e.DeltaPp);
+            Assert.Equal(0.0, e.ImprovementPct);
             Assert.Equal(0.0, e.MeanPChange);
         }
     }
@@ -64,11 +64,11 @@ public class InterferenceRunnerTests
             Assert.Equal(InterferenceResult.Metric, res.Matrix.Metric);
             for (int s = 0; s < 2; s++)
                 for (int t = 0; t < 2; t++)
-                    Assert.Equal(res[s, t].DeltaPp, m[s, t]);
+                    Assert.Equal(res[s, t].ImprovementPct, m[s, t]);
             var asym = m.Analyze();
             var pair = Assert.Single(asym.Pairs);
-            Assert.Equal(res[0, 1].DeltaPp, pair.AToB);
-            Assert.Equal(res[1, 0].DeltaPp, pair.BToA);
+            Assert.Equal(res[0, 1].ImprovementPct, pair.AToB);
+            Assert.Equal(res[1, 0].ImprovementPct, pair.BToA);
         }
         finally { File.Delete(path); }
     }
@@ -81,8 +81,8 @@ public class InterferenceRunnerTests
         var c = TaskLibrary.BuiltIn("logic-easy");
         var res = InterferenceRunner.Run(model, tok, [new InterferenceSource(a, 0, 4, 2f), new InterferenceSource(a, 2, 4, 2f)], [c]);
         Assert.Equal(["math-easy@0:4:2", "math-easy@2:4:2"], res.SourceLabels);
-        Assert.Equal(2, res.DeltaPp().GetLength(0));
-        Assert.Equal(1, res.DeltaPp().GetLength(1));
+        Assert.Equal(2, res.ImprovementPct().GetLength(0));
+        Assert.Equal(1, res.ImprovementPct().GetLength(1));
         Assert.Equal(["math-easy@0:4:2", "math-easy@2:4:2", "logic-easy"], res.Matrix.Tasks);
     }
 
