@@ -39,6 +39,14 @@ public sealed class TaskEvaluator
         return new TaskOutcome(Suite.Name, amp, ScoreKind.FirstToken, list);
     }
 
+    /// <summary>
+    /// Rows per unembedding GEMM: as many whole prompt batches (<paramref name="r"/> rows each) as stay on the GEMM's small-m
+    /// path (≤ 32 rows), where a row's logits do not depend on how many rows share the call; alone, a prompt batch of r ≤ 32
+    /// rows is on that path too, so the logits are the same bits, and the unembedding matrix is read once per call instead
+    /// of once per set.
+    /// </summary>
+    private static int UnembedRows(int r) => r * Math.Max(1, SmallGemmRows / r);
+
     /// <summary>Token rows up to which the managed GEMM takes its small-m path (<c>ManagedGemm.SmallM</c>): its rounding differs from the packed path's.</summary>
     private const int SmallGemmRows = Sna.Runtime.Numerics.ManagedGemm.SmallM;
 
@@ -53,8 +61,8 @@ public sealed class TaskEvaluator
     /// the full pass), then several sets resume from it in one forward, each batch row scaling its own set's neurons. Rows of
     /// a batch are computed independently by the managed GEMM (work is split over N only and each element's instruction
     /// sequence depends on m only through the small-m path, ≤ 32 rows), so the sets of one forward are combined only when
-    /// the prompt batch already has more than 32 token rows; the unembedding runs in chunks of the prompt batch's size, as
-    /// alone. <paramref name="rowsPerBatch"/> bounds prompts × sets per forward (1 set per forward when smaller than the batch).
+    /// the prompt batch already has more than 32 token rows; the unembedding runs in chunks of whole prompt batches that
+    /// stay on the small-m path (see <see cref="UnembedRows"/>). <paramref name="rowsPerBatch"/> bounds prompts × sets per forward (1 set per forward when smaller than the batch).
     /// </summary>
     public TaskOutcome[] EvaluateSets(int layer, IReadOnlyList<int[]> sets, float multiplier, PositionsMode positions = PositionsMode.All,
         int rowsPerBatch = DefaultRowsPerBatch)
@@ -101,7 +109,7 @@ public sealed class TaskEvaluator
                 });
                 _model.Forward(batch, new ForwardOptions
                 {
-                    Hooks = hooks, Mode = LogitsMode.Last, StartLayer = layer, Residual = tiled, LogitsChunkRows = R,
+                    Hooks = hooks, Mode = LogitsMode.Last, StartLayer = layer, Residual = tiled, LogitsChunkRows = UnembedRows(R),
                     OnLogits = (firstRow, n, logits) =>
                     {
                         int V = _model.Config.VocabSize;
