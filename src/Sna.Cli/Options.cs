@@ -122,6 +122,26 @@ public static class Options
     }
     public static Option<string?> OutDirOptional(string description) => new("--out-dir") { Description = description };
 
+    /// <summary><c>neurons --out</c>: where to save the found set (a neuron set file, docs/cli.md).</summary>
+    public static Option<string?> NeuronSetOut() => new("--out", "-o")
+    {
+        Description = "Also save the set as a neuron set file (JSON with model sha256, method, BOS, texts hash; docs/cli.md), read by amplify --neurons, sweep --neurons-file, controls --neurons and the web page.",
+    };
+
+    /// <summary>
+    /// <c>--neurons</c>: comma-separated indices, or a neuron set file (<c>set.json</c> or <c>@set.json</c>; response files are
+    /// off, so <c>@</c> reaches us).
+    /// </summary>
+    public static Option<string?> Neurons(string what = "Comma-separated neuron indices (each 0..d_mlp-1, no repeats), or a neuron set file FILE.json / @FILE.json written by 'sna neurons --out'.") =>
+        new("--neurons") { Description = what };
+
+    /// <summary>Whether a <c>--neurons</c> value names a set file rather than listing indices.</summary>
+    public static bool IsNeuronSetFile(string value, out string path)
+    {
+        path = value.StartsWith('@') ? value[1..] : value;
+        return value.StartsWith('@') || path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || (!path.All(c => char.IsDigit(c) || c is ',' or ' ' or '-') && File.Exists(path));
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // Numbers
 

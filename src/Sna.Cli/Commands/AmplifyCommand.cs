@@ -23,14 +23,14 @@ public static class AmplifyCommand
         var model = Options.Model();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt." };
         var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored." };
-        var layer = Options.Layer();
-        var neurons = new Option<string>("--neurons") { Description = "Comma-separated neuron indices, each 0..d_mlp-1, no repeats." };
+        var layer = Options.LayerOptional("Layer whose blocks.{L}.mlp.hook_post is scaled (required unless --neurons gives a one-layer set file).");
+        var neurons = Options.Neurons();
         var multiplier = Options.Multiplier();
         var positions = Options.Positions();
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var task = Options.Task();
         var tasksDir = Options.TasksDir();
-        var count = Options.CountOptional("With --task: amplify the task's top K neurons at --layer, found by differential activation.");
+        var count = Options.CountOptional("With --task: amplify the task's top K neurons at --layer, found by differential activation. With a set file: its first K neurons.");
         var score = Options.Score();
         var noCache = Options.NoCache();
         var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after (one prompt, or every prompt of --task).")
@@ -40,14 +40,14 @@ public static class AmplifyCommand
             var policy = Common.Policy(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
             if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
-            if (r.GetValue(count) is not null) throw new SnaInputException("--count needs --task (neurons are chosen by discovery on the task)");
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
-            if (n is null) throw new SnaInputException("give --neurons i,j,k");
+            if (n is null) throw new SnaInputException("give --neurons i,j,k or --neurons set.json");
+            var given = NeuronsArg.Parse(n, r.GetValue(layer), r.GetValue(count));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
-            var amp = Amplification.Single(l, InputParsing.CheckNeurons(Options.ParseNeurons(n), m.Config.DMlp), (float)r.GetValue(multiplier), pos);
+            var (l, chosenNeurons) = given.Resolve(m);
+            var amp = Amplification.Single(l, chosenNeurons, (float)r.GetValue(multiplier), pos);
             amp.Validate(m.Config);
             var ids = tok.Encode(p, policy);
             if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended");
@@ -69,11 +69,13 @@ public static class AmplifyCommand
                     ["multiplier"] = r.GetValue(multiplier),
                     ["run"] = Common.RunRecord(m, tok, policy, PositionsText(pos)),
                 };
+                given.AddTo((JsonObject)jo["run"]!);
                 Common.AddTarget(jo, targetTokens);
                 Common.PrintJson(jo);
                 return 0;
             }
             Common.WarnTargets(targetTokens.Warnings);
+            if (given.Set is not null) Console.Error.WriteLine($"neurons from {given.Path} ({given.Set.Method}, {chosenNeurons.Count} of {given.Set.Layer(l, given.Path!).Neurons.Count} at layer {l})");
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(amp.ToString())}[/] on target {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var table = new Table().AddColumn("").AddColumn("probability").AddColumn("log P").AddColumn("rank");
             table.AddRow("baseline", Common.Fmt(before.Probability), before.LogProb.ToString("F4", CultureInfo.InvariantCulture), before.Rank.ToString());
@@ -85,29 +87,33 @@ public static class AmplifyCommand
         return cmd;
     }
 
-    private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int> layer,
-        Option<string> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
+    private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int?> layer,
+        Option<string?> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
         Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos)
     {
         if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);
         int? k = r.GetValue(count);
-        if ((explicitNeurons is null) == (k is null)) throw new SnaInputException("with --task give --count K (discovered neurons) or --neurons i,j,k (one of them)");
+        var given = explicitNeurons is null ? null : NeuronsArg.Parse(explicitNeurons, r.GetValue(layer), k);
+        if (given is { Set: null } && k is not null || given is null && k is null)
+            throw new SnaInputException("with --task give --count K (discovered neurons), --neurons i,j,k or --neurons set.json (one of them)");
+        if (given is null && r.GetValue(layer) is null) throw new SnaInputException("give --layer L");
         var kind = MethodOptions.ParseScore(r.GetValue(score)!);
         var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
-        var parsedNeurons = explicitNeurons is null ? null : Options.ParseNeurons(explicitNeurons);
         var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
         using var _m = m;
-        int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
         IReadOnlyList<int> chosen;
         IReadOnlyList<NeuronScore>? discovered = null;
-        if (k is { } kk)
+        int l;
+        if (given is not null) (l, chosen) = given.Resolve(m);
+        else
         {
+            l = InputParsing.CheckLayer(r.GetValue(layer)!.Value, m.Config.NLayers);
+            int kk = k!.Value;
             InputParsing.CheckCount(kk, m.Config.DMlp);
             discovered = NeuronsCommand.ForTask(m, tok, suite, l, kk, policy, r.GetValue(noCache));
             chosen = discovered.Select(n => n.Index).ToArray();
         }
-        else chosen = InputParsing.CheckNeurons(parsedNeurons!, m.Config.DMlp);
         var amp = Amplification.Single(l, chosen, (float)r.GetValue(multiplier), pos);
         amp.Validate(m.Config);
         var o = TaskAmplification.Evaluate(m, tok, suite, amp, policy, kind);
@@ -120,7 +126,8 @@ public static class AmplifyCommand
             run["layer"] = l;
             run["multiplier"] = r.GetValue(multiplier);
             run["score"] = MethodOptions.ScoreText(kind);
-            run["neuron_source"] = discovered is null ? "explicit" : "discovery";
+            run["neuron_source"] = discovered is not null ? "discovery" : given?.Set is not null ? "file" : "explicit";
+            given?.AddTo(run);
             if (discovered is not null) run["differences"] = new JsonArray(discovered.Select(n => (JsonNode)n.Difference).ToArray());
             run["improvement_definition"] = "improvement_pct = mean over prompts of 100 (P_post - P_base) / P_base";
             var jo = new JsonObject
@@ -143,6 +150,7 @@ public static class AmplifyCommand
             return 0;
         }
         Common.WarnTargets(Common.TargetWarnings(targets));
+        if (given?.Set is not null) Console.Error.WriteLine($"neurons from {given.Path} ({given.Set.Method}, {chosen.Count} at layer {l})");
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(suite.Name)}[/]: {Markup.Escape(amp.ToString())}" + (discovered is null ? "" : " (top neurons by differential activation)")
             + $", {MethodOptions.ScoreText(kind)} scoring");
         var table = new Table().AddColumn("#").AddColumn("P_base").AddColumn("P_post").AddColumn("improvement").AddColumn("prompt").AddColumn("target");

@@ -21,8 +21,9 @@ public static class ControlsCommand
         var model = Options.Model();
         var task = Options.Task(required: true);
         var tasksDir = Options.TasksDir();
-        var layer = Options.Layer();
-        var count = Options.Count(10, "Neurons per set (the task's top K by differential activation).");
+        var layer = Options.LayerOptional("Layer of the configuration (required unless --neurons gives a one-layer set file).");
+        var count = Options.CountOptional("Neurons per set: the task's top K by differential activation (default 10), or the first K of the --neurons set file (default all).");
+        var neurons = Options.Neurons("The neurons under test: a neuron set file FILE.json / @FILE.json from 'sna neurons --out' (default: the task's differential top K). Bottom-K still comes from the task's ranking.");
         var multiplier = Options.Multiplier();
         var seeds = Options.Int("--seeds", "Random neuron sets (seeds FIRST..FIRST+N-1).", 0, 10_000, 20);
         var firstSeed = Options.Int("--first-seed", "First random seed.", 0, int.MaxValue - 10_000, 0);
@@ -34,23 +35,36 @@ public static class ControlsCommand
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var noCache = Options.NoCache();
         var cmd = new Command("controls", "Task neurons vs random neurons and bottom-k for one configuration (permutation p), and its collateral cost on neutral text (KL, perplexity).")
-        { model, task, tasksDir, layer, count, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
+        { model, task, tasksDir, layer, count, neurons, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
-            int k = r.GetValue(count), n = r.GetValue(seeds);
+            int n = r.GetValue(seeds);
             double mult = r.GetValue(multiplier);
+            NeuronsArg? given = null;
+            if (r.GetValue(neurons) is { } nv)
+            {
+                if (!Options.IsNeuronSetFile(nv, out _)) throw new SnaInputException("--neurons", "controls --neurons takes a neuron set file (FILE.json or @FILE.json); the default is the task's top K");
+                given = NeuronsArg.Parse(nv, r.GetValue(layer), r.GetValue(count));
+            }
+            else if (r.GetValue(layer) is null) throw new SnaInputException("--layer", "give --layer L (or --neurons set.json)");
             var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
-            int l = InputParsing.CheckLayer(r.GetValue(layer), m.Config.NLayers);
+            int l; int[]? givenNeurons = null;
+            if (given is not null) { var (gl, gn) = given.Resolve(m); l = gl; givenNeurons = gn.ToArray(); }
+            else l = InputParsing.CheckLayer(r.GetValue(layer)!.Value, m.Config.NLayers);
+            int k = givenNeurons?.Length ?? r.GetValue(count) ?? 10;
             InputParsing.CheckCount(k, m.Config.DMlp);
+            if (!r.GetValue(withTask) && n > 0 && 2 * k > m.Config.DMlp)
+                throw new SnaInputException("--count", $"--count {k} leaves fewer than {k} neurons outside the task's list (d_mlp {m.Config.DMlp}); use --random-may-overlap or a smaller count");
             var options = new ControlsOptions
             {
                 Seeds = n, FirstSeed = r.GetValue(firstSeed), ExcludeTaskNeurons = !r.GetValue(withTask), BottomK = !r.GetValue(noBottom),
                 Collateral = !r.GetValue(noCollateral), ControlCollateral = r.GetValue(controlCollateral), Bos = policy,
                 Cache = r.GetValue(noCache) ? null : DiscoveryCache.Default(),
+                TaskNeurons = givenNeurons,
             };
             var res = ControlsRunner.Run(m, tok, suite, l, k, (float)mult, pos, options);
             var c = res.Comparison;
@@ -62,6 +76,7 @@ public static class ControlsCommand
                 run["task_source"] = suite.Source;
                 run["score"] = "first-token";
                 run["improvement"] = "mean over the task's prompts of 100 (P_post - P_base) / P_base";
+                given?.AddTo(run);
                 Common.PrintJson(new JsonObject
                 {
                     ["task"] = res.Task,

@@ -33,9 +33,10 @@ public static class NeuronsCommand
         var top = Options.Count(25, "Neurons per layer, largest difference first.");
         var noCache = Options.NoCache();
         var discPositions = Options.DiscoveryPositions(positionsAlias: true); var discWeighting = Options.DiscoveryWeighting(weightingAlias: true);
+        var outFile = Options.NeuronSetOut();
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("neurons", "Find a task's neurons by differential activation (task mean − neutral mean of blocks.{L}.mlp.hook_post), per layer.")
-        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, discPositions, discWeighting, noCache, bos, noBos, json, dtype };
+        { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, discPositions, discWeighting, noCache, outFile, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
@@ -92,6 +93,15 @@ public static class NeuronsCommand
                     o["overlap_pct"] = con[l].OverlapPct;
                 }
                 return o;
+            }
+
+            if (r.GetValue(outFile) is { } setPath)
+            {
+                var set = NeuronSetFile.FromDiscovery(m, meth, policy,
+                    layers.Select(l => new NeuronSetLayer(l, ListA(l), con?[l].B)).ToArray(), texts, neutral, contrast, suite?.Name);
+                var inputs = new[] { taskArg is not null && File.Exists(taskArg) ? taskArg : null, textsArg, r.GetValue(neutralTexts), r.GetValue(contrastTexts) };
+                set.Write(setPath, inputs);
+                Console.Error.WriteLine($"wrote {setPath}: {layers.Length} layer(s) × {k} neurons, {set.Method}, model sha256 {set.ModelSha256[..12]}…");
             }
 
             if (r.GetValue(json))

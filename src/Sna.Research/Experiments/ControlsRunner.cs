@@ -70,6 +70,11 @@ public sealed record ControlsOptions
     public bool BatchRandomSets { get; init; } = true;
     /// <summary>Prompts × sets per resumed forward when <see cref="BatchRandomSets"/>.</summary>
     public int RowsPerBatch { get; init; } = TaskEvaluator.DefaultRowsPerBatch;
+    /// <summary>The neurons under test (e.g. from a neuron set file) instead of the task's differential top-K; bottom-K still
+    /// comes from the task's differential ranking. Their count must equal the run's count.</summary>
+    public int[]? TaskNeurons { get; init; }
+    /// <summary>How <see cref="TaskNeurons"/> were chosen, recorded as the configuration's neuron source (default <c>file</c>).</summary>
+    public string GivenNeuronSource { get; init; } = "file";
 }
 
 /// <summary>One random control set and the task's outcome with it.</summary>
@@ -131,8 +136,11 @@ public static class ControlsRunner
 
         progress?.Invoke($"discovering neurons of {suite.Name}");
         var diff = new NeuronDiscovery(model, tokenizer, options.Cache) { Bos = options.Bos }.ForTask(suite);
-        int[] taskNeurons = diff.TopIndices(layer, count);
-        var configuration = new SweepConfiguration(layer, count, multiplier, SweepDefinition.PositionsName(positions), "differential");
+        if (options.TaskNeurons is { } given && given.Length != count)
+            throw new ArgumentException($"{given.Length} given task neurons but count {count}", nameof(options));
+        int[] taskNeurons = options.TaskNeurons ?? diff.TopIndices(layer, count);
+        var configuration = new SweepConfiguration(layer, count, multiplier, SweepDefinition.PositionsName(positions),
+            options.TaskNeurons is null ? "differential" : options.GivenNeuronSource);
 
         var eval = new TaskEvaluator(model, tokenizer, suite, options.Bos);
         Amplification Amp(int[] n) => Amplification.Single(layer, n, multiplier, positions);

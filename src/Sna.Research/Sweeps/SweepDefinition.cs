@@ -59,6 +59,13 @@ public sealed record SweepDefinition
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<SweepTaskSource>? TaskSources { get; init; }
 
+    /// <summary>
+    /// Neuron source <c>file</c> (<c>sweep --neurons-file</c>): the neuron set file's SHA-256 and path as given. The hash is part
+    /// of <see cref="Hash"/> (a resume with a changed file is refused); the path is not. Null for every other source.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SweepNeuronSet? NeuronSet { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, SweepJsonContext.Default.SweepDefinition);
 
     public static SweepDefinition FromJson(string json) =>
@@ -66,7 +73,11 @@ public sealed record SweepDefinition
 
     /// <summary>SHA-256 (hex) of the canonical JSON: equal definitions, equal hash.</summary>
     public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-        (TaskSources is null ? this : this with { TaskSources = TaskSources.Select(t => t with { Path = null }).ToArray() }).ToJson())));
+        (this with
+        {
+            TaskSources = TaskSources?.Select(t => t with { Path = null }).ToArray(),
+            NeuronSet = NeuronSet is null ? null : NeuronSet with { Path = null },
+        }).ToJson())));
 
     /// <summary>
     /// Why <paramref name="stored"/> and this definition differ, in words (a changed task file is named with both hashes and
@@ -79,6 +90,8 @@ public sealed record SweepDefinition
             foreach (var now in b)
                 if (a.FirstOrDefault(x => x.Name == now.Name) is { } was && was.Sha256 != now.Sha256)
                     diffs.Add($"task '{now.Name}' changed: {was.Path ?? "?"} had sha256 {was.Sha256[..12]}…, {now.Path ?? "?"} now has {now.Sha256[..12]}…");
+        if (stored.NeuronSet is { } sa && NeuronSet is { } sb && sa.Sha256 != sb.Sha256)
+            diffs.Add($"the neuron set file changed: {sa.Path ?? "?"} had sha256 {sa.Sha256[..12]}…, {sb.Path ?? "?"} now has {sb.Sha256[..12]}…");
         if (!stored.Tasks.SequenceEqual(Tasks, StringComparer.Ordinal)) diffs.Add($"tasks {string.Join(",", stored.Tasks)} vs {string.Join(",", Tasks)}");
         if (stored.Name != Name) diffs.Add($"name '{stored.Name}' vs '{Name}'");
         if (stored.Model != Model) diffs.Add($"model {stored.Model.ContentHash[..Math.Min(12, stored.Model.ContentHash.Length)]}… vs {Model.ContentHash[..Math.Min(12, Model.ContentHash.Length)]}…");
@@ -118,7 +131,9 @@ public sealed record SweepDefinition
         if (Multipliers.Count == 0 || Multipliers.Distinct().Count() != Multipliers.Count) throw new SnaInputException("--multipliers", "multipliers must be a non-empty list of distinct values");
         foreach (double m in Multipliers) InputParsing.CheckMultiplier(m, "--multipliers");
         if (Positions.Count == 0 || Positions.Distinct().Count() != Positions.Count) throw new SnaInputException("--positions", "positions must be a non-empty list of distinct modes");
-        NeuronSourceSpec.Parse(NeuronSource);
+        var spec = NeuronSourceSpec.Parse(NeuronSource);
+        if (spec.IsFile != NeuronSet is not null)
+            throw new SnaInputException("--neurons-file", spec.IsFile ? "the neuron source 'file' needs --neurons-file set.json" : $"--neurons-file sets the neuron source to 'file'; drop --neuron-source {NeuronSource}");
         _ = DiscoveryMeans;
         long total = (long)Tasks.Count * Positions.Count * layers.Length * Counts.Count * Multipliers.Count;
         if (total > MaxConfigurations)
@@ -152,15 +167,20 @@ public sealed record SweepDefinition
 /// <summary>Where a sweep's task came from: its name, SHA-256 of its content, and the path or name as the user gave it.</summary>
 public sealed record SweepTaskSource(string Name, string Sha256, string? Path);
 
-/// <summary>A parsed neuron source: differential, task-vs-rest, bottom, or random with a seed.</summary>
+/// <summary>A sweep's neuron set file (<c>--neurons-file</c>): SHA-256 of its bytes and the path as given.</summary>
+public sealed record SweepNeuronSet(string Sha256, string? Path);
+
+/// <summary>A parsed neuron source: differential, task-vs-rest, bottom, random with a seed, or file (a neuron set file).</summary>
 public readonly record struct NeuronSourceSpec(string Kind, int Seed)
 {
     public bool IsRandom => Kind == "random";
+    /// <summary>The neurons come from a neuron set file (<see cref="SweepDefinition.NeuronSet"/>).</summary>
+    public bool IsFile => Kind == "file";
 
     public static NeuronSourceSpec Parse(string s)
     {
         s = s.Trim().ToLowerInvariant();
-        if (s is "differential" or "task-vs-rest" or "bottom") return new(s, 0);
+        if (s is "differential" or "task-vs-rest" or "bottom" or "file") return new(s, 0);
         if (s == "contrastive")
             throw new SnaInputException("--neuron-source", "the neuron source 'contrastive' was renamed 'task-vs-rest': it compares each task with the other tasks of the sweep, " +
                                       "not the paper's class-A-vs-class-B contrast (that one is `sna neurons --method contrastive`)");
@@ -176,6 +196,7 @@ public readonly record struct NeuronSourceSpec(string Kind, int Seed)
     Converters = [typeof(SnakeEnum<PositionsMode>), typeof(SnakeEnum<BosPolicy>)])]
 [JsonSerializable(typeof(SweepDefinition))]
 [JsonSerializable(typeof(SweepTaskSource))]
+[JsonSerializable(typeof(SweepNeuronSet))]
 internal sealed partial class SweepJsonContext : JsonSerializerContext;
 
 internal sealed class SnakeEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) where T : struct, Enum;

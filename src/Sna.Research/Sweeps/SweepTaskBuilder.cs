@@ -14,16 +14,19 @@ namespace Sna.Research.Sweeps;
 /// tasks of the sweep, keeping only neurons with a positive difference — needs at least two tasks (formerly called "contrastive",
 /// which is refused now: the paper's contrastive method compares two classes);</item>
 /// <item><c>bottom</c>: the k neurons with the <i>lowest</i> differential score (the control for "does the ranking matter");</item>
-/// <item><c>random:SEED</c>: <see cref="NeuronSources.Random"/>.</item>
+/// <item><c>random:SEED</c>: <see cref="NeuronSources.Random"/>;</item>
+/// <item><c>file</c>: the first k neurons of a neuron set file's list at the layer (<see cref="NeuronSetFile"/>), the same for every task.</item>
 /// </list>
 /// Discovery runs once per task (cached on disk when a <see cref="DiscoveryCache"/> is given) with the same BOS policy as scoring.
 /// </summary>
 public static class SweepTaskBuilder
 {
     public static IReadOnlyList<SweepTask> Build(TransformerModel model, ModelTokenizer tokenizer, IReadOnlyList<TaskSuite> suites,
-                                                 string neuronSource, BosPolicy bos, DiscoveryCache? cache = null, DiscoveryMeanOptions? discoveryMeans = null)
+                                                 string neuronSource, BosPolicy bos, DiscoveryCache? cache = null, DiscoveryMeanOptions? discoveryMeans = null,
+                                                 NeuronSetFile? neuronSet = null)
     {
         var source = NeuronSourceSpec.Parse(neuronSource);
+        if (source.IsFile != neuronSet is not null) throw new ArgumentException("the neuron source 'file' goes with a neuron set (and only it)", nameof(neuronSet));
         var discovery = new NeuronDiscovery(model, tokenizer, cache) { Bos = bos, Means = discoveryMeans ?? DiscoveryMeanOptions.Default };
         MeanActivations? neutral = null;
         var means = new Dictionary<string, MeanActivations>();
@@ -48,6 +51,9 @@ public static class SweepTaskBuilder
             {
                 case "random":
                     neurons = NeuronSources.Random(source.Seed, model.Config.DMlp);
+                    break;
+                case "file":
+                    neurons = (layer, count) => neuronSet!.Layer(layer, "the neuron set").Indices(count);
                     break;
                 case "task-vs-rest":
                 {
