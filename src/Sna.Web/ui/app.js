@@ -61,7 +61,7 @@ function toast(msg) {
 const FIELDS = {
   model: "model", prompt: "prompt", target: "target", top: null, bos: "bos", task: "task",
   layer: null, topK: "disc-topk", neurons: "amp-neurons", count: "amp-count", multiplier: "amp-mult",
-  positions: "amp-positions", generate: "amp-generate", multipliers: "hm-mults", layers: null,
+  positions: "amp-positions", generate: "amp-generate", multipliers: "hm-mults", layers: null, set: "set-text",
 };
 const SECTION_LAYER = { discover: "disc-layer", amplify: "amp-layer", heatmap: null };
 const SECTION_COUNT = { heatmap: "hm-count", amplify: "amp-count" };
@@ -306,6 +306,33 @@ async function runAmplify() {
       updateHash();
     } catch (e) { showError("amplify", e); }
   });
+}
+
+// A neuron set file (uploaded or pasted) is read by the server with the library's strict reader; its first layer's
+// neurons fill the amplify form.
+async function importSet(text) {
+  clearError("set");
+  $("set-note").textContent = "";
+  try {
+    const r = await api("/api/neuron-set", { model: $("model").value, set: text });
+    state.neuronSet = r;
+    const l = r.layers[0];
+    $("amp-layer").value = String(l.layer);
+    $("disc-layer").value = String(l.layer);
+    $("amp-neurons").value = l.neurons.join(", ");
+    $("amp-count").value = String(l.neurons.length);
+    const more = r.layers.length > 1 ? ` (the set also has layer${r.layers.length > 2 ? "s" : ""} ${r.layers.slice(1).map((x) => x.layer).join(", ")})` : "";
+    $("set-note").textContent = `Imported ${l.neurons.length} neurons of layer ${l.layer}${more}: ${r.method}${r.task ? ` on ${r.task}` : ""}, BOS ${r.bos}, written ${r.created}.`
+      + (r.warning ? ` Warning: ${r.warning}.` : "");
+  } catch (e) { showError("set", e); }
+}
+
+async function onSetFile() {
+  const f = $("set-file").files[0];
+  if (!f) return;
+  const text = await f.text();
+  $("set-text").value = text;
+  await importSet(text);
 }
 
 function renderAmplify(r) {
@@ -563,6 +590,8 @@ async function init() {
   $("btn-baseline").addEventListener("click", runBaseline);
   $("btn-discover").addEventListener("click", runDiscover);
   $("btn-amplify").addEventListener("click", runAmplify);
+  $("set-file").addEventListener("change", onSetFile);
+  $("btn-set-import").addEventListener("click", () => importSet($("set-text").value));
   $("btn-heatmap").addEventListener("click", runHeatmap);
   $("btn-heatmap-cancel").addEventListener("click", cancelHeatmap);
   $("btn-copy").addEventListener("click", () => copyText($("command").textContent, "Command"));
