@@ -18,6 +18,7 @@ public partial class Program
         root.Subcommands.Add(NeuronsCommand.Build());
         root.Subcommands.Add(AdviseCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
+        root.Subcommands.Add(InspectCommand.Build());
         root.Subcommands.Add(DownloadCommand.Build());
         root.Subcommands.Add(SweepCommand.Build());
         root.Subcommands.Add(MergeCommand.Build());

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Sna.Research.Method;
+using Sna.Runtime.Models;
 
 namespace Sna.Cli.Commands;
 
@@ -33,12 +34,17 @@ public static class AmplifyCommand
         var count = Options.CountOptional("With --task: amplify the task's top K neurons at --layer, found by differential activation. With a set file: its first K neurons.");
         var score = Options.Score();
         var noCache = Options.NoCache();
+        var top = Options.Int("--top", "One prompt: also list the N most likely next tokens before and after (0 = off).", 0, 1000, 0);
+        var generate = Options.Int("--generate", "One prompt: also continue the prompt greedily by N tokens before and after (KV-cached, the hooks on every step; 0 = off).", 0, 1024, 0);
         var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after (one prompt, or every prompt of --task).")
-        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache };
+        { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache, top, generate };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
+            int nTop = r.GetValue(top), nGen = r.GetValue(generate);
+            if (r.GetValue(task) is not null && (nTop > 0 || nGen > 0))
+                throw new SnaInputException(nTop > 0 ? "--top" : "--generate", "--top and --generate are for one prompt (--prompt/--target), not --task");
             if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
@@ -53,9 +59,19 @@ public static class AmplifyCommand
             if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended");
             var targetTokens = Common.Target(tok, p, t);
             int targetId = targetTokens.FirstId;
-            var before = Scoring.Score(m.ForwardLast(ids), targetId);
-            var after = Scoring.Score(m.ForwardLast(ids, amp.ToHooks(m.Config)), targetId);
+            if (ids.Length > m.Config.NCtx) throw new SnaInputException("--prompt", $"the prompt is {ids.Length} tokens; the model's context is {m.Config.NCtx}");
+            var hooks = amp.ToHooks(m.Config);
+            var logitsBefore = m.ForwardLast(ids);
+            var logitsAfter = m.ForwardLast(ids, hooks);
+            var before = Scoring.Score(logitsBefore, targetId);
+            var after = Scoring.Score(logitsAfter, targetId);
             double imp = Scoring.ImprovementPct(before.Probability, after.Probability);
+            var topBefore = nTop > 0 ? Scoring.Top(logitsBefore, Math.Min(nTop, m.Config.VocabSize)) : null;
+            var topAfter = nTop > 0 ? Scoring.Top(logitsAfter, Math.Min(nTop, m.Config.VocabSize)) : null;
+            // Greedy continuation with the library's KV-cached generation; the hooks act on every step (prompt and new tokens).
+            var genBefore = nGen > 0 ? m.Generate(ids, new GenerationOptions { MaxNewTokens = nGen }).Tokens : null;
+            var genAfter = nGen > 0 ? m.Generate(ids, new GenerationOptions { MaxNewTokens = nGen, Hooks = hooks }).Tokens : null;
+            JsonArray TopJson(TokenProbability[] t) => new(t.Select(x => (JsonNode)new JsonObject { ["id"] = x.Id, ["token"] = tok.TokenText(x.Id), ["probability"] = x.Probability }).ToArray());
             if (r.GetValue(json))
             {
                 var jo = new JsonObject
@@ -70,6 +86,21 @@ public static class AmplifyCommand
                     ["run"] = Common.RunRecord(m, tok, policy, PositionsText(pos)),
                 };
                 given.AddTo((JsonObject)jo["run"]!);
+                if (topBefore is not null)
+                {
+                    ((JsonObject)jo["baseline"]!)["top"] = TopJson(topBefore);
+                    ((JsonObject)jo["amplified"]!)["top"] = TopJson(topAfter!);
+                }
+                if (genBefore is not null)
+                    jo["continuation"] = new JsonObject
+                    {
+                        ["max_new_tokens"] = nGen,
+                        ["baseline"] = tok.Decode(genBefore),
+                        ["amplified"] = tok.Decode(genAfter!),
+                        ["baseline_ids"] = new JsonArray(genBefore.Select(i => (JsonNode)i).ToArray()),
+                        ["amplified_ids"] = new JsonArray(genAfter!.Select(i => (JsonNode)i).ToArray()),
+                        ["first_difference"] = FirstDifference(genBefore, genAfter!),
+                    };
                 Common.AddTarget(jo, targetTokens);
                 Common.PrintJson(jo);
                 return 0;
@@ -82,6 +113,24 @@ public static class AmplifyCommand
             table.AddRow("amplified", Common.Fmt(after.Probability), after.LogProb.ToString("F4", CultureInfo.InvariantCulture), after.Rank.ToString());
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"improvement: [bold]{imp.ToString("+0.00;-0.00", CultureInfo.InvariantCulture)}%[/]");
+            if (topBefore is not null)
+            {
+                var tt = new Table().Title($"Top {topBefore.Length} next tokens").AddColumn("#").AddColumn("baseline").AddColumn("P").AddColumn("amplified").AddColumn("P");
+                for (int i = 0; i < topBefore.Length; i++)
+                    tt.AddRow((i + 1).ToString(CultureInfo.InvariantCulture),
+                        Markup.Escape(Common.Printable(tok.TokenText(topBefore[i].Id))) + (topBefore[i].Id == targetId ? " *" : ""), Common.Fmt(topBefore[i].Probability),
+                        Markup.Escape(Common.Printable(tok.TokenText(topAfter![i].Id))) + (topAfter[i].Id == targetId ? " *" : ""), Common.Fmt(topAfter[i].Probability));
+                AnsiConsole.Write(tt);
+                AnsiConsole.MarkupLine("[grey]* the target[/]");
+            }
+            if (genBefore is not null)
+            {
+                AnsiConsole.MarkupLine($"[bold]greedy continuation[/] ({nGen} tokens at most)");
+                AnsiConsole.MarkupLine("  baseline:  " + Markup.Escape(Common.Printable(tok.Decode(genBefore))));
+                AnsiConsole.MarkupLine("  amplified: " + Markup.Escape(Common.Printable(tok.Decode(genAfter!))));
+                int d = FirstDifference(genBefore, genAfter!);
+                AnsiConsole.MarkupLine(d < 0 ? "[grey]  identical[/]" : $"[grey]  first differs at new token {d}[/]");
+            }
             return 0;
         });
         return cmd;
@@ -162,6 +211,14 @@ public static class AmplifyCommand
         AnsiConsole.MarkupLine("[grey]mean improvement = mean over prompts of (P_post − P_base) / P_base; improvement of the means = "
             + $"{Markup.Escape(MethodOptions.Pct(o.ImprovementOfMeansPct))}; median improvement = {Markup.Escape(MethodOptions.Pct(o.MedianImprovementPct))}[/]");
         return 0;
+    }
+
+    /// <summary>Index of the first new token where two continuations differ; -1 when they are identical.</summary>
+    private static int FirstDifference(int[] a, int[] b)
+    {
+        int n = Math.Min(a.Length, b.Length);
+        for (int i = 0; i < n; i++) if (a[i] != b[i]) return i;
+        return a.Length == b.Length ? -1 : n;
     }
 
     public static PositionsMode ParsePositions(string s) => s.ToLowerInvariant() switch

@@ -53,6 +53,17 @@ public static class ModelsCommand
             w.WriteStartObject();
             w.WriteString("cache_dir", settings.CacheDir);
             w.WriteBoolean("offline", settings.Offline);
+            // The model used when --model is not given (added in issue #16).
+            if (Bundled() is { } b)
+            {
+                w.WriteStartObject("default_model");
+                w.WriteString("name", "sna-demo-gpt2");
+                w.WriteString("path", b.Path);
+                w.WriteBoolean("default", true);
+                w.WriteNumber("size_bytes", b.Bytes);
+                w.WriteEndObject();
+            }
+            else w.WriteNull("default_model");
             w.WriteStartArray("models");
             foreach (var r in rows)
             {
@@ -100,8 +111,24 @@ public static class ModelsCommand
         stdout.Write("\n"u8);
     }
 
+    /// <summary>The bundled model the CLI uses without --model (<see cref="Common.BundledModelDir"/>), or null when it is missing.</summary>
+    private static (string Path, long Bytes)? Bundled()
+    {
+        try
+        {
+            string dir = Path.GetFullPath(Common.BundledModelDir());
+            long bytes = Directory.EnumerateFiles(dir, "*.safetensors").Sum(f => new FileInfo(f).Length);
+            return (dir, bytes);
+        }
+        catch (Sna.Runtime.SnaInputException) { return null; }
+    }
+
     private static void WriteTable(HubSettings settings, List<Row> rows, List<CachedRepo> others)
     {
+        if (Bundled() is { } b)
+            AnsiConsole.MarkupLine($"[bold]default[/] (used without --model): [green]sna-demo-gpt2[/] (bundled, {ModelAliases.FormatBytes(b.Bytes)}) {Markup.Escape(b.Path)} — 'sna inspect' describes it");
+        else
+            AnsiConsole.MarkupLine("[yellow]default[/]: the bundled model models/sna-demo-gpt2 was not found; pass --model DIR");
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("Alias").AddColumn("Repo")
             .AddColumn(new TableColumn("Params").RightAligned())

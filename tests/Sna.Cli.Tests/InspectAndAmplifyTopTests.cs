@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Sna.Runtime.Models;
+using Sna.Runtime.Tokenization;
+
+namespace Sna.Cli.Tests;
+
+/// <summary>`sna inspect`, `sna models`' default, and `amplify --top/--generate` (issue #16).</summary>
+[Collection("cli")]
+public class InspectAndAmplifyTopTests
+{
+    /// <summary>Element count of every tensor in a safetensors file (the header is JSON after an 8-byte length).</summary>
+    private static long SafetensorsElements(string path)
+    {
+        using var f = File.OpenRead(path);
+        var len = new byte[8];
+        f.ReadExactly(len);
+        var header = new byte[BinaryPrimitives.ReadInt64LittleEndian(len)];
+        f.ReadExactly(header);
+        long n = 0;
+        foreach (var t in JsonDocument.Parse(header).RootElement.EnumerateObject())
+            if (t.Name != "__metadata__")
+                n += t.Value.GetProperty("shape").EnumerateArray().Aggregate(1L, (a, d) => a * d.GetInt64());
+        return n;
+    }
+
+    [Fact]
+    public void Inspect_json_describes_the_bundled_model_and_every_hook_point()
+    {
+        var r = CliHarness.Json("inspect", "--json");
+        Assert.True(r.GetProperty("bundled_default").GetBoolean());
+        string dir = r.GetProperty("model").GetString()!;
+        var cfg = ModelConfig.Load(dir);
+        Assert.Equal(cfg.NLayers, r.GetProperty("n_layers").GetInt32());
+        Assert.Equal(cfg.DMlp, r.GetProperty("d_mlp").GetInt32());
+        Assert.Equal(cfg.NCtx, r.GetProperty("n_ctx").GetInt32());
+        Assert.Equal(cfg.DModel, r.GetProperty("d_model").GetInt32());
+        // The parameter count equals the checkpoint's tensors (GPT-2 files hold every parameter once, the tied head not at all).
+        Assert.Equal(SafetensorsElements(Path.Combine(dir, "model.safetensors")), r.GetProperty("parameters").GetInt64());
+        Assert.Equal(Sna.Runtime.Checkpoints.Checkpoint.ComputeFileSha256(Path.Combine(dir, "model.safetensors")), r.GetProperty("model_sha256").GetString());
+        Assert.Equal("gpt2-bpe", r.GetProperty("tokenizer").GetProperty("kind").GetString());
+        Assert.Equal(50256, r.GetProperty("bos").GetProperty("id").GetInt32());
+
+        var hooks = r.GetProperty("hook_points").EnumerateArray().ToDictionary(h => h.GetProperty("name").GetString()!, h => h.GetProperty("shape").GetRawText());
+        using var m = ModelLoader.Load(dir);
+        Assert.Equal(m.HookPointNames(), r.GetProperty("hook_points").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
+        Assert.Equal($"[\"batch\",\"pos\",{cfg.DMlp}]", hooks[$"blocks.{cfg.NLayers - 1}.mlp.hook_post"]);
+        Assert.Equal($"[\"batch\",\"pos\",{cfg.DModel}]", hooks["blocks.0.hook_resid_pre"]);
+        Assert.Equal($"[\"batch\",\"pos\",{cfg.NHeads},{cfg.DModel / cfg.NHeads}]", hooks["blocks.0.attn.hook_q"]);
+        Assert.Equal($"[\"batch\",{cfg.NHeads},\"query_pos\",\"key_pos\"]", hooks["blocks.0.attn.hook_pattern"]);
+        Assert.Equal($"[\"batch\",\"pos\",{cfg.DModel}]", hooks["hook_embed"]);
+    }
+
+    [Fact]
+    public void Inspect_table_names_the_intervention_site_and_models_lists_the_bundled_default()
+    {
+        var (code, output, err) = CliHarness.Run("inspect");
+        Assert.True(code == 0, err);
+        Assert.Contains("blocks.0.mlp.hook_post", output);
+        Assert.Contains("bundled default", output);
+        var models = CliHarness.Json("models", "--json");
+        var d = models.GetProperty("default_model");
+        Assert.True(d.GetProperty("default").GetBoolean());
+        Assert.Equal("sna-demo-gpt2", d.GetProperty("name").GetString());
+        Assert.True(Directory.Exists(d.GetProperty("path").GetString()));
+        var (code2, table, _) = CliHarness.Run("models");
+        Assert.Equal(0, code2);
+        Assert.Contains("sna-demo-gpt2", table);
+    }
+
+    [Fact]
+    public void Amplify_top_and_generate_add_fields_that_equal_the_library()
+    {
+        const string prompt = "What is 3 + 4? Answer:";
+        var (tcode, table, _) = CliHarness.Run("amplify", "--prompt", prompt, "--target", " 7", "--layer", "3", "--neurons", "511,384", "--multiplier", "3", "--top", "3", "--generate", "4");
+        Assert.Equal(0, tcode);
+        Assert.Contains("Top 3 next tokens", table);
+        Assert.Contains("greedy continuation", table);
+        var r = CliHarness.Json("amplify", "--prompt", prompt, "--target", " 7", "--layer", "3", "--neurons", "511,384", "--multiplier", "3", "--top", "5", "--generate", "6", "--json");
+        // The existing fields are unchanged by the new options.
+        var plainJson = CliHarness.Json("amplify", "--prompt", prompt, "--target", " 7", "--layer", "3", "--neurons", "511,384", "--multiplier", "3", "--json");
+        Assert.Equal(plainJson.GetProperty("amplified").GetProperty("probability").GetDouble(), r.GetProperty("amplified").GetProperty("probability").GetDouble());
+        Assert.False(plainJson.TryGetProperty("continuation", out _));
+        Assert.False(plainJson.GetProperty("baseline").TryGetProperty("top", out _));
+
+        string dir = CliHarness.Json("inspect", "--json").GetProperty("model").GetString()!;
+        using var m = ModelLoader.Load(dir);
+        var tok = ModelTokenizer.FromDirectory(dir);
+        var ids = tok.Encode(prompt, BosPolicy.Prepend);
+        var amp = Sna.Research.Method.Amplification.Single(3, [511, 384], 3f);
+        var hooks = amp.ToHooks(m.Config);
+        var wantBefore = Sna.Research.Method.Scoring.Top(m.ForwardLast(ids), 5);
+        var wantAfter = Sna.Research.Method.Scoring.Top(m.ForwardLast(ids, hooks), 5);
+        Assert.Equal(wantBefore.Select(t => t.Id), r.GetProperty("baseline").GetProperty("top").EnumerateArray().Select(t => t.GetProperty("id").GetInt32()));
+        Assert.Equal(wantAfter.Select(t => t.Probability), r.GetProperty("amplified").GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()));
+        // Greedy continuation = argmax of a plain (uncached) hooked forward, token by token.
+        var seq = ids.ToList();
+        var want = new List<int>();
+        for (int i = 0; i < 6; i++)
+        {
+            var logits = m.ForwardLast(seq.ToArray(), hooks);
+            int best = 0;
+            for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
+            want.Add(best); seq.Add(best);
+        }
+        var c = r.GetProperty("continuation");
+        Assert.Equal(want, c.GetProperty("amplified_ids").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Equal(tok.Decode(want.ToArray()), c.GetProperty("amplified").GetString());
+        Assert.Equal(6, c.GetProperty("max_new_tokens").GetInt32());
+
+        var (code, _, err) = CliHarness.Run("amplify", "--task", "math-easy", "--layer", "3", "--count", "2", "--multiplier", "2", "--generate", "3");
+        Assert.Equal(2, code);
+        Assert.Contains("--generate", err);
+    }
+}
