@@ -52,6 +52,9 @@ public static class AdviseCommand
                     ["classification"] = rep.Classification,
                 };
                 if (rep.MeanMargin is { } mm) o["mean_margin"] = mm;
+                o["below_zone_1"] = rep.BelowZone1;
+                o["median_rank"] = rep.MedianRank;
+                o["targets_beyond_rank_1000"] = rep.BeyondKnowledgeRank;
                 o["zone_counts"] = new JsonArray(rep.ZoneCounts.Select(c => (JsonNode)c).ToArray());
                 o["prompts"] = new JsonArray(rep.Prompts.Select(p =>
                 {
@@ -74,7 +77,7 @@ public static class AdviseCommand
             }
             Common.WarnTargets(Common.TargetWarnings(targets));
             string what = rep.Classification ? $"mean margin {Common.Fmt(rep.MeanMargin!.Value)}, mean P_base {Common.Fmt(rep.MeanPBase)}" : $"mean P_base {Common.Fmt(rep.MeanPBase)}";
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(rep.Task)}[/]: {rep.Prompts.Count} prompts, {what}, [bold]Zone {rep.Zone}[/] — SNA {rep.Verdict} to help");
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(rep.Task)}[/]: {rep.Prompts.Count} prompts, {what}, [bold]{(rep.BelowZone1 ? "below Zone 1" : $"Zone {rep.Zone}")}[/] — SNA {rep.Verdict} to help");
             var t = new Table().AddColumn("#").AddColumn("P_base").AddColumn("log P").AddColumn("rank");
             if (rep.Classification) t.AddColumn("margin");
             t.AddColumn("zone").AddColumn("prompt").AddColumn("target");

@@ -19,6 +19,18 @@ public sealed record AdvisorReport(string Task, bool Classification, ScoreKind K
 {
     /// <summary>How many prompts fall in Zone 1, 2, 3.</summary>
     public int[] ZoneCounts => [Prompts.Count(p => p.Zone == 1), Prompts.Count(p => p.Zone == 2), Prompts.Count(p => p.Zone == 3)];
+
+    /// <summary>Median rank of the target (1 = the most likely next token); the upper median for an even count.</summary>
+    public int MedianRank => Prompts.Select(p => p.Rank).Order().ElementAt(Prompts.Count / 2);
+
+    /// <summary>Prompts whose target is not among the model's top <see cref="Advisor.KnowledgeRank"/> next tokens.</summary>
+    public int BeyondKnowledgeRank => Prompts.Count(p => p.Rank > Advisor.KnowledgeRank);
+
+    /// <summary>
+    /// Below Zone 1: a Zone 1 task (not classification) where most targets (more than half) are outside the model's top
+    /// <see cref="Advisor.KnowledgeRank"/>: the model does not know the answer, which is not the paper's Zone 1.
+    /// </summary>
+    public bool BelowZone1 => !Classification && Zone == 1 && 2 * BeyondKnowledgeRank > Prompts.Count;
 }
 
 /// <summary>
@@ -29,6 +41,13 @@ public sealed record AdvisorReport(string Task, bool Classification, ScoreKind K
 /// </summary>
 public static class Advisor
 {
+    /// <summary>
+    /// The rank beyond which a target counts as unknown to the model ("below Zone 1"). Backed by the bundled model's own
+    /// numbers (docs/analysis.md, "Below Zone 1"): on the demo grid no prompt whose target ranked beyond 1,000 reached the
+    /// model's top 10 at any configuration.
+    /// </summary>
+    public const int KnowledgeRank = 1000;
+
     public static AdvisorReport Advise(TransformerModel model, ModelTokenizer tok, TaskSuite suite, BosPolicy bos,
         ZoneThresholds? zones = null, MarginZones? margins = null, ScoreKind kind = ScoreKind.FirstToken)
     {
@@ -69,6 +88,7 @@ public static class Advisor
         var sorted = prompts.OrderBy(p => classification ? p.Margin ?? 0 : p.PBase).ThenBy(p => p.PromptIndex).ToArray();
         var (low, high) = classification ? (margins.Low, margins.High) : (zones.Low, zones.High);
         var report = new AdvisorReport(task, classification, kind, meanP, meanM, zone, Verdict(zone), "", sorted, low, high);
+        if (report.BelowZone1) report = report with { Verdict = "unlikely" };
         return report with { Advice = AdviceText(report) };
     }
 
@@ -80,7 +100,15 @@ public static class Advisor
         string F(double x) => x.ToString(x < 0.001 ? "0.0E0" : "0.0000", CultureInfo.InvariantCulture);
         string G(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
         string main;
-        if (!r.Classification)
+        if (r.BelowZone1)
+        {
+            string ranks = r.Prompts.Count == 1 ? $"the target ranks {r.Prompts[0].Rank:N0}" : $"{r.BeyondKnowledgeRank} of {r.Prompts.Count} targets rank beyond {KnowledgeRank:N0} (median rank {r.MedianRank:N0})";
+            main = $"Below Zone 1 (mean P_base = {F(r.MeanPBase)}; {ranks}): the target is not among the model's top {KnowledgeRank:N0} next tokens, "
+                 + "so the model does not appear to know the answer, and amplification rarely creates knowledge. This is not the paper's Zone 1 "
+                 + $"(low but real confidence). On the bundled model's demo grid no prompt whose target ranked beyond {KnowledgeRank:N0} reached the "
+                 + "top 10 at any configuration. Check the target (its leading space, its first token) or choose a task the model can do.";
+        }
+        else if (!r.Classification)
         {
             string m = $"mean P_base = {F(r.MeanPBase)}";
             main = r.Zone switch
