@@ -66,7 +66,9 @@ public static class ControlsCommand
                 Cache = r.GetValue(noCache) ? null : DiscoveryCache.Default(),
                 TaskNeurons = givenNeurons,
             };
-            var res = ControlsRunner.Run(m, tok, suite, l, k, (float)mult, pos, options);
+            ControlsResult res;
+            using (var progress = new Sna.Cli.Output.ProgressLine("sets"))
+                res = ControlsRunner.Run(m, tok, suite, l, k, (float)mult, pos, options with { Steps = progress.Report });
             var c = res.Comparison;
             var test = res.RandomTest;
 

@@ -61,7 +61,18 @@ public static class DemoCommand
             foreach (int c in o.Counts) InputParsing.CheckCount(c, m.Config.DMlp, "--counts");
             AnsiConsole.MarkupLine($"[bold]SNA demo[/] on {Markup.Escape(m.Provenance.Source)} (sha256 {m.Provenance.ContentHash[..12]}…, {m.Config.NLayers} layers × {m.Config.DMlp} neurons, gemm {m.Gemm.Name})");
             AnsiConsole.MarkupLine($"[grey]grid: {o.Tasks.Count} tasks × all layers × counts {string.Join(',', o.Counts)} × multipliers {string.Join(',', o.Multipliers)}; {(o.InSample ? "IN-SAMPLE controls" : $"held-out protocol (split seed {o.SplitSeed}): neurons and configuration from split A, measured on split B")}: bottom-k, {o.ControlSeeds} random sets, exact match, collateral cost; interference[/]");
-            var result = DemoPipeline.Run(m, tok, o, new SyncProgress<DemoStep>(s => AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}")), ct);
+            // Step lines on stdout; counted progress (rows, sets, evaluations, with rate and ETA) on stderr, one line per unit.
+            var lines = new DemoProgressLines();
+            DemoResult result;
+            try
+            {
+                result = DemoPipeline.Run(m, tok, o with { Steps = lines.Report }, new SyncProgress<DemoStep>(s =>
+                {
+                    lines.End();
+                    AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}");
+                }), ct);
+            }
+            finally { lines.End(); }
 
             var a = result.Report.Analysis;
             var table = new Table().Title("Tasks").AddColumn("task").AddColumn("P_base").AddColumn("zone").AddColumn("mean impr.").AddColumn("max impr.").AddColumn("success").AddColumn("golden").AddColumn("best layer");
@@ -97,6 +108,28 @@ public static class DemoCommand
     private static string P(double? p) => p is double v && double.IsFinite(v) ? v.ToString("G3", CultureInfo.InvariantCulture) : "—";
 
     private static string Pct(double x) => x.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + "%";
+}
+
+/// <summary>One <see cref="Sna.Cli.Output.ProgressLine"/> per unit in turn: a new unit (or a step line) ends the current one.</summary>
+internal sealed class DemoProgressLines
+{
+    private Sna.Cli.Output.ProgressLine? _line;
+    private string? _unit;
+    private readonly object _gate = new();
+
+    public void Report(string unit, string stage, long done, long total)
+    {
+        lock (_gate)
+        {
+            if (_unit != unit) { _line?.Dispose(); _line = new Sna.Cli.Output.ProgressLine(unit); _unit = unit; }
+            _line!.Report(stage, done, total);
+        }
+    }
+
+    public void End()
+    {
+        lock (_gate) { _line?.Dispose(); _line = null; _unit = null; }
+    }
 }
 
 /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool and can reorder lines).</summary>

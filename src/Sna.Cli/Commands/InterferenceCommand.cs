@@ -66,7 +66,9 @@ public static class InterferenceCommand
             var inputs = src.Select(s => s.Suite.Source).Concat(tgt.Select(t => t.Source)).ToArray();
             if (csvPath is not null) AtomicFile.RefuseInputs(csvPath, inputs);
             if (src.Select(s => s.Spec).Distinct().Count() != src.Length) throw new SnaInputException("the same source is given twice");
-            var res = InterferenceRunner.Run(m, tok, src, tgt, pos, policy, r.GetValue(noCache) ? null : DiscoveryCache.Default());
+            InterferenceResult res;
+            using (var progress = new Sna.Cli.Output.ProgressLine("evaluations"))
+                res = InterferenceRunner.Run(m, tok, src, tgt, pos, policy, r.GetValue(noCache) ? null : DiscoveryCache.Default(), steps: progress.Report);
             var csvFile = csvPath is null ? null : new FileInfo(csvPath);
             if (csvFile is not null) AtomicFile.Write(csvFile.FullName, t => res.WriteCsv(t), inputs);
             var asym = res.Matrix.Analyze();

@@ -73,6 +73,8 @@ public sealed record ControlsOptions
     /// <summary>The neurons under test (e.g. from a neuron set file) instead of the task's differential top-K; bottom-K still
     /// comes from the task's differential ranking. Their count must equal the run's count.</summary>
     public int[]? TaskNeurons { get; init; }
+    /// <summary>Progress in neuron-set evaluations: (stage, done, total); total = 1 (task) + seeds + bottom-K + collateral measurements.</summary>
+    public Action<string, long, long>? Steps { get; init; }
     /// <summary>How <see cref="TaskNeurons"/> were chosen, recorded as the configuration's neuron source (default <c>file</c>).</summary>
     public string GivenNeuronSource { get; init; } = "file";
 }
@@ -144,7 +146,13 @@ public static class ControlsRunner
 
         var eval = new TaskEvaluator(model, tokenizer, suite, options.Bos);
         Amplification Amp(int[] n) => Amplification.Single(layer, n, multiplier, positions);
+        long total = 1 + options.Seeds + (options.BottomK ? 1 : 0)
+                     + (options.Collateral ? 1 + (options.ControlCollateral ? (options.BottomK ? 1 : 0) + (options.Seeds > 0 ? 1 : 0) : 0) : 0);
+        long done = 0;
+        void Step(string stage) => options.Steps?.Invoke($"{suite.Name}: {stage}", ++done, total);
+        options.Steps?.Invoke($"{suite.Name}: task neurons", 0, total);
         var taskOutcome = eval.Evaluate(Amp(taskNeurons));
+        Step("task neurons");
 
         var random = new List<RandomControl>(options.Seeds);
         var sets = Enumerable.Range(options.FirstSeed, options.Seeds)
@@ -153,15 +161,23 @@ public static class ControlsRunner
         {
             var outcomes = eval.EvaluateSets(layer, sets.Select(x => x.Neurons).ToArray(), multiplier, positions, options.RowsPerBatch);
             for (int i = 0; i < sets.Length; i++) random.Add(new RandomControl(sets[i].Seed, sets[i].Neurons, outcomes[i]));
+            done += sets.Length - 1;
+            Step("random sets");   // evaluated together: one report for the batch
         }
         else
-            foreach (var (seed, n) in sets) random.Add(new RandomControl(seed, n, eval.Evaluate(Amp(n))));
+            foreach (var (seed, n) in sets) { random.Add(new RandomControl(seed, n, eval.Evaluate(Amp(n)))); Step("random sets"); }
         progress?.Invoke($"scored {suite.Name} with {random.Count} random set(s)");
 
         int[]? bottom = options.BottomK ? ControlNeurons.Bottom(diff, layer, count) : null;
         var bottomOutcome = bottom is null ? null : eval.Evaluate(Amp(bottom));
+        if (bottom is not null) Step("bottom-k");
 
-        CollateralMeasurement? Col(int[] n) => CollateralRunner.Measure(model, tokenizer, Amp(n), options.NeutralTexts, options.Bos);
+        CollateralMeasurement? Col(int[] n)
+        {
+            var c = CollateralRunner.Measure(model, tokenizer, Amp(n), options.NeutralTexts, options.Bos);
+            Step("collateral");
+            return c;
+        }
         CollateralMeasurement? col = null, colBottom = null, colRandom = null;
         if (options.Collateral)
         {

@@ -190,7 +190,7 @@ public static class InterferenceRunner
 {
     public static InterferenceResult Run(TransformerModel model, ModelTokenizer tokenizer, IReadOnlyList<InterferenceSource> sources,
         IReadOnlyList<TaskSuite> targets, PositionsMode positions = PositionsMode.All, BosPolicy bos = BosPolicy.Prepend,
-        DiscoveryCache? cache = null, Action<string>? progress = null)
+        DiscoveryCache? cache = null, Action<string>? progress = null, Action<string, long, long>? steps = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(targets);
@@ -225,6 +225,8 @@ public static class InterferenceRunner
         }
 
         var entries = new InterferenceEntry[sources.Count, targets.Count];
+        long total = (long)sources.Count * targets.Count, done = 0;
+        steps?.Invoke("scoring", 0, total);
         for (int t = 0; t < targets.Count; t++)
         {
             progress?.Invoke($"scoring {targets[t].Name}");
@@ -233,6 +235,7 @@ public static class InterferenceRunner
             {
                 var amp = Amplification.Single(sources[s].Layer, neurons[s], sources[s].Multiplier, positions);
                 entries[s, t] = new InterferenceEntry(labels[s], targets[t].Name, eval.Evaluate(amp));
+                steps?.Invoke($"target {targets[t].Name}", ++done, total);
             }
         }
         return new InterferenceResult(sources, labels, neurons, targets.Select(t => t.Name).ToArray(), entries, positions);

@@ -42,6 +42,8 @@ public sealed record DemoOptions
     /// <summary>Caller-known provenance for the report (command line, version with commit, date).</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? Provenance { get; init; }
     public int Resamples { get; init; } = Bootstrap.DefaultResamples;
+    /// <summary>Counted progress of the long steps: (unit, stage, done, total) — sweep rows, control sets, interference evaluations.</summary>
+    public Action<string, string, long, long>? Steps { get; init; }
     /// <summary>The two-label data set for the classification step (GLUE TSV; the bundled SST-2 dev set), or null to skip it.</summary>
     public string? ClassificationData { get; init; }
     /// <summary>Examples evaluated in the classification step (seeded sample).</summary>
@@ -111,7 +113,8 @@ public static class DemoPipeline
             var engine = new SweepEngine(model, def, tasks);
             using var store = ResultStore.Open(db);
             progress?.Report(new DemoStep("sweep", $"{source}: {engine.Grid.Count} configurations → {Path.GetFileName(db)}"));
-            return engine.Run(store, new SweepOptions { Resume = true }, null, ct);
+            return engine.Run(store, new SweepOptions { Resume = true },
+                o.Steps is { } st ? new SweepSteps(p => st("rows", $"sweep {p.Stage} ({p.ConfigsDone}/{p.ConfigsTotal} configs)", p.EvaluationsDone, p.EvaluationsTotal)) : null, ct);
         }
         string mainDb = Path.Combine(o.OutDir, o.InSample ? "sweep-in-sample.db" : "sweep.db");
         var sweep = RunSweep("differential", mainDb);
@@ -133,7 +136,8 @@ public static class DemoPipeline
             if (!chosen.TryGetValue(suite.Name, out var best)) continue;
             var measured = o.InSample ? suite : splits[suite.Name].MeasurementSuite(suite);
             var r = ControlsRunner.Run(model, tokenizer, measured, best.Layer, best.Count, (float)best.Multiplier, PositionsMode.All,
-                new ControlsOptions { Seeds = o.ControlSeeds, Bos = o.Bos, Cache = cache });
+                new ControlsOptions { Seeds = o.ControlSeeds, Bos = o.Bos, Cache = cache,
+                    Steps = o.Steps is { } st ? (stage, d, t) => st("sets", "controls " + stage, d, t) : null });
             controls.Add(r.Comparison);
             if (r.CollateralCost is { } c) collateral.Add(c);
             sources.Add(new InterferenceSource(sweepSuites.First(s => s.Name == suite.Name), best.Layer, best.Count, (float)best.Multiplier));
@@ -151,7 +155,8 @@ public static class DemoPipeline
 
         // 4. Cross-task interference: each task's chosen configuration applied while scoring every task.
         progress?.Report(new DemoStep("interference", $"{sources.Count} sources × {suites.Count} targets"));
-        var interference = InterferenceRunner.Run(model, tokenizer, sources, suites, PositionsMode.All, o.Bos, cache);
+        var interference = InterferenceRunner.Run(model, tokenizer, sources, suites, PositionsMode.All, o.Bos, cache,
+            steps: o.Steps is { } ist ? (stage, d, t) => ist("evaluations", "interference " + stage, d, t) : null);
         interference.WriteCsv(Path.Combine(o.OutDir, "interference.csv"));
 
         // 5. Zero-shot classification (SST-2): accuracy per margin zone before and after amplifying the predicted class.
@@ -207,4 +212,10 @@ public static class DemoPipeline
             Controls = controls, Adjusted = adjusted, Generation = generation,
         };
     }
+}
+
+/// <summary>Sweep progress forwarded to a callback on the reporting thread.</summary>
+internal sealed class SweepSteps(Action<SweepProgress> report) : IProgress<SweepProgress>
+{
+    public void Report(SweepProgress value) => report(value);
 }
