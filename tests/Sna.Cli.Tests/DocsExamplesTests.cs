@@ -24,7 +24,8 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
         ("docs/models.md", "sna baseline --model openai-community/gpt2-medium", "needs GPT-2 Medium downloaded from the hub"),
         ("docs/models.md", "HF_HUB_OFFLINE=1 sna baseline --model EleutherAI/pythia-160m@step1000", "needs Pythia-160m in the hub cache"),
         ("docs/sweeps.md", "sna download", "needs the Hugging Face hub (no network in tests)"),
-        ("docs/sweeps.md", "sna sweep --model \"$MODEL\"", "a line of a Slurm job script with its variables; tests/integration/slurm runs it on a local cluster"),
+        ("docs/sweeps.md", "sna sweep --model \"$MODEL\"", "a step of the Slurm integration suite (its environment variables); tests/integration/slurm runs it on a local cluster"),
+        ("docs/sweeps.md", "sna merge --out elsewhere/sweep.db", "a step of the Slurm integration suite (merges the shards sbatch wrote); tests/integration/slurm runs it"),
     ];
 
     /// <summary>Placeholders in examples and what they become in the test (paths only).</summary>
@@ -57,7 +58,12 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
             if (lang is null || !ShellLanguages.Contains(lang)) continue;
             int start = i;
             string line = lines[i];
-            while (line.EndsWith('\\') && i + 1 < lines.Length) line = line[..^1] + " " + lines[++i].Trim();
+            while (i + 1 < lines.Length)
+            {
+                if (line.EndsWith('\\')) line = line[..^1] + " " + lines[++i].Trim();
+                else if (OpenQuote(line)) line = line + "\n" + lines[++i];   // a quoted string spanning lines
+                else break;
+            }
             var heredoc = Regex.Match(line, @"^\s*cat\s*>\s*(\S+)\s*<<-?\s*'?(\w+)'?\s*$");
             if (heredoc.Success)
             {
@@ -77,6 +83,25 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
             }
         }
         return steps;
+    }
+
+    /// <summary>Whether a line ends inside a single- or double-quoted string (so the string continues on the next line).</summary>
+    public static bool OpenQuote(string line)
+    {
+        char q = '\0';
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (q == '\0')
+            {
+                if (c == '#' && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return false;
+                if (c == '\\') { i++; continue; }
+                if (c is '\'' or '"') q = c;
+            }
+            else if (q == '"' && c == '\\') i++;
+            else if (c == q) q = '\0';
+        }
+        return q != '\0';
     }
 
     /// <summary>Splits a shell line into simple commands (at unquoted <c>&amp;&amp;</c>, <c>;</c>, <c>|</c>; a <c>#</c> comment
@@ -104,13 +129,13 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
         for (int i = 0; i < line.Length; i++)
         {
             char c = line[i];
-            if (c == '\'') { int j = line.IndexOf('\'', i + 1); cur.Append(line, i + 1, j - i - 1); i = j; any = true; continue; }
+            if (c == '\'') { int j = line.IndexOf('\'', i + 1); if (j < 0) j = line.Length; cur.Append(line, i + 1, j - i - 1); i = j; any = true; continue; }
             if (c == '"')
             {
                 any = true;
-                for (i++; line[i] != '"'; i++)
+                for (i++; i < line.Length && line[i] != '"'; i++)
                 {
-                    if (line[i] == '\\' && "\"\\$`".Contains(line[i + 1])) i++;
+                    if (line[i] == '\\' && i + 1 < line.Length && "\"\\$`".Contains(line[i + 1])) i++;
                     cur.Append(line[i]);
                 }
                 continue;
@@ -156,7 +181,8 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static string Tail(string s) => s.Length <= 2000 ? s : "…" + s[^2000..];
 
-    private static (int Code, string Out, string Err) Run(string cwd, string[] args, IReadOnlyDictionary<string, string>? env)
+    /// <summary>Runs the built CLI (<c>dotnet sna.dll</c>, beside the tests) in <paramref name="cwd"/>.</summary>
+    internal static (int Code, string Out, string Err) Run(string cwd, string[] args, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = cwd };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sna.dll"));

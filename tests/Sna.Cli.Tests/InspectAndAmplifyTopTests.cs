@@ -58,8 +58,10 @@ public class InspectAndAmplifyTopTests
         Assert.True(code == 0, err);
         Assert.Contains("blocks.0.mlp.hook_post", output);
         Assert.Contains("bundled default", output);
-        var models = CliHarness.Json("models", "--json");
-        var d = models.GetProperty("default_model");
+        // `models --json` writes to the standard output stream directly: run the built CLI as a process.
+        var (mcode, mout, merr) = DocsExamplesTests.Run(Path.GetTempPath(), ["models", "--json"]);
+        Assert.True(mcode == 0, merr);
+        var d = JsonDocument.Parse(mout).RootElement.GetProperty("default_model");
         Assert.True(d.GetProperty("default").GetBoolean());
         Assert.Equal("sna-demo-gpt2", d.GetProperty("name").GetString());
         Assert.True(Directory.Exists(d.GetProperty("path").GetString()));

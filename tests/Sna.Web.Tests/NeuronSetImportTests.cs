@@ -85,7 +85,7 @@ public sealed class NeuronSetImportBrowserTests(BrowserFixture fx) : IClassFixtu
             File.WriteAllText(path, NeuronSetImportTests.TinySet().ToJson());
             await page.ClickAsync("#set-import summary");
             await page.SetInputFilesAsync("#set-file", path);
-            await page.WaitForFunctionAsync("document.getElementById('set-note').textContent.startsWith('Imported')");
+            await page.WaitForSelectorAsync("#set-note:has-text('Imported')");
             Assert.Equal("12, 40, 7", await page.InputValueAsync("#amp-neurons"));
             Assert.Equal("1", await page.InputValueAsync("#amp-layer"));
             Assert.Contains("also has layer 2", await page.TextContentAsync("#set-note"));
