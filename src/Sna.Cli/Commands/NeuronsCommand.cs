@@ -98,7 +98,7 @@ public static class NeuronsCommand
             if (r.GetValue(outFile) is { } setPath)
             {
                 var set = NeuronSetFile.FromDiscovery(m, meth, policy,
-                    layers.Select(l => new NeuronSetLayer(l, ListA(l), con?[l].B)).ToArray(), texts, neutral, contrast, suite?.Name);
+                    layers.Select(l => new NeuronSetLayer(l, ListA(l), con?[l].B)).ToArray(), texts, neutral, contrast, suite?.Name, means);
                 var inputs = new[] { taskArg is not null && File.Exists(taskArg) ? taskArg : null, textsArg, r.GetValue(neutralTexts), r.GetValue(contrastTexts) };
                 set.Write(setPath, inputs);
                 Console.Error.WriteLine($"wrote {setPath}: {layers.Length} layer(s) × {k} neurons, {set.Method}, model sha256 {set.ModelSha256[..12]}…");

@@ -38,8 +38,10 @@ public sealed record NeuronSetFile
     public required string Method { get; init; }
     /// <summary>Per layer, the ordered neurons; layers ascending, no repeats.</summary>
     public required IReadOnlyList<NeuronSetLayer> Layers { get; init; }
-    /// <summary>Which token positions discovery averaged over: <c>all</c> (every real position of each text, BOS included when prepended).</summary>
+    /// <summary>Which token positions discovery averaged over (<see cref="DiscoveryMeanOptions.PositionNames"/>: <c>all</c>, <c>all-but-bos</c>, <c>last</c>).</summary>
     public string Positions { get; init; } = "all";
+    /// <summary>How positions were weighted (<see cref="DiscoveryMeanOptions.WeightingNames"/>: <c>per-text</c>, <c>per-token</c>).</summary>
+    public string Weighting { get; init; } = "per-text";
     /// <summary><see cref="TextsHash"/> of the discovery texts.</summary>
     public required string TextsSha256 { get; init; }
     /// <summary><c>prepend</c> or <c>none</c>.</summary>
@@ -91,8 +93,10 @@ public sealed record NeuronSetFile
 
     /// <summary>A set found on <paramref name="model"/> now: model id and hash, texts hash, tool version and date filled in.</summary>
     public static NeuronSetFile FromDiscovery(Sna.Runtime.Models.TransformerModel model, DiscoveryMethod method, Sna.Runtime.Tokenization.BosPolicy bos,
-        IReadOnlyList<NeuronSetLayer> layers, IReadOnlyList<string> task, IReadOnlyList<string> neutral, IReadOnlyList<string>? contrast = null, string? taskName = null)
+        IReadOnlyList<NeuronSetLayer> layers, IReadOnlyList<string> task, IReadOnlyList<string> neutral, IReadOnlyList<string>? contrast = null, string? taskName = null,
+        DiscoveryMeanOptions? means = null)
     {
+        means ??= DiscoveryMeanOptions.Default;
         var counts = new Dictionary<string, int> { ["task"] = task.Count, ["neutral"] = neutral.Count };
         if (contrast is not null) counts["contrast"] = contrast.Count;
         return new NeuronSetFile
@@ -100,6 +104,7 @@ public sealed record NeuronSetFile
             ModelId = model.Provenance.Source, ModelSha256 = model.Provenance.ContentHash, Method = DiscoveryMethods.Name(method),
             Bos = bos == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepend" : "none", Layers = layers,
             TextsSha256 = TextsHash(task, neutral, contrast), TextCounts = counts, Task = taskName,
+            Positions = means.PositionsName, Weighting = means.WeightingName,
             ToolVersion = Provenance.SnaVersion.Text, Created = DateTimeOffset.UtcNow,
         };
     }
@@ -127,6 +132,7 @@ public sealed record NeuronSetFile
             w.WriteEndObject();
             w.WriteString("method", Method);
             w.WriteString("positions", Positions);
+            w.WriteString("weighting", Weighting);
             w.WriteString("bos", Bos);
             w.WriteString("texts_sha256", TextsSha256);
             if (TextCounts is not null)
@@ -178,7 +184,7 @@ public sealed record NeuronSetFile
     // Reading
 
     private static readonly string[] TopFields =
-        ["format", "format_version", "model", "method", "positions", "bos", "texts_sha256", "texts", "task", "layers", "tool_version", "created"];
+        ["format", "format_version", "model", "method", "positions", "weighting", "bos", "texts_sha256", "texts", "task", "layers", "tool_version", "created"];
 
     /// <summary>Reads and checks a neuron set file; every problem is an <see cref="SnaInputException"/> naming the file and field.</summary>
     public static NeuronSetFile Read(string path)
@@ -218,7 +224,15 @@ public sealed record NeuronSetFile
             if (!DiscoveryMethods.Names.Contains(method) && method != "explicit")
                 throw Error(source, "method", $"must be one of {string.Join(", ", DiscoveryMethods.Names)}, explicit; got \"{method}\"");
             string positions = Str(root, "positions", source);
-            if (positions != "all") throw Error(source, "positions", $"must be \"all\" (discovery averages every real position); got \"{positions}\"");
+            if (!DiscoveryMeanOptions.PositionNames.Contains(positions))
+                throw Error(source, "positions", $"must be one of {string.Join(", ", DiscoveryMeanOptions.PositionNames)}; got \"{positions}\"");
+            string weighting = "per-text";
+            if (root.TryGetProperty("weighting", out _))
+            {
+                weighting = Str(root, "weighting", source);
+                if (!DiscoveryMeanOptions.WeightingNames.Contains(weighting))
+                    throw Error(source, "weighting", $"must be one of {string.Join(", ", DiscoveryMeanOptions.WeightingNames)}; got \"{weighting}\"");
+            }
             string bos = Str(root, "bos", source);
             if (bos is not ("prepend" or "none")) throw Error(source, "bos", $"must be \"prepend\" or \"none\"; got \"{bos}\"");
             string textsSha = Str(root, "texts_sha256", source);
@@ -266,7 +280,7 @@ public sealed record NeuronSetFile
                 throw Error(source, "created", $"must be an ISO 8601 date-time; got \"{createdText}\"");
             return new NeuronSetFile
             {
-                ModelId = modelId, ModelSha256 = modelSha.ToLowerInvariant(), Method = method, Positions = positions, Bos = bos,
+                ModelId = modelId, ModelSha256 = modelSha.ToLowerInvariant(), Method = method, Positions = positions, Weighting = weighting, Bos = bos,
                 TextsSha256 = textsSha.ToLowerInvariant(), TextCounts = counts, Task = task, Layers = layers, ToolVersion = tool, Created = created,
             };
         }

@@ -14,6 +14,8 @@ public class NeuronSetFileTests
         ModelId = "models/sna-demo-gpt2",
         ModelSha256 = new string('a', 64),
         Method = "contrastive",
+        Positions = "all-but-bos",
+        Weighting = "per-token",
         Bos = "prepend",
         TextsSha256 = NeuronSetFile.TextsHash(["2 + 2 = 4"], ["The sky is blue."], ["Roses are red"]),
         TextCounts = new Dictionary<string, int> { ["task"] = 1, ["neutral"] = 1, ["contrast"] = 1 },
@@ -40,6 +42,7 @@ public class NeuronSetFileTests
         Assert.Equal(set.Method, back.Method);
         Assert.Equal(set.Bos, back.Bos);
         Assert.Equal(set.Positions, back.Positions);
+        Assert.Equal(set.Weighting, back.Weighting);
         Assert.Equal(set.TextsSha256, back.TextsSha256);
         Assert.Equal(set.TextCounts, back.TextCounts);
         Assert.Equal(set.Task, back.Task);
@@ -76,6 +79,8 @@ public class NeuronSetFileTests
         { "\"format\": \"sna-neuron-set\"", "\"format\": \"other\"", "format" },
         { "\"method\": \"contrastive\"", "\"method\": \"magic\"", "method" },
         { "\"bos\": \"prepend\"", "\"bos\": \"yes\"", "bos" },
+        { "\"positions\": \"all-but-bos\"", "\"positions\": \"first\"", "positions" },
+        { "\"weighting\": \"per-token\"", "\"weighting\": \"per-word\"", "weighting" },
         { "\"index\": 7", "\"index\": -1", "layers[0].neurons[0].index" },
         { "\"index\": 3", "\"index\": 7", "layers[0].neurons[1].index" },
         { "\"score\": 0.5", "\"score\": \"high\"", "layers[0].neurons[0].score" },
