@@ -88,7 +88,7 @@ sweep_args() { echo --model "$MODEL" --tasks "$TASKS" --name "$SWEEP_NAME" --lay
 
 say "single-process reference run"
 # shellcheck disable=SC2046
-sna sweep $(sweep_args) --threads 1 --out "$WORK/single.db" >"$WORK/single.log" 2>&1 \
+sna sweep $(sweep_args) --threads 1 --db "$WORK/single.db" >"$WORK/single.log" 2>&1 \
   || { tail -n 20 "$WORK/single.log"; bad "setup: the single-process sweep failed"; exit 1; }
 q() { sqlite3 -readonly "$1" "$2"; }
 ROWS=$(q "$WORK/single.db" "SELECT COUNT(*) FROM results")
