@@ -51,4 +51,29 @@ public class ProgressCommandTests
         Assert.True(code == 0, err);
         AssertAgree(Lines(err, "evaluations"), 2 * 3);
     }
+
+    [Fact]
+    public void A_stage_that_counts_from_zero_again_restarts_the_rate_instead_of_going_negative()
+    {
+        var w = new StringWriter();
+        using (var p = new Sna.Cli.Output.ProgressLine("steps", w, live: false))
+        {
+            Environment.SetEnvironmentVariable("SNA_PROGRESS_INTERVAL", "0");
+            try
+            {
+                p.Report("baseline", 0, 10);
+                p.Report("baseline", 10, 10);
+                p.Report("grid", 0, 40);      // classify: the grid's own counter after the baselines
+                p.Report("grid", 20, 40);
+            }
+            finally { Environment.SetEnvironmentVariable("SNA_PROGRESS_INTERVAL", null); }
+        }
+        var rates = Regex.Matches(w.ToString(), @"(-?[\d.]+) steps/s").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(4, rates.Count);
+        Assert.All(rates, r => Assert.True(r >= 0, w.ToString()));
+        Assert.Contains("grid  20/40 steps  50%", w.ToString());
+        // The formula itself: the rate counts from doneAtStart over the rate's own clock, never below 0.
+        Assert.Contains(" 5.0 steps/s", Sna.Cli.Output.ProgressLine.Format("grid", 20, 40, TimeSpan.FromSeconds(100), 0, "steps", TimeSpan.FromSeconds(4)));
+        Assert.Contains(" 0.0 steps/s", Sna.Cli.Output.ProgressLine.Format("grid", 0, 40, TimeSpan.FromSeconds(9), 10, "steps"));
+    }
 }

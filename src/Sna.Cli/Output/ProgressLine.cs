@@ -17,6 +17,8 @@ public sealed class ProgressLine : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly object _gate = new();
     private long? _doneAtStart;
+    private long _lastDone;
+    private TimeSpan _rateStart;
     private TimeSpan _lastPrint = TimeSpan.MinValue;
     private string _lastStage = "";
     private string? _pending;
@@ -35,12 +37,14 @@ public sealed class ProgressLine : IDisposable
         _live = live ?? (writer is null && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("SNA_OUTPUT_TERMINAL") != "0");
     }
 
-    /// <summary>The line for (<paramref name="done"/>, <paramref name="total"/>) after <paramref name="elapsed"/>, counting the rate from <paramref name="doneAtStart"/> (work skipped on resume is not speed).</summary>
-    public static string Format(string stage, long done, long total, TimeSpan elapsed, long doneAtStart, string unit)
+    /// <summary>The line for (<paramref name="done"/>, <paramref name="total"/>) after <paramref name="elapsed"/>, counting the rate from <paramref name="doneAtStart"/> (work skipped on resume is not speed)
+    /// over <paramref name="rateElapsed"/> (default: <paramref name="elapsed"/>; shorter when the counter restarted with a new stage).</summary>
+    public static string Format(string stage, long done, long total, TimeSpan elapsed, long doneAtStart, string unit, TimeSpan? rateElapsed = null)
     {
         var inv = CultureInfo.InvariantCulture;
         double pct = total > 0 ? 100.0 * done / total : 100;
-        double rate = elapsed.TotalSeconds > 0 ? (done - doneAtStart) / elapsed.TotalSeconds : 0;
+        var re = rateElapsed ?? elapsed;
+        double rate = re.TotalSeconds > 0 ? Math.Max(0, done - doneAtStart) / re.TotalSeconds : 0;
         string eta = done >= total ? "done" : rate > 0 ? "ETA " + Duration(TimeSpan.FromSeconds((total - done) / rate)) : "ETA ?";
         return $"{stage}  {done.ToString(inv)}/{total.ToString(inv)} {unit}  {Math.Floor(pct).ToString("F0", inv)}%  {rate.ToString(rate >= 100 ? "F0" : "F1", inv)} {unit}/s  {eta}  ({Duration(elapsed)} elapsed)";
     }
@@ -57,9 +61,11 @@ public sealed class ProgressLine : IDisposable
     {
         lock (_gate)
         {
-            _doneAtStart ??= done;
             var now = _clock.Elapsed;
-            string line = Format(stage, done, total, now, _doneAtStart.Value, _unit);
+            // A stage that counts from 0 again (classify: baselines, then the grid) restarts the rate, so it never goes negative.
+            if (_doneAtStart is null || done < _lastDone) { _doneAtStart = done; _rateStart = now; }
+            _lastDone = done;
+            string line = Format(stage, done, total, now, _doneAtStart.Value, _unit, now - _rateStart);
             bool stageChanged = _live && stage != _lastStage;
             var interval = _live ? TimeSpan.FromMilliseconds(100) : PipedInterval;
             if (!stageChanged && _lastPrint != TimeSpan.MinValue && now - _lastPrint < interval && done < total) { _pending = line; return; }
