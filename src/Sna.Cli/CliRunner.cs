@@ -47,7 +47,7 @@ public static class CliRunner
         e = Unwrap(e);
         if (e is OperationCanceledException)
         {
-            Console.Error.WriteLine("cancelled");
+            Console.Error.WriteLine(e is Sna.Research.Sweeps.SweepInterruptedException ? $"cancelled: {OneLine(e.Message)}" : "cancelled");
             return ExitCancelled;
         }
         if (e is SnaEnvironmentException)

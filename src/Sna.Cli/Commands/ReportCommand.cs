@@ -50,7 +50,10 @@ public static class ReportCommand
                 var paths = dbFile!.Select(f => f.FullName).ToArray();
                 foreach (var p in paths) if (!File.Exists(p)) throw new FileNotFoundException($"results database not found: {p}", p);
                 classification = paths.Where(Sna.Research.Classification.ClassifyReportData.Exists).Select(Sna.Research.Classification.ClassifyReportData.ReadLatest).LastOrDefault();
-                set = Sna.Research.Storage.ResultSetReader.Read(paths.Where(Sna.Research.Storage.ResultSetReader.HasSweep).ToArray());
+                var withSweep = paths.Where(Sna.Research.Storage.ResultSetReader.HasSweep).ToArray();
+                if (withSweep.Length == 0)
+                    throw new SnaInputException("--db", $"no sweep stored in {string.Join(", ", paths)} (not a results database of sna sweep, or an empty one)");
+                set = Sna.Research.Storage.ResultSetReader.Read(withSweep);
             }
 
             var provenance = new List<KeyValuePair<string, string>>

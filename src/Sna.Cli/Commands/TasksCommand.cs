@@ -107,7 +107,11 @@ public static class TasksCommand
             AtomicFile.RefuseInputs(outPath, [r.GetValue(pool)]);
             if (File.Exists(outPath) && !r.GetValue(force)) throw new SnaInputException($"{outPath} exists; pass --force to overwrite it");
             var (prompts, src) = TaskSuiteJson.LoadPool(r.GetValue(pool)!);
-            string taskName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(outPath);
+            // The name must load back (TaskSuiteJson.NameProblem): --name is checked against the rule, a name derived from the
+            // file name has its whitespace replaced ("zone 1.json" → "zone-1").
+            string taskName = r.GetValue(name) ?? TaskSuiteJson.NameFromFile(outPath)
+                ?? throw new SnaInputException("--name", $"no task name can be derived from --out {outPath}; give --name (no whitespace, e.g. my-task)");
+            if (TaskSuiteJson.NameProblem(taskName) is { } bad) throw new SnaInputException("--name", $"--name: {bad}");
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "",

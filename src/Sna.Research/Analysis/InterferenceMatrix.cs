@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Globalization;
 
 namespace Sna.Research.Analysis;
@@ -103,20 +104,20 @@ public sealed class InterferenceMatrix
     {
         using var reader = new StreamReader(path);
         var records = Csv.Read(reader).ToArray();
-        if (records.Length == 0) throw new FormatException($"{path}: empty file.");
+        if (records.Length == 0) throw new SnaInputException($"{path}: empty file.");
         var header = records[0].Fields.Select(h => h.Trim()).ToList();
         int cs = header.FindIndex(h => h.Equals("source", StringComparison.OrdinalIgnoreCase));
         int ct = header.FindIndex(h => h.Equals("target", StringComparison.OrdinalIgnoreCase));
         int cv = header.FindIndex(h => h.Equals("improvement_pct", StringComparison.OrdinalIgnoreCase));
         if (cv < 0) cv = header.FindIndex(h => h.Equals("delta_pp", StringComparison.OrdinalIgnoreCase));
-        if (cs < 0 || ct < 0 || cv < 0) throw new FormatException($"{path}: need columns source, target, improvement_pct (or its old name delta_pp).");
+        if (cs < 0 || ct < 0 || cv < 0) throw new SnaInputException($"{path}: need columns source, target, improvement_pct (or its old name delta_pp).");
         var cells = new List<InterferenceCell>();
         foreach (var (line, f) in records.Skip(1))
         {
             if (f.Count == 1 && f[0].Length == 0) continue;
-            if (f.Count != header.Count) throw new FormatException($"{path}: line {line} has {f.Count} fields, the header has {header.Count}.");
+            if (f.Count != header.Count) throw new SnaInputException($"{path}: line {line} has {f.Count} fields, the header has {header.Count}.");
             if (!double.TryParse(f[cv].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
-                throw new FormatException($"{path}: line {line}: '{f[cv]}' is not a number.");
+                throw new SnaInputException($"{path}: line {line}: '{f[cv]}' is not a number.");
             cells.Add(new InterferenceCell(f[cs].Trim(), f[ct].Trim(), d));
         }
         return FromCells(cells);

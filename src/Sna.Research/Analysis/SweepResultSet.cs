@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Globalization;
 using System.Text;
 
@@ -131,7 +132,7 @@ public sealed class SweepResultSet
     /// <param name="sweepName">Sweep name; default: the <c>sweep</c> column or else the file name without extension.</param>
     /// <param name="modelName">Model name; default: the <c>model</c> column or else "unknown".</param>
     /// <param name="modelHash">Model hash; default: the <c>model_hash</c> column or else null.</param>
-    /// <exception cref="FormatException">Missing column, wrong field count or unparsable number (with line number).</exception>
+    /// <exception cref="SnaInputException">Missing column, wrong field count or unparsable number (with line number).</exception>
     public static SweepResultSet FromCsv(string path, string? sweepName = null, string? modelName = null, string? modelHash = null)
     {
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
@@ -143,18 +144,18 @@ public sealed class SweepResultSet
         string source = "CSV")
     {
         var records = Csv.Read(reader).GetEnumerator();
-        if (!records.MoveNext()) throw new FormatException($"{source}: empty file (no header line).");
+        if (!records.MoveNext()) throw new SnaInputException($"{source}: empty file (no header line).");
         var (headerLine, header) = records.Current;
         var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < header.Count; i++)
         {
             string name = header[i].Trim();
             if (name.Length > 0 && !index.TryAdd(name, i))
-                throw new FormatException($"{source}: duplicate column '{name}' in the header (line {headerLine}).");
+                throw new SnaInputException($"{source}: duplicate column '{name}' in the header (line {headerLine}).");
         }
         var missing = RequiredColumns.Where(c => !index.ContainsKey(c)).ToArray();
         if (missing.Length > 0)
-            throw new FormatException($"{source}: missing required column(s) {string.Join(", ", missing)}; header has {string.Join(", ", header)}.");
+            throw new SnaInputException($"{source}: missing required column(s) {string.Join(", ", missing)}; header has {string.Join(", ", header)}.");
 
         int Col(string name) => index.TryGetValue(name, out int i) ? i : -1;
         int cDomain = Col("domain"), cLevel = Col("level"), cModel = Col("model"), cHash = Col("model_hash"), cSweep = Col("sweep");
@@ -165,23 +166,23 @@ public sealed class SweepResultSet
             var (line, f) = records.Current;
             if (f.Count == 1 && f[0].Length == 0) continue;                    // blank line
             if (f.Count != header.Count)
-                throw new FormatException($"{source}: line {line} has {f.Count} fields, the header has {header.Count}.");
+                throw new SnaInputException($"{source}: line {line} has {f.Count} fields, the header has {header.Count}.");
             string Get(string name) => f[index[name]];
             string Opt(int c) => c >= 0 ? f[c].Trim() : "";
             int Int(string name)
             {
                 string s = Get(name).Trim();
                 return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
-                    : throw new FormatException($"{source}: line {line}, column '{name}': '{s}' is not an integer.");
+                    : throw new SnaInputException($"{source}: line {line}, column '{name}': '{s}' is not an integer.");
             }
             double Dbl(string name)
             {
                 string s = Get(name).Trim();
                 return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
-                    : throw new FormatException($"{source}: line {line}, column '{name}': '{s}' is not a number.");
+                    : throw new SnaInputException($"{source}: line {line}, column '{name}': '{s}' is not a number.");
             }
             string task = Get("task").Trim();
-            if (task.Length == 0) throw new FormatException($"{source}: line {line}: empty task name.");
+            if (task.Length == 0) throw new SnaInputException($"{source}: line {line}: empty task name.");
             var (pd, pl) = ParseTaskName(task);
             string domain = Opt(cDomain), level = Opt(cLevel);
             if (domain.Length == 0) domain = pd;
@@ -300,7 +301,7 @@ internal static class Csv
                     break;
             }
         }
-        if (inQuotes) throw new FormatException($"CSV: unterminated quoted field starting on line {start}.");
+        if (inQuotes) throw new SnaInputException($"CSV: unterminated quoted field starting on line {start}.");
         if (any)
         {
             fields.Add(sb.ToString());

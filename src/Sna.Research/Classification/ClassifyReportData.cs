@@ -44,7 +44,7 @@ public sealed record ClassifyReportData(long RunId, string Model, string ModelSh
         ClassifyReportData run;
         using (var r = c.ExecuteReader())
         {
-            if (!r.Read()) throw new InvalidDataException($"{dbPath}: no classification run stored");
+            if (!r.Read()) throw new Sna.Runtime.SnaInputException("--db", $"{dbPath}: no classification run stored");
             run = new ClassifyReportData(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt64(5), r.GetString(6),
                 r.GetInt32(7), r.GetString(8), r.GetString(9), r.GetDouble(10), r.GetDouble(11), r.IsDBNull(12) ? null : r.GetDouble(12), r.GetInt64(13) != 0, []);
         }
@@ -66,8 +66,19 @@ public sealed record ClassifyReportData(long RunId, string Model, string ModelSh
     {
         if (!File.Exists(dbPath)) throw new FileNotFoundException($"results database not found: {dbPath}", dbPath);
         var conn = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = dbPath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        conn.Open();
-        return conn;
+        try
+        {
+            conn.Open();
+            using var probe = conn.CreateCommand();
+            probe.CommandText = "SELECT count(*) FROM sqlite_master";
+            probe.ExecuteScalar();
+            return conn;
+        }
+        catch (SqliteException e)
+        {
+            conn.Dispose();
+            throw new Sna.Runtime.SnaInputException("--db", $"{dbPath}: not a readable SQLite results database ({e.Message})", e);
+        }
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

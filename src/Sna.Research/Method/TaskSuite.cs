@@ -95,6 +95,21 @@ public static class TaskSuiteJson
     private static readonly string[] RootKeys = ["name", "domain", "level", "description", "prompts", "neutral", "texts", "classes"];
     private static readonly string[] PromptKeys = ["text", "target", "label"];
 
+    /// <summary>The task-name rule (a name is used on the command line and in result databases): not empty, no whitespace.
+    /// Returns what is wrong with <paramref name="name"/>, or null when it is valid.</summary>
+    public static string? NameProblem(string name) =>
+        name.Length == 0 ? "a task name must not be empty"
+        : name.Any(char.IsWhiteSpace) ? $"the name \"{name}\" contains whitespace; use e.g. my-task" : null;
+
+    /// <summary>A valid task name from a file name (<c>zone 1.json</c> → <c>zone-1</c>): the name without extension, each run of
+    /// whitespace replaced by '-'; null when nothing is left.</summary>
+    public static string? NameFromFile(string path)
+    {
+        string stem = System.IO.Path.GetFileNameWithoutExtension(path);
+        string name = string.Join('-', stem.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return name.Length == 0 ? null : name;
+    }
+
     public static TaskSuite Load(string path)
     {
         if (!System.IO.File.Exists(path)) throw new FileNotFoundException($"task file not found: {path}", path);
@@ -113,7 +128,7 @@ public static class TaskSuiteJson
                 throw Err(node, $"unknown field \"{key}\" (expected one of {string.Join(", ", RootKeys)})");
 
         string name = RequiredString(doc, "name", Err, "the task has no \"name\"");
-        if (name.Any(char.IsWhiteSpace)) throw Err(doc.Get("name")!, $"the name \"{name}\" contains whitespace; use e.g. my-task");
+        if (NameProblem(name) is { } bad) throw Err(doc.Get("name")!, bad);
         string domain = OptionalString(doc, "domain", Err) ?? "";
         string level = OptionalString(doc, "level", Err) ?? "";
         string? description = OptionalString(doc, "description", Err);

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using System.Text.Json;
 using Sna.Research.Analysis;
 
@@ -9,14 +10,14 @@ namespace Sna.Research.Reporting;
 /// </summary>
 public static class ControlsFile
 {
-    /// <summary>Parses <paramref name="path"/>; a malformed file raises <see cref="InvalidDataException"/> naming the file.</summary>
+    /// <summary>Parses <paramref name="path"/>; a malformed file raises <see cref="SnaInputException"/> naming the file.</summary>
     public static IReadOnlyList<ControlComparison> Read(string path)
     {
         string text = File.ReadAllText(path);
         try { return Parse(text); }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new InvalidDataException($"{path}: not the output of `sna controls --json` ({e.Message})");
+            throw new SnaInputException("--controls", $"{path}: not the output of `sna controls --json` ({e.Message})", e);
         }
     }
 

@@ -118,6 +118,13 @@ public static class DemoPipeline
         }
         string mainDb = Path.Combine(o.OutDir, o.InSample ? "sweep-in-sample.db" : "sweep.db");
         var sweep = RunSweep("differential", mainDb);
+        // A sweep stopped by Ctrl+C returns Completed = false: stop here (nothing after it would be honest on a partial grid),
+        // say what is stored, and let the front end exit as cancelled. Running the demo again resumes the database.
+        if (!sweep.Completed)
+            throw new SweepInterruptedException(
+                $"demo stopped during the sweep: {sweep.EvaluationsWritten} evaluations stored in {mainDb} this run " +
+                $"({sweep.EvaluationsSkipped} were already there); no controls, interference or report were run. " +
+                "Run the same command again to resume.", mainDb, sweep.EvaluationsWritten, ct);
         var set = ResultSetReader.Read(mainDb);
         var finite = set.Where(r => double.IsFinite(r.ImprovementPct) && double.IsFinite(r.PBase));
         var chosen = o.InSample

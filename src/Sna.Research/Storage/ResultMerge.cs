@@ -60,7 +60,7 @@ public static class ResultMerge
                         if (Scalar(db, tx, "SELECT COUNT(*) FROM src.sqlite_master WHERE type = 'table' AND name = 'task_sizes'") > 0)
                         {
                             long badSizes = Scalar(db, tx, "SELECT COUNT(*) FROM src.task_sizes s JOIN task_sizes m USING(task) WHERE s.n_prompts IS NOT m.n_prompts");
-                            if (badSizes > 0) throw new InvalidOperationException($"{inputs[k]}: {badSizes} task(s) have a different number of prompts than in another input");
+                            if (badSizes > 0) throw new SnaInputException($"{inputs[k]}: {badSizes} task(s) have a different number of prompts than in another input");
                             Exec(db, "INSERT OR IGNORE INTO task_sizes SELECT task, n_prompts FROM src.task_sizes", tx);
                         }
                         else   // a version-1 input: its stored prompts are what it knew of each task

@@ -1,3 +1,4 @@
+using Sna.Runtime;
 using Sna.Research.Analysis;
 using Sna.Research.Method;
 
@@ -31,23 +32,23 @@ public static class ResultSetReader
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
-            throw new InvalidDataException($"{path}: not a readable SQLite results database ({e.Message})", e);
+            throw new SnaInputException("--db", $"{path}: not a readable SQLite results database ({e.Message})", e);
         }
     }
 
     public static SweepResultSet Read(params string[] paths)
     {
-        if (paths.Length == 0) throw new ArgumentException("no sweep results database given (a report needs at least one `sna sweep` database)");
+        if (paths.Length == 0) throw new SnaInputException("--db", "no sweep results database given (a report needs at least one `sna sweep` database)");
         var rows = new List<SweepRow>();
         int incomplete = 0;
         string? modelHash = null, modelName = null, sweepName = null;
         foreach (var path in paths)
         {
-            if (!HasSweep(path)) throw new InvalidDataException($"{path}: no sweep stored (not a `sna sweep` results database, or an empty one)");
+            if (!HasSweep(path)) throw new SnaInputException("--db", $"{path}: no sweep stored (not a `sna sweep` results database, or an empty one)");
             using var store = ResultStore.OpenReadOnly(path);
-            var stored = store.ReadDefinition() ?? throw new InvalidDataException($"{path}: no sweep definition stored (not a results database, or an empty one)");
+            var stored = store.ReadDefinition() ?? throw new SnaInputException("--db", $"{path}: no sweep definition stored (not a results database, or an empty one)");
             if (modelHash is not null && stored.Definition.Model.ContentHash != modelHash)
-                throw new InvalidDataException($"{path}: model {stored.Definition.Model.ContentHash[..12]}… differs from {modelHash[..12]}… of the first database; a report covers one model");
+                throw new SnaInputException("--db", $"{path}: model {stored.Definition.Model.ContentHash[..12]}… differs from {modelHash[..12]}… of the first database; a report covers one model");
             modelHash ??= stored.Definition.Model.ContentHash;
             modelName ??= stored.Definition.Model.Path;
             sweepName ??= stored.Definition.Name;

@@ -269,7 +269,7 @@ public sealed class ResultStore : IDisposable
         {
             if (existing.TryGetValue(task, out int old))
             {
-                if (old != n) throw new InvalidOperationException($"task {task} now has {n} prompts, the stored sweep has {old}: the task changed since the sweep started");
+                if (old != n) throw new Sna.Runtime.SnaInputException("--tasks", $"task {task} now has {n} prompts, the stored sweep has {old}: the task changed since the sweep started");
                 continue;
             }
             ps[0].Value = task; ps[1].Value = n;
@@ -342,7 +342,7 @@ public sealed class ResultStore : IDisposable
             using (var r = q.ExecuteReader())
                 while (r.Read()) recorded.Add((r.GetInt32(0), r.GetInt32(1)));
             if (recorded.Count == 1 && recorded[0] != (shard.Index, shard.Count))
-                throw new InvalidOperationException($"{Path} holds results of shard {recorded[0].Index}/{recorded[0].Count}; this run is shard {shard}. " +
+                throw new Sna.Runtime.SnaInputException("--shard", $"{Path} holds results of shard {recorded[0].Index}/{recorded[0].Count}; this run is shard {shard}. " +
                     $"Resume it as --shard {recorded[0].Index}/{recorded[0].Count} (a Slurm array index resubmitted alone: SHARD={recorded[0].Index}/{recorded[0].Count})");
         }
         using var cmd = Cmd("INSERT INTO shards(shard_index, shard_count, host, started_utc) VALUES ($i, $n, $h, $t)");
@@ -407,7 +407,7 @@ public sealed class ResultStore : IDisposable
         {
             if (existing.TryGetValue((p.Task, p.PromptIndex), out var old))
             {
-                if (old != p) throw new InvalidOperationException($"prompt {p.Task}#{p.PromptIndex} differs from the stored one ({old} vs {p}): the model, tokenizer, task or GEMM provider changed since the sweep started");
+                if (old != p) throw new Sna.Runtime.SnaInputException($"prompt {p.Task}#{p.PromptIndex} differs from the stored one ({old} vs {p}): the model, tokenizer, task or GEMM provider changed since the sweep started");
                 continue;
             }
             ps[0].Value = p.Task; ps[1].Value = p.PromptIndex; ps[2].Value = p.Text; ps[3].Value = p.Target; ps[4].Value = p.TargetId;

@@ -23,11 +23,12 @@ public static class GemmProviders
             case "naive":
                 return new NaiveGemm();
             case "openblas":
-                return OpenBlasGemm.TryCreate() ?? throw new InvalidOperationException(
+                // A missing native library is the environment (exit 74), an unknown name is the user's setting (exit 2).
+                return OpenBlasGemm.TryCreate() ?? throw new SnaEnvironmentException(
                     $"{EnvVar}=openblas but {OpenBlasGemm.LibraryName} (with cblas_sgemm) could not be loaded. " +
                     $"Install it (Debian/Ubuntu: apt-get install libopenblas0) or set {EnvVar}=managed.");
             default:
-                throw new ArgumentException($"Unknown GEMM provider '{name}' (from {EnvVar}); expected managed, openblas or naive.", nameof(name));
+                throw new SnaInputException(EnvVar, $"Unknown GEMM provider '{name}' (from {EnvVar}); expected managed, openblas or naive.");
         }
     }
 

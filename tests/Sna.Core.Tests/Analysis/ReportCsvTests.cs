@@ -78,16 +78,16 @@ public sealed class ReportCsvTests : IDisposable
     public void Errors_name_the_line_and_column()
     {
         const string header = "task,prompt_index,layer,count,multiplier,positions,neuron_source,p_base,p_post,logprob_base,logprob_post,improvement_pct\n";
-        var e1 = Assert.Throws<FormatException>(() => SweepResultSet.FromCsv(Write("m.csv", "task,layer\nx,1\n")));
+        var e1 = Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("m.csv", "task,layer\nx,1\n")));
         Assert.Contains("missing required column", e1.Message);
         Assert.Contains("prompt_index", e1.Message);
-        var e2 = Assert.Throws<FormatException>(() => SweepResultSet.FromCsv(Write("n.csv", header + "t,0,1,2,3,all,task,0.1,zero,-1,-1,5\n")));
+        var e2 = Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("n.csv", header + "t,0,1,2,3,all,task,0.1,zero,-1,-1,5\n")));
         Assert.Contains("line 2", e2.Message);
         Assert.Contains("p_post", e2.Message);
-        var e3 = Assert.Throws<FormatException>(() => SweepResultSet.FromCsv(Write("f.csv", header + "t,0,1\n")));
+        var e3 = Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("f.csv", header + "t,0,1\n")));
         Assert.Contains("3 fields", e3.Message);
-        Assert.Throws<FormatException>(() => SweepResultSet.FromCsv(Write("e.csv", "")));
-        Assert.Throws<FormatException>(() => SweepResultSet.FromCsv(Write("q.csv", header + "\"t,0,1,2,3,all,task,0.1,0.2,-1,-1,5\n")));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("e.csv", "")));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("q.csv", header + "\"t,0,1,2,3,all,task,0.1,0.2,-1,-1,5\n")));
         Assert.Throws<FileNotFoundException>(() => SweepResultSet.FromCsv(Path.Combine(_dir, "absent.csv")));
     }
 

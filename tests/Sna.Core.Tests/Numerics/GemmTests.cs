@@ -264,9 +264,9 @@ public class GemmTests
         Assert.IsType<ManagedGemm>(GemmProviders.Create(null));
         Assert.IsType<ManagedGemm>(GemmProviders.Create("Managed"));
         Assert.IsType<NaiveGemm>(GemmProviders.Create("naive"));
-        Assert.Throws<ArgumentException>(() => GemmProviders.Create("cublas"));
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => GemmProviders.Create("cublas"));
         if (OpenBlasGemm.IsAvailable) Assert.IsType<OpenBlasGemm>(GemmProviders.Create("openblas"));
-        else Assert.Contains("libopenblas", Assert.Throws<InvalidOperationException>(() => GemmProviders.Create("openblas")).Message);
+        else Assert.Contains("libopenblas", Assert.Throws<Sna.Runtime.SnaEnvironmentException>(() => GemmProviders.Create("openblas")).Message);
         _out.WriteLine(GemmProviders.Describe());
         Assert.False(string.IsNullOrWhiteSpace(GemmProviders.Describe()));
     }
