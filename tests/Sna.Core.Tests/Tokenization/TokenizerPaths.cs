@@ -3,7 +3,7 @@ namespace Sna.Core.Tests.Tokenization;
 /// <summary>Why the tokenizer tests skip: they need <c>../shared</c> (<see cref="TestPaths.SharedAvailable"/>).</summary>
 internal static class TokenizerPaths
 {
-    public const string SkipReason = "../shared (tokenizer data and fixtures) was not found next to the repository root.";
+    public static string SkipReason => SharedData.SkipReason ?? "";
 }
 
 /// <summary>A fact that is skipped (with a clear message) only when ../shared is absent.</summary>
