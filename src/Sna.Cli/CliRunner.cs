@@ -7,7 +7,7 @@ using Sna.Runtime.Hub;
 namespace Sna.Cli;
 
 /// <summary>
-/// The CLI's error boundary. Bad input (<see cref="SnaInputException"/>, a parse error, a missing input file, a hub refusal)
+/// The CLI's error boundary. Bad input (<see cref="SnaInputException"/>, a parse error, a missing input file, a path too long, a hub refusal)
 /// is one line on stderr and exit 2; the environment (<see cref="SnaEnvironmentException"/>: disk full, locked database) is one
 /// line and exit 74; Ctrl+C is 130; anything else is a bug: a short message, the full trace in a log file
 /// (under <c>$SNA_LOG_DIR</c>, else <c>{temp}/sna/logs</c>) whose path is printed, and exit 70 (EX_SOFTWARE).
@@ -98,7 +98,9 @@ public static class CliRunner
     /// reaches them.
     /// </summary>
     public static bool IsUserError(Exception e) =>
-        e is SnaInputException or FileNotFoundException or DirectoryNotFoundException or HubException;
+        e is SnaInputException or FileNotFoundException or DirectoryNotFoundException or HubException
+          // a path given on the command line with a component longer than the file system allows (NAME_MAX)
+          or PathTooLongException;
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 

@@ -110,17 +110,28 @@ public static class Options
     // ---------------------------------------------------------------------------------------------------------------
     // Files
 
-    public static Option<string> Db(string description, bool required = true) => new("--db") { Description = description, Required = required };
-    public static Option<string?> DbOptional(string description) => new("--db") { Description = description };
-    public static Option<string> Out(string description, bool required = true) => new("--out", "-o") { Description = description, Required = required };
-    public static Option<string?> OutOptional(string description) => new("--out", "-o") { Description = description };
+    public static Option<string> Db(string description, bool required = true) => NonEmpty(new Option<string>("--db") { Description = description, Required = required });
+    public static Option<string?> DbOptional(string description) => NonEmpty(new Option<string?>("--db") { Description = description });
+    public static Option<string> Out(string description, bool required = true) => NonEmpty(new Option<string>("--out", "-o") { Description = description, Required = required });
+    public static Option<string?> OutOptional(string description) => NonEmpty(new Option<string?>("--out", "-o") { Description = description });
+
+    /// <summary>A path option refuses an empty or blank value at parse time (exit 2), before any file code sees it.</summary>
+    public static T NonEmpty<T>(T option) where T : Option
+    {
+        option.Validators.Add(r =>
+        {
+            foreach (var t in r.Tokens)
+                if (string.IsNullOrWhiteSpace(t.Value)) r.AddError($"{option.Name} must not be empty: give a path");
+        });
+        return option;
+    }
     public static Option<string> OutDir(string description, string? defaultValue = null)
     {
         var o = new Option<string>("--out-dir") { Description = description, Required = defaultValue is null };
         if (defaultValue is not null) o.DefaultValueFactory = _ => defaultValue;
-        return o;
+        return NonEmpty(o);
     }
-    public static Option<string?> OutDirOptional(string description) => new("--out-dir") { Description = description };
+    public static Option<string?> OutDirOptional(string description) => NonEmpty(new Option<string?>("--out-dir") { Description = description });
 
     /// <summary><c>neurons --out</c>: where to save the found set (a neuron set file, docs/cli.md).</summary>
     public static Option<string?> NeuronSetOut() => new("--out", "-o")

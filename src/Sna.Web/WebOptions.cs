@@ -43,6 +43,10 @@ public sealed record WebOptions
     /// <summary>Most heat-map cells (layers × multipliers) one job may ask for.</summary>
     public int MaxHeatmapCells { get; init; } = 400;
 
+    /// <summary>Models kept loaded at once (least recently used released first; a model in use by a request or job is never
+    /// released until it is done, so more may be loaded for a while).</summary>
+    public int MaxLoadedModels { get; init; } = 2;
+
     /// <summary>Heat-map jobs kept (running or finished) at once; older finished ones are dropped first.</summary>
     public int MaxJobs { get; init; } = 32;
 

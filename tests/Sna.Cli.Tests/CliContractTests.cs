@@ -22,7 +22,7 @@ public class CliContractTests
 
     private static JsonElement Load(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Baseline_json_matches_golden(string fx)
     {
         string dir = TestPaths.Fixture(fx);
@@ -49,7 +49,7 @@ public class CliContractTests
         }
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Amplify_json_matches_golden(string fx)
     {
         string dir = TestPaths.Fixture(fx);
@@ -70,7 +70,7 @@ public class CliContractTests
         }
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("gpt2", "gpt2-tiny-f32")]
     [InlineData("gpt-neox-20b", "pythia-tiny-f32")]
     public void Tokenize_json_matches_golden_ids(string tokenizer, string fx)
@@ -94,7 +94,7 @@ public class CliContractTests
         Assert.EndsWith("sna-demo-gpt2", run.GetProperty("model").GetString()!);
     }
 
-    [Fact]
+    [SharedFact]
     public void Readable_tables_are_printed_without_json()
     {
         var (code, output, _) = CliHarness.Run("baseline", "--model", TestPaths.Fixture("gpt2-tiny-f32"), "--prompt", "Q: What is 7 + 5? A:", "--target", " 12");
@@ -103,7 +103,7 @@ public class CliContractTests
         Assert.Contains("Top 10 next tokens", output);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("error: --layer: layer 9 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "9", "--neurons", "1", "--multiplier", "2")]
     [InlineData("error: --neurons: neuron 999 is out of range", "amplify", "--prompt", "a b", "--target", " c", "--layer", "0", "--neurons", "1,999", "--multiplier", "2")]
     [InlineData("error: the target is empty", "baseline", "--prompt", "a b", "--target", "")]

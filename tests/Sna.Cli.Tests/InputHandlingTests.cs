@@ -62,7 +62,7 @@ public sealed class InputHandlingTests : IDisposable
         if (contains is not null) Assert.Contains(contains, r.Err);
     }
 
-    [Fact]
+    [SharedFact]
     public void Sweep_runs_on_a_task_file_by_path_and_by_name_in_tasks_dir_and_records_what_was_resolved()
     {
         string file = WriteTask(Path.Combine(_tmp.Path, "mine"), "my-task.json");
@@ -92,7 +92,7 @@ public sealed class InputHandlingTests : IDisposable
         AssertInputError(r3, "task 'my-capitals' changed");
     }
 
-    [Fact]
+    [SharedFact]
     public void A_name_in_dot_tasks_is_found_and_an_unknown_name_says_where_it_looked()
     {
         string old = Environment.CurrentDirectory;
@@ -109,7 +109,7 @@ public sealed class InputHandlingTests : IDisposable
         finally { Environment.CurrentDirectory = old; }
     }
 
-    [Fact]
+    [SharedFact]
     public void Controls_interference_neurons_and_amplify_run_on_a_task_file()
     {
         string file = WriteTask(_tmp.Path, "my-task.json");
@@ -127,7 +127,7 @@ public sealed class InputHandlingTests : IDisposable
         Assert.True(a.Exit == 0, a.Err);
     }
 
-    [Fact]
+    [SharedFact]
     public void Demo_runs_on_a_task_file()
     {
         string a = WriteTask(_tmp.Path, "a.json", "task-a");
@@ -163,7 +163,7 @@ public sealed class InputHandlingTests : IDisposable
         { ["report", "--db", "nothing.db", "--out-dir", "r", "--resamples", "0"], "--resamples must be an integer" },
     };
 
-    [Theory, MemberData(nameof(KnownCrashes))]
+    [SharedTheory, MemberData(nameof(KnownCrashes))]
     public void Hostile_numbers_are_one_line_errors_with_exit_2(string[] args, string message)
     {
         string old = Environment.CurrentDirectory;
@@ -176,7 +176,7 @@ public sealed class InputHandlingTests : IDisposable
         finally { Environment.CurrentDirectory = old; }
     }
 
-    [Fact]
+    [SharedFact]
     public void Layers_all_and_ranges_work_everywhere_they_are_taken()
     {
         var r = CliHarness.Run("classify", "--model", Tiny, "--layers", "all", "--multipliers", "2", "--n", "4", "--train-n", "20", "--naive-sample", "0", "--json");
@@ -186,7 +186,7 @@ public sealed class InputHandlingTests : IDisposable
         Assert.True(r2.Exit == 0, r2.Err);
     }
 
-    [Fact]
+    [SharedFact]
     public void Export_never_overwrites_its_database_and_writes_atomically()
     {
         string db = Path.Combine(_tmp.Path, "s.db");
@@ -208,7 +208,7 @@ public sealed class InputHandlingTests : IDisposable
         AssertInputError(CliHarness.Run("export", "--db", notDb, "--out", Path.Combine(_tmp.Path, "t.csv")));
     }
 
-    [Fact]
+    [SharedFact]
     public void Deprecated_spellings_still_work_with_a_note()
     {
         var r = CliHarness.Run("neurons", "--model", Tiny, "--task", "math-easy", "--layer", "1", "--top", "3", "--json");

@@ -30,7 +30,7 @@ public class MethodCommandTests
         Assert.Equal(8, idx.Distinct().Count());
     }
 
-    [Fact]
+    [SharedFact]
     public void Neurons_from_text_files_on_a_fixture_reproduce_the_golden_differential()
     {
         string fx = TestPaths.Fixture("gpt2-tiny-f32");

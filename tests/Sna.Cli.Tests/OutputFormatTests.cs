@@ -32,7 +32,7 @@ public class OutputFormatTests : IDisposable
         finally { foreach (var (k, v) in old) Environment.SetEnvironmentVariable(k, v); }
     }
 
-    [Fact]
+    [SharedFact]
     public void Piped_summary_has_whole_headers_and_one_row_per_task()
     {
         string db = SmallSweep();
@@ -51,7 +51,7 @@ public class OutputFormatTests : IDisposable
         Assert.Matches(@"L\d k\d x[\d.]+\s+[+-][\d.]+%$", taskLines[0]);
     }
 
-    [Fact]
+    [SharedFact]
     public void Tsv_and_csv_have_a_header_and_the_same_cells_and_json_matches()
     {
         string db = SmallSweep();
@@ -72,7 +72,7 @@ public class OutputFormatTests : IDisposable
         Assert.Contains("--format", e3);
     }
 
-    [Fact]
+    [SharedFact]
     public void Columns_sets_the_width_of_a_terminal_table_and_a_piped_table_never_wraps()
     {
         string db = SmallSweep();
@@ -86,7 +86,7 @@ public class OutputFormatTests : IDisposable
         Assert.Single(piped.Split('\n'), l => l.Contains("math-easy") && l.Contains('%') && l.Contains(" L"));
     }
 
-    [Fact]
+    [SharedFact]
     public void Summary_json_carries_neurons_prompts_and_the_model_and_run_records()
     {
         string db = SmallSweep();

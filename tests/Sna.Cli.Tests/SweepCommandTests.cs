@@ -13,7 +13,7 @@ public class SweepCommandTests : IDisposable
         ["sweep", "--model", TestPaths.Fixture("gpt2-tiny-f32"), "--tasks", "math-easy,logic-easy", "--layers", "0,2", "--counts", "3,5",
          "--multipliers", "1.5,2", "--db", db, .. extra];
 
-    [Fact]
+    [SharedFact]
     public void Shards_merged_equal_one_run_and_export_has_the_documented_columns()
     {
         string whole = Path.Combine(_dir, "whole.db"), s0 = Path.Combine(_dir, "s0.db"), s1 = Path.Combine(_dir, "s1.db"), merged = Path.Combine(_dir, "merged.db");
@@ -34,7 +34,7 @@ public class SweepCommandTests : IDisposable
         Assert.Equal(prompts * 2 * 2 * 2, lines.Length - 1); // prompts × layers × counts × multipliers
     }
 
-    [Fact]
+    [SharedFact]
     public void Resume_of_a_finished_sweep_adds_nothing_and_a_different_definition_is_refused()
     {
         string db = Path.Combine(_dir, "r.db");
@@ -47,7 +47,7 @@ public class SweepCommandTests : IDisposable
         Assert.Contains("error:", err2);
     }
 
-    [Fact]
+    [SharedFact]
     public void No_cache_neither_reads_nor_writes_the_discovery_cache_and_gives_the_same_results()
     {
         // The cli collection runs one test at a time, so this test may point SNA_CACHE_DIR at its own folder.
@@ -70,7 +70,7 @@ public class SweepCommandTests : IDisposable
         finally { Environment.SetEnvironmentVariable("SNA_CACHE_DIR", old); }
     }
 
-    [Fact]
+    [SharedFact]
     public void Summary_json_reports_the_paper_metrics_per_task()
     {
         string db = Path.Combine(_dir, "m.db");

@@ -10,6 +10,7 @@ public sealed class BrowserFactAttribute : FactAttribute
     public BrowserFactAttribute()
     {
         if (!File.Exists(Chromium)) Skip = $"{Chromium} is not installed (apt-get install chromium); the browser tests need it";
+        else if (SharedData.SkipReason is { } why) Skip = why;   // the page is driven against the tiny fixture model
     }
 }
 

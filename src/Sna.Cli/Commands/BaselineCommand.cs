@@ -7,8 +7,9 @@ using Sna.Research.Method;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna baseline --model DIR --prompt TEXT --target TEXT [--bos|--no-bos] [--zones 0.07:0.10] [--top K] --json</c> →
-/// <c>{"ids","target_id","probability","logprob","rank","zone","top":[{"id","token","probability"}]}</c>.
+/// <c>sna baseline --model DIR --prompt TEXT --target TEXT [--bos|--no-bos] [--zones 0.07:0.10] [--top K]
+/// [--score first-token|sequence] --json</c> → <c>{"ids","target_id","probability","logprob","rank","zone","score","top":[{"id","token","probability"}]}</c>.
+/// With <c>--score sequence</c> the probability is P(whole target | prompt) by teacher forcing and the rank is the first token's.
 /// </summary>
 public static class BaselineCommand
 {
@@ -21,13 +22,15 @@ public static class BaselineCommand
         var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
         var top = Options.Int("--top", "How many of the most likely next tokens to list.", 1, 1000, 10);
         var dtype = Options.WeightsDType();
+        var score = Options.Score();
         var cmd = new Command("baseline", "Measure baseline confidence: P(target's first token) at the last position of the unmodified model.")
-        { model, prompt, target, bos, noBos, zones, top, json, dtype };
+        { model, prompt, target, bos, noBos, zones, top, score, json, dtype };
         cmd.SetAction(r =>
         {
             var policy = Common.Policy(r, bos, noBos);
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int k = r.GetValue(top);
+            var kind = MethodOptions.ParseScore(r.GetValue(score)!);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
             var ids = tok.Encode(r.GetValue(prompt)!, policy);
@@ -35,7 +38,14 @@ public static class BaselineCommand
             var targetTokens = Common.Target(tok, r.GetValue(prompt)!, r.GetValue(target)!);
             int targetId = targetTokens.FirstId;
             var logits = m.ForwardLast(ids);
-            var s = Scoring.Score(logits, targetId);
+            var first = Scoring.Score(logits, targetId);
+            // sequence: P of the whole target (teacher forcing), the first token's rank (as everywhere --score is offered)
+            var s = first;
+            if (kind == ScoreKind.Sequence)
+            {
+                var seq = TaskScoring.Sequence(m, [ids], [targetTokens.Ids])[0];
+                s = first with { Probability = seq.Probability, LogProb = seq.LogProb };
+            }
             var topK = Scoring.Top(logits, k);
             int zone = z.Zone(s.Probability);
             if (r.GetValue(json))
@@ -48,6 +58,7 @@ public static class BaselineCommand
                     ["logprob"] = s.LogProb,
                     ["rank"] = s.Rank,
                     ["zone"] = zone,
+                    ["score"] = MethodOptions.ScoreText(kind),
                     ["top"] = new JsonArray(topK.Select(t => (JsonNode)new JsonObject { ["id"] = t.Id, ["token"] = tok.TokenText(t.Id), ["probability"] = t.Probability }).ToArray()),
                     ["run"] = Common.RunRecord(m, tok, policy),
                 };

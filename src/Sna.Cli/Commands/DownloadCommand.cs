@@ -91,8 +91,9 @@ public static class DownloadCommand
         }
         catch (HubException e)
         {
+            // exit 2 like every hub refusal elsewhere (CliRunner); the message lists the missing files when offline
             Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
+            return CliRunner.ExitInput;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

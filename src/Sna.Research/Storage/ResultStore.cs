@@ -154,7 +154,21 @@ public sealed class ResultStore : IDisposable
     }
 
     /// <summary>Opens (creating if needed) a store for writing.</summary>
-    public static ResultStore Open(string path) => new(path, readOnly: false);
+    public static ResultStore Open(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new Sna.Runtime.SnaInputException("--db", "the results database path is empty");
+        string full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new Sna.Runtime.SnaInputException("--db", $"{full} is a directory; give a database file such as {System.IO.Path.Combine(full, "results.db")}");
+        // Like every other output, the database's folder is created when missing. A path through a file is the input's fault;
+        // no permission is left to SQLite (SQLITE_CANTOPEN: the environment, exit 74).
+        if (System.IO.Path.GetDirectoryName(full) is { } folder && !Directory.Exists(folder))
+        {
+            try { Directory.CreateDirectory(folder); }
+            catch (IOException e) { throw new Sna.Runtime.SnaInputException("--db", $"cannot create the folder of {full}: {e.Message}", e); }
+            catch (UnauthorizedAccessException) { }
+        }
+        return new(full, readOnly: false);
+    }
     public static ResultStore OpenReadOnly(string path) =>
         File.Exists(path) ? new(path, readOnly: true) : throw new FileNotFoundException($"no results database at {path}", path);
 

@@ -19,10 +19,19 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
     public HeatmapStatus Start(HeatmapRequest request)
     {
         var plan = service.PlanHeatmap(request);
-        _jobs.EnsureRoom();
         var job = new Job(Guid.NewGuid().ToString("N"), plan, CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping));
-        var lease = gate.Enqueue(job.Cts.Token);   // throws ServerBusyException (429) when the queue is full
-        _jobs.Add(job);
+        Task<System.Threading.RateLimiting.RateLimitLease> lease;
+        try
+        {
+            _jobs.Add(job);                        // throws ServerBusyException (429) when the table is full (atomic)
+            try { lease = gate.Enqueue(job.Cts.Token); }   // throws ServerBusyException (429) when the queue is full
+            catch { _jobs.Remove(job); throw; }
+        }
+        catch
+        {
+            job.End();
+            throw;
+        }
         _ = Task.Run(() => Run(job, lease));
         return job.Snapshot();
     }
@@ -55,12 +64,14 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
             log.LogError(e, "heat-map job {Id} failed", job.Id);
             job.Fail("the job failed unexpectedly (the server log has the details)");
         }
+        finally { job.End(); }
     }
 
     private void Compute(Job job, CancellationToken ct)
     {
         var p = job.Plan;
-        var lm = service.Load(p.Model);
+        using var lease = service.Acquire(p.Model);   // the model is not released while this job runs
+        var lm = lease.Model;
         var (ids, targetId, _, _) = SnaService.Tokenize(lm, p.Prompt, p.Target, p.Bos);
         var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
         double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;

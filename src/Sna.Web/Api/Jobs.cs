@@ -14,8 +14,30 @@ public abstract class JobBase(string id, CancellationTokenSource cts)
     protected readonly object Gate = new();
     private string _state = "queued";
 
+    private readonly object _ctsGate = new();
+    private bool _ended;
+
     public string Id { get; } = id;
+    /// <summary>The job's cancellation source; disposed by <see cref="End"/> when the job's work is over.</summary>
     public CancellationTokenSource Cts { get; } = cts;
+
+    /// <summary>Asks the job to stop (a no-op once it has ended).</summary>
+    public void Cancel()
+    {
+        lock (_ctsGate) if (!_ended) Cts.Cancel();
+    }
+
+    /// <summary>Called once when the job's work is over (whatever the outcome): disposes <see cref="Cts"/>, which unlinks it from
+    /// the application's stopping token. The job stays listed (its status is kept) until the table drops it.</summary>
+    public void End()
+    {
+        lock (_ctsGate)
+        {
+            if (_ended) return;
+            _ended = true;
+            Cts.Dispose();
+        }
+    }
     public DateTime LastSeen { get; private set; } = DateTime.UtcNow;
     public DateTime FinishedAt { get; private set; } = DateTime.MaxValue;
     public int Version { get; private set; }
@@ -52,18 +74,29 @@ public sealed class JobTable<TJob>(string kind, int max) where TJob : JobBase
     public static readonly TimeSpan KeepFinished = TimeSpan.FromMinutes(30);
 
     private readonly ConcurrentDictionary<string, TJob> _jobs = new(StringComparer.Ordinal);
+    private readonly object _add = new();
 
     public ICollection<TJob> All => _jobs.Values;
 
-    /// <summary>Throws <see cref="ServerBusyException"/> (429) when no job can be added.</summary>
-    public void EnsureRoom()
+    /// <summary>
+    /// Adds <paramref name="job"/>, or throws <see cref="ServerBusyException"/> (429) when the table is full. The check and the
+    /// add are one step under a lock, so concurrent submissions never exceed <c>max</c>.
+    /// </summary>
+    public void Add(TJob job)
     {
-        Prune();
-        if (_jobs.Count >= max)
-            throw new ServerBusyException($"{_jobs.Count} {kind} jobs are running or kept; wait for one to finish or DELETE it");
+        lock (_add)
+        {
+            Prune();
+            if (_jobs.Count >= max)
+                throw new ServerBusyException($"{_jobs.Count} {kind} jobs are running or kept; wait for one to finish or DELETE it");
+            if (!_jobs.TryAdd(job.Id, job)) throw new InvalidOperationException($"job id {job.Id} is already in use");
+        }
     }
 
-    public void Add(TJob job) => _jobs[job.Id] = job;
+    /// <summary>Takes back a job that was added but could not start.</summary>
+    public void Remove(TJob job) => _jobs.TryRemove(new KeyValuePair<string, TJob>(job.Id, job));
+
+    public int Count => _jobs.Count;
 
     public TJob Find(string id) =>
         _jobs.TryGetValue(id, out var j) ? j
@@ -81,13 +114,13 @@ public sealed class JobTable<TJob>(string kind, int max) where TJob : JobBase
     public TJob Cancel(string id)
     {
         var job = Find(id);
-        job.Cts.Cancel();
+        job.Cancel();
         return job;
     }
 
     public void CancelAll()
     {
-        foreach (var j in _jobs.Values) j.Cts.Cancel();
+        foreach (var j in _jobs.Values) j.Cancel();
     }
 
     private void Prune()

@@ -24,9 +24,9 @@ public sealed class ModelDownloads(ModelCatalog catalog, WebOptions options, ILo
         lock (_start)
         {
             if (_jobs.All.FirstOrDefault(j => j.ModelId == entry.Id && !j.IsFinished) is { } running) return running.Snapshot();
-            _jobs.EnsureRoom();
             var job = new Job(Guid.NewGuid().ToString("N"), entry.Id, model, CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping));
-            _jobs.Add(job);
+            try { _jobs.Add(job); }   // 429 when full
+            catch { job.End(); throw; }
             _ = Task.Run(() => Run(job));
             return job.Snapshot();
         }
@@ -61,6 +61,7 @@ public sealed class ModelDownloads(ModelCatalog catalog, WebOptions options, ILo
             job.Fail(new JobProblem(StatusCodes.Status500InternalServerError, "The model could not be downloaded.",
                 "the download failed unexpectedly (the server log has the details)"));
         }
+        finally { job.End(); }
     }
 
     /// <summary>The hub client's messages never hold the token; they may name the cache directory, which stays on the server.</summary>

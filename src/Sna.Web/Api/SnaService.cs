@@ -150,10 +150,15 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     {
         using var lease = await gate.AcquireAsync(ct);
         ct.ThrowIfCancellationRequested();
-        return await Task.Run(() => work(catalog.Get(entry), ct), ct);
+        return await Task.Run(() =>
+        {
+            using var model = catalog.Acquire(entry);   // held until the work is done; released later if idle
+            return work(model.Model, ct);
+        }, ct);
     }
 
-    public LoadedModel Load(ModelEntry entry) => catalog.Get(entry);
+    /// <summary>The loaded model, held until the lease is disposed (<see cref="ModelCatalog.Acquire"/>).</summary>
+    public ModelLease Acquire(ModelEntry entry) => catalog.Acquire(entry);
 
     /// <summary>Prompt ids (with BOS per policy), the target's first token, how many tokens the target has, and how
     /// they were found (<see cref="ModelTokenizer.EncodeTarget"/>).</summary>

@@ -29,6 +29,14 @@ public sealed class LoadedModel(ModelEntry entry, TransformerModel model, ModelT
     public void Dispose() => Model.Dispose();
 }
 
+/// <summary>A loaded model held by one request or job; the catalog does not release it before the lease is disposed.</summary>
+public sealed class ModelLease(LoadedModel model, Action release) : IDisposable
+{
+    private Action? _release = release;
+    public LoadedModel Model { get; } = model;
+    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+}
+
 /// <summary>The model could not be loaded (bad files); reported as a 500 problem without internals.</summary>
 public sealed class ModelLoadException(string modelId, Exception inner) : Exception($"model '{modelId}' could not be loaded", inner)
 {
@@ -51,7 +59,10 @@ public sealed class ModelCatalog : IDisposable
     ];
 
     private readonly List<ModelEntry> _local = new();
-    private readonly ConcurrentDictionary<(string Id, string Directory), Lazy<LoadedModel>> _loaded = new();
+    private readonly Dictionary<(string Id, string Identity), Slot> _loaded = new();
+    private readonly object _gate = new();
+    private readonly int _capacity;
+    private long _clock;
     private readonly object _refresh = new();
     private volatile Listing _listing = Listing.Empty;
 
@@ -63,6 +74,7 @@ public sealed class ModelCatalog : IDisposable
 
     public ModelCatalog(WebOptions options)
     {
+        _capacity = Math.Max(1, options.MaxLoadedModels);
         Hub = new HubClient(options.Hub ?? HubSettings.FromEnvironment());
         if (options.IncludeBundledModel && FindBundled() is { } bundled)
             Add(FromDirectory("sna-demo-gpt2", "sna-demo-gpt2 (bundled)", ModelKind.Bundled, bundled));
@@ -114,18 +126,82 @@ public sealed class ModelCatalog : IDisposable
         }
     }
 
-    /// <summary>The loaded model for an available entry; loads it on first use (once, even under concurrent requests).</summary>
-    public LoadedModel Get(ModelEntry entry)
+    /// <summary>A loaded model, its users (leases) and when it was last used.</summary>
+    private sealed class Slot(Lazy<LoadedModel> model)
+    {
+        public readonly Lazy<LoadedModel> Model = model;
+        public int Leases;
+        public long LastUsed;
+    }
+
+    /// <summary>
+    /// The loaded model for an available entry, held until the lease is disposed; loads it on first use (once, even under
+    /// concurrent requests). At most <see cref="WebOptions.MaxLoadedModels"/> models stay loaded: when a lease ends, the least
+    /// recently used models nobody holds are released. A model is keyed by its entry and its identity — for a hub model the
+    /// commit it resolved to (a re-download of the same commit reuses the loaded model; a new commit loads anew and the old one
+    /// is released when idle), else its directory.
+    /// </summary>
+    public ModelLease Acquire(ModelEntry entry)
     {
         if (!entry.Available || entry.Directory is null) throw new InvalidOperationException($"model '{entry.Id}' is not available");
-        var key = (entry.Id, entry.Directory);   // a hub model downloaded again at a new commit loads anew
-        var lazy = _loaded.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => Load(entry), LazyThreadSafetyMode.ExecutionAndPublication));
-        try { return lazy.Value; }
+        var key = (entry.Id, Identity(entry));
+        Slot slot;
+        lock (_gate)
+        {
+            if (!_loaded.TryGetValue(key, out slot!))
+                _loaded[key] = slot = new Slot(new Lazy<LoadedModel>(() => Load(entry), LazyThreadSafetyMode.ExecutionAndPublication));
+            slot.Leases++;
+            slot.LastUsed = ++_clock;
+        }
+        LoadedModel model;
+        try { model = slot.Model.Value; }
         catch
         {
-            _loaded.TryRemove(new KeyValuePair<(string, string), Lazy<LoadedModel>>(key, lazy)); // let a later request retry
+            lock (_gate)
+            {
+                slot.Leases--;
+                if (_loaded.TryGetValue(key, out var s) && ReferenceEquals(s, slot)) _loaded.Remove(key);   // a later request retries
+            }
             throw;
         }
+        ReleaseIdle();
+        return new ModelLease(model, () => { lock (_gate) slot.Leases--; ReleaseIdle(); });
+    }
+
+    /// <summary>How many models are loaded now (for tests and the status page).</summary>
+    public int LoadedCount { get { lock (_gate) return _loaded.Values.Count(s => s.Model.IsValueCreated); } }
+
+    /// <summary>Whether <paramref name="entry"/> is loaded now.</summary>
+    public bool IsLoaded(ModelEntry entry)
+    {
+        if (entry.Directory is null) return false;
+        lock (_gate) return _loaded.TryGetValue((entry.Id, Identity(entry)), out var s) && s.Model.IsValueCreated;
+    }
+
+    /// <summary>The part of a model's key that changes when its files do: a hub snapshot's commit, else the directory.</summary>
+    private static string Identity(ModelEntry e)
+    {
+        string dir = Path.GetFullPath(e.Directory!).TrimEnd(Path.DirectorySeparatorChar);
+        string leaf = Path.GetFileName(dir);
+        return e.Kind == ModelKind.Hub && HubCache.IsCommitHash(leaf) ? "commit:" + leaf : "dir:" + dir;
+    }
+
+    /// <summary>Releases the least recently used models nobody holds until at most the capacity is loaded.</summary>
+    private void ReleaseIdle()
+    {
+        var release = new List<LoadedModel>();
+        lock (_gate)
+        {
+            while (_loaded.Count > _capacity)
+            {
+                var idle = _loaded.Where(kv => kv.Value.Leases == 0 && kv.Value.Model.IsValueCreated)
+                                  .OrderBy(kv => kv.Value.LastUsed).Select(kv => (KeyValuePair<(string, string), Slot>?)kv).FirstOrDefault();
+                if (idle is not { } victim) break;   // every loaded model is in use: over capacity until a lease ends
+                _loaded.Remove(victim.Key);
+                release.Add(victim.Value.Model.Value);
+            }
+        }
+        foreach (var m in release) m.Dispose();
     }
 
     private static LoadedModel Load(ModelEntry e)
@@ -189,9 +265,12 @@ public sealed class ModelCatalog : IDisposable
 
     public void Dispose()
     {
-        foreach (var l in _loaded.Values)
-            if (l.IsValueCreated) l.Value.Dispose();
-        _loaded.Clear();
+        lock (_gate)
+        {
+            foreach (var l in _loaded.Values)
+                if (l.Model.IsValueCreated) l.Model.Value.Dispose();
+            _loaded.Clear();
+        }
         Hub.Dispose();
     }
 }

@@ -13,7 +13,7 @@ public class CollateralRunnerTests
     private const string Fixture = "gpt2-tiny-f32";
     private static readonly string[] Texts = [.. TaskLibrary.NeutralCorpus.Take(9)];
 
-    [Fact]
+    [SharedFact]
     public void Multiplier_one_costs_exactly_nothing()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -28,7 +28,7 @@ public class CollateralRunnerTests
         Assert.Equal(tokens - Texts.Length, c.PredictedTokens);
     }
 
-    [Fact]
+    [SharedFact]
     public void A_large_multiplier_costs_something()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -40,7 +40,7 @@ public class CollateralRunnerTests
         Assert.Equal(c.PerplexityChangePct, cost.PerplexityChangePct, 12);
     }
 
-    [Fact]
+    [SharedFact]
     public void Matches_a_by_hand_computation_text_by_text()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -83,7 +83,7 @@ public class CollateralRunnerTests
         Assert.Equal(meanKl, batched.MeanKl, meanKl * 1e-3);
     }
 
-    [Fact]
+    [SharedFact]
     public void Without_bos_the_first_token_is_not_predicted()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);

@@ -42,7 +42,7 @@ public class ControlsRunnerTests
         Assert.Equal(4, ControlNeurons.Random(0, 0, 4, 8, [0, 1, 2, 3]).Length);
     }
 
-    [Fact]
+    [SharedFact]
     public void Bottom_k_are_the_lowest_differential_scores()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -57,7 +57,7 @@ public class ControlsRunnerTests
         Assert.Empty(bottom.Intersect(diff.TopIndices(1, 6)));
     }
 
-    [Fact]
+    [SharedFact]
     public void Runner_compares_task_neurons_with_random_and_bottom_k()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -86,7 +86,7 @@ public class ControlsRunnerTests
         Assert.Null(res.CollateralCost);
     }
 
-    [Fact]
+    [SharedFact]
     public void Runner_with_collateral_fills_the_reports_record()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);

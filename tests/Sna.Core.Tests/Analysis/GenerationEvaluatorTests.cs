@@ -16,7 +16,7 @@ public class GenerationEvaluatorTests
         Prompts = [new("The house is on a", " quiet street"), new("She walked to the", " store"), new("It is a sunny", " day in"), new("The table was", " made")],
     };
 
-    [Fact]
+    [SharedFact]
     public void Greedy_equals_step_by_step_argmax_of_single_forwards()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -38,7 +38,7 @@ public class GenerationEvaluatorTests
         Assert.Equal([3, 2], got.Select(g => g.Length));
     }
 
-    [Fact]
+    [SharedFact]
     public void Multiplier_one_changes_no_answer_and_targets_set_the_token_budget()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -52,7 +52,7 @@ public class GenerationEvaluatorTests
         Assert.Contains(g.Prompts, p => p.MultiToken);
     }
 
-    [Fact]
+    [SharedFact]
     public void Exact_match_is_token_equality_with_the_target_and_strong_amplification_moves_answers()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);

@@ -19,7 +19,7 @@ public class InterferenceRunnerTests
         return InterferenceRunner.Run(model, tok, [new InterferenceSource(a, 1, 8, mult), new InterferenceSource(b, 2, 8, mult)], [a, b], pos, BosPolicy.Prepend);
     }
 
-    [Fact]
+    [SharedFact]
     public void Diagonal_equals_TaskAmplification_for_the_same_configuration()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -40,7 +40,7 @@ public class InterferenceRunnerTests
         Assert.Equal(res[1, 0].ImprovementPct, res.Matrix["code-easy", "math-easy"]);
     }
 
-    [Fact]
+    [SharedFact]
     public void Multiplier_one_gives_exactly_zero_everywhere()
     {
         var res = Run(1f, out _, out _);
@@ -51,7 +51,7 @@ public class InterferenceRunnerTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Csv_round_trips_into_InterferenceMatrix_FromCsv()
     {
         var res = Run(3f, out _, out _, PositionsMode.Last);
@@ -73,7 +73,7 @@ public class InterferenceRunnerTests
         finally { File.Delete(path); }
     }
 
-    [Fact]
+    [SharedFact]
     public void Same_task_twice_gets_configuration_labels_and_rectangular_targets()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);

@@ -18,7 +18,7 @@ public class FixtureCheckpointTests
         { DemoModelDir, 76, "h.0.attn.c_attn.weight", TensorDType.F16, [128, 384] },
     };
 
-    [Fact]
+    [SharedFact]
     public void SharedFolderIsFound()
     {
         Assert.True(TestPaths.SharedAvailable, $"shared folder not found at {TestPaths.SharedDir}");
@@ -26,7 +26,7 @@ public class FixtureCheckpointTests
         Assert.True(Directory.Exists(TestPaths.Fixture("gpt2-tiny-f32")));
     }
 
-    [Theory]
+    [SharedTheory]
     [MemberData(nameof(Fixtures))]
     public void Open_ReportsCountsNamesShapesAndDTypes(string dir, int count, string name, TensorDType dtype, int[] shape)
     {
@@ -49,7 +49,7 @@ public class FixtureCheckpointTests
         Assert.False(ckpt.TryGet(name + ".nope", out _));
     }
 
-    [Fact]
+    [SharedFact]
     public void Open_KnownBuffersAndLayouts()
     {
         using (var g = Checkpoint.Open(TestPaths.Fixture("gpt2-tiny-f32")))
@@ -67,7 +67,7 @@ public class FixtureCheckpointTests
         }
     }
 
-    [Theory]
+    [SharedTheory]
     [MemberData(nameof(Fixtures))]
     public void CopyToFloat32_MatchesNaiveReadOfEveryElement(string dir, int count, string name, TensorDType dtype, int[] shape)
     {
@@ -92,7 +92,7 @@ public class FixtureCheckpointTests
         }
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("gpt2-tiny-f32")]
     [InlineData("gpt2-tiny-f16")]
     [InlineData("pythia-tiny-f32")]
@@ -110,7 +110,7 @@ public class FixtureCheckpointTests
         Assert.Equal(naive.Element(logits, vals.Length - 1), vals[^1]);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("gpt2-tiny-f32", "h.0.attn.c_attn.weight")]
     [InlineData("gpt2-tiny-f16", "transformer.h.1.mlp.c_proj.weight")]
     [InlineData("pythia-tiny-f32", "gpt_neox.layers.2.mlp.dense_h_to_4h.weight")]
@@ -149,7 +149,7 @@ public class FixtureCheckpointTests
         Assert.Equal(v.ByteLength, m.ByteCount);
     }
 
-    [Fact]
+    [SharedFact]
     public void AsMatrix_RefusesNon2DAndNonFloat()
     {
         using var ckpt = Checkpoint.Open(TestPaths.Fixture("gpt2-tiny-f32"));
@@ -158,7 +158,7 @@ public class FixtureCheckpointTests
         Assert.Contains("ln_f.weight", ex.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void ExpectShape_ThrowsWithNameFileAndBothShapes()
     {
         string dir = TestPaths.Fixture("gpt2-tiny-f32");
@@ -169,7 +169,7 @@ public class FixtureCheckpointTests
         Assert.Throws<CheckpointException>(() => ckpt.Get("h.0.attn.c_attn.weight").ExpectShape(32, 96, 1));
     }
 
-    [Fact]
+    [SharedFact]
     public void Get_MissingTensor_NamesDirectoryAndSuggestsPrefix()
     {
         string dir = TestPaths.Fixture("gpt2-tiny-f16");
@@ -179,7 +179,7 @@ public class FixtureCheckpointTests
         Assert.Contains("did you mean 'transformer.h.0.attn.c_attn.weight'", ex.Message);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("gpt2-tiny-f32")]
     [InlineData("pythia-tiny-f16")]
     [InlineData(null)]
@@ -201,6 +201,7 @@ public class FixtureCheckpointTests
     [SkippableFact]
     public void ContentHash_MatchesSha256sumTool_WhenAvailable()
     {
+        Skip.If(SharedData.SkipReason is not null, SharedData.SkipReason);
         string file = Path.Combine(TestPaths.Fixture("gpt2-tiny-f16"), "model.safetensors");
         string? tool = new[] { "/usr/bin/sha256sum", "/bin/sha256sum" }.FirstOrDefault(File.Exists);
         Skip.If(tool is null, "sha256sum not found; the in-process SHA-256 comparison covers the hash");
@@ -212,7 +213,7 @@ public class FixtureCheckpointTests
         Assert.Equal(output.Split(' ')[0], ckpt.ContentHash);
     }
 
-    [Fact]
+    [SharedFact]
     public void Open_DoesNotCopyTheDataSection()
     {
         // The demo model is ~15 MB; opening must allocate only the header and the index, not the tensors.
@@ -225,7 +226,7 @@ public class FixtureCheckpointTests
         Assert.True(v.ByteLength > 10_000_000);
     }
 
-    [Fact]
+    [SharedFact]
     public void Dispose_InvalidatesViews()
     {
         var ckpt = Checkpoint.Open(TestPaths.Fixture("gpt2-tiny-f32"));
@@ -238,7 +239,7 @@ public class FixtureCheckpointTests
         Assert.Equal("wpe.weight", v.Name); // header facts remain readable
     }
 
-    [Fact]
+    [SharedFact]
     public void Open_AcceptsFilePath()
     {
         string file = Path.Combine(TestPaths.Fixture("gpt2-tiny-f32"), "model.safetensors");
@@ -247,7 +248,7 @@ public class FixtureCheckpointTests
         Assert.Equal(TestPaths.Fixture("gpt2-tiny-f32"), ckpt.Directory);
     }
 
-    [Fact]
+    [SharedFact]
     public void ModelConfigJson_ReadsFixtureConfigs()
     {
         var g = ModelConfigJson.Load(TestPaths.Fixture("gpt2-tiny-f32"));

@@ -93,7 +93,7 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
     }
 
     /// <summary>The additive <see cref="SweepEvaluator"/> overload: several targets per row equal one call per target, bit for bit.</summary>
-    [Theory]
+    [SharedTheory]
     [InlineData(PositionsMode.All)]
     [InlineData(PositionsMode.Last)]
     public void Evaluator_multi_target_scores_equal_single_target_calls(PositionsMode positions)

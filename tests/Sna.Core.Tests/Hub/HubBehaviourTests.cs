@@ -118,7 +118,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Contains("pytorch_model.bin", snap.Warning);
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task DroppedConnections_AreResumedWithRange()
     {
         _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 100_000, Method: "GET"));
@@ -135,7 +135,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)], _waits);
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task StalledRead_TimesOut_AndIsResumed()
     {
         _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 50_000, Stall: TimeSpan.FromSeconds(30), Method: "GET"));
@@ -146,7 +146,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Empty(ModelFiles.FindMissing(snap.Directory));
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task NoProgress_GivesUpAfterFiveResumes()
     {
         for (int i = 0; i < 6; i++) _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 0, Method: "GET"));
@@ -158,7 +158,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Equal(6, Cdn("model.safetensors").Count());
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task RateLimited429_WaitsRetryAfter()
     {
         _hub.Faults.Enqueue(new FakeFault("api", Status: 429, RetryAfter: "7"));
@@ -169,7 +169,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Empty(ModelFiles.FindMissing(snap.Directory));
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task ServerErrors_BackOffExponentially()
     {
         foreach (int code in new[] { 503, 502, 500 }) _hub.Faults.Enqueue(new FakeFault("api", Status: code));
@@ -180,7 +180,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Empty(ModelFiles.FindMissing(snap.Directory));
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task PersistentServerError_FailsAfterFiveRetries()
     {
         for (int i = 0; i < 6; i++) _hub.Faults.Enqueue(new FakeFault("api", Status: 503));
@@ -190,7 +190,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Equal([1, 2, 4, 8, 8], _waits.Select(w => w.TotalSeconds));
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task ExpiredCdnUrl_403_IsResolvedAgain_NotAnAuthError()
     {
         _cdn.Faults.Enqueue(new FakeFault("cdn", Status: 403, Method: "GET"));
@@ -221,7 +221,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         Assert.Contains(_hub.Requests, q => q.Target == "/api/models/openai-community/gpt2-xl/revision/main?blobs=true");
     }
 
-    [SkippableFact]
+    [SharedFact]
     public async Task CorruptLfs_IsRejectedBySha256()
     {
         _cdn.CorruptLfs = true;

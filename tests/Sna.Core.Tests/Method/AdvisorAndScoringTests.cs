@@ -20,7 +20,7 @@ public class AdvisorAndScoringTests
         ],
     };
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Batched_first_token_scores_equal_single_runs(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -34,7 +34,7 @@ public class AdvisorAndScoringTests
         }
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Sequence_score_is_the_sum_of_teacher_forced_token_logprobs(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -62,7 +62,7 @@ public class AdvisorAndScoringTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Task_amplification_with_multiplier_one_changes_nothing()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
@@ -120,7 +120,7 @@ public class AdvisorAndScoringTests
         Assert.Equal([0, 1, 2], cr.Prompts.Select(p => p.PromptIndex).ToArray());
     }
 
-    [Fact]
+    [SharedFact]
     public void Advise_on_a_model_matches_single_prompt_baselines_and_thresholds()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
@@ -137,7 +137,7 @@ public class AdvisorAndScoringTests
         Assert.Equal(z.Zone(r.MeanPBase), r.Zone);
     }
 
-    [Fact]
+    [SharedFact]
     public void Advise_on_a_classification_task_uses_margins()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
@@ -156,7 +156,7 @@ public class AdvisorAndScoringTests
         Assert.Equal(MarginZones.Paper.Zone(r.MeanMargin!.Value), r.Zone);
     }
 
-    [Fact]
+    [SharedFact]
     public void Zone_selection_keeps_only_prompts_in_the_band()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");

@@ -15,7 +15,7 @@ public class NeuronDiscoveryTests
         return d;
     }
 
-    [Theory, MemberData(nameof(FixtureSets))]
+    [SharedTheory, MemberData(nameof(FixtureSets))]
     public void Differential_top25_matches_golden(string fixture, string set)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -54,7 +54,7 @@ public class NeuronDiscoveryTests
         }
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Batched_means_equal_one_text_at_a_time(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -69,7 +69,7 @@ public class NeuronDiscoveryTests
 
     public static TheoryData<string> AllFixtures() => new(MethodFixtures.All);
 
-    [Fact]
+    [SharedFact]
     public void Cache_hit_returns_identical_values_and_a_different_set_misses()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
@@ -104,7 +104,7 @@ public class NeuronDiscoveryTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Contrastive_lists_are_disjoint_and_overlap_is_reported(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -128,7 +128,7 @@ public class NeuronDiscoveryTests
         Assert.Equal(40.0, NeuronDiscovery.Overlap([1, 2, 3, 4, 5], [4, 5, 6, 7, 8], 5));
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Named_methods_contrastive_is_A_vs_B_directly_exclusive_is_each_vs_neutral_minus_shared(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -176,7 +176,7 @@ public class NeuronDiscoveryTests
         Assert.Equal("task-vs-rest", Sna.Research.Sweeps.NeuronSourceSpec.Parse("task-vs-rest").Kind);
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Multiplier_zero_ablates_the_chosen_neurons(string fixture)
     {
         var (model, tok) = MethodFixtures.Get(fixture);

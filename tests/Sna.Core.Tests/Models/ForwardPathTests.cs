@@ -45,7 +45,7 @@ public class ForwardPathTests
         Assert.True(worst <= tol, $"{what}: max |Δ log p| = {worst:E2} > {tol:E0}");
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Kv_cache_split_at_every_position_equals_full_recompute(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -67,7 +67,7 @@ public class ForwardPathTests
         }
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Batched_rows_with_different_cached_lengths_equal_their_single_runs(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -88,7 +88,7 @@ public class ForwardPathTests
         Assert.Equal(split, caches.Select(c => c.Length).ToArray());     // frozen caches are never appended to
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Stop_and_restart_at_every_layer_is_bit_identical(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -118,7 +118,7 @@ public class ForwardPathTests
         }
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Stopped_residual_is_resid_pre_of_the_stop_layer(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -131,7 +131,7 @@ public class ForwardPathTests
         }
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Logits_sink_sees_the_same_logits_in_chunks(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -150,7 +150,7 @@ public class ForwardPathTests
             AssertLogProbsClose(want.Logits.AsSpan(row * want.Vocab, want.Vocab), got.AsSpan(row * want.Vocab, want.Vocab), 1e-5, $"{fixture} row {row}");
     }
 
-    [Theory, MemberData(nameof(Fixtures))]
+    [SharedTheory, MemberData(nameof(Fixtures))]
     public void Generation_with_the_kv_cache_equals_rerunning_the_prefix(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -228,7 +228,7 @@ public class ForwardPathTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Generation_stops_at_a_stop_token_and_sampling_depends_on_the_seed()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");
@@ -249,7 +249,7 @@ public class ForwardPathTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate(ids, new GenerationOptions { Temperature = -1 }));
     }
 
-    [Fact]
+    [SharedFact]
     public void Hooks_on_a_cached_step_see_only_the_new_positions()
     {
         var model = ModelFixtures.Model("pythia-tiny-f32");
@@ -267,7 +267,7 @@ public class ForwardPathTests
         Assert.Equal([1, 1, c.NKvHeads, c.DHead], shapes[HookNames.BlockName(0, HookNames.Block.RotK)]);
     }
 
-    [Fact]
+    [SharedFact]
     public void Misuse_is_refused_with_a_clear_message()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");

@@ -11,7 +11,7 @@ public class ForwardPropertyTests
     private static int[] Prompt(string fixture, string name) =>
         ModelFixtures.Ids(ModelFixtures.PromptTokens(ModelFixtures.IsNeoX(fixture)).GetProperty("prompts").GetProperty(name));
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Multiplier_one_leaves_logits_bit_identical(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -26,7 +26,7 @@ public class ForwardPropertyTests
             }
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void A_hooked_view_leaves_the_model_exactly_as_it_was(string fixture)
     {
         // WithHooks returns a view over the same weights: the shared fixture model itself never changes, so no lock is needed.
@@ -46,7 +46,7 @@ public class ForwardPropertyTests
         Assert.Equal(before, hooked.WithoutHooks().ForwardLast(ids));
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Batch_of_identical_prompts_equals_single_runs(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -56,7 +56,7 @@ public class ForwardPropertyTests
         for (int b = 0; b < 4; b++) AssertClose(single, batch.Last(b).ToArray(), 1e-5f, $"row {b}");
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Left_padded_mixed_length_batch_equals_single_runs(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -72,7 +72,7 @@ public class ForwardPropertyTests
             AssertClose(model.ForwardLast(prompts[b], amp), ampBatch.Last(b).ToArray(), 1e-5f, $"amplified prompt {b}");
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void All_positions_logits_agree_with_prefix_runs(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -82,7 +82,7 @@ public class ForwardPropertyTests
             AssertClose(model.ForwardLast(ids[..t]), all.At(0, t - 1).ToArray(), 1e-5f, $"prefix {t}");
     }
 
-    [Fact]
+    [SharedFact]
     public void Out_of_range_layer_or_neuron_is_a_clear_error()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");
@@ -97,7 +97,7 @@ public class ForwardPropertyTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward([[50257]]));
     }
 
-    [Fact]
+    [SharedFact]
     public void Every_hook_point_fires_once_in_TransformerLens_order_with_its_shape()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");
@@ -121,7 +121,7 @@ public class ForwardPropertyTests
         Assert.DoesNotContain("blocks.0.hook_resid_mid", neox);
     }
 
-    [Fact]
+    [SharedFact]
     public void Attention_pattern_rows_sum_to_one_and_respect_causality_and_padding()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");

@@ -13,7 +13,7 @@ public class GoldenForwardTests
 {
     public static TheoryData<string> AllFixtures() => new(ModelFixtures.Gpt2.Concat(ModelFixtures.NeoX).Concat(ModelFixtures.Llama));
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Last_position_logits_match_golden(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -45,7 +45,7 @@ public class GoldenForwardTests
         Assert.True(n >= 5, "expected the golden prompts");
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Every_layer_mlp_hook_post_matches_golden(string fixture)
     {
         var model = ModelFixtures.Model(fixture);
@@ -67,7 +67,7 @@ public class GoldenForwardTests
         }
     }
 
-    [Theory, MemberData(nameof(AllFixtures))]
+    [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Amplified_runs_match_golden_target_logprob(string fixture)
     {
         var model = ModelFixtures.Model(fixture);

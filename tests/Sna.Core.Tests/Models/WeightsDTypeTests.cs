@@ -119,7 +119,7 @@ public class WeightsDTypeTests
 
     public static TheoryData<string> SixteenBitFixtures() => new("gpt2-tiny-f16", "pythia-tiny-f16");
 
-    [Theory, MemberData(nameof(SixteenBitFixtures))]
+    [SharedTheory, MemberData(nameof(SixteenBitFixtures))]
     public void F16_fixture_as_stored_and_widened_to_f32_give_bit_identical_logits(string fixture)
     {
         using var stored = ModelLoader.Load(ModelFixtures.Dir(fixture));
@@ -168,7 +168,7 @@ public class WeightsDTypeTests
     /// relative to their scale; the bound asserted is max |Δlogit| ≤ 8·u·max(1, max |logit|) (F16: 3.9e-3, BF16: 3.1e-2
     /// at unit scale). Measured on these models: about 1-2·u.
     /// </summary>
-    [Theory]
+    [SharedTheory]
     [InlineData("gpt2-tiny-f32", WeightsDTypeOption.F16)]
     [InlineData("gpt2-tiny-f32", WeightsDTypeOption.BF16)]
     [InlineData("pythia-tiny-f32", WeightsDTypeOption.F16)]

@@ -19,7 +19,7 @@ public class EngineEquivalenceTests
     internal static TransformerModel Load(string fixture) =>
         fixture == "demo" ? SweepTestData.Demo() : ModelFixtures.Model(fixture);
 
-    [Theory, MemberData(nameof(Cases))]
+    [SharedTheory, MemberData(nameof(Cases))]
     public void Engine_scores_equal_full_hooked_forward(string fixture, PositionsMode positions)
     {
         var model = Load(fixture);
@@ -73,7 +73,7 @@ public class EngineEquivalenceTests
         Assert.True(changed > 0, "no configuration moved the score: the comparison would be vacuous");
     }
 
-    [Fact]
+    [SharedFact]
     public void Multiplier_one_reproduces_the_baseline()
     {
         var model = ModelFixtures.Model("gpt2-tiny-f32");

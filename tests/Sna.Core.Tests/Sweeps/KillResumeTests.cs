@@ -39,7 +39,7 @@ public class KillResumeTests
         Console.WriteLine("finished");
         """;
 
-    [Fact]
+    [SharedFact]
     public void Killed_process_then_resume_equals_uninterrupted_run()
     {
         using var tmp = new TempDir();

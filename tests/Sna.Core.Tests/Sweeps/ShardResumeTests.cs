@@ -6,7 +6,7 @@ namespace Sna.Core.Tests.Sweeps;
 /// <summary>A shard database resumes only as its own shard (a Slurm array index resubmitted alone looks like shard 0/1).</summary>
 public class ShardResumeTests
 {
-    [Fact]
+    [SharedFact]
     public void A_shard_database_refuses_to_resume_as_another_shard()
     {
         using var tmp = new TempDir();
@@ -14,7 +14,7 @@ public class ShardResumeTests
         var rows = StoreResumeShardTests.Run(db, StoreResumeShardTests.SmallBatches() with { Shard = new ShardSpec(1, 3) });
         Assert.NotEmpty(rows);
 
-        var ex = Assert.Throws<InvalidOperationException>(() =>
+        var ex = Assert.Throws<Sna.Runtime.SnaInputException>(() =>
             StoreResumeShardTests.Run(db, StoreResumeShardTests.SmallBatches() with { Shard = ShardSpec.Whole, Resume = true }));
         Assert.Contains("shard 1/3", ex.Message);
         Assert.Contains("this run is shard 0/1", ex.Message);

@@ -97,7 +97,7 @@ public class StoreCorrectnessTests
         Assert.True(double.IsNaN(s.ReadResults().Single(r => r.ConfigId == 1).ImprovementPct));
     }
 
-    [Fact]
+    [SharedFact]
     public void A_configuration_is_not_complete_while_later_prompt_groups_are_missing_and_summary_and_report_agree()
     {
         using var tmp = new TempDir();
@@ -142,7 +142,7 @@ public class StoreCorrectnessTests
         using var s = ResultStore.Open(tmp.File("z.db"));
         s.WriteTaskSizes([("t", 3)]);
         s.WriteTaskSizes([("t", 3)]);   // the same again is fine
-        var ex = Assert.Throws<InvalidOperationException>(() => s.WriteTaskSizes([("t", 4)]));
+        var ex = Assert.Throws<Sna.Runtime.SnaInputException>(() => s.WriteTaskSizes([("t", 4)]));
         Assert.Contains("task t now has 4 prompts", ex.Message);
     }
 }
@@ -150,7 +150,7 @@ public class StoreCorrectnessTests
 /// <summary>A full disk or a locked database during a sweep: one exception naming the file, not an AggregateException.</summary>
 public class StoreEnvironmentErrorTests
 {
-    [Fact]
+    [SharedFact]
     public void A_full_disk_in_the_parallel_batches_is_one_environment_error_and_the_committed_batches_stay()
     {
         using var tmp = new TempDir();
@@ -183,7 +183,7 @@ public class StoreEnvironmentErrorTests
         Assert.True(again.ResultCount() >= committed && committed > 0, $"{again.ResultCount()} rows kept, {committed} committed before the disk filled");
     }
 
-    [Fact]
+    [SharedFact]
     public void A_database_locked_by_another_process_is_one_environment_error()
     {
         using var tmp = new TempDir();

@@ -48,7 +48,7 @@ public class StoreResumeShardTests
         return store.ReadResults().ToList();
     }
 
-    [Fact]
+    [SharedFact]
     public void Full_run_stores_one_row_per_config_and_prompt()
     {
         using var tmp = new TempDir();
@@ -87,7 +87,7 @@ public class StoreResumeShardTests
         Assert.Throws<SqliteException>(() => store.WriteResults([one]));
     }
 
-    [Fact]
+    [SharedFact]
     public void Cancel_then_resume_equals_an_uninterrupted_run_bit_for_bit()
     {
         using var tmp = new TempDir();
@@ -119,7 +119,7 @@ public class StoreResumeShardTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Shards_merged_equal_one_process()
     {
         using var tmp = new TempDir();
@@ -169,7 +169,7 @@ public class StoreResumeShardTests
         Assert.Throws<Sna.Runtime.SnaInputException>(() => ResultMerge.Merge(tmp.File("mixed.db"), [shardFiles[0], other]));
     }
 
-    [Fact]
+    [SharedFact]
     public async Task Csv_and_parquet_exports_round_trip_every_value()
     {
         using var tmp = new TempDir();

@@ -48,7 +48,7 @@ public class WalCheckpointTests
         return (committed, rows, check);
     }
 
-    [Fact]
+    [SharedFact]
     public void With_checkpoints_after_every_commit_the_db_file_alone_holds_every_committed_batch()
     {
         using var tmp = new TempDir();
@@ -57,7 +57,7 @@ public class WalCheckpointTests
         Assert.Equal(committed, inCopy);
     }
 
-    [Fact]
+    [SharedFact]
     public void With_the_default_interval_the_db_file_alone_is_sound_and_holds_the_first_batch()
     {
         using var tmp = new TempDir();
@@ -66,7 +66,7 @@ public class WalCheckpointTests
         Assert.InRange(inCopy, 1, committed);   // the first commit always checkpoints; later ones within 2 s
     }
 
-    [Fact]
+    [SharedFact]
     public void Without_checkpoints_the_copy_misses_commits_which_is_what_the_checkpoints_prevent()
     {
         using var tmp = new TempDir();
@@ -74,7 +74,7 @@ public class WalCheckpointTests
         Assert.True(inCopy < committed, $"copy has {inCopy} of {committed} committed rows");
     }
 
-    [Fact]
+    [SharedFact]
     public void A_finished_or_cancelled_run_leaves_everything_in_the_db_file_while_the_store_is_still_open()
     {
         using var tmp = new TempDir();
@@ -99,7 +99,7 @@ public class WalCheckpointTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Merge_refuses_an_input_with_a_pending_wal_and_names_it()
     {
         using var tmp = new TempDir();
@@ -135,7 +135,7 @@ public class WalCheckpointTests
         Assert.Equal(expected, rep.ResultRows);
     }
 
-    [Fact]
+    [SharedFact]
     public void A_clean_database_has_no_pending_journal()
     {
         using var tmp = new TempDir();
