@@ -29,8 +29,8 @@ public sealed class CliPropertyTests : IDisposable
         Directory.CreateDirectory(_in);
         foreach (var (k, v) in new Dictionary<string, string>
                  {
-                     ["SNA_CACHE_DIR"] = Path.Combine(_tmp.Path, "cache"), ["SNA_LOG_DIR"] = Path.Combine(_tmp.Path, "logs"),
-                     ["HF_HOME"] = Path.Combine(_tmp.Path, "hf"), ["HF_HUB_OFFLINE"] = "1", ["SNA_PROGRESS_INTERVAL"] = "1000",
+                     // caches and the hub cache are the test process's temporary ones (tests/Shared/TestEnvironment)
+                     ["SNA_LOG_DIR"] = Path.Combine(_tmp.Path, "logs"), ["HF_HUB_OFFLINE"] = "1", ["SNA_PROGRESS_INTERVAL"] = "1000",
                  })
         {
             _oldEnv[k] = Environment.GetEnvironmentVariable(k);

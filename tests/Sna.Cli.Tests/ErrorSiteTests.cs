@@ -10,20 +10,15 @@ namespace Sna.Cli.Tests;
 [Collection("cli")]
 public sealed class ErrorSiteTests : IDisposable
 {
+    // Caches go to the test process's temporary SNA_CACHE_DIR (tests/Shared/TestEnvironment); crash logs to this test's folder.
     private readonly TempDir _tmp = new();
-    private readonly string? _oldCache = Environment.GetEnvironmentVariable("SNA_CACHE_DIR");
     private readonly string? _oldLog = Environment.GetEnvironmentVariable("SNA_LOG_DIR");
     private static string Model => TestPaths.BundledModelDir;
 
-    public ErrorSiteTests()
-    {
-        Environment.SetEnvironmentVariable("SNA_CACHE_DIR", Path.Combine(_tmp.Path, "cache"));
-        Environment.SetEnvironmentVariable("SNA_LOG_DIR", Path.Combine(_tmp.Path, "logs"));
-    }
+    public ErrorSiteTests() => Environment.SetEnvironmentVariable("SNA_LOG_DIR", Path.Combine(_tmp.Path, "logs"));
 
     public void Dispose()
     {
-        Environment.SetEnvironmentVariable("SNA_CACHE_DIR", _oldCache);
         Environment.SetEnvironmentVariable("SNA_LOG_DIR", _oldLog);
         _tmp.Dispose();
     }

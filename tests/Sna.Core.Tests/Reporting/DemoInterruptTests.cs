@@ -12,16 +12,10 @@ namespace Sna.Core.Tests.Reporting;
 /// </summary>
 public sealed class DemoInterruptTests : IDisposable
 {
+    // The discovery cache goes to the test process's temporary SNA_CACHE_DIR (tests/Shared/TestEnvironment).
     private readonly TempDir _tmp = new();
-    private readonly string? _oldCache = Environment.GetEnvironmentVariable("SNA_CACHE_DIR");
 
-    public DemoInterruptTests() => Environment.SetEnvironmentVariable("SNA_CACHE_DIR", Path.Combine(_tmp.Path, "cache"));
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable("SNA_CACHE_DIR", _oldCache);
-        _tmp.Dispose();
-    }
+    public void Dispose() => _tmp.Dispose();
 
     /// <summary>Cancels when the pipeline announces the sweep step (synchronously, unlike <see cref="Progress{T}"/>).</summary>
     private sealed class CancelAt(string step, CancellationTokenSource cts) : IProgress<DemoStep>
