@@ -23,7 +23,7 @@ public class BatchedControlsTests
         { "Llama-3-tiny-bf16", 1, PositionsMode.Last, 256 },
     };
 
-    [Theory, MemberData(nameof(Cases))]
+    [SharedTheory, MemberData(nameof(Cases))]
     public void Batched_sets_equal_one_by_one_bit_for_bit(string fixture, int layer, PositionsMode positions, int rowsPerBatch)
     {
         var (model, tok) = MethodFixtures.Get(fixture);
@@ -51,7 +51,7 @@ public class BatchedControlsTests
         Assert.True(anyChange, "the random sets changed nothing: the comparison would be vacuous");
     }
 
-    [Fact]
+    [SharedFact]
     public void ControlsRunner_batched_equals_one_by_one()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");

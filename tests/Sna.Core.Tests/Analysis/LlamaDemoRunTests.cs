@@ -17,7 +17,7 @@ namespace Sna.Core.Tests.Analysis;
 /// </summary>
 public class LlamaDemoRunTests
 {
-    [Fact]
+    [SharedFact]
     public void Demo_chain_runs_on_llama_and_its_numbers_recompute_from_the_stored_rows()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"sna-llama-demo-{Guid.NewGuid():N}");

@@ -47,7 +47,7 @@ public class DiscoveryMeansTests
         return d;
     }
 
-    [Theory, MemberData(nameof(Cases))]
+    [SharedTheory, MemberData(nameof(Cases))]
     public void Means_equal_a_hand_computation_from_single_forwards(DiscoveryPositions positions, DiscoveryWeighting weighting, bool bos)
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -70,7 +70,7 @@ public class DiscoveryMeansTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void Weighting_and_positions_change_the_means_and_the_cache_key()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -104,7 +104,7 @@ public class DiscoveryMeansTests
         finally { Directory.Delete(cache.Directory, true); }
     }
 
-    [Fact]
+    [SharedFact]
     public void Only_bos_text_is_an_input_error_with_all_but_bos()
     {
         var (model, tok) = MethodFixtures.Get(Fixture);
@@ -127,7 +127,7 @@ public class DiscoveryMeansTests
         Assert.Throws<SnaInputException>(() => (def with { DiscoveryWeighting = "per-word" }).Validate(3, 128));
     }
 
-    [Fact]
+    [SharedFact]
     public void Weighting_comparison_counts_shared_neurons_and_jaccard()
     {
         var c = TopKChange.Of(2, [1, 2, 3, 4], [3, 4, 5, 6], 4);
