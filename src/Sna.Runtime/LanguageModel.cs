@@ -171,6 +171,12 @@ public sealed class LanguageModel : IDisposable
         return r;
     }
 
+    /// <summary><c>var (model, tokenizer, provenance) = languageModel;</c></summary>
+    public void Deconstruct(out TransformerModel model, out ModelTokenizer tokenizer, out LanguageModelProvenance provenance)
+    {
+        model = Model; tokenizer = Tokenizer; provenance = Provenance;
+    }
+
     /// <summary>All hook point names of the model, in firing order.</summary>
     public IEnumerable<string> HookPointNames => Model.HookPointNames();
 

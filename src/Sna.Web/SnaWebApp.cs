@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Sna.Web.Api;
-using Sna.Web.Method;
 using Sna.Web.Models;
 
 namespace Sna.Web;
@@ -56,7 +55,6 @@ public static class SnaWebApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton<ComputeGate>();
-        builder.Services.AddSingleton<INeuronFinder, LibraryNeuronFinder>();
         builder.Services.AddSingleton<ITaskCatalog, LibraryTaskCatalog>();
         builder.Services.AddSingleton<SnaService>();
         builder.Services.AddSingleton<HeatmapJobs>();

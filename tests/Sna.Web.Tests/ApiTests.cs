@@ -133,8 +133,27 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     {
         var (status, body, _) = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, task = "math-easy", layer = 0, topK = 3 });
         Assert.Equal(200, status);
-        Assert.Equal(Sna.Research.Method.TaskLibrary.BuiltIn("math-easy").Prompts.Count, (int)body!["taskTexts"]!);
-        Assert.Equal(Sna.Research.Method.TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
+        var suite = TaskLibrary.BuiltIn("math-easy");
+        Assert.Equal(suite.DiscoveryTexts.Count, (int)body!["taskTexts"]!);
+        Assert.Equal(TaskLibrary.NeutralCorpus.Count, (int)body["neutralTexts"]!);
+        // the library's one discovery (what `sna neurons --task math-easy` runs), not a web variant
+        using var model = ModelLoader.Load(TestPaths.TinyDir);
+        var d = new NeuronDiscovery(model, ModelTokenizer.FromDirectory(TestPaths.TinyDir)).ForTask(suite);
+        var want = d.Top(0, 3);
+        var got = body["neurons"]!.AsArray();
+        Assert.Equal(want.Select(n => n.Index), got.Select(n => (int)n!["neuron"]!));
+        Assert.Equal(want.Select(n => n.Difference), got.Select(n => (double)n!["difference"]!));
+        Assert.Equal(want.Select(n => d.Task.Layer(0)[n.Index]), got.Select(n => (double)n!["taskMean"]!));
+    }
+
+    [Fact]
+    public async Task Baseline_zone_advice_is_the_library_s_wording()
+    {
+        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });
+        Assert.Equal(200, status);
+        int zone = (int)body!["zone"]!["zone"]!;
+        Assert.Equal(ZoneAdvice.Label(zone, ZoneThresholds.Paper), (string?)body["zone"]!["label"]);
+        Assert.Equal(ZoneAdvice.Advice(zone, ZoneThresholds.Paper), (string?)body["zone"]!["advice"]);
     }
 
     public static TheoryData<string, string> InvalidBodies => new()

@@ -82,10 +82,6 @@ public static class BaselineCommand
         return cmd;
     }
 
-    public static string ZoneText(int zone, ZoneThresholds z) => zone switch
-    {
-        1 => $"P < {z.Low}: low confidence, where SNA helps most",
-        2 => $"{z.Low} ≤ P ≤ {z.High}: transition, unstable gains",
-        _ => $"P > {z.High}: saturated, little room to gain",
-    };
+    /// <summary>"P &lt; 0.07: low confidence, where SNA helps most" (the library's <see cref="ZoneAdvice"/> wording).</summary>
+    public static string ZoneText(int zone, ZoneThresholds z) => $"{ZoneAdvice.Condition(zone, z)}: {ZoneAdvice.Summary(zone)}";
 }

@@ -31,12 +31,8 @@ internal static class Common
         throw new SnaInputException("the bundled model models/sna-demo-gpt2 was not found; pass --model DIR");
     }
 
-    public static string ResolveModelDir(string? model)
-    {
-        if (string.IsNullOrEmpty(model)) return BundledModelDir();
-        if (Directory.Exists(model)) return model;
-        return ModelDirectoryResolver.Resolve(model);
-    }
+    /// <summary>The model argument, or the bundled model when none is given.</summary>
+    public static string ModelSpec(string? model) => string.IsNullOrEmpty(model) ? BundledModelDir() : model;
 
     public static WeightsDTypeOption ParseDType(string s) => s.ToLowerInvariant() switch
     {
@@ -47,31 +43,10 @@ internal static class Common
         _ => throw new SnaInputException($"--weights-dtype must be as-stored, f32, f16 or bf16, got '{s}'"),
     };
 
-    public static (TransformerModel Model, ModelTokenizer Tokenizer, string Dir) Load(string? model, string dtype = "as-stored")
-    {
-        var kind = ParseDType(dtype);
-        string dir = ResolveModelDir(model);
-        var m = ModelLoader.Load(dir, kind);
-        try
-        {
-            return (m, Tokenizer(dir), dir);
-        }
-        catch
-        {
-            m.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The model directory's tokenizer; malformed tokenizer files are an input error naming the directory.</summary>
-    public static ModelTokenizer Tokenizer(string dir)
-    {
-        try { return ModelTokenizer.FromDirectory(dir); }
-        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or FormatException)
-        {
-            throw new SnaInputException("--model", $"the tokenizer files in {dir} cannot be used: {e.Message}", e);
-        }
-    }
+    /// <summary>The model (default: the bundled one) through the library's <see cref="LanguageModel.Load"/>: a directory, an alias
+    /// or a hub id resolved through the Hugging Face cache; bad files and a missing path are input errors.</summary>
+    public static LanguageModel Load(string? model, string dtype = "as-stored") =>
+        LanguageModel.Load(ModelSpec(model), new LoadOptions { WeightsDType = ParseDType(dtype) });
 
     /// <summary>The target's tokens after the prompt (<see cref="ModelTokenizer.EncodeTarget"/>; the paper scores the
     /// first), with a clear error for an empty target.</summary>

@@ -67,8 +67,8 @@ public static class SweepCommand
                 else if (countList.Max() > smallest)
                     throw new SnaInputException("--counts", $"--counts {countList.Max()} but {setPath} holds {smallest} neurons at one of the layers");
             }
-            string dir = Common.ResolveModelDir(r.GetValue(model));
-            using var m = ModelLoader.Load(dir);
+            using var lm = Common.Load(r.GetValue(model));
+            var m = lm.Model;
             if (set?.ModelMismatch(m, setPath!) is { } mismatch) Console.Error.WriteLine("warning: " + mismatch);
             var def = new SweepDefinition
             {
@@ -89,7 +89,7 @@ public static class SweepCommand
             if (means.Weighting != DiscoveryWeighting.PerText) def = def with { DiscoveryWeighting = means.WeightingName };
             def.Validate(m.Config.NLayers, m.Config.DMlp);
             var shardSpec = ShardSpec.Parse(r.GetValue(shard), r.GetValue(shardCount));
-            var engine = new SweepEngine(m, def, SweepInputs.Build(m, dir, def, resolved, useCache: !r.GetValue(noCache), neuronSet: set));
+            var engine = new SweepEngine(m, def, SweepInputs.Build(lm, def, resolved, useCache: !r.GetValue(noCache), neuronSet: set));
             using var store = ResultStore.Open(dbPath);
             var opts = new SweepOptions { Shard = shardSpec, Resume = r.GetValue(resume), Threads = r.GetValue(threads) };
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(def.Name)}[/] {engine.Grid.Count} configurations, shard {shardSpec}, definition {def.Hash()[..12]}…, gemm {Markup.Escape(m.Gemm.Name)}");

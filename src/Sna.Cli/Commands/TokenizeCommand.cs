@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Sna.Runtime.Tokenization;
+using Sna.Runtime;
 
 namespace Sna.Cli.Commands;
 
@@ -16,8 +16,7 @@ public static class TokenizeCommand
         var cmd = new Command("tokenize", "Tokenize text with the model's tokenizer (never adds BOS).") { model, text, json };
         cmd.SetAction(r =>
         {
-            string dir = Common.ResolveModelDir(r.GetValue(model));
-            var tok = Common.Tokenizer(dir);
+            var tok = LanguageModel.LoadTokenizer(Common.ModelSpec(r.GetValue(model)));
             string t = r.GetValue(text) ?? "";
             var ids = tok.Encode(t);
             if (r.GetValue(json))

@@ -1,4 +1,3 @@
-using Sna.Web.Method;
 using Sna.Web.Models;
 
 namespace Sna.Web.Api;

@@ -1,7 +1,6 @@
 using Sna.Research.Sweeps;
 using Sna.Research.Method;
 using Sna.Runtime.Tokenization;
-using Sna.Web.Method;
 
 namespace Sna.Web.Api;
 
@@ -76,25 +75,24 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
         double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;
         job.SetBaseline(baseP);
-        var texts = p.Task?.Examples.Select(e => e.Prompt).ToArray() ?? [p.Prompt];
-        var rankings = service.Finder.Find(lm.Model, lm.Tokenizer, new NeuronQuery(texts, p.Layers, p.Count, policy), ct);
-        foreach (var r in rankings) job.SetNeurons(r.Layer, r.Top.Select(n => n.Neuron).ToArray());
+        var discovered = SnaService.Discover(lm, SnaService.DiscoverySuite(p.Task, p.Prompt, p.Target), policy, ct);
+        var perLayer = p.Layers.ToDictionary(l => l, l => discovered.TopIndices(l, p.Count));
+        foreach (int l in p.Layers) job.SetNeurons(l, perLayer[l]);
         // The sweep engine's evaluator: one unmodified run keeps the prefix, then each layer's multipliers are batch rows
         // resuming after that layer (equal to a hooked forward per cell, tested in the engine's equivalence tests).
         var ev = new SweepEvaluator(lm.Model);
-        var perLayer = rankings.ToDictionary(r => r.Layer, r => r.Top.Select(n => n.Neuron).ToArray());
         var prefix = ev.BuildCache(ids, targetId, perLayer, keepKeysValues: p.Positions == PositionsMode.Last);
-        foreach (var r in rankings)
+        foreach (int layer in p.Layers)
         {
             ct.ThrowIfCancellationRequested();
             if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned");
-            var items = p.Multipliers.Select(m => new SweepItem(prefix, perLayer[r.Layer], (float)m)).ToList();
+            var items = p.Multipliers.Select(m => new SweepItem(prefix, perLayer[layer], (float)m)).ToList();
             var scores = new TargetScore[items.Count];
-            ev.Evaluate(r.Layer, p.Positions, items, scores);
+            ev.Evaluate(layer, p.Positions, items, scores);
             for (int i = 0; i < items.Count; i++)
             {
                 double after = scores[i].Probability;
-                job.AddCell(new HeatmapCell(r.Layer, p.Multipliers[i], after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
+                job.AddCell(new HeatmapCell(layer, p.Multipliers[i], after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
                 if (service.Options.HeatmapCellDelay > TimeSpan.Zero) Task.Delay(service.Options.HeatmapCellDelay, ct).Wait(ct);
             }
         }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Sna.Research.Method;
 using Sna.Runtime.Tokenization;
-using Sna.Web.Method;
 using Sna.Web.Models;
 
 namespace Sna.Web.Api;
@@ -11,14 +10,13 @@ namespace Sna.Web.Api;
 /// tokenizer), then a slot from the <see cref="ComputeGate"/>, then the computation on a pool thread, cancelled
 /// between forward passes when the request is aborted.
 /// </summary>
-public sealed class SnaService(WebOptions options, ModelCatalog catalog, ComputeGate gate, INeuronFinder finder, ITaskCatalog tasks)
+public sealed class SnaService(WebOptions options, ModelCatalog catalog, ComputeGate gate, ITaskCatalog tasks)
 {
     public const double MaxMultiplier = 100;
     public const int MaxGenerate = 32, MaxTop = 100, MaxTopK = 256, MaxNeurons = 1024, MaxMultipliers = 16;
     public static readonly ZoneThresholds Zones = ZoneThresholds.Paper;
 
     public WebOptions Options => options;
-    public INeuronFinder Finder => finder;
 
     // ------------------------------------------------------------------------------------------------------------
     // Endpoints' work
@@ -56,15 +54,15 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         int topK = v.Range("topK", r.TopK ?? 10, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
         int layer = v.Layer("layer", r.Layer, entry);
         v.ThrowIfAny();
-        var texts = task?.Examples.Select(e => e.Prompt).ToArray() ?? [prompt!];
-        var q = new NeuronQuery(texts, [layer], topK, (r.Bos ?? true) ? BosPolicy.Prepend : BosPolicy.None);
+        var policy = (r.Bos ?? true) ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            CheckDiscoveryTexts(lm, texts, q.Bos);
-            var ranking = finder.Find(lm.Model, lm.Tokenizer, q, c)[0];
-            return new DiscoverResponse(entry!.Id, layer, topK, texts.Length, finder.NeutralCount,
-                ranking.Top.Select(n => new NeuronInfo(n.Neuron, n.Difference, n.TaskMean, n.NeutralMean)).ToArray(), sw.Elapsed.TotalMilliseconds);
+            var suite = DiscoverySuite(task, prompt!);
+            var d = Discover(lm, suite, policy, c);
+            var taskMean = d.Task.Layer(layer).ToArray(); var neutralMean = d.Reference.Layer(layer).ToArray();
+            return new DiscoverResponse(entry!.Id, layer, topK, suite.DiscoveryTexts.Count, (suite.Neutral ?? TaskLibrary.NeutralCorpus).Count,
+                d.Top(layer, topK).Select(n => new NeuronInfo(n.Index, n.Difference, taskMean[n.Index], neutralMean[n.Index])).ToArray(), sw.Elapsed.TotalMilliseconds);
         });
     }
 
@@ -93,9 +91,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             string source = "given";
             if (neurons is null)
             {
-                var texts = task?.Examples.Select(e => e.Prompt).ToArray() ?? [prompt];
-                CheckDiscoveryTexts(lm, texts, policy);
-                neurons = finder.Find(lm.Model, lm.Tokenizer, new NeuronQuery(texts, [layer], count, policy), c)[0].Top.Select(n => n.Neuron).ToArray();
+                neurons = Discover(lm, DiscoverySuite(task, prompt, target), policy, c).TopIndices(layer, count);
                 source = task is null ? "discovered on the prompt" : $"discovered on task '{task.Id}'";
             }
             var amp = Amplification.Single(layer, neurons, (float)mult, positions);
@@ -180,13 +176,26 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         return (ids, t[0], t.Length, tt);
     }
 
-    private static void CheckDiscoveryTexts(LoadedModel lm, IReadOnlyList<string> texts, BosPolicy bos)
+    /// <summary>What discovery runs on: the task's suite, or the prompt alone as a one-prompt task.</summary>
+    public static TaskSuite DiscoverySuite(TaskInfo? task, string prompt, string target = "") =>
+        task?.Suite ?? new TaskSuite { Name = "prompt", Prompts = [new TaskPrompt(prompt, target)] };
+
+    /// <summary>
+    /// The library's neuron discovery (<see cref="NeuronDiscovery.ForTask"/>: the suite's discovery texts against its neutral
+    /// texts, the built-in neutral corpus by default), exactly as <c>sna neurons --task</c> runs it; cancellation is checked
+    /// before and after.
+    /// </summary>
+    public static DifferentialResult Discover(LoadedModel lm, TaskSuite suite, BosPolicy bos, CancellationToken ct)
     {
-        foreach (var text in texts)
+        foreach (var text in suite.DiscoveryTexts)
         {
             int n = lm.Tokenizer.Encode(text, bos).Length;
             if (n > lm.Model.Config.NCtx) throw new RequestValidationException("prompt", $"the prompt is {n} tokens; the model's context is {lm.Model.Config.NCtx}");
         }
+        ct.ThrowIfCancellationRequested();
+        var d = new NeuronDiscovery(lm.Model, lm.Tokenizer) { Bos = bos }.ForTask(suite);
+        ct.ThrowIfCancellationRequested();
+        return d;
     }
 
     /// <summary>Greedy continuation (argmax, ties to the lower id) on the library's KV-cached generation, stopping at the context length.</summary>
@@ -195,16 +204,11 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
 
-    /// <summary>The advisor: the paper's zones (GPT-2 Medium) and what they predict.</summary>
+    /// <summary>The zone of <paramref name="p"/> in the library's wording (<see cref="ZoneAdvice"/>).</summary>
     public static ZoneInfo Zone(double p)
     {
         int z = Zones.Zone(p);
-        return z switch
-        {
-            1 => new(1, $"Zone 1 (P < {Zones.Low})", "Low confidence: SNA likely helps. In the paper, Zone 1 tasks gained +27.85% on average.", Zones.Low, Zones.High),
-            2 => new(2, $"Zone 2 ({Zones.Low} ≤ P ≤ {Zones.High})", "Transition zone: gains are unstable; some tasks improve, others do not or get worse.", Zones.Low, Zones.High),
-            _ => new(3, $"Zone 3 (P > {Zones.High})", "Saturated: the model is already confident; SNA rarely adds more than +7%.", Zones.Low, Zones.High),
-        };
+        return new(z, ZoneAdvice.Label(z, Zones), ZoneAdvice.Advice(z, Zones), Zones.Low, Zones.High);
     }
 
     /// <summary>Collects field errors so a request with several problems reports them all at once.</summary>

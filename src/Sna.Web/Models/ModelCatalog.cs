@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Sna.Runtime;
 using Sna.Runtime.Hub;
 using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
@@ -20,13 +21,15 @@ public sealed record ModelEntry(string Id, string Name, ModelKind Kind, string? 
     public bool? Cached => Kind == ModelKind.Hub ? Directory is not null : null;
 }
 
-/// <summary>A loaded model and its tokenizer, shared by all requests (forward passes are thread-safe; persistent hooks are never used).</summary>
-public sealed class LoadedModel(ModelEntry entry, TransformerModel model, ModelTokenizer tokenizer) : IDisposable
+/// <summary>A loaded <see cref="LanguageModel"/> (model, tokenizer, provenance), shared by all requests (forward passes are
+/// thread-safe; persistent hooks are never used).</summary>
+public sealed class LoadedModel(ModelEntry entry, LanguageModel language) : IDisposable
 {
     public ModelEntry Entry { get; } = entry;
-    public TransformerModel Model { get; } = model;
-    public ModelTokenizer Tokenizer { get; } = tokenizer;
-    public void Dispose() => Model.Dispose();
+    public LanguageModel Language { get; } = language;
+    public TransformerModel Model => Language.Model;
+    public ModelTokenizer Tokenizer => Language.Tokenizer;
+    public void Dispose() => Language.Dispose();
 }
 
 /// <summary>A loaded model held by one request or job; the catalog does not release it before the lease is disposed.</summary>
@@ -206,12 +209,7 @@ public sealed class ModelCatalog : IDisposable
 
     private static LoadedModel Load(ModelEntry e)
     {
-        try
-        {
-            var model = ModelLoader.Load(e.Directory!);
-            try { return new LoadedModel(e, model, ModelTokenizer.FromDirectory(e.Directory!)); }
-            catch { model.Dispose(); throw; }
-        }
+        try { return new LoadedModel(e, LanguageModel.Load(e.Directory!)); }
         catch (Exception ex) { throw new ModelLoadException(e.Id, ex); }
     }
 

@@ -1,15 +1,15 @@
 using Sna.Research.Method;
 
-namespace Sna.Web.Method;
+namespace Sna.Web.Api;
 
 /// <summary>One prompt of a task and the continuation whose first token is scored.</summary>
 public sealed record TaskExample(string Prompt, string Target);
 
-/// <summary>A built-in task: examples to measure and amplify, and the texts neurons are discovered on.</summary>
-public sealed record TaskInfo(string Id, string Name, string Description, IReadOnlyList<TaskExample> Examples)
+/// <summary>A task the page offers: its id and display name, and the library's <see cref="TaskSuite"/> (examples to show;
+/// discovery runs on the suite exactly as <c>sna neurons --task</c> does).</summary>
+public sealed record TaskInfo(string Id, string Name, string Description, TaskSuite Suite)
 {
-    /// <summary>Discovery texts: each prompt followed by its target.</summary>
-    public IReadOnlyList<string> DiscoveryTexts => Examples.Select(e => e.Prompt + e.Target).ToArray();
+    public IReadOnlyList<TaskExample> Examples { get; } = Suite.Prompts.Select(p => new TaskExample(p.Text, p.Target)).ToArray();
 }
 
 /// <summary>The built-in tasks offered by the page. Served from the library's <see cref="TaskLibrary"/>.</summary>
@@ -29,8 +29,7 @@ public sealed class LibraryTaskCatalog(WebOptions options) : ITaskCatalog
     public IReadOnlyList<TaskInfo> Tasks { get; } = Load(options.TaskDirectories);
 
     private static TaskInfo Info(string id, TaskSuite s) =>
-        new(id, $"{s.Domain} ({s.Level})", s.Description ?? $"{s.Domain}, {s.Level}: {s.Prompts.Count} prompts",
-            s.Prompts.Select(p => new TaskExample(p.Text, p.Target)).ToArray());
+        new(id, $"{s.Domain} ({s.Level})", s.Description ?? $"{s.Domain}, {s.Level}: {s.Prompts.Count} prompts", s);
 
     private static IReadOnlyList<TaskInfo> Load(IReadOnlyList<string> dirs)
     {
