@@ -50,7 +50,7 @@ public static class SweepBench
             return new SweepPrompt($"p{i}", "t", ids, rnd.Next(cfg.VocabSize));
         }).ToList();
         var task = new SweepTask("bench", prompts, NeuronSources.Random(1, cfg.DMlp));
-        int[]? layers = quick ? [0, 6, 12, 18, 23] : SweepDefinition.ParseLayers(Opt("--layers", "all"));
+        int[]? layers = quick ? [0, 6, 12, 18, 23] : Sna.Runtime.InputParsing.Layers(Opt("--layers", "all"));
         int[] counts = quick ? [3, 10, 25] : SweepDefinition.DefaultCounts;
         double[] mults = SweepDefinition.ParseMultipliers(quick ? "1.1:2.4:4" : SweepDefinition.DefaultMultipliers);
 

@@ -168,6 +168,29 @@ public static class InputParsing
         return v;
     }
 
+    /// <summary>
+    /// The one parser of probability bands and zone thresholds: <c>low:high</c> (or <c>low,high</c>), finite, with
+    /// 0 ≤ low ≤ high ≤ 1, or with <paramref name="strict"/> 0 &lt; low &lt; high &lt; 1 (zone thresholds, which split (0, 1) in three).
+    /// <paramref name="what"/> names the value in the message ("--band", "zone thresholds", …); <paramref name="example"/> shows the form.
+    /// </summary>
+    public static (double Low, double High) Band(string text, string what, bool strict = false, string example = "0.07:0.10")
+    {
+        var parts = (text ?? "").Split(':', ',');
+        if (parts.Length != 2 || !double.TryParse(parts[0].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
+            || !double.TryParse(parts[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double hi) || !double.IsFinite(lo) || !double.IsFinite(hi))
+            throw new SnaInputException(what, $"{what} must look like {example}, got '{Clip(text ?? "")}'");
+        CheckBand(lo, hi, what, strict);
+        return (lo, hi);
+    }
+
+    /// <summary>The range rule of <see cref="Band"/> for values given as numbers.</summary>
+    public static void CheckBand(double lo, double hi, string what, bool strict)
+    {
+        bool ok = strict ? lo > 0 && lo < hi && hi < 1 : lo >= 0 && lo <= hi && hi <= 1;
+        if (!ok) throw new SnaInputException(what, $"{what} must satisfy {(strict ? "0 < low < high < 1" : "0 ≤ low ≤ high ≤ 1")}, got "
+            + $"{lo.ToString("R", CultureInfo.InvariantCulture)}, {hi.ToString("R", CultureInfo.InvariantCulture)}");
+    }
+
     private static void Distinct(int[] v, string option)
     {
         var seen = new HashSet<int>();

@@ -45,14 +45,10 @@ public sealed record ClassifierSpec
         throw new SnaInputException($"label '{labelValue}' is not one of the classifier's label values ({string.Join(", ", LabelValues)})");
     }
 
-    /// <summary>Parses "0.30:0.60" or "0.30,0.60".</summary>
+    /// <summary>Parses "0.30:0.60" or "0.30,0.60" (<see cref="InputParsing.Band"/>).</summary>
     public static MarginZones ParseZones(string s)
     {
-        var parts = s.Split(':', ',');
-        if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
-            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double hi))
-            throw new SnaInputException($"margin zones must look like 0.30:0.60, got '{s}'");
-        if (!(lo > 0 && lo < hi && hi < 1)) throw new SnaInputException($"margin zones must satisfy 0 < low < high < 1, got {lo}, {hi}");
+        var (lo, hi) = InputParsing.Band(s, "margin zones", strict: true, example: "0.30:0.60");
         return new MarginZones(lo, hi);
     }
 }

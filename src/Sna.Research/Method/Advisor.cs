@@ -99,6 +99,8 @@ public static class Advisor
     {
         string F(double x) => x.ToString(x < 0.001 ? "0.0E0" : "0.0000", CultureInfo.InvariantCulture);
         string G(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
+        string m = r.Classification ? $"mean margin = {F(r.MeanMargin!.Value)}" : $"mean P_base = {F(r.MeanPBase)}";
+        string where = r.Zone switch { 1 => $"{m} < {G(r.Low)}", 2 => $"{G(r.Low)} ≤ {m} ≤ {G(r.High)}", _ => $"{m} > {G(r.High)}" };
         string main;
         if (r.BelowZone1)
         {
@@ -108,30 +110,9 @@ public static class Advisor
                  + $"(low but real confidence). On the bundled model's demo grid no prompt whose target ranked beyond {KnowledgeRank:N0} reached the "
                  + "top 10 at any configuration. Check the target (its leading space, its first token) or choose a task the model can do.";
         }
-        else if (!r.Classification)
-        {
-            string m = $"mean P_base = {F(r.MeanPBase)}";
-            main = r.Zone switch
-            {
-                1 => $"Zone 1 ({m} < {G(r.Low)}): SNA is likely to help. The model gives the answer little probability, so there is room to lift it; "
-                   + "in the paper (GPT-2 Medium) Zone 1 tasks gained +27.85% on average and up to +70.3%.",
-                2 => $"Zone 2 ({G(r.Low)} ≤ {m} ≤ {G(r.High)}): uncertain. This is the transition band, where the paper's gains were unstable in sign "
-                   + "and size; sweep layers and multipliers and compare with random-neuron controls before trusting a gain.",
-                _ => $"Zone 3 ({m} > {G(r.High)}): SNA is unlikely to help. The model is already confident (saturated); in the paper such tasks "
-                   + "rarely gained more than +7%. A harder task, or prompts selected from Zone 1 (sna tasks select --band 0:{G(r.Low)}), shows more.",
-            };
-        }
-        else
-        {
-            string m = $"mean margin = {F(r.MeanMargin!.Value)}";
-            main = r.Zone switch
-            {
-                1 => $"Margin Zone 1 ({m} < {G(r.Low)}): the model barely separates the two classes, so amplifying class-exclusive neurons "
-                   + "(contrastive discovery) has room to move its decisions.",
-                2 => $"Margin Zone 2 ({G(r.Low)} ≤ {m} ≤ {G(r.High)}): uncertain; gains in this band are unstable.",
-                _ => $"Margin Zone 3 ({m} > {G(r.High)}): the model already separates the classes confidently; amplification has little room.",
-            };
-        }
+        else main = r.Classification
+            ? $"Margin Zone {r.Zone} ({where}): " + ZoneAdvice.MarginAdvice(r.Zone)
+            : $"Zone {r.Zone} ({where}): " + ZoneAdvice.Advice(r.Zone, new ZoneThresholds(r.Low, r.High));
         var c = r.ZoneCounts;
         int inZone = c[r.Zone - 1];
         string spread = inZone == r.Prompts.Count

@@ -14,15 +14,8 @@ public sealed record ZoneSelectionResult(TaskSuite Task, int PoolSize, int Quali
 /// </summary>
 public static class ZoneSelection
 {
-    /// <summary>Parses a band "0.07:0.10" (0 ≤ low ≤ high ≤ 1).</summary>
-    public static (double Low, double High) ParseBand(string s)
-    {
-        var parts = s.Split(':', ',');
-        if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
-            || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out double hi) || !(lo >= 0 && lo <= hi && hi <= 1))
-            throw new SnaInputException($"a band must look like 0.07:0.10 with 0 ≤ low ≤ high ≤ 1, got '{s}'");
-        return (lo, hi);
-    }
+    /// <summary>Parses a band "0.07:0.10" (0 ≤ low ≤ high ≤ 1; <see cref="InputParsing.Band"/>).</summary>
+    public static (double Low, double High) ParseBand(string s) => InputParsing.Band(s, "--band");
 
     public static ZoneSelectionResult Select(TransformerModel model, ModelTokenizer tok, IReadOnlyList<TaskPrompt> pool, double low, double high,
         int n, BosPolicy bos, string name, string domain = "", string level = "", IReadOnlyList<string>? neutral = null)

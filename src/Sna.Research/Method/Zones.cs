@@ -12,21 +12,13 @@ public sealed record ZoneThresholds(double Low = 0.07, double High = 0.10)
 
     public int Zone(double pBase) => pBase < Low ? 1 : pBase <= High ? 2 : 3;
 
-    public void Validate()
-    {
-        if (!(Low > 0 && Low < High && High < 1)) throw new SnaInputException($"zone thresholds must satisfy 0 < low < high < 1, got {Low}, {High}");
-    }
+    public void Validate() => InputParsing.CheckBand(Low, High, "zone thresholds", strict: true);
 
-    /// <summary>Parses "0.07:0.10" or "0.07,0.10".</summary>
+    /// <summary>Parses "0.07:0.10" or "0.07,0.10" (<see cref="InputParsing.Band"/>).</summary>
     public static ZoneThresholds Parse(string s)
     {
-        var parts = s.Split(':', ',');
-        if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
-            || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
-            throw new SnaInputException($"zone thresholds must look like 0.07:0.10, got '{s}'");
-        var z = new ZoneThresholds(lo, hi);
-        z.Validate();
-        return z;
+        var (lo, hi) = InputParsing.Band(s, "zone thresholds", strict: true);
+        return new ZoneThresholds(lo, hi);
     }
 }
 

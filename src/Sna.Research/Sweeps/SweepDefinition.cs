@@ -146,8 +146,6 @@ public sealed record SweepDefinition
     /// </summary>
     public static double[] ParseMultipliers(string s, string option = "--multipliers") => InputParsing.Multipliers(s, option);
 
-    /// <summary>Parses layers: <c>all</c> (null), a list <c>0,3,5</c> or ranges <c>0-11</c> (<see cref="InputParsing.Layers"/>).</summary>
-    public static int[]? ParseLayers(string s, string option = "--layers") => InputParsing.Layers(s, option);
 
     /// <summary>Neuron counts: distinct integers, each at least 1 (checked against d_mlp by <see cref="Validate"/>).</summary>
     public static int[] ParseCounts(string s, string option = "--counts") => InputParsing.IntList(s, option, 1, InputParsing.MaxNeurons, distinct: true);

@@ -24,8 +24,8 @@ public class DefinitionTests
     [Fact]
     public void Layers_positions_and_sources_parse()
     {
-        Assert.Null(SweepDefinition.ParseLayers("all"));
-        Assert.Equal([0, 1, 2, 5], SweepDefinition.ParseLayers("0-2,5")!);
+        Assert.Null(Sna.Runtime.InputParsing.Layers("all"));
+        Assert.Equal([0, 1, 2, 5], Sna.Runtime.InputParsing.Layers("0-2,5")!);
         Assert.Equal([PositionsMode.All, PositionsMode.Last], SweepDefinition.ParsePositions("all,last"));
         Assert.Equal(new NeuronSourceSpec("random", 42), NeuronSourceSpec.Parse("random:42"));
         Assert.Throws<Sna.Runtime.SnaInputException>(() => NeuronSourceSpec.Parse("top"));

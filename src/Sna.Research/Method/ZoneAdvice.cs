@@ -1,0 +1,51 @@
+using System.Globalization;
+
+namespace Sna.Research.Method;
+
+/// <summary>
+/// The one wording of what each baseline-confidence zone predicts (the paper's central finding, GPT-2 Medium), used by the
+/// advisor (<c>sna advise</c>), <c>sna baseline</c> and the web page alike. Zone 1 P_base &lt; low: large gains (+27.85% on
+/// average, up to +70.3%); Zone 2: unstable; Zone 3 &gt; high: saturated, rarely more than +7%.
+/// </summary>
+public static class ZoneAdvice
+{
+    /// <summary>The zone's condition on P: "P &lt; 0.07", "0.07 ≤ P ≤ 0.1", "P &gt; 0.1".</summary>
+    public static string Condition(int zone, ZoneThresholds z) => zone switch
+    {
+        1 => $"P < {G(z.Low)}",
+        2 => $"{G(z.Low)} ≤ P ≤ {G(z.High)}",
+        _ => $"P > {G(z.High)}",
+    };
+
+    /// <summary>"Zone 1 (P &lt; 0.07)", "Zone 2 (0.07 ≤ P ≤ 0.1)", "Zone 3 (P &gt; 0.1)".</summary>
+    public static string Label(int zone, ZoneThresholds z) => $"Zone {zone} ({Condition(zone, z)})";
+
+    /// <summary>A few words for a table cell: "low confidence, where SNA helps most", ….</summary>
+    public static string Summary(int zone) => zone switch
+    {
+        1 => "low confidence, where SNA helps most",
+        2 => "transition, unstable gains",
+        _ => "saturated, little room to gain",
+    };
+
+    /// <summary>What the zone predicts for amplification, in full sentences (thresholds as given).</summary>
+    public static string Advice(int zone, ZoneThresholds z) => zone switch
+    {
+        1 => "SNA is likely to help: the model gives the answer little probability, so there is room to lift it. "
+           + "In the paper (GPT-2 Medium) Zone 1 tasks gained +27.85% on average and up to +70.3%.",
+        2 => "Uncertain: this is the transition band, where the paper's gains were unstable in sign and size; sweep layers and "
+           + "multipliers and compare with random-neuron controls before trusting a gain.",
+        _ => "SNA is unlikely to help: the model is already confident (saturated); in the paper such tasks rarely gained more than +7%. "
+           + $"A harder task, or prompts selected from Zone 1 (sna tasks select --band 0:{G(z.Low)}), shows more.",
+    };
+
+    /// <summary>What a classification margin zone (|P(a) − P(b)| / (P(a) + P(b)), paper: SST-2) predicts.</summary>
+    public static string MarginAdvice(int zone) => zone switch
+    {
+        1 => "the model barely separates the two classes, so amplifying class-exclusive neurons (contrastive discovery) has room to move its decisions.",
+        2 => "uncertain; gains in this band are unstable.",
+        _ => "the model already separates the classes confidently; amplification has little room.",
+    };
+
+    internal static string G(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
+}
