@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything in Release and runs every test project, then lists the skipped tests with their reasons and prints one
-# closing line "N passed, N failed, N skipped".
+# Builds everything in Release and runs every test project, the examples (examples/run-all.sh, one test each) and the package
+# check (tools/pack-check.sh, one test), then lists the skipped tests with their reasons and prints one closing line
+# "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 dotnet build Sna.sln -c Release -nologo -clp:ErrorsOnly || exit 1
@@ -17,8 +18,20 @@ for flag in DOTNET_EnableAVX512 DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
     --filter "FullyQualifiedName~Numerics|FullyQualifiedName~GoldenForward|FullyQualifiedName~EngineEquivalence|FullyQualifiedName~ForwardPath" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
+# The examples (.NET 10 file-based programs on the library), each counted as one test; then the NuGet packages' XML docs.
+echo "== examples"
+examples/run-all.sh 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "== pack"
+tools/pack-check.sh --no-build 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+ex_passed=$(sed -nE 's/^examples: ([0-9]+) passed.*/\1/p' "$log" | tail -1)
+ex_failed=$(sed -nE 's/^examples: [0-9]+ passed, ([0-9]+) failed.*/\1/p' "$log" | tail -1)
+[ -n "$ex_failed" ] || ex_failed=1    # run-all.sh died before its closing line
+passed=$((passed + ${ex_passed:-0} + $(grep -c '^pack: ok' "$log")))
+failed=$((failed + ex_failed + $(grep -c '^pack: FAILED' "$log")))
 skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 rm -f "$log"
 echo

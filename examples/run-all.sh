@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every example (examples/NN-*.cs, .NET 10 file-based programs) from the repository root against the bundled model (or
+# $SNA_MODEL, passed as the first argument), in Release so the projects test.sh built are reused. Fails if any example fails. Closing line:
+#   examples: N passed, N failed
+# Outputs (03's PNG) go to a temporary folder that is removed afterwards.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+passed=0; failed=0
+for f in examples/[0-9][0-9]-*.cs; do
+  name=$(basename "$f" .cs)
+  extra=("${SNA_MODEL:-models/sna-demo-gpt2}")
+  [ "$name" = "03-run-with-cache" ] && extra+=("$out")
+  echo "== $name"
+  start=$(date +%s)
+  if dotnet run -c Release "$f" -- "${extra[@]}" > "$out/$name.log" 2>&1; then
+    sed 's/^/   /' "$out/$name.log"
+    echo "   ok ($(( $(date +%s) - start )) s)"
+    passed=$((passed + 1))
+  else
+    code=$?
+    sed 's/^/   /' "$out/$name.log"
+    echo "   FAILED (exit $code)"
+    failed=$((failed + 1))
+  fi
+done
+if [ -f "$out/03-mlp-post.png" ]; then echo "(03 wrote a $(stat -c %s "$out/03-mlp-post.png")-byte PNG)"; fi
+echo "examples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
