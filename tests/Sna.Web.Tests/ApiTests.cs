@@ -146,7 +146,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal(want.Select(n => d.Task.Layer(0)[n.Index]), got.Select(n => (double)n!["taskMean"]!));
     }
 
-    [Fact]
+    [SharedFact]
     public async Task Baseline_zone_advice_is_the_library_s_wording()
     {
         var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });

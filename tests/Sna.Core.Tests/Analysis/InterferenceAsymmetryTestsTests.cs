@@ -114,7 +114,7 @@ public class InterferenceAsymmetryTestsTests
         Assert.Equal(0.0, p.Difference);
     }
 
-    [Fact]
+    [SharedFact]
     public void Runner_asymmetry_tests_use_the_measured_per_prompt_changes()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
@@ -134,7 +134,7 @@ public class InterferenceAsymmetryTestsTests
         Assert.NotNull(t.Direction);
     }
 
-    [Fact]
+    [SharedFact]
     public void Csv_has_improvement_pct_beside_delta_pp_and_reads_either()
     {
         var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");

@@ -125,14 +125,17 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 100_000, Method: "GET"));
         using var client = Client();
         var snap = await client.DownloadModelAsync("openai-community/gpt2-medium");
+        // Each cut is resumed from where the body stopped. Under load the client may also meet the aborted connection when it
+        // sends the next request (a reset before any header): that is retried too, after the same 1 s wait, with the same Range.
+        // So the distinct ranges are exact, and requests and waits are at least two resumes' worth.
         var gets = Cdn("model.safetensors").ToList();
-        Assert.Equal(3, gets.Count);
         Assert.Null(gets[0].Range);
-        Assert.Equal("bytes=100000-", gets[1].Range);
-        Assert.Equal("bytes=200000-", gets[2].Range);
+        Assert.Equal(["bytes=100000-", "bytes=200000-"], gets.Skip(1).Select(g => g.Range).Distinct());
+        Assert.InRange(gets.Count, 3, 5);
         Assert.Equal(File.ReadAllBytes(Path.Combine(TestPaths.Fixture("gpt2-tiny-f16"), "model.safetensors")),
             File.ReadAllBytes(Path.Combine(snap.Directory, "model.safetensors")));
-        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)], _waits);
+        Assert.InRange(_waits.Count, 2, 4);
+        Assert.All(_waits, w => Assert.Equal(TimeSpan.FromSeconds(1), w));
     }
 
     [SharedFact]
@@ -149,13 +152,17 @@ public sealed class HubBehaviourTests : IAsyncLifetime
     [SharedFact]
     public async Task NoProgress_GivesUpAfterFiveResumes()
     {
-        for (int i = 0; i < 6; i++) _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 0, Method: "GET"));
+        // More faults than any budget: the connection is cut every time, with no byte of the body.
+        const int faults = 40;
+        for (int i = 0; i < faults; i++) _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 0, Method: "GET"));
         using var client = Client();
         var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadModelAsync("openai-community/gpt2-medium"));
-        // Kestrel may cut the connection before or after the headers: either way 1 try + 5 retries/resumes, then a network error.
+        // Kestrel's abort may reach the client after the headers (a cut body: the resume budget, 5) or before them (a network
+        // error on the request: the request's own 5 retries), and which one is a matter of timing. Either way the client gives
+        // up with a network error after at least 1 try + 5, and never loops through all the faults.
         Assert.Equal(HubErrorKind.Network, e.Kind);
         Assert.True(e.Message.Contains("gave up after 5 attempts", StringComparison.Ordinal) || e.Message.StartsWith("network error", StringComparison.Ordinal), e.Message);
-        Assert.Equal(6, Cdn("model.safetensors").Count());
+        Assert.InRange(Cdn("model.safetensors").Count(), 6, faults - 1);
     }
 
     [SharedFact]
