@@ -62,5 +62,6 @@ PY
   fi
 fi
 rm -rf "$trx"
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && echo "note: a test run exited non-zero without a failed test (e.g. a fixture's 'Test Class Cleanup Failure' above)"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

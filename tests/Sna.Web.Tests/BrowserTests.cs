@@ -27,6 +27,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Without ../shared every browser test is skipped ([BrowserFact] says why): start nothing.
+        if (!TestPaths.SharedAvailable) return;
         _hub = await FakeHub.StartAsync();
         _hub.Store.AddRepo("gpt2", "0123456789abcdef0123456789abcdef01234567",
             new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" }.ToDictionary(f => f,
@@ -56,7 +58,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_pw is not null) { await Context.CloseAsync(); _pw.Dispose(); }
-        await Server.DisposeAsync();
+        if (Server is not null) await Server.DisposeAsync();
         if (_hub is not null) await _hub.DisposeAsync();
         foreach (var dir in new[] { _profile, _hubCache })
             if (dir is not null) try { Directory.Delete(dir, true); } catch (IOException) { }
