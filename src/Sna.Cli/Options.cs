@@ -342,4 +342,7 @@ public sealed record LayerList(int[]? Indices)
 
     /// <summary>The layers for a model of <paramref name="nLayers"/> layers (all of them when <see cref="IsAll"/>), range-checked.</summary>
     public int[] Resolve(int nLayers) => InputParsing.CheckLayers(Indices, nLayers, "--layers");
+
+    /// <summary>As the user writes it (shown as the default in <c>--help</c>): <c>all</c>, <c>auto</c> (the command chooses) or <c>1,3,5</c>.</summary>
+    public override string ToString() => IsDefault ? "auto" : Indices is null ? "all" : string.Join(",", Indices);
 }

@@ -66,6 +66,9 @@ public sealed class HelpVocabularyTests
             var r = CliHarness.Run([.. path.Split(' '), "--help"]);
             Assert.True(r.Exit == 0, $"sna {path} --help: exit {r.Exit}: {r.Err}");
             Assert.Contains("Usage", r.Out);
+            // A default must read as the user would type it, never as a .NET object dump ("LayerList { Indices = ... }").
+            var dump = System.Text.RegularExpressions.Regex.Match(r.Out, @"\[default: [^\]]*(\{ [A-Za-z]+ = |System\.|Sna\.)[^\]]*\]");
+            Assert.False(dump.Success, $"sna {path} --help prints a default as an object: {dump.Value}");
         }
     }
 }
