@@ -59,8 +59,14 @@ for pos in ("all", "last"):
     con.execute(f"INSERT INTO results (config_id, prompt_index, logprob_post) SELECT config_id + {off}, prompt_index, logprob_post FROM s.results")
     con.commit(); con.execute("DETACH s")
 PY
-echo "PyTorch: $SAMPLES sampled configurations per mode, one thread (load $(load))"
-json=$(/usr/bin/python3 "$HERE/sweep_vs_torch.py" torch "$WORK" "$WORK/both.db" --samples "$SAMPLES" --threads 1)
+# The machine may force OpenBLAS onto an older kernel (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE; set on some CPUs here because
+# old builds crash on them). That slows PyTorch's matmuls and flatters us, so PyTorch runs without them (its native kernel,
+# printed below) unless KEEP_OPENBLAS_ENV=1. Only this command is affected; tests and CI never change them.
+TORCH_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+[ "${KEEP_OPENBLAS_ENV:-0}" = 1 ] && TORCH_ENV=(env)
+echo "PyTorch: $SAMPLES sampled configurations per mode, one thread (load $(load)); OpenBLAS environment:" \
+     "$([ "${KEEP_OPENBLAS_ENV:-0}" = 1 ] && echo "kept (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:--})" || echo "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset")"
+json=$("${TORCH_ENV[@]}" /usr/bin/python3 "$HERE/sweep_vs_torch.py" torch "$WORK" "$WORK/both.db" --samples "$SAMPLES" --threads 1)
 echo "$json"
 /usr/bin/python3 - "$json" "${SNA_RATE[all]}" "${SNA_RATE[last]}" <<'PY'
 import json, sys
@@ -70,6 +76,6 @@ print("|---|---|---|---|---|---|---|")
 for m, v in r["modes"].items():
     print(f"| {m} | {rate[m]:.1f} | {v['naive_scored_per_s']:.2f} | **{rate[m] / v['naive_scored_per_s']:.1f}×** | "
           f"{v['batched_scored_per_s']:.2f} | **{rate[m] / v['batched_scored_per_s']:.1f}×** | {v['max_abs_logprob_post_diff']:.1e} |")
-print(f"(PyTorch {r['torch']}, {r['threads']} thread; base log-probabilities agree to {r['max_abs_logprob_base_diff']:.1e})")
+print(f"(PyTorch {r['torch']}, {r['threads']} thread, BLAS: {r['blas']}; base log-probabilities agree to {r['max_abs_logprob_base_diff']:.1e})")
 PY
 echo "load average after: $(load)"

@@ -103,6 +103,21 @@ def forward(torch, w, ids, hook=None):
     return (x @ w["wte.weight"].T).log_softmax(-1)
 
 
+def blas_kernel(torch):
+    """The BLAS PyTorch's matmuls run on, and which kernel it chose (threadpoolctl when installed): a comparison against a
+    BLAS forced onto an older kernel (OPENBLAS_CORETYPE) would flatter us, so the run says which one it measured."""
+    try:
+        from threadpoolctl import threadpool_info
+        libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if libs:
+            return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} ({i.get('threading_layer', '')})"
+                             for i in libs)
+    except ImportError:
+        pass
+    info = [l.strip() for l in torch.__config__.show().splitlines() if "BLAS_INFO" in l]
+    return (info[0] if info else "unknown") + " (install python3-threadpoolctl to see the kernel)"
+
+
 def run_torch(out, db, samples, threads):
     import torch
     torch.set_num_threads(threads)
@@ -120,7 +135,7 @@ def run_torch(out, db, samples, threads):
     neurons = {(l, c): [int(x) for x in s.split(",")] for l, c, s in con.execute("SELECT layer, count, neurons FROM neurons")}
     modes = [r[0] for r in con.execute("SELECT DISTINCT positions FROM configs")]
     report = {"torch": torch.__version__, "threads": threads, "prompts": len(prompts), "tokens": int(batch.shape[1]),
-              "max_abs_logprob_base_diff": worst_base, "modes": {}}
+              "blas": blas_kernel(torch), "max_abs_logprob_base_diff": worst_base, "modes": {}}
     for mode in modes:
         configs = con.execute("SELECT config_id, layer, count, multiplier FROM configs WHERE positions = ?", (mode,)).fetchall()
         stored = {(c, p): lp for c, p, lp in con.execute(
