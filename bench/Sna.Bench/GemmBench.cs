@@ -7,7 +7,8 @@ namespace Sna.Bench;
 
 /// <summary>
 /// GEMM throughput: C[M,N] = A[M,K]·B for the GPT-2 style shapes, managed (F32 and F16 weights) vs OpenBLAS (F32) in the
-/// same process. Providers are interleaved within every repetition (so machine noise hits them alike) and the best
+/// same process, against OpenBLAS's native kernel (see <see cref="OpenBlasEnvironment"/>), with OpenBLAS's C checked against
+/// the managed C at every shape. Providers are interleaved within every repetition (so machine noise hits them alike) and the best
 /// repetition is reported; each repetition runs the call enough times to last at least a few tens of milliseconds.
 /// </summary>
 internal static unsafe class GemmBench
@@ -25,15 +26,20 @@ internal static unsafe class GemmBench
         int threads = IntOption(args, "--threads", 0);
         int reps = IntOption(args, "--reps", quick ? 3 : 7);
         double minSeconds = quick ? 0.02 : 0.08;
+        int[] ms = StringOption(args, "--m") is { } mList ? mList.Split(',').Select(int.Parse).ToArray() : Ms;
 
-        if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 110;
+        if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 160;
         var managed = new ManagedGemm(threads);
         OpenBlasGemm? openblas = OpenBlasGemm.TryCreate();
         AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each)");
         AnsiConsole.MarkupLine($"managed : {Markup.Escape(GemmProviders.Describe(managed))}");
         AnsiConsole.MarkupLine(openblas != null
-            ? $"openblas: {Markup.Escape(GemmProviders.Describe(openblas))}  OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "-"}"
+            ? $"openblas: {Markup.Escape(GemmProviders.Describe(openblas))}"
             : $"openblas: [yellow]{OpenBlasGemm.LibraryName} not found, column omitted[/]");
+        if (openblas != null)
+            AnsiConsole.MarkupLine(OpenBlasEnvironment.Forced
+                ? $"[bold yellow]{Markup.Escape(OpenBlasEnvironment.Describe(openblas))}[/]"
+                : Markup.Escape(OpenBlasEnvironment.Describe(openblas)));
         AnsiConsole.MarkupLine($"CPU: {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
 
         var table = new Table().RoundedBorder();
@@ -45,28 +51,33 @@ internal static unsafe class GemmBench
         {
             table.AddColumn(new TableColumn("openblas F32\nGFLOP/s").RightAligned());
             table.AddColumn(new TableColumn("managed/openblas\nF32").RightAligned());
+            table.AddColumn(new TableColumn("max|ΔC|/max|C|\nopenblas vs managed").RightAligned());
         }
 
+        double worstError = 0;
+        var wrong = new List<string>();
         var ratios1344 = new List<double>();
         var allRatios = new List<double>();
         foreach (var (K, N, T) in KNs)
         {
             using var b32 = new BenchWeights(K, N, WeightDType.F32, T);
             using var b16 = new BenchWeights(K, N, WeightDType.F16, T);
-            foreach (int M in Ms)
+            foreach (int M in ms)
             {
                 float[] a = new float[(long)M * K];
                 var rng = new Random(M);
                 for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
-                float[] c = new float[(long)M * N];
+                float[] cManaged = new float[(long)M * N]; // [M, N] managed F32 result (kept for the check)
+                float[] c16 = new float[(long)M * N];      // [M, N] managed F16 result
+                float[] cBlas = new float[(long)M * N];    // [M, N] OpenBLAS F32 result (kept for the check)
                 double flops = 2.0 * M * K * N;
 
                 var runners = new List<Action>
                 {
-                    () => managed.Sgemm(a, M, b32.Matrix, c, false),
-                    () => managed.Sgemm(a, M, b16.Matrix, c, false),
+                    () => managed.Sgemm(a, M, b32.Matrix, cManaged, false),
+                    () => managed.Sgemm(a, M, b16.Matrix, c16, false),
                 };
-                if (openblas != null) runners.Add(() => openblas.Sgemm(a, M, b32.Matrix, c, false));
+                if (openblas != null) runners.Add(() => openblas.Sgemm(a, M, b32.Matrix, cBlas, false));
                 double[] best = Measure(runners, reps, minSeconds);
                 double[] gflops = best.Select(t => flops / t / 1e9).ToArray();
 
@@ -82,6 +93,10 @@ internal static unsafe class GemmBench
                     string color = ratio >= 1.0 ? "green" : ratio >= 0.8 ? "yellow" : "red";
                     row.Add($"{gflops[2]:F1}");
                     row.Add($"[{color}]{ratio:F2}x[/]");
+                    double err = RelativeDifference(cBlas, cManaged);
+                    worstError = Math.Max(worstError, double.IsNaN(err) ? double.PositiveInfinity : err);
+                    row.Add(err <= ErrorTolerance ? Sci(err) : $"[bold red]{Sci(err)} WRONG[/]");
+                    if (!(err <= ErrorTolerance)) wrong.Add($"M={M} {K}x{N}{(T ? " [[N,K]]" : "")}");
                 }
                 table.AddRow(row.ToArray());
             }
@@ -90,9 +105,36 @@ internal static unsafe class GemmBench
         if (File.Exists("/proc/loadavg")) AnsiConsole.MarkupLine($"load average after run: {File.ReadAllText("/proc/loadavg").Trim()} (other processes add noise; ratios are measured side by side)");
         if (allRatios.Count > 0)
         {
-            AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x, M=1344 {GeoMean(ratios1344):F2}x, min {allRatios.Min():F2}x");
+            AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x{(ratios1344.Count > 0 ? $", M=1344 {GeoMean(ratios1344):F2}x" : "")}, min {allRatios.Min():F2}x" +
+                                   $"{(OpenBlasEnvironment.Forced ? " [bold yellow](against a FORCED OpenBLAS kernel)[/]" : "")}");
+            AnsiConsole.MarkupLine(wrong.Count == 0
+                ? $"results: OpenBLAS's C agrees with the managed C at every shape (largest max|ΔC|/max|C| {Sci(worstError)} <= {Sci(ErrorTolerance)})"
+                : $"[bold red]WARNING: OpenBLAS's C differs from the managed C by more than {Sci(ErrorTolerance)} (max|ΔC|/max|C|) at " +
+                  $"{string.Join(", ", wrong)}: one of the two kernels computes wrong results, and its GFLOP/s mean nothing.[/]");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Both providers compute the same float32 product with different summation orders, so they agree to a few float32
+    /// roundings over K terms (~1e-6 of the largest |C| here); an indexing or kernel bug gives differences of order 1.
+    /// </summary>
+    private const double ErrorTolerance = 1e-4;
+
+    private static string Sci(double x) => x.ToString("0.0e+0", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>max_ij |x_ij - ref_ij| / max_ij |ref_ij| (NaN if any value is NaN).</summary>
+    private static double RelativeDifference(float[] x, float[] reference)
+    {
+        double maxDiff = 0, maxRef = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = Math.Abs((double)x[i] - reference[i]);
+            if (double.IsNaN(d)) return double.NaN;
+            maxDiff = Math.Max(maxDiff, d);
+            maxRef = Math.Max(maxRef, Math.Abs((double)reference[i]));
+        }
+        return maxRef > 0 ? maxDiff / maxRef : maxDiff;
     }
 
     /// <summary>GPT-2 Medium shapes (plus Small's MLP) for the cold small-M mode.</summary>

@@ -3,6 +3,8 @@ using Sna.Bench;
 // Benchmark dispatcher: `dotnet run -c Release --project bench/Sna.Bench -- <command> [options]`.
 string command = args.Length > 0 ? args[0].ToLowerInvariant() : "help";
 string[] rest = args.Length > 1 ? args[1..] : Array.Empty<string>();
+// Compare against OpenBLAS's native kernel, not one forced by OPENBLAS_CORETYPE (see OpenBlasEnvironment).
+if (OpenBlasEnvironment.ReexecWithoutOverrides(command, args, rest) is int childExit) return childExit;
 switch (command)
 {
     case "gemm":
@@ -25,7 +27,8 @@ switch (command)
         return ControlsBench.Run(rest);
     default:
         Console.WriteLine("usage: Sna.Bench <command> [options]");
-        Console.WriteLine("  gemm [--quick] [--threads N] [--reps N]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS");
+        Console.WriteLine("  gemm [--quick] [--threads N] [--reps N] [--m 256,1344] [--keep-openblas-env]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS's");
+        Console.WriteLine("                                            native kernel (re-runs itself without OPENBLAS_CORETYPE/_L2_SIZE)");
         Console.WriteLine("  gemm --cold [--quick] [--threads N]       small-M GEMM with B streamed from DRAM (GFLOP/s, GB/s)");
         Console.WriteLine("  forward [--quick] [--dtype f32|f16|bf16]  forward-pass latency, GPT-2 Small/Medium shapes");
         Console.WriteLine("  memory [all|xl-f16|xl-bf16|xl-f32|medium-file] [--tokens N]   resident memory of 16/32-bit weights");

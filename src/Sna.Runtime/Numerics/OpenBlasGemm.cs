@@ -20,14 +20,16 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> _sgemm;
     private readonly delegate* unmanaged<int> _getThreads;
     private readonly delegate* unmanaged<byte*> _getConfig;
+    private readonly delegate* unmanaged<byte*> _getCoreName;
 
     [ThreadStatic] private static NativeScratch? t_widen;
 
-    private OpenBlasGemm(nint sgemm, nint getThreads, nint getConfig)
+    private OpenBlasGemm(nint sgemm, nint getThreads, nint getConfig, nint getCoreName)
     {
         _sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm;
         _getThreads = (delegate* unmanaged<int>)getThreads;
         _getConfig = (delegate* unmanaged<byte*>)getConfig;
+        _getCoreName = (delegate* unmanaged<byte*>)getCoreName;
     }
 
     private static readonly Lazy<OpenBlasGemm?> s_instance = new(Load);
@@ -43,7 +45,8 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
         if (!NativeLibrary.TryGetExport(lib, "cblas_sgemm", out nint sgemm)) return null;
         NativeLibrary.TryGetExport(lib, "openblas_get_num_threads", out nint getThreads);
         NativeLibrary.TryGetExport(lib, "openblas_get_config", out nint getConfig);
-        return new OpenBlasGemm(sgemm, getThreads, getConfig);
+        NativeLibrary.TryGetExport(lib, "openblas_get_corename", out nint getCoreName);
+        return new OpenBlasGemm(sgemm, getThreads, getConfig, getCoreName);
     }
 
     public string Name => "openblas";
@@ -54,7 +57,13 @@ public sealed unsafe class OpenBlasGemm : IGemmProvider
     /// <summary>openblas_get_config() string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".</summary>
     public string Config => _getConfig != null ? Marshal.PtrToStringUTF8((nint)_getConfig()) ?? "" : "";
 
-    public override string ToString() => $"openblas ({Config.Trim()}, threads={Threads})";
+    /// <summary>
+    /// The kernel OpenBLAS runs (openblas_get_corename, e.g. "Cooperlake" or "Haswell"), or "" if unknown. With DYNAMIC_ARCH
+    /// it is chosen when the library loads, from the CPU or from OPENBLAS_CORETYPE if that is set.
+    /// </summary>
+    public string CoreName => _getCoreName != null ? Marshal.PtrToStringUTF8((nint)_getCoreName())?.Trim() ?? "" : "";
+
+    public override string ToString() => $"openblas ({Config.Trim()}, kernel {(CoreName.Length > 0 ? CoreName : "?")}, threads={Threads})";
 
     public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate)
     {
