@@ -31,6 +31,7 @@ public static class CliRunner
             return ExitInput;
         }
         var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        FitConsoleWidth();
         try
         {
             return parse.Invoke(config);
@@ -39,6 +40,16 @@ public static class CliRunner
         {
             return Report(e, args);
         }
+    }
+
+    /// <summary>
+    /// Spectre.Console wraps every line at 80 columns when it cannot see a terminal, which splits values and prose in piped
+    /// output. Piped or redirected, nothing wraps; on a terminal, <c>COLUMNS</c> (when set) is the width.
+    /// </summary>
+    private static void FitConsoleWidth()
+    {
+        if (!Output.TableOutput.IsTerminal) Spectre.Console.AnsiConsole.Profile.Width = Output.TableOutput.UnwrappedWidth;
+        else if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out int c) && c > 0) Spectre.Console.AnsiConsole.Profile.Width = c;
     }
 
     /// <summary>Prints what the user needs for <paramref name="e"/> and returns the exit code.</summary>

@@ -112,5 +112,11 @@ public class SweepCommandTests : IDisposable
         Assert.Contains("Holm", output);
         Assert.Contains("exact match", output);
         Assert.Contains("table-generation", html);
+        // #16: piped (the harness redirects stdout), no header, value or sentence is wrapped at 80 columns.
+        var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.Contains(lines, l => l.Contains("survives (Holm)") && l.Contains("McNemar p"));
+        Assert.Contains(lines, l => l.StartsWith("ρ² of baseline alone", StringComparison.Ordinal) && l.EndsWith("/P_base.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("SNA demo on ", StringComparison.Ordinal) && l.Contains("gemm "));
+        Assert.DoesNotContain(lines, l => l.Contains('│') || l.Contains('─'));   // plain aligned columns when piped, not a box
     }
 }

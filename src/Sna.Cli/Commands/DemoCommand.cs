@@ -2,6 +2,8 @@ using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Sna.Cli.Output;
+using Sna.Research.Formatting;
 using Sna.Research.Method;
 using Sna.Research.Reporting;
 
@@ -75,29 +77,30 @@ public static class DemoCommand
             finally { lines.End(); }
 
             var a = result.Report.Analysis;
-            var table = new Table().Title("Tasks").AddColumn("task").AddColumn("P_base").AddColumn("zone").AddColumn("mean impr.").AddColumn("max impr.").AddColumn("success").AddColumn("golden").AddColumn("best layer");
+            // Tables through the shared renderer: boxed on a terminal, aligned plain columns when piped (nothing wraps).
+            var fmt = TableOutput.Resolve(null);
+            var taskTable = new TextTable("tasks", "task", "P_base", "zone", "mean impr.", "max impr.", "success", "golden (>10%)", "best layer") { Title = "Tasks (all prompts)" };
             foreach (var t in a.Tasks)
-                table.AddRow(t.Task, t.Baseline.ToString("G3", CultureInfo.InvariantCulture), t.Zone.ToString(), Pct(t.MeanImprovementPct), Pct(t.MaxImprovementPct),
-                             t.SuccessRate.ToString("P0", CultureInfo.InvariantCulture), t.GoldenZoneCount.ToString(), t.BestLayer.ToString());
-            AnsiConsole.Write(table);
+                taskTable.Add(t.Task, Num.Prob(t.Baseline), t.Zone.ToString(CultureInfo.InvariantCulture), Num.Pct(t.MeanImprovementPct), Num.Pct(t.MaxImprovementPct),
+                          Num.Share(t.SuccessRate), t.GoldenZoneCount.ToString(CultureInfo.InvariantCulture), t.BestLayer.ToString(CultureInfo.InvariantCulture));
+            TableOutput.Write(fmt, taskTable);
             var st = a.Statistics;
             if (st.Spearman is { } sp)
-                AnsiConsole.MarkupLine($"Baseline vs mean improvement over n = {st.N} tasks: Spearman ρ = {sp.Rho:F3} (p = {st.SpearmanPPreferred:G3}, {st.SpearmanPPreferredKind}), " +
-                                       $"95% bootstrap CI [[{st.SpearmanCi?.Lower:F3}, {st.SpearmanCi?.Upper:F3}]]; Pearson r = {st.Pearson?.R:F3} (p = {st.Pearson?.PValue:G3}).");
-            AnsiConsole.MarkupLine($"ρ² of baseline alone = {st.Spearman?.RhoSquared:F3} (paper: 0.58 = 0.762²). improvement_pct = mean over prompts of 100 (P_post − P_base)/P_base.");
+                Console.WriteLine($"Baseline vs mean improvement over n = {st.N} tasks: Spearman ρ = {Num.F(sp.Rho)} (p = {Num.P(st.SpearmanPPreferred)}, {st.SpearmanPPreferredKind}), " +
+                                  $"95% bootstrap CI {(st.SpearmanCi is { } ci ? Num.Interval(ci.Lower, ci.Upper) : Num.Missing)}; Pearson r = {Num.F(st.Pearson?.R)} (p = {(st.Pearson is { } pe ? Num.P(pe.PValue) : Num.Missing)}).");
+            Console.WriteLine($"ρ² of baseline alone = {Num.F(st.Spearman?.RhoSquared)} (paper: 0.58 = 0.762²). improvement_pct = mean over prompts of 100 (P_post - P_base)/P_base.");
             var gen = result.Generation.ToDictionary(g => g.Task, StringComparer.Ordinal);
-            var ho = new Table().Title(o.InSample ? "Chosen configuration (IN-SAMPLE)" : "Chosen on split A, measured on split B (held out)")
-                .AddColumn("task").AddColumn("configuration").AddColumn("gain").AddColumn("random mean").AddColumn("p").AddColumn("Holm p").AddColumn("BH p")
-                .AddColumn("survives (Holm)").AddColumn("exact match before→after").AddColumn("McNemar p");
+            var ho = new TextTable("chosen", "task", "configuration", "gain", "random mean", "p", "Holm p", "BH p", "survives (Holm)", "exact match before->after", "McNemar p")
+            { Title = o.InSample ? "Chosen configuration (IN-SAMPLE: chosen and measured on the same prompts)" : "Chosen on split A, measured on split B (held out)" };
             for (int i = 0; i < result.Controls.Count; i++)
             {
                 var c = result.Controls[i]; var adj = result.Adjusted[i];
                 var em = gen.TryGetValue(c.Task, out var g) ? g.ExactMatch : null;
-                ho.AddRow(c.Task, Markup.Escape($"L{c.Configuration.Layer} k={c.Configuration.Count} ×{c.Configuration.Multiplier.ToString(CultureInfo.InvariantCulture)}"),
-                    Pct(c.TaskNeuronImprovementPct), Pct(c.RandomMeanPct), P(adj?.PValue), P(adj?.Holm), P(adj?.BenjaminiHochberg),
-                    adj is null ? "—" : adj.SurvivesHolm ? "yes" : "no", em is null ? "—" : $"{em.CorrectBefore}/{em.N} → {em.CorrectAfter}/{em.N}", em is null ? "—" : P(em.McNemar.PValue));
+                ho.Add(c.Task, $"L{c.Configuration.Layer} k={c.Configuration.Count} x{Num.Sig(c.Configuration.Multiplier)}",
+                    Num.Pct(c.TaskNeuronImprovementPct), Num.Pct(c.RandomMeanPct), P(adj?.PValue), P(adj?.Holm), P(adj?.BenjaminiHochberg),
+                    adj is null ? Num.Missing : adj.SurvivesHolm ? "yes" : "no", em is null ? Num.Missing : $"{em.CorrectBefore}/{em.N} -> {em.CorrectAfter}/{em.N}", em is null ? Num.Missing : P(em.McNemar.PValue));
             }
-            AnsiConsole.Write(ho);
+            TableOutput.Write(fmt, ho);
             AnsiConsole.MarkupLine($"[grey]paper (GPT-2 Medium): ρ = −0.762, p = 0.004. Elapsed {result.Elapsed.TotalSeconds:F0} s.[/]");
             AnsiConsole.MarkupLine($"Report: [link]{Markup.Escape(result.Report.HtmlPath)}[/]");
             return Task.FromResult(0);
@@ -105,9 +108,7 @@ public static class DemoCommand
         return cmd;
     }
 
-    private static string P(double? p) => p is double v && double.IsFinite(v) ? v.ToString("G3", CultureInfo.InvariantCulture) : "—";
-
-    private static string Pct(double x) => x.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + "%";
+    private static string P(double? p) => p is double v && double.IsFinite(v) ? Num.P(v) : Num.Missing;
 }
 
 /// <summary>One <see cref="Sna.Cli.Output.ProgressLine"/> per unit in turn: a new unit (or a step line) ends the current one.</summary>

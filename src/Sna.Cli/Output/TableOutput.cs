@@ -86,6 +86,9 @@ public static class TableOutput
         _ => !Console.IsOutputRedirected,
     };
 
+    /// <summary>The console width used when output is piped: wide enough that no line of ours is ever wrapped.</summary>
+    public const int UnwrappedWidth = 1 << 15;
+
     /// <summary>The width a terminal table may use: <c>COLUMNS</c> when it is a positive integer, else the console's width, else 80.</summary>
     public static int TerminalWidth()
     {
