@@ -1,18 +1,30 @@
 namespace Sna.Tests;
 
 /// <summary>
-/// Tests that read <c>../shared</c> (fixture checkpoints with float64 goldens, tokenizers, reference data) use these instead of
-/// <c>[Fact]</c>/<c>[Theory]</c>. A researcher's clone has no <c>../shared</c>: there they are skipped visibly, with the reason
-/// and the path looked at (listed at the end of <c>./test.sh</c>), instead of failing. With <c>../shared</c> present they run
-/// exactly as plain facts and theories. A skipped theory does not enumerate its data, so member data may read ../shared.
+/// Tests that read test data (fixture checkpoints with float64 goldens, tokenizers) use these instead of
+/// <c>[Fact]</c>/<c>[Theory]</c>. The data is vendored in <c>tests/fixtures/</c> (and the rest is in <c>../shared</c>, see
+/// <see cref="TestPaths"/>). A test that names the fixtures it needs (<c>[SharedFact("gpt2-tiny-f32")]</c>) is skipped
+/// visibly, with the reason, when one of them is neither vendored nor in ../shared (listed at the end of <c>./test.sh</c>);
+/// a test may also skip at run time with <see cref="TestPaths.Need"/> (these attributes are skippable facts and theories).
+/// With the data present they run exactly as plain facts and theories. A skipped theory does not enumerate its data.
 /// Compiled into every test project (tests/Shared).
 /// </summary>
 public static class SharedData
 {
-    /// <summary>The skip reason when <c>../shared</c> is absent, else null.</summary>
+    /// <summary>The skip reason when no test data is there (neither tests/fixtures nor ../shared), else null.</summary>
     public static string? SkipReason =>
-        TestPaths.SharedAvailable ? null
-        : $"needs ../shared (fixtures, tokenizers, goldens): not found at {SharedDirOrUnknown()}; see README 'Tests and benchmarks'";
+        TestPaths.DataAvailable ? null
+        : $"needs the test data: neither tests/fixtures nor ../shared found (looked at {SharedDirOrUnknown()}); see README 'Tests and benchmarks'";
+
+    /// <summary>The skip reason for a test that needs these fixtures (names under <c>fixtures/</c>), else null.</summary>
+    public static string? SkipReasonFor(string[] fixtures) =>
+        SkipReason ?? fixtures.Select(f => TestPaths.MissingReason("fixtures", f)).FirstOrDefault(r => r is not null);
+
+    /// <summary>Skips the running (skippable) test with <see cref="SkipReason"/> when no test data is there.</summary>
+    public static void Require()
+    {
+        if (SkipReason is { } why) throw new SkipException(why);
+    }
 
     private static string SharedDirOrUnknown()
     {
@@ -21,20 +33,20 @@ public static class SharedData
     }
 }
 
-/// <summary>A fact that needs <c>../shared</c>: skipped with the reason when it is absent.</summary>
-public sealed class SharedFactAttribute : FactAttribute
+/// <summary>A fact that needs test data (and the named fixtures): skipped with the reason when they are absent.</summary>
+public sealed class SharedFactAttribute : SkippableFactAttribute
 {
-    public SharedFactAttribute()
+    public SharedFactAttribute(params string[] fixtures)
     {
-        if (SharedData.SkipReason is { } why) Skip = why;
+        if (SharedData.SkipReasonFor(fixtures) is { } why) Skip = why;
     }
 }
 
-/// <summary>A theory that needs <c>../shared</c>: skipped with the reason when it is absent (its data is not enumerated).</summary>
-public sealed class SharedTheoryAttribute : TheoryAttribute
+/// <summary>A theory that needs test data (and the named fixtures): skipped with the reason when they are absent (its data is not enumerated).</summary>
+public sealed class SharedTheoryAttribute : SkippableTheoryAttribute
 {
-    public SharedTheoryAttribute()
+    public SharedTheoryAttribute(params string[] fixtures)
     {
-        if (SharedData.SkipReason is { } why) Skip = why;
+        if (SharedData.SkipReasonFor(fixtures) is { } why) Skip = why;
     }
 }

@@ -46,7 +46,8 @@ public sealed class HubCliTests
     [InlineData("EleutherAI/pythia-160m@step1000", "pythia-tiny-f16", "models--EleutherAI--pythia-160m")]
     public async Task Download_ThenBaseline_EqualsTheFixture(string id, string fixture, string folder)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures, tokenizers) is not beside the repository");
+        SharedData.Require();
+        TestPaths.Need("fixtures", fixture);
         using var work = new TempDir();
         using var cache = new TempDir();
         var (hub, cdn) = await FakeHubRepos.StartAsync(work.Path);
@@ -71,7 +72,7 @@ public sealed class HubCliTests
     [SkippableFact]
     public void Offline_FromAPythonLayoutCache_Baseline()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures, tokenizers) is not beside the repository");
+        SharedData.Require();
         using var cache = new TempDir();
         const string commit = "6dcaa7a952f72f9298047fd5137cd6e4f05f41da";
         string repo = Path.Combine(cache.Path, "models--openai-community--gpt2-medium");
@@ -84,9 +85,9 @@ public sealed class HubCliTests
         {
             ("config.json", Path.Combine(TestPaths.Fixture("gpt2-tiny-f16"), "config.json"), false),
             ("model.safetensors", Path.Combine(TestPaths.Fixture("gpt2-tiny-f16"), "model.safetensors"), true),
-            ("tokenizer.json", TestPaths.InShared("tokenizers", "gpt2", "tokenizer.json"), false),
-            ("vocab.json", TestPaths.InShared("tokenizers", "gpt2", "vocab.json"), false),
-            ("merges.txt", TestPaths.InShared("tokenizers", "gpt2", "merges.txt"), false),
+            ("tokenizer.json", TestPaths.Data("tokenizers", "gpt2", "tokenizer.json"), false),
+            ("vocab.json", TestPaths.Data("tokenizers", "gpt2", "vocab.json"), false),
+            ("merges.txt", TestPaths.Data("tokenizers", "gpt2", "merges.txt"), false),
         })
         {
             var f = new FakeFile(File.ReadAllBytes(src), lfs);

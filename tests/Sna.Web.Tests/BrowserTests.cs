@@ -10,7 +10,7 @@ public sealed class BrowserFactAttribute : FactAttribute
     public BrowserFactAttribute()
     {
         if (!File.Exists(Chromium)) Skip = $"{Chromium} is not installed (apt-get install chromium); the browser tests need it";
-        else if (SharedData.SkipReason is { } why) Skip = why;   // the page is driven against the tiny fixture model
+        else if (SharedData.SkipReasonFor([TestPaths.TinyFixture]) is { } why) Skip = why;   // the page is driven against the tiny fixture model
     }
 }
 
@@ -27,8 +27,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Without ../shared every browser test is skipped ([BrowserFact] says why): start nothing.
-        if (!TestPaths.SharedAvailable) return;
+        // Without the tiny fixture every browser test is skipped ([BrowserFact] says why): start nothing.
+        if (!TestPaths.Has("fixtures", TestPaths.TinyFixture)) return;
         _hub = await FakeHub.StartAsync();
         _hub.Store.AddRepo("gpt2", "0123456789abcdef0123456789abcdef01234567",
             new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" }.ToDictionary(f => f,

@@ -8,7 +8,7 @@ namespace Sna.Core.Tests.Analysis;
 /// <summary>Generation-level evaluation: greedy decoding with and without an amplification, exact match and McNemar.</summary>
 public class GenerationEvaluatorTests
 {
-    private const string Fixture = "gpt2-tiny-f32";
+    private static string Fixture => Sna.Core.Tests.Models.ModelFixtures.AnyGpt2;   // f32, or the vendored f16 on a bare clone
 
     private static TaskSuite Suite() => new()
     {

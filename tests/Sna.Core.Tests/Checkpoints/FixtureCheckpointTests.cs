@@ -6,30 +6,32 @@ namespace Sna.Core.Tests.Checkpoints;
 
 public class FixtureCheckpointTests
 {
-    public static string DemoModelDir => Path.Combine(TestPaths.SharedDir, "models", "sna-demo-gpt2");
+    public static string DemoModelDir => TestPaths.BundledModelDir;
 
-    public static TheoryData<string, int, string, TensorDType, int[]> Fixtures => new()
+    public static TheoryData<string?, int, string, TensorDType, int[]> Fixtures => new()
     {
-        // directory, tensor count, a known name, its dtype, its shape
-        { TestPaths.Fixture("gpt2-tiny-f32"), 43, "h.0.attn.c_attn.weight", TensorDType.F32, [32, 96] },
-        { TestPaths.Fixture("gpt2-tiny-f16"), 28, "transformer.h.0.attn.c_attn.weight", TensorDType.F16, [48, 144] },
-        { TestPaths.Fixture("pythia-tiny-f32"), 46, "gpt_neox.layers.0.attention.query_key_value.weight", TensorDType.F32, [192, 64] },
-        { TestPaths.Fixture("pythia-tiny-f16"), 28, "gpt_neox.layers.0.attention.query_key_value.weight", TensorDType.F16, [144, 48] },
-        { DemoModelDir, 76, "h.0.attn.c_attn.weight", TensorDType.F16, [128, 384] },
+        // fixture (null: the bundled demo model), tensor count, a known name, its dtype, its shape
+        { "gpt2-tiny-f32", 43, "h.0.attn.c_attn.weight", TensorDType.F32, [32, 96] },
+        { "gpt2-tiny-f16", 28, "transformer.h.0.attn.c_attn.weight", TensorDType.F16, [48, 144] },
+        { "pythia-tiny-f32", 46, "gpt_neox.layers.0.attention.query_key_value.weight", TensorDType.F32, [192, 64] },
+        { "pythia-tiny-f16", 28, "gpt_neox.layers.0.attention.query_key_value.weight", TensorDType.F16, [144, 48] },
+        { null, 76, "h.0.attn.c_attn.weight", TensorDType.F16, [128, 384] },
     };
 
     [SharedFact]
-    public void SharedFolderIsFound()
+    public void TestDataIsFound()
     {
-        Assert.True(TestPaths.SharedAvailable, $"shared folder not found at {TestPaths.SharedDir}");
+        Assert.True(TestPaths.DataAvailable, $"neither {TestPaths.VendoredDir} nor {TestPaths.SharedDir} found");
         Assert.True(File.Exists(Path.Combine(TestPaths.RepoRoot, "Sna.sln")));
-        Assert.True(Directory.Exists(TestPaths.Fixture("gpt2-tiny-f32")));
+        Assert.True(Directory.Exists(TestPaths.Fixture("gpt2-tiny-f16")));
+        Assert.True(Directory.Exists(TestPaths.Fixture("gpt2-tiny-f32")));   // skips on a bare clone: not vendored
     }
 
     [SharedTheory]
     [MemberData(nameof(Fixtures))]
-    public void Open_ReportsCountsNamesShapesAndDTypes(string dir, int count, string name, TensorDType dtype, int[] shape)
+    public void Open_ReportsCountsNamesShapesAndDTypes(string? fixture, int count, string name, TensorDType dtype, int[] shape)
     {
+        string dir = fixture is null ? DemoModelDir : TestPaths.Fixture(fixture);
         using var ckpt = Checkpoint.Open(dir);
         Assert.Equal(count, ckpt.Names.Count);
         Assert.False(ckpt.IsSharded);
@@ -69,9 +71,10 @@ public class FixtureCheckpointTests
 
     [SharedTheory]
     [MemberData(nameof(Fixtures))]
-    public void CopyToFloat32_MatchesNaiveReadOfEveryElement(string dir, int count, string name, TensorDType dtype, int[] shape)
+    public void CopyToFloat32_MatchesNaiveReadOfEveryElement(string? fixture, int count, string name, TensorDType dtype, int[] shape)
     {
         _ = (count, name, dtype, shape);
+        string dir = fixture is null ? DemoModelDir : TestPaths.Fixture(fixture);
         string file = Path.Combine(dir, "model.safetensors");
         var naive = new NaiveSafetensors(file);
         using var st = SafetensorsFile.Open(file);

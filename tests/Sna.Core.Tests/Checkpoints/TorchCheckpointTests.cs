@@ -46,7 +46,7 @@ public sealed class TorchCheckpointTests
     [MemberData(nameof(AllFixtures))]
     public void SingleBin_EveryTensorByteIdentical(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string dir = BinModelDir(tmp, fixture, 1);
         using var st = Checkpoint.Open(TestPaths.Fixture(fixture));
@@ -62,7 +62,7 @@ public sealed class TorchCheckpointTests
     [InlineData("Llama-3-tiny-bf16")]
     public void ShardedBin_EveryTensorByteIdentical(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string dir = BinModelDir(tmp, fixture, 3);
         using var st = Checkpoint.Open(TestPaths.Fixture(fixture));
@@ -82,7 +82,7 @@ public sealed class TorchCheckpointTests
     [InlineData("Llama-3-tiny-bf16", 1)]
     public void ForwardPass_FromBin_IsBitIdenticalToSafetensors(string fixture, int shards)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string dir = BinModelDir(tmp, fixture, shards);
         int[] ids = [464, 3290, 318, 257, 1332, 286, 262, 1486, 13];
@@ -100,7 +100,7 @@ public sealed class TorchCheckpointTests
     [SkippableFact]
     public void BothFormatsPresent_SafetensorsIsPreferred()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string dir = BinModelDir(tmp, "gpt2-tiny-f32", 1);
         File.Copy(Safetensors("gpt2-tiny-f32"), Path.Combine(dir, "model.safetensors"));
@@ -112,7 +112,7 @@ public sealed class TorchCheckpointTests
     [SkippableFact]
     public void SharedStorage_TiedViews_PointAtTheSameBytes()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         var tensors = TorchBinWriter.ReadSafetensors(Safetensors("gpt2-tiny-f32"));
         string path = tmp.File("tied.bin");
@@ -177,7 +177,7 @@ public sealed class TorchCheckpointTests
     [InlineData("Llama-3-tiny-bf16")]
     public void PythonPickleAndZipfile_WrittenBin_LoadsByteIdentical(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         string? python = FindPython();
         Skip.If(python is null, "python3 is not on PATH; the Python-written torch layout is not checked");
         using var tmp = new TempDir();
@@ -347,7 +347,7 @@ public sealed class TorchCheckpointTests
     [SkippableFact]
     public void EveryTruncation_IsRefused()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string good = SmallBin(tmp);
         byte[] bytes = File.ReadAllBytes(good);
@@ -365,7 +365,7 @@ public sealed class TorchCheckpointTests
     [SkippableFact]
     public void ByteFlips_InStructure_AreRefused_AndNeverThrowAnythingElse()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared is not beside the repository");
+        SharedData.Require();
         using var tmp = new TempDir();
         string good = SmallBin(tmp);
         byte[] bytes = File.ReadAllBytes(good);

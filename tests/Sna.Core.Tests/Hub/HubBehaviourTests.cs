@@ -22,10 +22,13 @@ public sealed class HubBehaviourTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (TestPaths.SharedAvailable) (_hub, _cdn) = await FakeHubRepos.StartAsync(_work.Path);
+        if (TestPaths.DataAvailable) (_hub, _cdn) = await FakeHubRepos.StartAsync(_work.Path);
     }
 
-    private static void RequireShared() => Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures, tokenizers) is not beside the repository");
+    private static void RequireShared() => SharedData.Require();
+
+    /// <summary>The fake hub's gpt2 and gpt2-xl repos hold gpt2-tiny-f32 (not vendored): tests that use them skip without it.</summary>
+    private static void RequireGpt2Repos() => TestPaths.Need("fixtures", "gpt2-tiny-f32");
 
     public async Task DisposeAsync()
     {
@@ -80,6 +83,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
     [SkippableFact]
     public async Task ListsTheRevisionFirst_ThenFetchesOnlyConfigWeightsAndTokenizer()
     {
+        RequireGpt2Repos();
         using var client = Client();
         var snap = await client.DownloadModelAsync("gpt2");
         var first = _hub.Requests.First();
@@ -222,6 +226,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
     [SkippableFact]
     public async Task RenamedRepo_Relative307_IsFollowed_CacheKeepsTheTypedId()
     {
+        RequireGpt2Repos();
         using var client = Client();
         var snap = await client.DownloadModelAsync("gpt2-xl");
         Assert.Equal(Path.Combine(_cache.Path, "models--gpt2-xl", "snapshots", FakeHubRepos.XlCommit), snap.Directory);
@@ -266,7 +271,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
     {
         yield return ("config.json", File.ReadAllBytes(Path.Combine(TestPaths.Fixture(fixture), "config.json")), false);
         yield return ("model.safetensors", File.ReadAllBytes(Path.Combine(TestPaths.Fixture(fixture), "model.safetensors")), true);
-        foreach (var t in tokenizerFiles) yield return (Path.GetFileName(t), File.ReadAllBytes(TestPaths.InShared(t.Split('/'))), false);
+        foreach (var t in tokenizerFiles) yield return (Path.GetFileName(t), File.ReadAllBytes(TestPaths.Data(t.Split('/'))), false);
     }
 
     [SkippableFact]

@@ -9,7 +9,7 @@ namespace Sna.Core.Tests.Method;
 /// <summary>Discovery positions (all, all-but-bos, last) and weighting (per text, per token): values, cache keys, sweep definitions.</summary>
 public class DiscoveryMeansTests
 {
-    private const string Fixture = "gpt2-tiny-f32";
+    private static string Fixture => Sna.Core.Tests.Models.ModelFixtures.AnyGpt2;   // f32, or the vendored f16 on a bare clone
     private static readonly string[] Texts = ["The cat sat on the mat and looked at the door", "Two plus two", "A much longer sentence about rivers, mountains and the sea at night"];
 
     /// <summary>Means computed by hand from one batch-1 forward per text (hook_post recorded), in double.</summary>

@@ -41,7 +41,7 @@ public class LanguageModelTests
     [SkippableTheory, MemberData(nameof(Fixtures))]
     public void Run_RunWithHooks_and_batches_equal_a_plain_hooked_forward_bit_for_bit(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures) is not beside the repository");
+        SharedData.Require();
         var lm = Lm(fixture);
         var plain = ModelFixtures.Model(fixture);                  // loaded separately, by ModelLoader
         var tok = ModelTokenizer.FromDirectory(ModelFixtures.Dir(fixture));
@@ -80,7 +80,7 @@ public class LanguageModelTests
     [SkippableTheory, MemberData(nameof(Fixtures))]
     public void RunWithCache_tensors_have_TransformerLens_shapes_and_equal_the_golden_mlp_post(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures) is not beside the repository");
+        SharedData.Require();
         var lm = Lm(fixture);
         var c = lm.Config;
         var golden = ModelFixtures.Golden(fixture);
@@ -141,7 +141,7 @@ public class LanguageModelTests
     [SkippableTheory, MemberData(nameof(Fixtures))]
     public void Generate_with_the_KV_cache_equals_without_it_and_the_model_s_own_generate(string fixture)
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures) is not beside the repository");
+        SharedData.Require();
         var lm = Lm(fixture);
         foreach (var (text, _) in Prompts().Take(4))
         {
@@ -165,7 +165,7 @@ public class LanguageModelTests
     [SkippableFact]
     public void Load_records_provenance_and_tokens_round_trip()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures) is not beside the repository");
+        SharedData.Require();
         string dir = ModelFixtures.Dir("gpt2-tiny-f32");
         var lm = Lm("gpt2-tiny-f32");
         var p = lm.Provenance;
@@ -202,7 +202,7 @@ public class LanguageModelTests
     [SkippableFact]
     public void Load_of_a_bad_tokenizer_is_an_input_error_naming_the_directory()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures) is not beside the repository");
+        SharedData.Require();
         using var d = new TempDir();
         foreach (var f in new[] { "config.json", "model.safetensors", "merges.txt" })
             File.Copy(Path.Combine(ModelFixtures.Dir("gpt2-tiny-f32"), f), Path.Combine(d.Path, f));
@@ -214,7 +214,7 @@ public class LanguageModelTests
     [SkippableFact]
     public async Task Load_of_a_hub_id_at_a_revision_resolves_through_the_hub_cache()
     {
-        Skip.IfNot(TestPaths.SharedAvailable, "../shared (fixtures, tokenizers) is not beside the repository");
+        SharedData.Require();
         using var work = new TempDir();
         using var cache = new TempDir();
         var (hub, cdn) = await FakeHubRepos.StartAsync(work.Path);

@@ -14,6 +14,13 @@ public static class ModelFixtures
 
     private static readonly Dictionary<string, TransformerModel> Models = new();
 
+    /// <summary>
+    /// The tiny GPT-2 for tests that need a GPT-2 checkpoint but nothing of float32's own (h.* names, attn.bias buffers,
+    /// 3 layers, d_mlp 128): gpt2-tiny-f32 when it is there (../shared), else the vendored gpt2-tiny-f16, so they run on a
+    /// bare clone too.
+    /// </summary>
+    public static string AnyGpt2 => TestPaths.Has("fixtures", "gpt2-tiny-f32") ? "gpt2-tiny-f32" : "gpt2-tiny-f16";
+
     public static string Dir(string fixture) => TestPaths.Fixture(fixture);
 
     public static TransformerModel Model(string fixture)

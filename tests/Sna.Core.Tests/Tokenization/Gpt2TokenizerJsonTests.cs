@@ -12,7 +12,7 @@ namespace Sna.Core.Tests.Tokenization;
 public sealed class Gpt2TokenizerJsonTests : IDisposable
 {
     private static readonly Lazy<ModelTokenizer> HubJson = new(() =>
-        ModelTokenizer.FromTokenizerJson(TestPaths.InShared("tokenizers", "gpt2", "tokenizer.json")));
+        ModelTokenizer.FromTokenizerJson(TestPaths.Data("tokenizers", "gpt2", "tokenizer.json")));
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "sna-gpt2json-" + Guid.NewGuid().ToString("N"));
 
@@ -62,7 +62,7 @@ public sealed class Gpt2TokenizerJsonTests : IDisposable
     {
         // A gpt2 hub snapshot holds tokenizer.json next to vocab.json + merges.txt; tokenizer.json wins.
         foreach (string f in new[] { "tokenizer.json", "vocab.json", "merges.txt" })
-            File.Copy(TestPaths.InShared("tokenizers", "gpt2", f), Path.Combine(_dir, f));
+            File.Copy(TestPaths.Data("tokenizers", "gpt2", f), Path.Combine(_dir, f));
         File.WriteAllText(Path.Combine(_dir, "config.json"), """{"model_type": "gpt2", "bos_token_id": 50256}""");
         var tok = ModelTokenizer.FromDirectory(_dir);
         Assert.Equal(ModelTokenizer.KindTokenizerJson, tok.Kind);
@@ -77,7 +77,7 @@ public sealed class Gpt2TokenizerJsonTests : IDisposable
     [InlineData("null-affixes", true)]
     public void OtherSerializations_GiveTheSameIds(string merges, bool withType)
     {
-        var root = JsonNode.Parse(File.ReadAllText(TestPaths.InShared("tokenizers", "gpt2", "tokenizer.json")))!;
+        var root = JsonNode.Parse(File.ReadAllText(TestPaths.Data("tokenizers", "gpt2", "tokenizer.json")))!;
         var model = root["model"]!.AsObject();
         Assert.Equal("", (string?)model["continuing_subword_prefix"]); // the hub's file really has the empty strings
         if (merges == "pairs")
@@ -110,7 +110,7 @@ public sealed class Gpt2TokenizerJsonTests : IDisposable
     [InlineData("dropout", "0.1", "dropout")]
     public void RealAffixesOrDropout_AreRefused(string key, string value, string expected)
     {
-        var root = JsonNode.Parse(File.ReadAllText(TestPaths.InShared("tokenizers", "gpt2", "tokenizer.json")))!;
+        var root = JsonNode.Parse(File.ReadAllText(TestPaths.Data("tokenizers", "gpt2", "tokenizer.json")))!;
         root["model"]![key] = JsonNode.Parse(value);
         string path = Path.Combine(_dir, "tokenizer.json");
         File.WriteAllText(path, root.ToJsonString());

@@ -14,9 +14,9 @@ public sealed class LlamaTokenizerTests : IDisposable
 {
     private static readonly Dictionary<string, Lazy<ModelTokenizer>> Tokenizers = new()
     {
-        ["llama2"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.InShared("tokenizers", "llama2", "tokenizer.json"))),
-        ["mistral-7b"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.InShared("tokenizers", "mistral-7b", "tokenizer.json"))),
-        ["llama3"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.InShared("tokenizers", "llama3", "tokenizer.json"))),
+        ["llama2"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.Data("tokenizers", "llama2", "tokenizer.json"))),
+        ["mistral-7b"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.Data("tokenizers", "mistral-7b", "tokenizer.json"))),
+        ["llama3"] = new(() => ModelTokenizer.FromTokenizerJson(TestPaths.Data("tokenizers", "llama3", "tokenizer.json"))),
     };
 
     internal static ModelTokenizer For(string name) => Tokenizers[name].Value;
@@ -32,7 +32,7 @@ public sealed class LlamaTokenizerTests : IDisposable
         get
         {
             var rows = new TheoryData<string, int>();
-            if (!TestPaths.SharedAvailable) return rows;
+            if (!TestPaths.DataAvailable) return rows;
             foreach (string name in new[] { "llama2", "mistral-7b", "llama3" })
                 for (int i = 0; i < TokenizerTestData.GoldenCases(name).Count; i++) rows.Add(name, i);
             return rows;
@@ -58,7 +58,7 @@ public sealed class LlamaTokenizerTests : IDisposable
         get
         {
             var rows = new TheoryData<string, int>();
-            if (!TestPaths.SharedAvailable) return rows;
+            if (!TestPaths.DataAvailable) return rows;
             foreach (string name in new[] { "llama2", "mistral-7b", "llama3" })
             {
                 var cases = TokenizerTestData.GoldenCases(name);
@@ -221,7 +221,7 @@ public sealed class LlamaTokenizerTests : IDisposable
         // The newer Llama/TinyLlama serialization: no normalizer, pre-tokenizer Metaspace(prepend_scheme, split),
         // decoder Metaspace. "always"/"first" tokenize text without special tokens like the Prepend + Replace layout;
         // "never" prepends nothing; "first" prepends only at the very start of the text (not after "<s>").
-        var root = JsonNode.Parse(File.ReadAllText(TestPaths.InShared("tokenizers", "llama2", "tokenizer.json")))!;
+        var root = JsonNode.Parse(File.ReadAllText(TestPaths.Data("tokenizers", "llama2", "tokenizer.json")))!;
         root["normalizer"] = null;
         root["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = scheme, ["split"] = split };
         root["decoder"] = new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = scheme, ["split"] = split };
@@ -293,7 +293,7 @@ public sealed class LlamaTokenizerTests : IDisposable
     [MemberData(nameof(RefusedParts))]
     public void UnknownPipelineParts_AreRefused_WithTheReason(string part, string json, string expected)
     {
-        var root = JsonNode.Parse(File.ReadAllText(TestPaths.InShared("tokenizers", "llama2", "tokenizer.json")))!;
+        var root = JsonNode.Parse(File.ReadAllText(TestPaths.Data("tokenizers", "llama2", "tokenizer.json")))!;
         root[part] = JsonNode.Parse(json);
         string path = Path.Combine(_dir, "tokenizer.json");
         File.WriteAllText(path, root.ToJsonString());

@@ -43,7 +43,7 @@ public class ModelTokenizerTests
     [TokenizerDataFact]
     public void DemoModelDirectory_Loads()
     {
-        var tok = ModelTokenizer.FromDirectory(TestPaths.InShared("models", "sna-demo-gpt2"));
+        var tok = ModelTokenizer.FromDirectory(TestPaths.BundledModelDir);
         Assert.Equal("gpt2-bpe", tok.Kind);
         Assert.Equal(50257, tok.VocabSize);
         Assert.Equal(50256, tok.BosId);

@@ -7,17 +7,17 @@ namespace Sna.Core.Tests.Tokenization;
 internal static class TokenizerTestData
 {
     private static readonly Lazy<ModelTokenizer> Gpt2Lazy = new(() => ModelTokenizer.FromVocabAndMerges(
-        TestPaths.InShared("tokenizers", "gpt2", "vocab.json"), TestPaths.InShared("tokenizers", "gpt2", "merges.txt")));
+        TestPaths.Data("tokenizers", "gpt2", "vocab.json"), TestPaths.Data("tokenizers", "gpt2", "merges.txt")));
 
     private static readonly Lazy<ModelTokenizer> NeoxLazy = new(() =>
-        ModelTokenizer.FromTokenizerJson(TestPaths.InShared("tokenizers", "gpt-neox-20b", "tokenizer.json")));
+        ModelTokenizer.FromTokenizerJson(TestPaths.Data("tokenizers", "gpt-neox-20b", "tokenizer.json")));
 
     public static ModelTokenizer Gpt2 => Gpt2Lazy.Value;
     public static ModelTokenizer Neox => NeoxLazy.Value;
 
     public static IReadOnlyList<(string Text, int[] Ids)> GoldenCases(string tokenizer)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(TestPaths.InShared("tokenizers", tokenizer, "golden_tokens.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(TestPaths.Data("tokenizers", tokenizer, "golden_tokens.json")));
         return doc.RootElement.GetProperty("cases").EnumerateArray()
             .Select(c => (c.GetProperty("text").GetString()!, Ids(c.GetProperty("ids"))))
             .ToList();
@@ -27,7 +27,7 @@ internal static class TokenizerTestData
     public static TheoryData<string, int> GoldenRows(string tokenizer)
     {
         var rows = new TheoryData<string, int>();
-        if (!TestPaths.SharedAvailable) return rows;
+        if (!TestPaths.DataAvailable) return rows;
         for (int i = 0; i < GoldenCases(tokenizer).Count; i++) rows.Add(tokenizer, i);
         return rows;
     }
