@@ -14,12 +14,7 @@ public static class AtomicFile
     /// </summary>
     public static T Write<T>(string path, Func<string, T> write, IEnumerable<string?>? inputs = null, string option = "--out")
     {
-        RefuseInputs(path, inputs, option);
-        string full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) throw new SnaInputException(option, $"{option} {path} is a directory; give a file name");
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = TempName(full);
+        var (full, tmp) = Prepare(path, inputs, option);
         try
         {
             T result = write(tmp);
@@ -35,12 +30,7 @@ public static class AtomicFile
     /// <summary>The asynchronous form of <see cref="Write{T}"/>: the rename happens after <paramref name="write"/> completes.</summary>
     public static async Task<T> WriteAsync<T>(string path, Func<string, Task<T>> write, IEnumerable<string?>? inputs = null, string option = "--out")
     {
-        RefuseInputs(path, inputs, option);
-        string full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) throw new SnaInputException(option, $"{option} {path} is a directory; give a file name");
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = TempName(full);
+        var (full, tmp) = Prepare(path, inputs, option);
         try
         {
             T result = await write(tmp).ConfigureAwait(false);
@@ -51,6 +41,19 @@ public static class AtomicFile
         {
             TryDelete(tmp);
         }
+    }
+
+    /// <summary>
+    /// What both forms check and create before writing: refuses an output that is an input or a directory, creates the
+    /// destination's directory; returns the destination's full path and the temporary path beside it.
+    /// </summary>
+    private static (string Full, string Tmp) Prepare(string path, IEnumerable<string?>? inputs, string option)
+    {
+        RefuseInputs(path, inputs, option);
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new SnaInputException(option, $"{option} {path} is a directory; give a file name");
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        return (full, TempName(full));
     }
 
     private static string TempName(string full) =>
