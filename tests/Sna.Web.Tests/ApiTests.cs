@@ -14,7 +14,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     private const string Prompt = "Q: What is 7 + 5? A:";
     private const string Target = " 12";
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Models_ListsFixturesBundledAndDisabledHubModels()
     {
         var (status, body, _) = await S.SendAsync(HttpMethod.Get, "/api/models");
@@ -36,7 +36,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.All(models, m => Assert.Null(m!["directory"]));   // paths never leave the server in the listing
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Baseline_EqualsTheLibrary()
     {
         var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target, top = 10 });
@@ -65,7 +65,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         }
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Baseline_EqualsTheCliJson_AndTheCommandReproducesIt()
     {
         var (_, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });
@@ -83,7 +83,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         for (int i = 0; i < cliTop.Count; i++) Assert.Equal((double)cliTop[i]!["probability"]!, (double)apiTop[i]!["probability"]!);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Amplify_EqualsTheLibraryAndTheCli()
     {
         var req = new { model = WebServer.TinyId, prompt = "it's a 'quoted' prompt", target = Target, layer = 1, neurons = new[] { 3, 17, 42 }, multiplier = 2.5, positions = "last", bos = false, generate = 6 };
@@ -112,7 +112,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal((double)cli["improvement_pct"]!, (double)body["improvementPct"]!);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Amplify_WithCount_UsesDiscoveredNeurons()
     {
         var d = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, prompt = Prompt, layer = 2, topK = 5 });
@@ -128,7 +128,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Null(a.Body["continuation"]);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Discover_OnATask()
     {
         var (status, body, _) = await S.PostAsync("/api/discover", new { model = WebServer.TinyId, task = "math-easy", layer = 0, topK = 3 });
@@ -146,7 +146,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal(want.Select(n => d.Task.Layer(0)[n.Index]), got.Select(n => (double)n!["taskMean"]!));
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Baseline_zone_advice_is_the_library_s_wording()
     {
         var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });
@@ -166,7 +166,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         { """{"model":"fixture:gpt2-tiny-f32","prompt":"x","target":" 1","top":101}""", "top" },
     };
 
-    [SharedTheory(TestPaths.TinyFixture), MemberData(nameof(InvalidBodies))]
+    [SharedTheory(Needs = TestPaths.TinyFixture), MemberData(nameof(InvalidBodies))]
     public async Task Baseline_InvalidInput_Is400ProblemNamingTheField(string json, string field)
     {
         using var r = await S.Client.PostAsync("/api/baseline", new StringContent(json, Encoding.UTF8, "application/json"));
@@ -177,7 +177,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.False(string.IsNullOrWhiteSpace((string?)body["errors"]![field]![0]));
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Prompt_OverTheLengthLimit_Is400()
     {
         var (status, body, type) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = new string('a', 2001), target = Target });
@@ -186,7 +186,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Contains("limit is 2000", (string)body!["errors"]!["prompt"]![0]!);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Prompt_LongerThanTheContext_Is400WithTheTokenCount()
     {
         var prompt = string.Concat(Enumerable.Repeat(" word", 100));
@@ -195,7 +195,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Contains("the model's context is 64", (string)body!["errors"]!["prompt"]![0]!);
     }
 
-    [SharedTheory(TestPaths.TinyFixture)]
+    [SharedTheory(Needs = TestPaths.TinyFixture)]
     [InlineData("""{"layer":3,"neurons":[1],"multiplier":2}""", "layer", "out of range: the model has 3 layers")]
     [InlineData("""{"layer":-1,"neurons":[1],"multiplier":2}""", "layer", "out of range")]
     [InlineData("""{"layer":0,"neurons":[128],"multiplier":2}""", "neurons", "128 MLP neurons")]
@@ -298,7 +298,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal("application/problem+json", type);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task TheSameModelIsSharedSafelyAcrossConcurrentRequests()
     {
         var prompts = Enumerable.Range(0, 16).Select(i => $"{i} + {i} =").ToArray();

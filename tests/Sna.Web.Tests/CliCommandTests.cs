@@ -13,7 +13,7 @@ public sealed class CliCommandTests
     [InlineData("", "''")]
     public void Quote_IsPosixSafe(string value, string quoted) => Assert.Equal(quoted, CliCommand.Quote(value));
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public void LeadingDashValues_UseTheEqualsForm_AndTheCliAgrees()
     {
         var entry = new Sna.Web.Models.ModelEntry("fixture:gpt2-tiny-f32", "tiny", Sna.Web.Models.ModelKind.Fixture, TestPaths.TinyDir, true, null, 3, 128, 64);

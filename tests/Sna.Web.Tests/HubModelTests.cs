@@ -43,7 +43,7 @@ public sealed class HubModelTests
         return (double)body!["probability"]!;
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task EmptyCache_ListsThePapersHubModels_NotCached_WithTheirSizes()
     {
         using var cache = new TempDir();
@@ -64,7 +64,7 @@ public sealed class HubModelTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(cache.Path));   // listing never writes to the cache
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task ModelInTheHubCache_IsSelectable_AndServesTheBaseline()
     {
         using var cache = new TempDir();
@@ -83,7 +83,7 @@ public sealed class HubModelTests
         Assert.Equal(await BaselineProbability(s, WebServer.TinyId), await BaselineProbability(s, "hub:gpt2"));
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Download_FromTheHub_MakesTheModelSelectable()
     {
         await using var hub = await FakeHub.StartAsync();
@@ -159,7 +159,7 @@ public sealed class HubModelTests
         Assert.False((bool)(await Model(s, "hub:gpt2"))["cached"]!);
     }
 
-    [SharedTheory(TestPaths.TinyFixture)]
+    [SharedTheory(Needs = TestPaths.TinyFixture)]
     [InlineData("fixture:gpt2-tiny-f32", 400)]
     [InlineData("sna-demo-gpt2", 400)]
     [InlineData("hub:nope", 404)]

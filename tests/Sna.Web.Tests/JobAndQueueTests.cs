@@ -19,7 +19,7 @@ public sealed class JobAndQueueTests
         }
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Heatmap_Completes_AndItsCellsEqualSingleAmplifications()
     {
         await using var s = await WebServer.StartAsync();
@@ -43,7 +43,7 @@ public sealed class JobAndQueueTests
         Assert.Equal((double)a.Body["baseline"]!["probability"]!, (double)done["baselineProbability"]!);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Heatmap_ReportsProgress_AndIsCancellable()
     {
         await using var s = await WebServer.StartAsync(o => o with { HeatmapCellDelay = TimeSpan.FromMilliseconds(150) });
@@ -61,7 +61,7 @@ public sealed class JobAndQueueTests
         Assert.True((int)end["done"]! < 18);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Heatmap_EventStream_SendsProgressThenDone()
     {
         await using var s = await WebServer.StartAsync(o => o with { HeatmapCellDelay = TimeSpan.FromMilliseconds(30) });
@@ -83,7 +83,7 @@ public sealed class JobAndQueueTests
         Assert.Equal(6, last["cells"]!.AsArray().Count);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Heatmap_UnknownJob_Is404_AndTooManyCells_Is400()
     {
         await using var s = await WebServer.StartAsync(o => o with { MaxHeatmapCells = 4 });
@@ -94,7 +94,7 @@ public sealed class JobAndQueueTests
         Assert.Contains("the limit is 4", (string)body!["errors"]!["layers"]![0]!);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task FullQueue_Is429ProblemWithRetryAfter()
     {
         // One slot, no queue: a slow heat-map job holds the slot, so the next computation is refused at once.
@@ -120,7 +120,7 @@ public sealed class JobAndQueueTests
         Assert.Equal(200, ok.Status);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task AbortedRequest_LeavesTheQueue()
     {
         await using var s = await WebServer.StartAsync(o => o with { MaxConcurrency = 1, QueueLimit = 4, HeatmapCellDelay = TimeSpan.FromMilliseconds(200) });

@@ -6,7 +6,7 @@ namespace Sna.Web.Tests;
 
 public sealed class LoadTests(ITestOutputHelper output)
 {
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Baseline_20Clients_x_50Requests_NoErrors_BoundedLatency()
     {
         const int clients = 20, perClient = 50;

@@ -25,7 +25,7 @@ public sealed class NeuronSetImportTests(ServerFixture fx) : IClassFixture<Serve
         return m.Provenance.ContentHash;
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task A_set_for_this_model_imports_its_layers_in_order()
     {
         var (status, body, _) = await fx.Server.PostAsync("/api/neuron-set", new { model = WebServer.TinyId, set = TinySet().ToJson() });
@@ -39,7 +39,7 @@ public sealed class NeuronSetImportTests(ServerFixture fx) : IClassFixture<Serve
         Assert.Equal([0.9, 0.5, 0.25], layers[0]!["scores"]!.AsArray().Select(n => (double)n!));
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task A_set_from_another_model_imports_with_a_warning()
     {
         var (status, body, _) = await fx.Server.PostAsync("/api/neuron-set", new { model = WebServer.TinyId, set = TinySet(new string('0', 64)).ToJson() });
@@ -48,7 +48,7 @@ public sealed class NeuronSetImportTests(ServerFixture fx) : IClassFixture<Serve
         Assert.Contains("not on the loaded model", (string?)body["warning"]);
     }
 
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task A_malformed_or_misfitting_set_is_a_400_naming_the_field()
     {
         string json = TinySet().ToJson();

@@ -11,7 +11,7 @@ namespace Sna.Web.Tests;
 /// </summary>
 public sealed class UserTaskFileTests
 {
-    [SharedFact(TestPaths.TinyFixture)]
+    [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task A_task_file_in_the_tasks_dir_is_listed_and_discovery_runs_on_it()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"sna-web-tasks-{Environment.ProcessId}-{Guid.NewGuid():N}");
