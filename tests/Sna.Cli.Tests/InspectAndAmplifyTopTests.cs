@@ -110,8 +110,76 @@ public class InspectAndAmplifyTopTests
         Assert.Equal(tok.Decode(want.ToArray()), c.GetProperty("amplified").GetString());
         Assert.Equal(6, c.GetProperty("max_new_tokens").GetInt32());
 
-        var (code, _, err) = CliHarness.Run("amplify", "--task", "math-easy", "--layer", "3", "--count", "2", "--multiplier", "2", "--generate", "3");
+        var (code, _, err) = CliHarness.Run("amplify", "--task", "math-easy", "--layer", "3", "--count", "2", "--multiplier", "2", "--top", "3");
         Assert.Equal(2, code);
-        Assert.Contains("--generate", err);
+        Assert.Contains("--top", err);
+    }
+
+    /// <summary>
+    /// issue #13: `amplify --task T --generate N` reports exact match before/after with an exact McNemar test. Checked against an
+    /// independent computation: each prompt's greedy answer from a plain (uncached) hooked forward, token by token, compared
+    /// with the target's tokens, and the two-sided binomial p on the discordant prompts written out here.
+    /// </summary>
+    [Fact]
+    public void Amplify_task_generate_reports_exact_match_equal_to_an_independent_greedy_and_mcnemar()
+    {
+        var args = new[] { "amplify", "--task", "logic-easy", "--layer", "0", "--count", "3", "--multiplier", "3", "--generate", "4" };
+        var (tcode, text, terr) = CliHarness.Run(args);
+        Assert.True(tcode == 0, terr);
+        Assert.Contains("exact match (greedy, up to 4 tokens", text);
+        var r = CliHarness.Json([.. args, "--json"]);
+        var em = r.GetProperty("exact_match");
+        var prompts = r.GetProperty("prompts").EnumerateArray().ToArray();
+        var rows = em.GetProperty("prompts").EnumerateArray().ToArray();
+        Assert.Equal(prompts.Length, em.GetProperty("n").GetInt32());
+        Assert.Equal(prompts.Length, rows.Length);
+
+        string dir = CliHarness.Json("inspect", "--json").GetProperty("model").GetString()!;
+        using var m = ModelLoader.Load(dir);
+        var tok = ModelTokenizer.FromDirectory(dir);
+        var neurons = r.GetProperty("neurons").EnumerateArray().Select(x => x.GetInt32()).ToArray();
+        var hooks = Sna.Research.Method.Amplification.Single(0, neurons, 3f).ToHooks(m.Config);
+        int[] Greedy(int[] ids, int steps, Sna.Runtime.Models.HookSet? h)
+        {
+            var seq = ids.ToList();
+            for (int i = 0; i < steps; i++)
+            {
+                var logits = m.ForwardLast(seq.ToArray(), h);
+                int best = 0;
+                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
+                seq.Add(best);
+            }
+            return seq.Skip(ids.Length).ToArray();
+        }
+        int fixedN = 0, broken = 0, before = 0, after = 0;
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            string ptext = prompts[i].GetProperty("text").GetString()!, target = prompts[i].GetProperty("target").GetString()!;
+            var ids = tok.Encode(ptext, BosPolicy.Prepend);
+            var full = tok.Encode(ptext + target, BosPolicy.Prepend);
+            var want = full.Skip(ids.Length).ToArray();                           // the target's tokens as they follow the prompt
+            int steps = Math.Min(want.Length, 4);
+            bool b = Greedy(ids, steps, null).SequenceEqual(want.Take(steps)) && want.Length <= 4;
+            bool a = Greedy(ids, steps, hooks).SequenceEqual(want.Take(steps)) && want.Length <= 4;
+            Assert.Equal(b, rows[i].GetProperty("correct_before").GetBoolean());
+            Assert.Equal(a, rows[i].GetProperty("correct_after").GetBoolean());
+            before += b ? 1 : 0; after += a ? 1 : 0; fixedN += !b && a ? 1 : 0; broken += b && !a ? 1 : 0;
+        }
+        Assert.Equal(before, em.GetProperty("correct_before").GetInt32());
+        Assert.Equal(after, em.GetProperty("correct_after").GetInt32());
+        Assert.Equal(fixedN, em.GetProperty("fixed").GetInt32());
+        Assert.Equal(broken, em.GetProperty("broken").GetInt32());
+        // Exact McNemar: two-sided binomial(n = discordant, 0.5) p of the smaller count, capped at 1.
+        int nd = fixedN + broken, kmin = Math.Min(fixedN, broken);
+        double tail = 0;
+        for (int k = 0; k <= kmin; k++) tail += Math.Exp(LogChoose(nd, k) - nd * Math.Log(2));
+        Assert.Equal(Math.Min(1.0, 2 * tail), em.GetProperty("mcnemar_p").GetDouble(), 12);
+    }
+
+    private static double LogChoose(int n, int k)
+    {
+        double s = 0;
+        for (int i = 1; i <= k; i++) s += Math.Log(n - k + i) - Math.Log(i);
+        return s;
     }
 }

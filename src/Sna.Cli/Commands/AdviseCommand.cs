@@ -1,3 +1,4 @@
+using Sna.Research.Formatting;
 using Sna.Runtime;
 using System.CommandLine;
 using System.Globalization;
@@ -76,15 +77,15 @@ public static class AdviseCommand
                 return 0;
             }
             Common.WarnTargets(Common.TargetWarnings(targets));
-            string what = rep.Classification ? $"mean margin {Common.Fmt(rep.MeanMargin!.Value)}, mean P_base {Common.Fmt(rep.MeanPBase)}" : $"mean P_base {Common.Fmt(rep.MeanPBase)}";
+            string what = rep.Classification ? $"mean margin {Num.Prob(rep.MeanMargin!.Value)}, mean P_base {Num.Prob(rep.MeanPBase)}" : $"mean P_base {Num.Prob(rep.MeanPBase)}";
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(rep.Task)}[/]: {rep.Prompts.Count} prompts, {what}, [bold]{(rep.BelowZone1 ? "below Zone 1" : $"Zone {rep.Zone}")}[/] — SNA {rep.Verdict} to help");
             var t = new Table().AddColumn("#").AddColumn("P_base").AddColumn("log P").AddColumn("rank");
             if (rep.Classification) t.AddColumn("margin");
             t.AddColumn("zone").AddColumn("prompt").AddColumn("target");
             foreach (var p in rep.Prompts)
             {
-                var cells = new List<string> { p.PromptIndex.ToString(), Common.Fmt(p.PBase), p.LogProb.ToString("F3", CultureInfo.InvariantCulture), p.Rank.ToString() };
-                if (rep.Classification) cells.Add(Common.Fmt(p.Margin ?? 0));
+                var cells = new List<string> { p.PromptIndex.ToString(), Num.Prob(p.PBase), p.LogProb.ToString("F3", CultureInfo.InvariantCulture), p.Rank.ToString() };
+                if (rep.Classification) cells.Add(Num.Prob(p.Margin ?? 0));
                 cells.Add(p.Zone.ToString());
                 cells.Add(Markup.Escape(MethodOptions.Clip(Common.Printable(p.Text), 60)));
                 cells.Add(Markup.Escape(Common.Printable(p.Target)));

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Sna.Research.Method;
+using Sna.Research.Experiments;
+using Sna.Research.Formatting;
 using Sna.Runtime.Models;
 
 namespace Sna.Cli.Commands;
@@ -35,7 +37,8 @@ public static class AmplifyCommand
         var score = Options.Score();
         var noCache = Options.NoCache();
         var top = Options.Int("--top", "One prompt: also list the N most likely next tokens before and after (0 = off).", 0, 1000, 0);
-        var generate = Options.Int("--generate", "One prompt: also continue the prompt greedily by N tokens before and after (KV-cached, the hooks on every step; 0 = off).", 0, 1024, 0);
+        var generate = Options.Int("--generate", "One prompt: also continue the prompt greedily by N tokens before and after (KV-cached, the hooks on every step). "
+            + "With --task: greedy-decode each prompt's answer (up to N tokens) before and after and report exact-match accuracy with an exact McNemar test. 0 = off.", 0, 1024, 0);
         var cmd = new Command("amplify", "Scale chosen MLP neurons and compare the target's probability before and after (one prompt, or every prompt of --task).")
         { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache, top, generate };
         cmd.SetAction(r =>
@@ -43,9 +46,9 @@ public static class AmplifyCommand
             var policy = Common.Policy(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
             int nTop = r.GetValue(top), nGen = r.GetValue(generate);
-            if (r.GetValue(task) is not null && (nTop > 0 || nGen > 0))
-                throw new SnaInputException(nTop > 0 ? "--top" : "--generate", "--top and --generate are for one prompt (--prompt/--target), not --task");
-            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos);
+            if (r.GetValue(task) is not null && nTop > 0)
+                throw new SnaInputException("--top", "--top is for one prompt (--prompt/--target), not --task");
+            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos, nGen);
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
             if (n is null) throw new SnaInputException("give --neurons i,j,k or --neurons set.json");
@@ -109,8 +112,8 @@ public static class AmplifyCommand
             if (given.Set is not null) Console.Error.WriteLine($"neurons from {given.Path} ({given.Set.Method}, {chosenNeurons.Count} of {given.Set.Layer(l, given.Path!).Neurons.Count} at layer {l})");
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(amp.ToString())}[/] on target {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var table = new Table().AddColumn("").AddColumn("probability").AddColumn("log P").AddColumn("rank");
-            table.AddRow("baseline", Common.Fmt(before.Probability), before.LogProb.ToString("F4", CultureInfo.InvariantCulture), before.Rank.ToString());
-            table.AddRow("amplified", Common.Fmt(after.Probability), after.LogProb.ToString("F4", CultureInfo.InvariantCulture), after.Rank.ToString());
+            table.AddRow("baseline", Num.Prob(before.Probability), before.LogProb.ToString("F4", CultureInfo.InvariantCulture), before.Rank.ToString());
+            table.AddRow("amplified", Num.Prob(after.Probability), after.LogProb.ToString("F4", CultureInfo.InvariantCulture), after.Rank.ToString());
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"improvement: [bold]{imp.ToString("+0.00;-0.00", CultureInfo.InvariantCulture)}%[/]");
             if (topBefore is not null)
@@ -118,8 +121,8 @@ public static class AmplifyCommand
                 var tt = new Table().Title($"Top {topBefore.Length} next tokens").AddColumn("#").AddColumn("baseline").AddColumn("P").AddColumn("amplified").AddColumn("P");
                 for (int i = 0; i < topBefore.Length; i++)
                     tt.AddRow((i + 1).ToString(CultureInfo.InvariantCulture),
-                        Markup.Escape(Common.Printable(tok.TokenText(topBefore[i].Id))) + (topBefore[i].Id == targetId ? " *" : ""), Common.Fmt(topBefore[i].Probability),
-                        Markup.Escape(Common.Printable(tok.TokenText(topAfter![i].Id))) + (topAfter[i].Id == targetId ? " *" : ""), Common.Fmt(topAfter[i].Probability));
+                        Markup.Escape(Common.Printable(tok.TokenText(topBefore[i].Id))) + (topBefore[i].Id == targetId ? " *" : ""), Num.Prob(topBefore[i].Probability),
+                        Markup.Escape(Common.Printable(tok.TokenText(topAfter![i].Id))) + (topAfter[i].Id == targetId ? " *" : ""), Num.Prob(topAfter[i].Probability));
                 AnsiConsole.Write(tt);
                 AnsiConsole.MarkupLine("[grey]* the target[/]");
             }
@@ -138,7 +141,7 @@ public static class AmplifyCommand
 
     private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int?> layer,
         Option<string?> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
-        Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos)
+        Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos, int generate)
     {
         if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);
@@ -167,6 +170,8 @@ public static class AmplifyCommand
         amp.Validate(m.Config);
         var o = TaskAmplification.Evaluate(m, tok, suite, amp, policy, kind);
         var targets = EncodedTask.Encode(suite, tok, policy, kind).TargetEncodings;
+        // Beyond the paper: does the answer change? Greedy answers before and after, exact match, McNemar (the demo's evaluation).
+        var gen = generate > 0 ? GenerationEvaluator.Evaluate(m, tok, suite, amp, policy, ZoneThresholds.Paper.Zone(o.MeanPBase), generate) : null;
         if (r.GetValue(json))
         {
             var run = Common.RunRecord(m, tok, policy, PositionsText(pos));
@@ -194,6 +199,7 @@ public static class AmplifyCommand
                 },
                 ["run"] = run,
             };
+            if (gen is not null) jo["exact_match"] = ExactMatchJson(gen, tok);
             Common.AddTargets(jo, targets);
             Common.PrintJson(jo);
             return 0;
@@ -204,13 +210,50 @@ public static class AmplifyCommand
             + $", {MethodOptions.ScoreText(kind)} scoring");
         var table = new Table().AddColumn("#").AddColumn("P_base").AddColumn("P_post").AddColumn("improvement").AddColumn("prompt").AddColumn("target");
         foreach (var p in o.Prompts)
-            table.AddRow(p.PromptIndex.ToString(), Common.Fmt(p.Base.Probability), Common.Fmt(p.Post.Probability), MethodOptions.Pct(p.ImprovementPct),
+            table.AddRow(p.PromptIndex.ToString(), Num.Prob(p.Base.Probability), Num.Prob(p.Post.Probability), MethodOptions.Pct(p.ImprovementPct),
                 Markup.Escape(MethodOptions.Clip(Common.Printable(p.Text), 50)), Markup.Escape(Common.Printable(p.Target)));
-        table.AddRow("[bold]mean[/]", Common.Fmt(o.MeanPBase), Common.Fmt(o.MeanPPost), $"[bold]{MethodOptions.Pct(o.ImprovementPct)}[/]", "", "");
+        table.AddRow("[bold]mean[/]", Num.Prob(o.MeanPBase), Num.Prob(o.MeanPPost), $"[bold]{MethodOptions.Pct(o.ImprovementPct)}[/]", "", "");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]mean improvement = mean over prompts of (P_post − P_base) / P_base; improvement of the means = "
             + $"{Markup.Escape(MethodOptions.Pct(o.ImprovementOfMeansPct))}; median improvement = {Markup.Escape(MethodOptions.Pct(o.MedianImprovementPct))}[/]");
+        if (gen is not null)
+        {
+            var em = gen.ExactMatch;
+            AnsiConsole.MarkupLine($"exact match (greedy, up to {generate} tokens, the whole target): [bold]{em.CorrectBefore}/{em.N} -> {em.CorrectAfter}/{em.N}[/] "
+                + $"({em.McNemar.Improved} fixed, {em.McNemar.Worsened} broken; exact McNemar p = {Num.P(em.McNemar.PValue)})");
+            foreach (var p in gen.Prompts.Where(p => p.CorrectBefore != p.CorrectAfter))
+                AnsiConsole.MarkupLine($"  [grey]#{p.PromptIndex}: {Markup.Escape(Common.Printable(tok.Decode(p.Before)))} -> {Markup.Escape(Common.Printable(tok.Decode(p.After)))} "
+                    + $"({(p.CorrectAfter ? "now right" : "now wrong")})[/]");
+        }
         return 0;
+    }
+
+    /// <summary>The <c>exact_match</c> object of <c>amplify --task --generate N --json</c> (documented in docs/cli.md).</summary>
+    public static JsonObject ExactMatchJson(GenerationOutcome g, Sna.Runtime.Tokenization.ModelTokenizer tok)
+    {
+        var em = g.ExactMatch;
+        return new JsonObject
+        {
+            ["max_new_tokens"] = g.MaxNewTokens,
+            ["n"] = em.N,
+            ["correct_before"] = em.CorrectBefore,
+            ["correct_after"] = em.CorrectAfter,
+            ["fixed"] = em.McNemar.Improved,
+            ["broken"] = em.McNemar.Worsened,
+            ["mcnemar_p"] = em.McNemar.PValue,
+            ["mean_sequence_logprob_change"] = MethodOptions.Num(g.MeanSequenceLogProbChange),
+            ["definition"] = "exact match: the first |target| greedy tokens equal the target's tokens; McNemar: exact binomial test on the discordant prompts",
+            ["prompts"] = new JsonArray(g.Prompts.Select(p => (JsonNode)new JsonObject
+            {
+                ["prompt_index"] = p.PromptIndex,
+                ["baseline"] = tok.Decode(p.Before),
+                ["amplified"] = tok.Decode(p.After),
+                ["correct_before"] = p.CorrectBefore,
+                ["correct_after"] = p.CorrectAfter,
+                ["sequence_logprob_base"] = p.SequenceLogProbBase,
+                ["sequence_logprob_post"] = p.SequenceLogProbPost,
+            }).ToArray()),
+        };
     }
 
     /// <summary>Index of the first new token where two continuations differ; -1 when they are identical.</summary>

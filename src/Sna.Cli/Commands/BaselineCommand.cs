@@ -1,3 +1,4 @@
+using Sna.Research.Formatting;
 using Sna.Runtime;
 using System.CommandLine;
 using System.Text.Json.Nodes;
@@ -70,11 +71,11 @@ public static class BaselineCommand
             AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
             AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
-            summary.AddRow(Common.Fmt(s.Probability), s.LogProb.ToString("F4"), s.Rank.ToString(), $"{zone} ({ZoneText(zone, z)})");
+            summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4"), s.Rank.ToString(), $"{zone} ({ZoneText(zone, z)})");
             AnsiConsole.Write(summary);
             var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");
             for (int i = 0; i < topK.Length; i++)
-                t.AddRow((i + 1).ToString(), topK[i].Id.ToString(), Markup.Escape(Common.Printable(tok.TokenText(topK[i].Id))), Common.Fmt(topK[i].Probability));
+                t.AddRow((i + 1).ToString(), topK[i].Id.ToString(), Markup.Escape(Common.Printable(tok.TokenText(topK[i].Id))), Num.Prob(topK[i].Probability));
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"[grey]model {Markup.Escape(m.Provenance.Source)} sha256 {m.Provenance.ContentHash[..12]}… gemm {m.Gemm.Name}[/]");
             return 0;

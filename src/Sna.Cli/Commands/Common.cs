@@ -112,6 +112,5 @@ internal static class Common
         typeof(Common).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion
         ?? typeof(Common).Assembly.GetName().Version?.ToString() ?? "unknown";
 
-    public static string Fmt(double p) => p.ToString(p != 0 && Math.Abs(p) < 1e-3 ? "E3" : "F6", CultureInfo.InvariantCulture);
     public static string Printable(string s) => s.Replace("\n", "\\n").Replace("\t", "\\t").Replace("\r", "\\r");
 }

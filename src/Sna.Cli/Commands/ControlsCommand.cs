@@ -1,3 +1,4 @@
+using Sna.Research.Formatting;
 using Sna.Runtime;
 using Sna.Research.Experiments;
 using System.CommandLine;
@@ -112,11 +113,11 @@ public static class ControlsCommand
 
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(res.Task)}[/]: {Markup.Escape(res.Configuration.ToString())}; improvement = mean over prompts of the per-prompt %");
             var t = new Table().AddColumn("neurons").AddColumn("improvement").AddColumn("mean P_base").AddColumn("mean P_post");
-            t.AddRow("task top-k", MethodOptions.Pct(c.TaskNeuronImprovementPct), Common.Fmt(res.TaskOutcome.MeanPBase), Common.Fmt(res.TaskOutcome.MeanPPost));
+            t.AddRow("task top-k", MethodOptions.Pct(c.TaskNeuronImprovementPct), Num.Prob(res.TaskOutcome.MeanPBase), Num.Prob(res.TaskOutcome.MeanPPost));
             if (res.Random.Count > 0)
                 t.AddRow($"random x{res.Random.Count}", Sna.Research.Formatting.Num.PlusMinus(c.RandomMeanPct, c.RandomSdPct, Sna.Research.Formatting.Num.Spread.SD, "%"), "", "");
             if (res.BottomOutcome is { } b)
-                t.AddRow("bottom-k", MethodOptions.Pct(b.ImprovementPct), Common.Fmt(b.MeanPBase), Common.Fmt(b.MeanPPost));
+                t.AddRow("bottom-k", MethodOptions.Pct(b.ImprovementPct), Num.Prob(b.MeanPBase), Num.Prob(b.MeanPPost));
             AnsiConsole.Write(t);
             if (res.Random.Count > 1) AnsiConsole.MarkupLine("[grey]random: mean ± SD over the random sets, in % improvement[/]");
             AnsiConsole.MarkupLine(Markup.Escape($"task neurons: {string.Join(", ", res.TaskNeurons)}" + (res.BottomNeurons is { } bn ? $"; bottom-k: {string.Join(", ", bn)}" : "")));
