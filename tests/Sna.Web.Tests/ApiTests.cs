@@ -112,6 +112,48 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal((double)cli["improvement_pct"]!, (double)body["improvementPct"]!);
     }
 
+    /// <summary>
+    /// issue #13: the page's "does the answer change?" panel. POST /api/exact-match equals the library's GenerationEvaluator and
+    /// the CLI line it returns (`sna amplify --task T --generate N --json`), on the bundled model where the answer does change
+    /// for one prompt of logic-easy (7/22 → 6/22).
+    /// </summary>
+    [Fact]
+    public async Task ExactMatch_EqualsTheLibraryAndTheCli()
+    {
+        var (status, body, _) = await S.PostAsync("/api/exact-match", new { model = "sna-demo-gpt2", task = "logic-easy", layer = 0, count = 3, multiplier = 3, generate = 8 });
+        Assert.True(status == 200, body?.ToJsonString());
+        using var model = ModelLoader.Load(TestPaths.BundledModelDir);
+        var tok = ModelTokenizer.FromDirectory(TestPaths.BundledModelDir);
+        var suite = TaskLibrary.BuiltIn("logic-easy");
+        var neurons = new NeuronDiscovery(model, tok).ForTask(suite).TopIndices(0, 3);
+        Assert.Equal(neurons, body!["neurons"]!.AsArray().Select(n => (int)n!).ToArray());
+        var g = Sna.Research.Experiments.GenerationEvaluator.Evaluate(model, tok, suite, Amplification.Single(0, neurons, 3f), BosPolicy.Prepend, 0, 8);
+        var em = g.ExactMatch;
+        Assert.Equal(em.N, (int)body["n"]!);
+        Assert.Equal(em.CorrectBefore, (int)body["correctBefore"]!);
+        Assert.Equal(em.CorrectAfter, (int)body["correctAfter"]!);
+        Assert.Equal(em.McNemar.PValue, (double)body["mcNemarP"]!);
+        var rows = body["prompts"]!.AsArray();
+        for (int i = 0; i < g.Prompts.Count; i++)
+        {
+            Assert.Equal(tok.Decode(g.Prompts[i].After), (string)rows[i]!["amplified"]!);
+            Assert.Equal(g.Prompts[i].CorrectBefore, (bool)rows[i]!["correctBefore"]!);
+        }
+        Assert.NotEqual(em.CorrectBefore, em.CorrectAfter);   // this configuration changes an answer: the panel has something to show
+
+        string command = (string)body["command"]!;
+        Assert.Contains("amplify --task logic-easy --layer 0 --neurons ", command);
+        Assert.EndsWith("--multiplier 3 --positions all --generate 8 --json", command);
+        var cli = Cli.Run(Cli.SplitShell(command)[1..])["exact_match"]!;
+        Assert.Equal((int)cli["correct_before"]!, (int)body["correctBefore"]!);
+        Assert.Equal((int)cli["correct_after"]!, (int)body["correctAfter"]!);
+        Assert.Equal((double)cli["mcnemar_p"]!, (double)body["mcNemarP"]!);
+
+        var bad = await S.PostAsync("/api/exact-match", new { model = "sna-demo-gpt2", layer = 0, count = 3, multiplier = 3 });
+        Assert.Equal(400, bad.Status);
+        Assert.Contains("task", bad.Body!["errors"]!.AsObject().Select(kv => kv.Key));
+    }
+
     [SharedFact(Needs = TestPaths.TinyFixture)]
     public async Task Amplify_WithCount_UsesDiscoveredNeurons()
     {

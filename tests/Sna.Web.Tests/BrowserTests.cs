@@ -83,6 +83,32 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
     private static async Task<double> ValueOf(IPage page, string selector) =>
         double.Parse((await page.GetAttributeAsync(selector, "data-value"))!, CultureInfo.InvariantCulture);
 
+    /// <summary>issue #13: the "does the answer change?" panel shows exact match before → after with the CLI's numbers.</summary>
+    [BrowserFact]
+    public async Task ExactMatchPanel_ShowsTheTaskAnswersBeforeAndAfter()
+    {
+        var page = await OpenAsync();
+        await page.SelectOptionAsync("#model", "sna-demo-gpt2");
+        await page.SelectOptionAsync("#task", "logic-easy");
+        await page.SelectOptionAsync("#amp-layer", "0");
+        await page.FillAsync("#amp-count", "3");
+        await page.FillAsync("#amp-neurons", "");
+        await page.FillAsync("#amp-mult", "3");
+        await page.ClickAsync("#em-box summary");
+        await page.FillAsync("#em-generate", "8");
+        await page.ClickAsync("#btn-exact-match");
+        await page.WaitForSelectorAsync("#em-summary[data-after]");
+        string command = (await page.TextContentAsync("#command"))!;
+        Assert.StartsWith("sna amplify --task logic-easy --layer 0 --neurons ", command);
+        var cli = Cli.Run(Cli.SplitShell(command)[1..])["exact_match"]!;
+        Assert.Equal(((int)cli["correct_before"]!).ToString(CultureInfo.InvariantCulture), await page.GetAttributeAsync("#em-summary", "data-before"));
+        Assert.Equal(((int)cli["correct_after"]!).ToString(CultureInfo.InvariantCulture), await page.GetAttributeAsync("#em-summary", "data-after"));
+        Assert.Equal((int)cli["n"]!, await page.Locator("#em-table tbody tr").CountAsync());
+        Assert.Contains("McNemar p", await page.TextContentAsync("#em-summary"));
+        Assert.True(await page.Locator("#em-table").IsVisibleAsync());
+        await page.CloseAsync();
+    }
+
     [BrowserFact]
     public async Task Workflow_ShowsTheCliNumbers_AndSavesAScreenshot()
     {

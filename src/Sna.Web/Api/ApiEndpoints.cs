@@ -42,6 +42,7 @@ public static class ApiEndpoints
         api.MapPost("/baseline", (BaselineRequest r, SnaService s, HttpContext ctx) => s.Baseline(r, ctx.RequestAborted));
         api.MapPost("/discover", (DiscoverRequest r, SnaService s, HttpContext ctx) => s.Discover(r, ctx.RequestAborted));
         api.MapPost("/amplify", (AmplifyRequest r, SnaService s, HttpContext ctx) => s.Amplify(r, ctx.RequestAborted));
+        api.MapPost("/exact-match", (ExactMatchRequest r, SnaService s, HttpContext ctx) => s.ExactMatch(r, ctx.RequestAborted));
         api.MapPost("/neuron-set", (NeuronSetRequest r, SnaService s, ModelCatalog c, HttpContext ctx) => NeuronSetImport.Import(r, s, c, ctx.RequestAborted));
 
         api.MapPost("/heatmap", (HeatmapRequest r, HeatmapJobs jobs) =>

@@ -28,6 +28,19 @@ public static class CliCommand
         return sb.Append(" --json").ToString();
     }
 
+    public static string ExactMatch(ModelEntry model, string task, bool bos, int layer, IEnumerable<int> neurons, double multiplier, string positions, int generate)
+    {
+        var sb = Start("amplify", model);
+        Arg(sb, "--task", task);
+        Arg(sb, "--layer", layer.ToString(CultureInfo.InvariantCulture));
+        Arg(sb, "--neurons", string.Join(',', neurons.Select(n => n.ToString(CultureInfo.InvariantCulture))));
+        Arg(sb, "--multiplier", multiplier.ToString("R", CultureInfo.InvariantCulture));
+        Arg(sb, "--positions", positions);
+        Arg(sb, "--generate", generate.ToString(CultureInfo.InvariantCulture));
+        if (!bos) sb.Append(" --no-bos");
+        return sb.Append(" --json").ToString();
+    }
+
     private static StringBuilder Start(string verb, ModelEntry model)
     {
         var sb = new StringBuilder("sna ").Append(verb);

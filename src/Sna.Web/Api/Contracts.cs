@@ -67,3 +67,18 @@ public sealed record JobProblem(int Status, string Title, string Detail);
 /// model's approximate size; <see cref="File"/> and its bytes and rate (this session) from the hub client's last report.</summary>
 public sealed record DownloadStatus(string Id, string Model, string Repo, string State, long BytesDone, long ExpectedBytes,
     string? File, long? FileBytesDone, long? FileTotalBytes, double BytesPerSecond, string? Commit, string? Warning, JobProblem? Problem);
+
+/// <summary>
+/// POST /api/exact-match: a task's prompts greedy-decoded before and after one amplification, exact match with an exact
+/// McNemar test (issue #13's generation-level evaluation; the library's <c>GenerationEvaluator</c>, as
+/// <c>sna amplify --task T --generate N</c>). <see cref="Neurons"/>, or <see cref="Count"/> discovered on the task.
+/// </summary>
+public sealed record ExactMatchRequest(string? Model, string? Task, int? Layer, int[]? Neurons = null, int? Count = null,
+    double? Multiplier = null, string? Positions = null, bool? Bos = null, int? Generate = null);
+
+/// <summary>One prompt's greedy answer before and after.</summary>
+public sealed record ExactMatchPrompt(int PromptIndex, string Prompt, string Target, string Baseline, string Amplified, bool CorrectBefore, bool CorrectAfter);
+
+public sealed record ExactMatchResponse(string Model, string Task, int Zone, double MeanPBase, int Layer, int[] Neurons, string NeuronsSource, double Multiplier, string Positions,
+    bool Bos, int MaxNewTokens, int N, int CorrectBefore, int CorrectAfter, int Fixed, int Broken, double McNemarP,
+    double? MeanSequenceLogprobChange, ExactMatchPrompt[] Prompts, string Definition, string Command, double ElapsedMs);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Sna.Research.Experiments;
 using Sna.Research.Method;
 using Sna.Runtime.Tokenization;
 using Sna.Web.Models;
@@ -114,6 +115,55 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
                 Score(before), Score(after), before.Probability > 0 ? Scoring.ImprovementPct(before.Probability, after.Probability) : null, cont,
                 CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
+        });
+    }
+
+    /// <summary>
+    /// Exact match of a task's greedy answers before and after one amplification (the library's
+    /// <see cref="GenerationEvaluator"/>, exactly as <c>sna amplify --task T --generate N</c>).
+    /// </summary>
+    public async Task<ExactMatchResponse> ExactMatch(ExactMatchRequest r, CancellationToken ct)
+    {
+        var v = new Validator();
+        var entry = v.Model(r.Model, catalog);
+        var task = v.Task(r.Task, tasks);
+        if (string.IsNullOrEmpty(r.Task)) v.Add("task", "task is required: exact match is measured on a task's prompts (GET /api/tasks)");
+        int layer = v.Layer("layer", r.Layer, entry);
+        int[]? neurons = null; int count = 0;
+        if (r.Neurons is { Length: > 0 }) neurons = v.Neurons("neurons", r.Neurons, entry);
+        else if (r.Count is null) v.Add("neurons", "give neurons (a list of indices) or count (how many discovered neurons to use)");
+        else count = v.Range("count", r.Count.Value, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        double mult = v.Multiplier("multiplier", r.Multiplier);
+        var positions = v.Positions("positions", r.Positions);
+        int generate = v.Range("generate", r.Generate ?? GenerationEvaluator.DefaultMaxNewTokens, 1, MaxGenerate);
+        v.ThrowIfAny();
+        bool bos = r.Bos ?? true;
+        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
+        return await Compute(entry!, ct, (lm, c) =>
+        {
+            var sw = Stopwatch.StartNew();
+            var suite = task!.Suite;
+            string source = "given";
+            if (neurons is null)
+            {
+                neurons = Discover(lm, suite, policy, c).TopIndices(layer, count).ToArray();
+                source = $"discovered on task '{task.Id}'";
+            }
+            var amp = Amplification.Single(layer, neurons, (float)mult, positions);
+            amp.Validate(lm.Model.Config);
+            c.ThrowIfCancellationRequested();
+            double meanPBase = TaskAmplification.Evaluate(lm.Model, lm.Tokenizer, suite, amp, policy).MeanPBase;
+            c.ThrowIfCancellationRequested();
+            var g = GenerationEvaluator.Evaluate(lm.Model, lm.Tokenizer, suite, amp, policy, ZoneThresholds.Paper.Zone(meanPBase), generate);
+            var em = g.ExactMatch;
+            string pos = positions == PositionsMode.Last ? "last" : "all";
+            var prompts = g.Prompts.Select(p => new ExactMatchPrompt(p.PromptIndex, suite.Prompts[p.PromptIndex].Text, suite.Prompts[p.PromptIndex].Target,
+                lm.Tokenizer.Decode(p.Before), lm.Tokenizer.Decode(p.After), p.CorrectBefore, p.CorrectAfter)).ToArray();
+            double seq = g.MeanSequenceLogProbChange;
+            return new ExactMatchResponse(entry!.Id, task.Id, g.Zone, meanPBase, layer, neurons, source, mult, pos, bos, generate, em.N, em.CorrectBefore, em.CorrectAfter,
+                em.McNemar.Improved, em.McNemar.Worsened, em.McNemar.PValue, double.IsFinite(seq) ? seq : null, prompts,
+                "exact match: the first |target| greedy tokens equal the target's tokens; McNemar: exact binomial test on the discordant prompts",
+                CliCommand.ExactMatch(entry, task.Id, bos, layer, neurons, mult, pos, generate), sw.Elapsed.TotalMilliseconds);
         });
     }
 

@@ -308,6 +308,56 @@ async function runAmplify() {
   });
 }
 
+// Generation-level evaluation (issue #13): every prompt of the selected task greedy-decoded before and after the amplify
+// form's configuration; exact match and the exact McNemar test come from the library (as sna amplify --task T --generate N).
+async function runExactMatch() {
+  clearError("exact");
+  const task = currentTask();
+  if (!task) {
+    showError("exact", new ProblemError(400, { title: "The request is invalid.", errors: { task: ["choose a task first: exact match is measured on a task's prompts"] } }));
+    return;
+  }
+  const body = {
+    model: $("model").value, task: task.id, bos: $("bos").checked, layer: Number($("amp-layer").value), multiplier: numberOrNull("amp-mult"),
+    positions: $("amp-positions").value, generate: numberOrNull("em-generate") ?? 8,
+  };
+  const neuronsText = $("amp-neurons").value.trim();
+  if (neuronsText) {
+    const n = parseNeurons(neuronsText);
+    if (!n) {
+      showError("exact", new ProblemError(400, { title: "The request is invalid.", errors: { neurons: ["neurons must be comma-separated integers, e.g. 12, 40, 7"] } }));
+      return;
+    }
+    body.neurons = n;
+  } else body.count = numberOrNull("amp-count");
+  await busy($("btn-exact-match"), async () => {
+    try {
+      const r = await api("/api/exact-match", body);
+      state.exactMatch = r;
+      renderExactMatch(r);
+      setCommand(r.command);
+    } catch (e) { showError("exact", e); }
+  });
+}
+
+function renderExactMatch(r) {
+  $("em-result").hidden = false;
+  const summary = $("em-summary");
+  summary.textContent = `${r.task} (Zone ${r.zone}, mean P_base ${fmtP(r.meanPBase)}): exact match ${r.correctBefore}/${r.n} without SNA → ${r.correctAfter}/${r.n} with SNA `
+    + `(${r.fixed} fixed, ${r.broken} broken; exact McNemar p = ${Number(r.mcNemarP.toPrecision(3))}). Layer ${r.layer}, ${r.neurons.length} neurons (${r.neuronsSource}) ×${r.multiplier}, `
+    + `up to ${r.maxNewTokens} greedy tokens.`;
+  summary.dataset.before = String(r.correctBefore); summary.dataset.after = String(r.correctAfter);
+  const body = $("em-table").querySelector("tbody");
+  body.textContent = "";
+  for (const p of r.prompts) {
+    const tr = el("tr", { "data-index": String(p.promptIndex) });
+    tr.append(el("td", {}, String(p.promptIndex)), el("td", {}, p.prompt), el("td", {}, showTok(p.target)),
+      el("td", { class: p.correctBefore ? "ok" : "bad" }, (p.correctBefore ? "✓ " : "✗ ") + showTok(p.baseline)),
+      el("td", { class: p.correctAfter ? "ok" : "bad" }, (p.correctAfter ? "✓ " : "✗ ") + showTok(p.amplified)));
+    body.append(tr);
+  }
+}
+
 // A neuron set file (uploaded or pasted) is read by the server with the library's strict reader; its first layer's
 // neurons fill the amplify form.
 async function importSet(text) {
@@ -590,6 +640,7 @@ async function init() {
   $("btn-baseline").addEventListener("click", runBaseline);
   $("btn-discover").addEventListener("click", runDiscover);
   $("btn-amplify").addEventListener("click", runAmplify);
+  $("btn-exact-match").addEventListener("click", runExactMatch);
   $("set-file").addEventListener("change", onSetFile);
   $("btn-set-import").addEventListener("click", () => importSet($("set-text").value));
   $("btn-heatmap").addEventListener("click", runHeatmap);
