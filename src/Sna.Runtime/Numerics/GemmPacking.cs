@@ -231,8 +231,9 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// Pack a B block (rows k0..k0+kc, columns n0..n0+w) into NR-wide panels: panel j at dst + j*kc*nr, element
-    /// (k, col) at k*nr + col, columns past w zero-filled. 16-bit weights are widened here, one row (or one
-    /// transposed row segment) at a time through <paramref name="tmp"/> (needs max(w, nr*kc) floats).
+    /// (k, col) at k*nr + col, columns past w zero-filled. 16-bit weights are widened here: [K,N] straight into the
+    /// panels (<see cref="WidenPanel"/>), transposed [N,K] one row segment at a time through <paramref name="tmp"/>
+    /// (needs max(w, nr*kc) floats).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in WeightMatrix b, int k0, int kc, int n0, int w, int nr, float* dst, float* tmp)
@@ -240,23 +241,16 @@ internal static unsafe class GemmPacking
         int panels = (w + nr - 1) / nr;
         if (!b.Transposed)
         {
-            for (int k = 0; k < kc; k++)
+            // Panel by panel down the rows: F32 full panels are copied with whole-vector loads/stores, 16-bit panels are
+            // widened by WidenPanel's vector paths, ragged last panels are widened/copied and zero-padded.
+            nint ld = b.N;
+            for (int j = 0; j < panels; j++)
             {
-                long rowIndex = (long)(k0 + k) * b.N + n0;
-                float* row;
-                if (b.DType == WeightDType.F32) row = (float*)b.Data + rowIndex;
-                else { Widen(b, rowIndex, tmp, w); row = tmp; }
-                for (int j = 0; j < panels; j++)
-                {
-                    float* d = dst + (long)j * kc * nr + (long)k * nr;
-                    int cols = Math.Min(nr, w - j * nr);
-                    if (cols == nr) Buffer.MemoryCopy(row + j * nr, d, nr * 4, nr * 4);
-                    else
-                    {
-                        Buffer.MemoryCopy(row + j * nr, d, cols * 4, cols * 4);
-                        new Span<float>(d + cols, nr - cols).Clear();
-                    }
-                }
+                float* d = dst + (long)j * kc * nr; // [kc][nr]
+                int cols = Math.Min(nr, w - j * nr);
+                int n = n0 + j * nr;
+                if (cols == nr && b.DType == WeightDType.F32) CopyPanelF32((float*)b.Data + (long)k0 * ld + n, ld, kc, d, nr);
+                else WidenPanel(b, k0, kc, n, cols, d, nr, 0);
             }
             return;
         }
@@ -276,6 +270,29 @@ internal static unsafe class GemmPacking
                 src = tmp; lds = kc;
             }
             TransposeInto(src, lds, cols, kc, d, nr);
+        }
+    }
+
+    /// <summary>d[r*nr + c] = src[r*lds + c] for r &lt; rows, c &lt; nr (one full F32 panel, whole vectors when nr allows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyPanelF32(float* src, nint lds, int rows, float* d, int nr)
+    {
+        if (nr == 32 && Vector512.IsHardwareAccelerated)
+        {
+            for (int r = 0; r < rows; r++, src += lds, d += 32)
+            {
+                Vector512.Store(Vector512.Load(src), d);
+                Vector512.Store(Vector512.Load(src + 16), d + 16);
+            }
+        }
+        else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            for (int r = 0; r < rows; r++, src += lds, d += nr)
+                for (int c = 0; c < nr; c += 8) Vector256.Store(Vector256.Load(src + c), d + c);
+        }
+        else
+        {
+            for (int r = 0; r < rows; r++, src += lds, d += nr) Buffer.MemoryCopy(src, d, nr * 4, nr * 4);
         }
     }
 

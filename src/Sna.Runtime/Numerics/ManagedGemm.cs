@@ -6,9 +6,13 @@ using System.Runtime.Intrinsics.X86;
 namespace Sna.Runtime.Numerics;
 
 /// <summary>
-/// Pure managed SGEMM in the BLIS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
+/// Pure managed SGEMM in the GotoBLAS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
 /// never into a full float copy), A into MR x KC micro-panels, and a register-blocked FMA micro-kernel computes MR x NR tiles
 /// (AVX-512: 12x32 with <c>Vector512</c>; AVX2: 6x16 with <c>Vector256</c>; portable: 4 x 2·<c>Vector&lt;float&gt;.Count</c>).
+/// <para>Blocking (tuned on Zen 5: 48 KB L1d, 1 MB L2, 2 x 512-bit FMA): each task packs a KC x (at most
+/// <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with AVX-512, held in L2), then for each MR-row micro-panel of A
+/// (MR x KC = 24 KB, held in L1) sweeps every B panel of the block, prefetching the next tile's C. KC = 512 halves the C
+/// reloads of a shallower block.</para>
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
@@ -20,13 +24,17 @@ public sealed unsafe class ManagedGemm : IGemmProvider
 {
     /// <summary>Rows up to which B is streamed instead of packed.</summary>
     public const int SmallM = 32;
-    /// <summary>Depth of a packed block (B micro-panel KC x 32 floats = 32 KB fits in the 48 KB L1 next to an A micro-panel).</summary>
-    internal const int KC = 256;
-    /// <summary>Rows of A per L2 block (MC x KC floats = 240 KB).</summary>
-    internal const int MC = 240;
-    /// <summary>Max columns per task (one packed B block per task: KC x NCMax floats = 1 MB).</summary>
-    internal const int NCMax = 1024;
-    /// <summary>Column tasks per thread (dynamic scheduling; more tasks balance noisy cores, fewer re-stream packed A less).</summary>
+    /// <summary>
+    /// Depth of a packed block: the A micro-panel (MR x KC floats = 24 KB with AVX-512) stays in the 48 KB L1 while B panels
+    /// stream from L2; C is loaded and stored once per block, so a deeper block means fewer C round trips.
+    /// </summary>
+    internal const int KC = 512;
+    /// <summary>
+    /// Max NR-wide panels per task on the packed path (the task's packed B block, KC x 12·NR floats = 768 KB with AVX-512,
+    /// stays in the 1 MB L2 while every A micro-panel sweeps it).
+    /// </summary>
+    internal const int MaxPanelsPerTask = 12;
+    /// <summary>Column tasks per thread on the small-M paths (dynamic scheduling balances noisy cores).</summary>
     internal const int TasksPerThread = 2;
     /// <summary>Rows of B per sweep of a column chunk on the small-M streaming path (C is reloaded once per sweep).</summary>
     internal const int StreamKB = 32;
@@ -158,10 +166,13 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             return;
         }
 
-        // Panel path: tasks are NR-aligned column chunks.
+        // Panel path: tasks are NR-aligned column chunks of at most MaxPanelsPerTask panels, as few as that allows (each task
+        // sweeps all of packed A once per KC block), in a multiple of the thread count with equal widths (balanced halves).
         job.Kind = Kind.Panel;
-        int panelsPerTask = Math.Clamp((nPanels + tasksTarget - 1) / tasksTarget, 1, ManagedGemm.NCMax / nr);
-        job.ChunkCols = panelsPerTask * nr;
+        int t = parallel ? threads : 1;
+        int panelTasks = Math.Max(t, (nPanels + ManagedGemm.MaxPanelsPerTask - 1) / ManagedGemm.MaxPanelsPerTask);
+        panelTasks = (panelTasks + t - 1) / t * t;
+        job.ChunkCols = Math.Max(1, (nPanels + panelTasks - 1) / panelTasks) * nr;
         Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
         job.A = null; job.C = null; job.Ap = null;
     }
@@ -215,6 +226,11 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             }
         }
 
+        /// <summary>
+        /// Packed path, one column chunk: per KC block, pack the chunk's B block (KC x w, kept in L2), then for each MR-row
+        /// micro-panel of packed A (kept in L1) sweep the chunk's NR-wide B panels, prefetching the next tile's C rows.
+        /// Each C element is one FMA chain in ascending k (stored and reloaded between KC blocks, which rounds nothing).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PanelTask(int task)
         {
@@ -222,47 +238,51 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             int n0 = task * ChunkCols;
             int w = Math.Min(ChunkCols, N - n0);
             int panels = (w + nr - 1) / nr;
-            float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr);
-            float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));
-            float* tile = stackalloc float[MR * NR];
+            float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr); // [panels][kc][nr]
+            float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));      // widening scratch
+            float* tile = stackalloc float[MR * NR];                                                 // [MR][NR] ragged edge
+            bool prefetch = Sse.IsSupported;
 
             for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
             {
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
                 bool load = Accumulate || k0 > 0;
-                float* apBlock = Ap + (long)k0 * Mp;
+                float* apBlock = Ap + (long)k0 * Mp; // [Mp/MR][kc][MR]
                 GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
 
-                for (int ic = 0; ic < Mp; ic += ManagedGemm.MC)
+                for (int ir = 0; ir < M; ir += mr)
                 {
-                    int icEnd = Math.Min(Mp, ic + ManagedGemm.MC);
+                    int rows = Math.Min(mr, M - ir);
+                    float* pa = apBlock + (long)ir * kc;
+                    float* cRow = C + (long)ir * N + n0;
                     for (int j = 0; j < panels; j++)
                     {
                         int cols = Math.Min(nr, w - j * nr);
                         float* pb = bp + (long)j * kc * nr;
-                        nint ldb = nr;
-                        float* cCol = C + n0 + j * nr;
-                        for (int ir = ic; ir < icEnd; ir += mr)
+                        float* cp = cRow + j * nr;
+                        if (prefetch && load)
                         {
-                            int rows = Math.Min(mr, M - ir);
-                            float* pa = apBlock + (long)ir * kc;
-                            float* cp = cCol + (long)ir * N;
-                            if (cols == nr)
-                            {
-                                GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, ldb, cp, N, load);
-                            }
-                            else
-                            {
-                                // Ragged right edge: compute the full padded tile into a scratch tile, copy the valid columns.
-                                if (load)
-                                    for (int r = 0; r < rows; r++)
-                                    {
-                                        Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
-                                        new Span<float>(tile + r * nr + cols, nr - cols).Clear();
-                                    }
-                                GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, ldb, tile, nr, load);
-                                for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
-                            }
+                            // The next tile's C: same rows, next panel; after the last panel, the next rows' first panel.
+                            float* next = j + 1 < panels ? cp + nr : ir + mr < M ? cRow + (long)mr * N : null;
+                            int nextRows = j + 1 < panels ? rows : Math.Min(mr, M - ir - mr);
+                            for (int r = 0; next != null && r < nextRows; r++)
+                                for (int off = 0; off < nr; off += 16) Sse.Prefetch0(next + (long)r * N + off);
+                        }
+                        if (cols == nr)
+                        {
+                            GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, cp, N, load);
+                        }
+                        else
+                        {
+                            // Ragged right edge: compute the full padded tile into a scratch tile, copy the valid columns.
+                            if (load)
+                                for (int r = 0; r < rows; r++)
+                                {
+                                    Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
+                                    new Span<float>(tile + r * nr + cols, nr - cols).Clear();
+                                }
+                            GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, tile, nr, load);
+                            for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
                         }
                     }
                 }

@@ -126,6 +126,64 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Packed path around its blocks: K at and across the KC = 512 boundary, N across the 12-panel task width (384 columns
+    /// with AVX-512, 192 with AVX2) with ragged last panels and several tasks per thread, M just above the small-M threshold
+    /// and with 1..MR-1 rows in the last tile; every dtype and layout, with and without accumulate, 2 threads.
+    /// </summary>
+    [Theory]
+    [InlineData(33, 511, 385)]
+    [InlineData(37, 512, 384)]
+    [InlineData(47, 513, 775)]
+    [InlineData(61, 1025, 193)]
+    [InlineData(35, 1100, 1157)]
+    public void Packed_path_block_edges_match_naive(int m, int k, int n)
+    {
+        var g = new ManagedGemm(threads: 2);
+        foreach (var dt in DTypes)
+            foreach (bool tr in new[] { false, true })
+            {
+                AssertClose(g, m, k, n, dt, tr, accumulate: false, seed: m + k + n);
+                AssertClose(g, m, k, n, dt, tr, accumulate: true, seed: m + k + n + 1);
+            }
+    }
+
+    public static IEnumerable<object[]> FmaPaths() =>
+        new[] { GemmSimd.Avx512, GemmSimd.Avx2 }.Select(s => new object[] { s });
+
+    /// <summary>
+    /// The documented rounding of the packed and streaming paths: every C element is one fused multiply-add chain in
+    /// ascending k, started from 0 (or from C), so blocking (KC, task widths, tile rows) never changes a bit. Checked against
+    /// a scalar <see cref="MathF.FusedMultiplyAdd(float, float, float)"/> chain across several KC blocks and ragged edges.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(FmaPaths))]
+    public void Fma_paths_equal_a_scalar_fma_chain_in_ascending_k_bit_for_bit(GemmSimd simd)
+    {
+        Skip.IfNot(ManagedGemm.IsSupported(simd), $"{simd} is not supported by this CPU or runtime (DOTNET_Enable* switches)");
+        var g = new ManagedGemm(threads: 2, simd: simd);
+        foreach (var (m, k, n, tr) in new[] { (7, 1030, 70, false), (37, 1030, 401, false), (45, 1100, 77, true) })
+            foreach (var dt in DTypes)
+            {
+                using var w = new TestWeights(k, n, dt, tr, seed: m + k);
+                float[] a = RandomArray(m * k, m + 1);
+                float[] c0 = RandomArray(m * n, m + 2);
+                foreach (bool acc in new[] { false, true })
+                {
+                    float[] got = (float[])c0.Clone();
+                    g.Sgemm(a, m, w.Matrix, got, acc);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            float s = acc ? c0[i * n + j] : 0f;
+                            for (int p = 0; p < k; p++) s = MathF.FusedMultiplyAdd(a[i * k + p], w.Matrix[p, j], s);
+                            if (BitConverter.SingleToInt32Bits(s) != BitConverter.SingleToInt32Bits(got[i * n + j]))
+                                Assert.Fail($"{simd} m={m} k={k} n={n} {dt} transposed={tr} acc={acc}: C[{i},{j}] = {got[i * n + j]:R}, FMA chain {s:R}");
+                        }
+                }
+            }
+    }
+
     public static IEnumerable<object[]> SimdPaths() =>
         new[] { GemmSimd.Avx512, GemmSimd.Avx2, GemmSimd.Portable }.Select(s => new object[] { s });
 
