@@ -85,6 +85,22 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
         return steps;
     }
 
+    /// <summary>The fenced <c>python</c> blocks of one document, in order, verbatim.</summary>
+    public static List<string> PythonBlocks(string doc)
+    {
+        var blocks = new List<string>();
+        StringBuilder? cur = null;
+        bool open = false;
+        foreach (var line in File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, doc)))
+        {
+            var fence = Regex.Match(line, @"^\s*```\s*(\w*)");
+            if (!fence.Success) { cur?.Append(line).Append('\n'); continue; }
+            if (open) { if (cur is not null) blocks.Add(cur.ToString()); cur = null; open = false; }
+            else { open = true; if (fence.Groups[1].Value == "python") cur = new StringBuilder(); }
+        }
+        return blocks;
+    }
+
     /// <summary>Whether a line ends inside a single- or double-quoted string (so the string continues on the next line).</summary>
     public static bool OpenQuote(string line)
     {
@@ -161,7 +177,7 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>Runs one document's steps in a fresh directory; returns the directory (the caller deletes it) and what ran.</summary>
-    private static (TempDir Dir, List<string> Ran, List<string> Skipped) RunDocument(string doc)
+    internal static (TempDir Dir, List<string> Ran, List<string> Skipped) RunDocument(string doc)
     {
         var dir = new TempDir();
         var ran = new List<string>(); var skipped = new List<string>();
@@ -207,29 +223,6 @@ public class DocsExamplesTests(Xunit.Abstractions.ITestOutputHelper output)
             output.WriteLine($"{doc}: ran {ran.Count}, exempt {skipped.Count}");
             foreach (var s in ran) output.WriteLine("  ran: " + s);
             foreach (var s in skipped) output.WriteLine("  exempt: " + s);
-        }
-    }
-
-    [Fact]
-    public void The_mini_study_runs_end_to_end_as_written()
-    {
-        var (dir, ran, skipped) = RunDocument("docs/mini-study.md");
-        using (dir)
-        {
-            Assert.Empty(skipped);
-            Assert.True(ran.Count >= 10, string.Join('\n', ran));
-            // What each step promised is there: the set file, the sweep over it, the export with neurons and prompts, the report.
-            var set = Sna.Research.Method.NeuronSetFile.Read(Path.Combine(dir.Path, "capitals-set.json"));
-            Assert.Equal("capitals", set.Task);
-            string csv = File.ReadAllText(Path.Combine(dir.Path, "capitals.csv"));
-            var header = csv[..csv.IndexOf('\n')].Split(',');
-            foreach (var col in new[] { "layer", "count", "multiplier", "improvement_pct", "rank_base", "rank_post", "prompt", "target", "neurons", "model", "model_hash" })
-                Assert.Contains(col, header);
-            Assert.Contains(" Paris", csv);
-            Assert.Contains("file", csv); // neuron_source
-            Assert.True(File.Exists(Path.Combine(dir.Path, "capitals-report", "report.html")));
-            var tsv = File.ReadAllLines(Path.Combine(dir.Path, "capitals-summary.tsv"));
-            Assert.Contains("capitals", string.Join('\n', tsv));
         }
     }
 
