@@ -188,14 +188,37 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Equal(want.Select(n => d.Task.Layer(0)[n.Index]), got.Select(n => (double)n!["taskMean"]!));
     }
 
-    [SharedFact(Needs = TestPaths.TinyFixture)]
-    public async Task Baseline_zone_advice_is_the_library_s_wording()
+    /// <summary>
+    /// The zone advice is the library's wording: " 12" ranks beyond 1,000 on the tiny fixture (P in Zone 1), so it is
+    /// "Below Zone 1" with <c>sna advise</c>'s advice; " logos", the fixture's most likely next token (P ≈ 0.004), is Zone 1.
+    /// </summary>
+    [SharedTheory(Needs = TestPaths.TinyFixture)]
+    [InlineData(" 12", true)]
+    [InlineData(" logos", false)]
+    public async Task Baseline_zone_advice_is_the_library_s_wording(string target, bool below)
     {
-        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target = Target });
+        var (status, body, _) = await S.PostAsync("/api/baseline", new { model = WebServer.TinyId, prompt = Prompt, target });
         Assert.Equal(200, status);
-        int zone = (int)body!["zone"]!["zone"]!;
-        Assert.Equal(ZoneAdvice.Label(zone, ZoneThresholds.Paper), (string?)body["zone"]!["label"]);
-        Assert.Equal(ZoneAdvice.Advice(zone, ZoneThresholds.Paper), (string?)body["zone"]!["advice"]);
+        int zone = (int)body!["zone"]!["zone"]!, rank = (int)body["rank"]!;
+        Assert.Equal(1, zone);
+        Assert.Equal(below, rank > Advisor.KnowledgeRank);   // the premise of each case
+        Assert.Equal(below, (bool)body["zone"]!["belowZone1"]!);
+        if (below)
+        {
+            Assert.Equal($"Below Zone 1 (rank {rank:N0} > 1,000)", (string?)body["zone"]!["label"]);
+            Assert.Equal(ZoneAdvice.BelowZone1Advice(), (string?)body["zone"]!["advice"]);
+            // The same verdict and advice as sna advise on this one prompt (the library's rule).
+            var one = Advisor.Report("prompt", false, ScoreKind.FirstToken,
+                [new PromptConfidence(0, Prompt, target, (int)body["targetId"]!, (double)body["probability"]!, (double)body["logprob"]!, rank, zone)],
+                ZoneThresholds.Paper, MarginZones.Paper);
+            Assert.True(one.BelowZone1);
+            Assert.Contains((string)body["zone"]!["advice"]!, one.Advice);
+        }
+        else
+        {
+            Assert.Equal(ZoneAdvice.Label(zone, ZoneThresholds.Paper), (string?)body["zone"]!["label"]);
+            Assert.Equal(ZoneAdvice.Advice(zone, ZoneThresholds.Paper), (string?)body["zone"]!["advice"]);
+        }
     }
 
     public static TheoryData<string, string> InvalidBodies => new()

@@ -129,7 +129,13 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
         Assert.Equal(p.ToString("E3", CultureInfo.InvariantCulture).Replace("E-00", "e-").Replace("E-0", "e-"), await page.TextContentAsync("#p-base"));
         Assert.Equal(((int)cli["rank"]!).ToString(CultureInfo.InvariantCulture), await page.TextContentAsync("#rank"));
         Assert.Equal(((int)cli["zone"]!).ToString(CultureInfo.InvariantCulture), await page.GetAttributeAsync("#zone", "data-zone"));
-        Assert.Contains("+27.85%", await page.TextContentAsync("#zone"));
+        // " 12" ranks beyond 1,000 on the fixture: the page shows sna advise's "Below Zone 1" verdict, not Zone 1's promise.
+        Assert.True((int)cli["rank"]! > Sna.Research.Method.Advisor.KnowledgeRank);
+        Assert.Equal("true", await page.GetAttributeAsync("#zone", "data-below-zone1"));
+        Assert.StartsWith("Below Zone 1", await page.TextContentAsync("#zone b"));
+        Assert.Contains(Sna.Research.Method.ZoneAdvice.BelowZone1Advice(), await page.TextContentAsync("#zone"));
+        Assert.DoesNotContain("+27.85%", await page.TextContentAsync("#zone"));
+        Assert.True(await page.IsVisibleAsync("#zone"));
         Assert.Equal(10, await page.Locator("#top-chart svg g").CountAsync());
 
         // Discover at layer 1, then amplify the top 5 at ×3.
@@ -189,6 +195,25 @@ public sealed class BrowserTests(BrowserFixture fx) : IClassFixture<BrowserFixtu
         // (The fake hub answers an anonymous request for a repo it lacks with 401 RepoNotFound, as the real hub does.)
         Assert.Contains("repo not found: gpt2-medium", await medium.Locator(".error").TextContentAsync());
         Assert.Equal(1, await medium.Locator("button.download").CountAsync());
+        await page.CloseAsync();
+    }
+
+    /// <summary>A target the model ranks in its top 1,000 (" logos", the fixture's most likely next token, P ≈ 0.004) is
+    /// plain Zone 1 with the paper's promise; " 12" (rank beyond 1,000) is Below Zone 1 (see the workflow test).</summary>
+    [BrowserFact]
+    public async Task Zone1_target_the_model_knows_is_not_below_zone_1()
+    {
+        var page = await OpenAsync();
+        await page.SelectOptionAsync("#model", WebServer.TinyId);
+        await page.FillAsync("#prompt", Prompt);
+        await page.FillAsync("#target", " logos");
+        await page.ClickAsync("#btn-baseline");
+        await page.WaitForSelectorAsync("#p-base[data-value]");
+        Assert.True(int.Parse((await page.TextContentAsync("#rank"))!, CultureInfo.InvariantCulture) <= Sna.Research.Method.Advisor.KnowledgeRank);
+        Assert.Equal("1", await page.GetAttributeAsync("#zone", "data-zone"));
+        Assert.Equal("false", await page.GetAttributeAsync("#zone", "data-below-zone1"));
+        Assert.StartsWith("Zone 1", await page.TextContentAsync("#zone b"));
+        Assert.Contains("+27.85%", await page.TextContentAsync("#zone"));
         await page.CloseAsync();
     }
 

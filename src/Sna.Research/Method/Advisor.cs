@@ -105,10 +105,7 @@ public static class Advisor
         if (r.BelowZone1)
         {
             string ranks = r.Prompts.Count == 1 ? $"the target ranks {r.Prompts[0].Rank:N0}" : $"{r.BeyondKnowledgeRank} of {r.Prompts.Count} targets rank beyond {KnowledgeRank:N0} (median rank {r.MedianRank:N0})";
-            main = $"Below Zone 1 (mean P_base = {F(r.MeanPBase)}; {ranks}): the target is not among the model's top {KnowledgeRank:N0} next tokens, "
-                 + "so the model does not appear to know the answer, and amplification rarely creates knowledge. This is not the paper's Zone 1 "
-                 + $"(low but real confidence). On the bundled model's demo grid no prompt whose target ranked beyond {KnowledgeRank:N0} reached the "
-                 + "top 10 at any configuration. Check the target (its leading space, its first token) or choose a task the model can do.";
+            main = $"{ZoneAdvice.BelowZone1Label} (mean P_base = {F(r.MeanPBase)}; {ranks}). " + ZoneAdvice.BelowZone1Advice(KnowledgeRank);
         }
         else main = r.Classification
             ? $"Margin Zone {r.Zone} ({where}): " + ZoneAdvice.MarginAdvice(r.Zone)

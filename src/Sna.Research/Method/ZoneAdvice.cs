@@ -39,6 +39,23 @@ public static class ZoneAdvice
            + $"A harder task, or prompts selected from Zone 1 (sna tasks select --band 0:{G(z.Low)}), shows more.",
     };
 
+    /// <summary>The label of a target the model does not know: "Below Zone 1".</summary>
+    public const string BelowZone1Label = "Below Zone 1";
+
+    /// <summary>
+    /// Below Zone 1 for one prompt: P in Zone 1 and the target outside the model's top <paramref name="knowledgeRank"/> next
+    /// tokens (a task is below Zone 1 when most of its prompts are; <see cref="AdvisorReport.BelowZone1"/>).
+    /// </summary>
+    public static bool IsBelowZone1(int zone, int rank, int knowledgeRank = Advisor.KnowledgeRank) => zone == 1 && rank > knowledgeRank;
+
+    /// <summary>What "below Zone 1" predicts, in full sentences: the model does not know the answer; amplification rarely
+    /// creates knowledge (backed by the bundled model's demo grid, docs/analysis.md).</summary>
+    public static string BelowZone1Advice(int knowledgeRank = Advisor.KnowledgeRank) =>
+        $"The target is not among the model's top {knowledgeRank:N0} next tokens, "
+        + "so the model does not appear to know the answer, and amplification rarely creates knowledge. This is not the paper's Zone 1 "
+        + $"(low but real confidence). On the bundled model's demo grid no prompt whose target ranked beyond {knowledgeRank:N0} reached the "
+        + "top 10 at any configuration. Check the target (its leading space, its first token) or choose a task the model can do.";
+
     /// <summary>What a classification margin zone (|P(a) − P(b)| / (P(a) + P(b)), paper: SST-2) predicts.</summary>
     public static string MarginAdvice(int zone) => zone switch
     {

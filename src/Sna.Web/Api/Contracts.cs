@@ -26,7 +26,9 @@ public sealed record TokenInfo(int Id, string Text);
 
 public sealed record TopToken(int Id, string Token, double Probability);
 
-public sealed record ZoneInfo(int Zone, string Label, string Advice, double Low, double High);
+/// <summary>The baseline's zone; <paramref name="BelowZone1"/> when the target is in Zone 1 but outside the model's top 1,000
+/// (the model does not know it; the label and advice then say so, in <c>sna advise</c>'s wording).</summary>
+public sealed record ZoneInfo(int Zone, string Label, string Advice, double Low, double High, bool BelowZone1 = false);
 
 public sealed record BaselineResponse(string Model, TokenInfo[] PromptTokens, int TargetId, string TargetToken, int TargetTokenCount,
     double Probability, double Logprob, int Rank, ZoneInfo Zone, TopToken[] Top, string Command, double ElapsedMs)

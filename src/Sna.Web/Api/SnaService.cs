@@ -39,7 +39,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             var s = Scoring.Score(logits, targetId);
             var topK = Scoring.Top(logits, top);
             return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
-                lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability),
+                lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
                 topK.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
                 CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
@@ -254,11 +254,16 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
 
-    /// <summary>The zone of <paramref name="p"/> in the library's wording (<see cref="ZoneAdvice"/>).</summary>
-    public static ZoneInfo Zone(double p)
+    /// <summary>
+    /// The zone of <paramref name="p"/> in the library's wording (<see cref="ZoneAdvice"/>); a Zone 1 target ranked beyond the
+    /// model's top 1,000 (<see cref="Advisor.KnowledgeRank"/>) is "Below Zone 1", with the advice <c>sna advise</c> gives.
+    /// </summary>
+    public static ZoneInfo Zone(double p, int rank)
     {
         int z = Zones.Zone(p);
-        return new(z, ZoneAdvice.Label(z, Zones), ZoneAdvice.Advice(z, Zones), Zones.Low, Zones.High);
+        return ZoneAdvice.IsBelowZone1(z, rank)
+            ? new(z, $"{ZoneAdvice.BelowZone1Label} (rank {rank:N0} > {Advisor.KnowledgeRank:N0})", ZoneAdvice.BelowZone1Advice(), Zones.Low, Zones.High, true)
+            : new(z, ZoneAdvice.Label(z, Zones), ZoneAdvice.Advice(z, Zones), Zones.Low, Zones.High);
     }
 
     /// <summary>Collects field errors so a request with several problems reports them all at once.</summary>

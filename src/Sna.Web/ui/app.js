@@ -247,8 +247,9 @@ function renderBaseline(r) {
   $("target-token").title = `id ${r.targetId}`;
   setValue($("n-tokens"), r.promptTokens.length, String(r.promptTokens.length));
   const z = $("zone");
-  z.className = "zone z" + r.zone.zone; z.textContent = "";
+  z.className = "zone z" + r.zone.zone + (r.zone.belowZone1 ? " below" : ""); z.textContent = "";
   z.dataset.zone = String(r.zone.zone);
+  z.dataset.belowZone1 = String(r.zone.belowZone1);
   z.append(el("b", {}, r.zone.label), document.createTextNode(r.zone.advice));
   barChart($("top-chart"), r.top.map((t) => ({
     label: showTok(t.token), value: t.probability, text: fmtP(t.probability), cls: t.id === r.targetId ? "target" : "",
