@@ -96,6 +96,22 @@ public sealed class ReportBrowserTests : IAsyncLifetime
         // Nothing hidden behind a horizontal scroll at this width, and the best configuration is whole.
         Assert.True(await page.EvalOnSelectorAsync<bool>("#table-tasks", "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"));
         Assert.Matches(@"^L\d k\d+ x[\d.]+$", await firstRow[^1].InnerTextAsync());
+        // Every task's best configuration and its best gain (the key cells) are on screen and not clipped by their cell.
+        var rows = await table.Locator("tbody tr").AllAsync();
+        Assert.Equal(12, rows.Count);
+        foreach (var row in rows)
+        {
+            var cells = await row.Locator("td").AllAsync();
+            foreach (var cell in new[] { cells[0], cells[8], cells[^1] })   // task, max impr. (in-sample), best configuration
+            {
+                var b = await cell.BoundingBoxAsync();
+                Assert.True(b is not null && b.X >= 0 && b.X + b.Width <= 1200, $"key cell '{await cell.InnerTextAsync()}' is off screen");
+                Assert.True(await cell.EvaluateAsync<bool>("c => c.scrollWidth <= c.clientWidth"), $"key cell '{await cell.InnerTextAsync()}' is clipped");
+            }
+        }
+        // Task names are text: left-aligned; numbers right-aligned.
+        Assert.Equal("left", await firstRow[0].EvaluateAsync<string>("c => getComputedStyle(c).textAlign"));
+        Assert.Equal("right", await firstRow[1].EvaluateAsync<string>("c => getComputedStyle(c).textAlign"));
         Assert.DoesNotContain("PValueT", await page.ContentAsync());
         Assert.DoesNotContain("\u2212", await table.InnerTextAsync());
     }

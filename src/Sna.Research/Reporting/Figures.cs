@@ -64,9 +64,11 @@ public static class Figures
                 label.LabelFontSize = 11;
                 label.LabelFontName = ReportFonts.Family;
                 label.LabelFontColor = Colors.Black;
-                label.OffsetX = 6;
+                // Right of the point, or left of it in the right quarter of the axis, so that no label is cut at the edge.
+                bool left = lx[i] > lo + 0.75 * (hi - lo);
+                label.OffsetX = left ? -6 : 6;
                 label.OffsetY = -4;
-                label.LabelAlignment = Alignment.LowerLeft;
+                label.LabelAlignment = left ? Alignment.LowerRight : Alignment.LowerLeft;
             }
         }
 
@@ -111,15 +113,15 @@ public static class Figures
             int best = l.OptimalLayerByTask[j];
             int row = Array.IndexOf(l.Layers.ToArray(), best);
             if (row < 0) continue;
-            var mk = plt.Add.Marker(j, row, MarkerShape.OpenSquare, 14, Colors.Red);
-            mk.LegendText = j == 0 ? "optimal layer" : "";
+            plt.Add.Marker(j, row, MarkerShape.OpenSquare, 14, Colors.Red);
         }
         CategoryTicks(plt.Axes.Bottom, l.Tasks, rotate: true);
         CategoryTicks(plt.Axes.Left, l.Layers.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray(), rotate: false);
         plt.Axes.SetLimits(-0.5, nt - 0.5, -0.5, nl - 0.5);
         plt.Title("Layer specialization: mean improvement per layer and task", 13);
         plt.YLabel("layer");
-        plt.ShowLegend(Alignment.UpperRight);
+        // No legend: inside the axes it covers a cell; the figure's caption says what the red squares are.
+        plt.HideLegend();
         ReportFonts.Apply(plt);
         return plt;
     }

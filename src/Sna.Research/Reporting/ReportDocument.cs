@@ -65,6 +65,16 @@ public sealed class ReportDocument
     /// <summary>Appends a figure.</summary>
     public ReportDocument Figure(FigureFile f) { _blocks.Add(new FigureBlock(f)); return this; }
 
+    /// <summary>
+    /// Which columns hold text (left-aligned) rather than numbers (right-aligned): a column whose cells contain a word (three
+    /// letters in a row: task names, methods, "not estimable …"); numbers, percentages, intervals and "L3 k10 x2" stay right.
+    /// The first column (always left, pinned) and key-value tables (all left) are not marked.
+    /// </summary>
+    public static bool[] TextColumns(TableBlock t) =>
+        t.Headers.Select((_, j) => j > 0 && !t.KeyValue && t.Rows.Any(r => j < r.Count && WordPattern.IsMatch(r[j]))).ToArray();
+
+    private static readonly System.Text.RegularExpressions.Regex WordPattern = new(@"\p{L}{3}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     /// <summary>Self-contained HTML5: inline CSS, figures as base64 PNG (or inline SVG), no external resources.</summary>
     public string ToHtml(bool inlineSvg = false)
     {
@@ -79,8 +89,9 @@ public sealed class ReportDocument
         sb.Append("table{border-collapse:separate;border-spacing:0;font-size:.86em}th,td{border:1px solid #ccc;border-width:0 1px 1px 0;padding:.2em .45em;text-align:right;white-space:nowrap}\n");
         sb.Append("tr>:first-child{border-left-width:1px}thead th{border-top-width:1px}\n");
         sb.Append("th{background:#f2f2f2;white-space:normal}td:first-child,th:first-child{text-align:left;position:sticky;left:0;z-index:1}td:first-child{background:#fff}\n");
-        sb.Append("caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0;position:sticky;left:0}td.wrap{white-space:normal;text-align:left;min-width:14em}\n");
+        sb.Append("caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0;position:sticky;left:0}td.wrap{white-space:normal;text-align:left;min-width:14em}th.t,td.t{text-align:left}\n");
         sb.Append("table.kv th,table.kv td{text-align:left;white-space:normal}table.kv td:first-child{font-weight:600;white-space:nowrap}\n");
+        sb.Append("h1{font-size:1.7em;overflow-wrap:anywhere}@media (max-width:600px){h1{font-size:1.35em}h2{font-size:1.2em}}\n");
         sb.Append("h1,h2,p,li,td.wrap,table.kv td,figcaption{overflow-wrap:anywhere}\n");
         sb.Append("figure{margin:1em 0}figure img,figure svg{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:.9em}\n");
         sb.Append(".note{color:#555;font-style:italic}nav ul{columns:2}code{background:#f6f6f6;padding:0 .2em}\n");
@@ -110,12 +121,17 @@ public sealed class ReportDocument
                 case TableBlock t:
                     sb.Append("<div class=\"table-wrap\">\n");
                     sb.Append($"<table id=\"{E(t.Id)}\"{(t.KeyValue ? " class=\"kv\"" : "")}>\n<caption>").Append(E(t.Caption)).Append("</caption>\n<thead><tr>");
-                    foreach (var h in t.Headers) sb.Append("<th>").Append(E(h)).Append("</th>");
+                    var text = TextColumns(t);
+                    for (int j = 0; j < t.Headers.Count; j++) sb.Append(text[j] ? "<th class=\"t\">" : "<th>").Append(E(t.Headers[j])).Append("</th>");
                     sb.Append("</tr></thead>\n<tbody>\n");
                     foreach (var row in t.Rows)
                     {
                         sb.Append("<tr>");
-                        foreach (var c in row) sb.Append(c.Length > 40 ? "<td class=\"wrap\">" : "<td>").Append(E(c)).Append("</td>");
+                        for (int j = 0; j < row.Count; j++)
+                        {
+                            string c = row[j];
+                            sb.Append(c.Length > 40 ? "<td class=\"wrap\">" : j < text.Length && text[j] ? "<td class=\"t\">" : "<td>").Append(E(c)).Append("</td>");
+                        }
                         sb.Append("</tr>\n");
                     }
                     sb.Append("</tbody>\n</table>\n</div>\n");
@@ -161,7 +177,8 @@ public sealed class ReportDocument
                 case TableBlock t:
                     sb.Append("**").Append(t.Caption).Append("**\n\n");
                     sb.Append("| ").Append(string.Join(" | ", t.Headers.Select(Cell))).Append(" |\n");
-                    sb.Append('|').Append(string.Join("|", t.Headers.Select((_, i) => i == 0 ? " --- " : " ---: "))).Append("|\n");
+                    var text = TextColumns(t);
+                    sb.Append('|').Append(string.Join("|", t.Headers.Select((_, i) => i == 0 ? " --- " : text[i] ? " :--- " : " ---: "))).Append("|\n");
                     foreach (var row in t.Rows) sb.Append("| ").Append(string.Join(" | ", row.Select(Cell))).Append(" |\n");
                     sb.Append('\n');
                     break;

@@ -115,7 +115,8 @@ public static class ReportWriter
             ? Save(Figures.ClassificationZones(cls), ClassifyFigure, $"Figure 2. Accuracy change per margin zone vs multiplier at layer {cls.BestLayer} (the layer where Zone 1 gains most).") : null;
         if (fCls is not null) figures.Add(fCls);
 
-        string title = options.Title ?? $"SNA sweep report: {a.SweepName} ({a.ModelName})";
+        // The title names the model; its full path and hash are in the provenance block and the overview.
+        string title = options.Title ?? $"SNA sweep report: {a.SweepName} ({ShortModelName(a.ModelName)})";
         var adjusted = StatisticsSections.AdjustControls(a.Controls, options.Controls ?? [], options.ControlsHeldOut);
         var doc = BuildDocument(title, a, options, adjusted, f1, fLayer, fMult, fInt, fCls, set);
         string html = Path.Combine(outDir, "report.html"), md = Path.Combine(outDir, "report.md"), json = Path.Combine(outDir, "summary.json");
@@ -335,6 +336,10 @@ public static class ReportWriter
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A model directory's name ("/…/models/sna-demo-gpt2" → "sna-demo-gpt2"); a hub id ("org/name") or bare name as given.</summary>
+    public static string ShortModelName(string model) =>
+        Path.IsPathRooted(model) || model.StartsWith('.') || model.Contains('\\') ? Path.GetFileName(model.TrimEnd('/', '\\')) is { Length: > 0 } n ? n : model : model;
 
     /// <summary>Calibrated boundaries are shown only when the fitted slope is negative with p below this.</summary>
     public const double CalibrationAlpha = 0.05;

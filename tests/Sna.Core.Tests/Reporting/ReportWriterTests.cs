@@ -262,4 +262,30 @@ public sealed class ReportWriterTests : IDisposable
         for (int i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
         return n;
     }
+
+    /// <summary>What a reviewer sees (#16): text columns (task names, methods, "not estimable …") are left-aligned, numbers right;
+    /// the title names the model directory, not its whole path (the path and hash are in the provenance block).</summary>
+    [Fact]
+    public void Text_columns_are_left_aligned_numbers_right_and_the_title_names_the_model()
+    {
+        var t = new TableBlock("t", "c", ["task", "zone", "tasks", "best configuration", "fitted"],
+            [["math-easy", "1", "math-easy, code-easy", "L3 k10 x2", "0.07"], ["poetry-hard", "3", "", "L0 k5 x1.5", "not estimable (slope -0.19)"]]);
+        Assert.Equal([false, false, true, false, true], ReportDocument.TextColumns(t));   // the first column is left by CSS (pinned)
+        var d = new ReportDocument("r");
+        d.Table("t", "c", t.Headers, t.Rows);
+        string html = d.ToHtml();
+        Assert.Contains("<th class=\"t\">tasks</th>", html);
+        Assert.Contains("<td class=\"t\">math-easy, code-easy</td>", html);
+        Assert.Contains("<td>L3 k10 x2</td>", html);
+        Assert.Contains("<td>1</td>", html);
+        Assert.Contains("<td>math-easy</td>", html);
+        Assert.Contains("| --- | ---: | :--- | ---: | :--- |", d.ToMarkdown());
+
+        Assert.Equal("sna-demo-gpt2", ReportWriter.ShortModelName("/work/x/models/sna-demo-gpt2/"));
+        Assert.Equal("openai-community/gpt2-medium", ReportWriter.ShortModelName("openai-community/gpt2-medium"));
+        var set = new SweepResultSet(SyntheticSweep.Create().Rows, "s", "/very/long/path/to/models/sna-demo-gpt2", new string('a', 64));
+        string page = File.ReadAllText(ReportWriter.Write(set, new ReportOptions { WriteSvg = false }, Path.Combine(_dir, "title")).HtmlPath);
+        Assert.Contains("<h1>SNA sweep report: s (sna-demo-gpt2)</h1>", page);
+        Assert.Contains("/very/long/path/to/models/sna-demo-gpt2", page);   // still in the provenance block
+    }
 }
