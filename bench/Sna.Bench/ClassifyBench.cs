@@ -27,13 +27,13 @@ public static class ClassifyBench
 {
     public static int Run(string[] args)
     {
-        bool quick = args.Contains("--quick");
-        int n = IntOption(args, "--n", quick ? 16 : 200);
-        int trainN = IntOption(args, "--train-n", quick ? 16 : 100);
-        int batch = IntOption(args, "--batch", 32);
-        int compareN = Math.Min(n, IntOption(args, "--compare-n", quick ? 8 : 32));
-        int chunk = Math.Max(1, IntOption(args, "--chunk", quick ? 4 : 8));
-        int naivePerChunk = IntOption(args, "--naive-per-chunk", 1);
+        bool quick = BenchArgs.Flag(args, "--quick");
+        int n = BenchArgs.Int(args, "--n", quick ? 16 : 200);
+        int trainN = BenchArgs.Int(args, "--train-n", quick ? 16 : 100);
+        int batch = BenchArgs.Int(args, "--batch", 32);
+        int compareN = Math.Min(n, BenchArgs.Int(args, "--compare-n", quick ? 8 : 32));
+        int chunk = Math.Max(1, BenchArgs.Int(args, "--chunk", quick ? 4 : 8));
+        int naivePerChunk = BenchArgs.Int(args, "--naive-per-chunk", 1);
         string? root = FindRepoRoot();
         if (root is null) { Console.Error.WriteLine("error: repository root (Sna.sln) not found: the bench reads data/sst2/dev.tsv and the GPT-2 tokenizer of models/sna-demo-gpt2"); return 2; }
 
@@ -49,8 +49,8 @@ public static class ClassifyBench
         var options = new ClassifyOptions
         {
             N = n, TrainN = trainN, Seed = 42, BatchSize = batch, NaiveSample = 0, Engine = ClassifyEngine.Prefix,
-            Layers = args.Contains("--layers") ? ParseList(args, "--layers", int.Parse) : null,
-            Multipliers = args.Contains("--multipliers") ? ParseList(args, "--multipliers", s => float.Parse(s, System.Globalization.CultureInfo.InvariantCulture)) : [1, 2, 4, 8, 12, 16],
+            Layers = BenchArgs.List(args, "--layers", int.Parse),
+            Multipliers = BenchArgs.List(args, "--multipliers", BenchArgs.Float) ?? [1, 2, 4, 8, 12, 16],
         };
         var reporter = new Reporter(p => { if (p.Done == p.Total || p.Done % 30 == 0) Console.Error.Write($"\r{p.Stage}: {p.Done}/{p.Total}   "); });
         sw.Restart();
@@ -126,17 +126,6 @@ public static class ClassifyBench
         catch (UnauthorizedAccessException) { return "?"; }
     }
 
-    private static int IntOption(string[] args, string name, int dflt)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : dflt;
-    }
-
-    private static T[] ParseList<T>(string[] args, string name, Func<string, T> parse)
-    {
-        int i = Array.IndexOf(args, name);
-        return args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(parse).ToArray();
-    }
 
     private static string? FindRepoRoot()
     {

@@ -19,9 +19,9 @@ public static class ControlsBench
 {
     public static int Run(string[] args)
     {
-        bool quick = args.Contains("--quick");
-        int seeds = IntOption(args, "--seeds", quick ? 60 : 499);
-        int count = IntOption(args, "--count", 8);
+        bool quick = BenchArgs.Flag(args, "--quick");
+        int seeds = BenchArgs.Int(args, "--seeds", quick ? 60 : 499);
+        int count = BenchArgs.Int(args, "--count", 8);
         float mult = 2f;
         string? root = FindRepoRoot();
         if (root is null) { Console.Error.WriteLine("error: repository root (Sna.sln) not found"); return 2; }
@@ -59,11 +59,6 @@ public static class ControlsBench
 
     static string Load() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]);
 
-    static int IntOption(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
-    }
 
     static string? FindRepoRoot()
     {

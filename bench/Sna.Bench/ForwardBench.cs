@@ -16,12 +16,11 @@ public static class ForwardBench
     public static int Run(string[] args)
     {
         bool quick = args.Contains("--quick");
-        int di = Array.IndexOf(args, "--dtype");
-        var dtype = di >= 0 && di + 1 < args.Length ? args[di + 1].ToLowerInvariant() switch
+        var dtype = BenchArgs.String(args, "--dtype", "f32")!.ToLowerInvariant() switch
         {
             "f32" => WeightDType.F32, "f16" => WeightDType.F16, "bf16" => WeightDType.BF16,
             _ => throw new ArgumentException("--dtype must be f32, f16 or bf16"),
-        } : WeightDType.F32;
+        };
         int reps = quick ? 3 : 7;
         AnsiConsole.MarkupLine($"[bold]Forward pass[/] — weights {dtype}, GEMM: {Markup.Escape(GemmProviders.Describe())}, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         var table = new Table().AddColumn("model").AddColumn("batch × tokens").AddColumn("best ms").AddColumn("median ms").AddColumn("GFLOP").AddColumn("GFLOP/s");

@@ -17,7 +17,7 @@ public static class StoreBench
 {
     public static int Run(string[] args)
     {
-        string Opt(string name, string dflt) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        string Opt(string name, string dflt) => BenchArgs.String(args, name, dflt)!;
         int batches = int.Parse(Opt("--batches", "200"), CultureInfo.InvariantCulture);
         int rowsPerBatch = int.Parse(Opt("--rows", "512"), CultureInfo.InvariantCulture);
         Console.WriteLine($"store bench: {batches} batches × {rowsPerBatch} rows; load average {LoadAverage()}");

@@ -26,7 +26,7 @@ public static class SweepBench
     public static int Run(string[] args)
     {
         bool quick = args.Contains("--quick");
-        string Opt(string name, string dflt) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        string Opt(string name, string dflt) => BenchArgs.String(args, name, dflt)!;
         int naiveSamples = int.Parse(Opt("--naive-samples", quick ? "20" : "200"), CultureInfo.InvariantCulture);
         int threads = int.Parse(Opt("--threads", "1"), CultureInfo.InvariantCulture);
         var positions = Opt("--positions", "both") switch
