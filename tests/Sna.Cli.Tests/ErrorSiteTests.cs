@@ -23,12 +23,7 @@ public sealed class ErrorSiteTests : IDisposable
         _tmp.Dispose();
     }
 
-    private string File(string name, string text)
-    {
-        string p = Path.Combine(_tmp.Path, name);
-        System.IO.File.WriteAllText(p, text);
-        return p;
-    }
+    private string File(string name, string text) => _tmp.Write(name, text);
 
     private static void AssertExit(int expected, (int Exit, string Out, string Err) r, string? contains = null)
     {

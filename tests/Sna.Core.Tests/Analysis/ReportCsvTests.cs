@@ -5,16 +5,12 @@ namespace Sna.Core.Tests.Analysis;
 
 public sealed class ReportCsvTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sna-csv-").FullName;
+    private readonly TempDir _tmp = new();
+    private string Dir => _tmp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _tmp.Dispose();
 
-    private string Write(string name, string text)
-    {
-        string p = Path.Combine(_dir, name);
-        File.WriteAllText(p, text);
-        return p;
-    }
+    private string Write(string name, string text) => _tmp.Write(name, text);
 
     [Fact]
     public void Reads_the_sweep_engine_export_by_header()
@@ -61,13 +57,13 @@ public sealed class ReportCsvTests : IDisposable
     public void Round_trips_through_ToCsv()
     {
         var original = SyntheticSweep.Create(randomControlSets: 2, controlTasks: 1);
-        string p = Path.Combine(_dir, "round.csv");
+        string p = Path.Combine(Dir, "round.csv");
         original.ToCsv(p);
         var back = SweepResultSet.FromCsv(p);
         Assert.Equal(original.Rows.Count, back.Rows.Count);
         Assert.Equal(original.Rows, back.Rows);                       // record equality, doubles bit-exact via "R"
         var odd = new SweepResultSet([new SweepRow("a \"b\", c", "d,1", "", 0, 1, 2, 3.5, " all ", "task", 0.1, 0.2, -1, -2, 100)]);
-        string q = Path.Combine(_dir, "odd.csv");
+        string q = Path.Combine(Dir, "odd.csv");
         odd.ToCsv(q);
         var r = SweepResultSet.FromCsv(q).Rows.Single();
         Assert.Equal("a \"b\", c", r.Task);
@@ -88,7 +84,7 @@ public sealed class ReportCsvTests : IDisposable
         Assert.Contains("3 fields", e3.Message);
         Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("e.csv", "")));
         Assert.Throws<Sna.Runtime.SnaInputException>(() => SweepResultSet.FromCsv(Write("q.csv", header + "\"t,0,1,2,3,all,task,0.1,0.2,-1,-1,5\n")));
-        Assert.Throws<FileNotFoundException>(() => SweepResultSet.FromCsv(Path.Combine(_dir, "absent.csv")));
+        Assert.Throws<FileNotFoundException>(() => SweepResultSet.FromCsv(Path.Combine(Dir, "absent.csv")));
     }
 
     [Theory]

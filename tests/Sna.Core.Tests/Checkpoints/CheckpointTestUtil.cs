@@ -4,26 +4,6 @@ using System.Text.Json;
 
 namespace Sna.Core.Tests.Checkpoints;
 
-/// <summary>A temporary directory deleted on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("sna-ckpt-test-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public string Write(string name, byte[] bytes)
-    {
-        string p = File(name);
-        System.IO.File.WriteAllBytes(p, bytes);
-        return p;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
 /// <summary>
 /// An independent, deliberately naive safetensors reader for cross-checking: reads the whole file with a FileStream,
 /// finds the tensor's offsets in the header and decodes elements one at a time with BinaryPrimitives.

@@ -4,18 +4,14 @@ namespace Sna.Core.Tests.Tokenization;
 
 public sealed class TokenizerErrorTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sna-tok-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDir _tmp = new();
+    private readonly string _dir;
 
-    public TokenizerErrorTests() => Directory.CreateDirectory(_dir);
+    public TokenizerErrorTests() => _dir = _tmp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _tmp.Dispose();
 
-    private string Write(string name, string content)
-    {
-        string path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    private string Write(string name, string content) => _tmp.Write(name, content);
 
     private const string TinyVocab = """{"a": 0, "b": 1, "ab": 2, "Ġ": 3, "<|endoftext|>": 4}""";
 
