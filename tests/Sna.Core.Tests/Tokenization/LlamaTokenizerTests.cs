@@ -140,39 +140,13 @@ public sealed class LlamaTokenizerTests : IDisposable
     public void FixtureTokenizer_ReproducesPromptTokens_AndBothTargetIds(string fixture, string tokensFile)
     {
         var tok = ModelTokenizer.FromDirectory(TestPaths.Fixture(fixture));
-        using var prompts = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("prompts.json")));
-        using var tokens = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(tokensFile)));
-        var p = prompts.RootElement;
-        var t = tokens.RootElement;
-        int checkedCount = 0;
-        void Check(string text, JsonElement ids, string what)
+        int checkedCount = TokenizerTestData.CheckFixtureGoldens(tok, fixture, tokensFile, roundTrip: false, (name, text, target, t) =>
         {
-            int[] expected = TokenizerTestData.Ids(ids);
-            int[] actual = tok.Encode(text);
-            Assert.True(expected.SequenceEqual(actual),
-                $"{fixture} {what} {JsonSerializer.Serialize(text)}: expected [{string.Join(",", expected)}] got [{string.Join(",", actual)}]");
-            checkedCount++;
-        }
-        foreach (var prompt in p.GetProperty("prompts").EnumerateObject())
-        {
-            string text = prompt.Value.GetProperty("text").GetString()!, target = prompt.Value.GetProperty("target").GetString()!;
-            Check(text, t.GetProperty("prompts").GetProperty(prompt.Name), $"prompt {prompt.Name}");
             var enc = tok.EncodeTarget(text, target);
             Assert.Equal(TargetTokens.InContext, enc.Rule);
-            Assert.Equal(t.GetProperty("targets").GetProperty(prompt.Name).GetInt32(), enc.FirstId);
-            Assert.Equal(t.GetProperty("targets_standalone").GetProperty(prompt.Name).GetInt32(), tok.Encode(target)[0]);
-        }
-        foreach (var set in p.GetProperty("sets").EnumerateObject())
-        {
-            var texts = set.Value.EnumerateArray().ToArray();
-            var ids = t.GetProperty("sets").GetProperty(set.Name).GetProperty("task").EnumerateArray().ToArray();
-            Assert.Equal(texts.Length, ids.Length);
-            for (int i = 0; i < texts.Length; i++) Check(texts[i].GetString()!, ids[i], $"set {set.Name}[{i}]");
-        }
-        var neutral = p.GetProperty("neutral").EnumerateArray().ToArray();
-        var neutralIds = t.GetProperty("neutral").EnumerateArray().ToArray();
-        for (int i = 0; i < neutral.Length; i++) Check(neutral[i].GetString()!, neutralIds[i], $"neutral[{i}]");
-        foreach (var s in t.GetProperty("strings").EnumerateObject()) Check(s.Name, s.Value, "string");
+            Assert.Equal(t.GetProperty("targets").GetProperty(name).GetInt32(), enc.FirstId);
+            Assert.Equal(t.GetProperty("targets_standalone").GetProperty(name).GetInt32(), tok.Encode(target)[0]);
+        });
         Assert.True(checkedCount >= 6 + 8 + 4, $"only {checkedCount} texts checked");
     }
 
