@@ -46,33 +46,29 @@ public static class FakeHubRepos
         return Text(doc.ToJsonString());
     }
 
-    /// <summary>The fixture's config.json with every key the hub's real config.json has, in the fixture's dimensions.</summary>
-    private static FakeFile Gpt2Config(string fixture)
+    /// <summary>A fixture's config.json with the keys the hub's real config.json also has (added when missing), in the fixture's dimensions.</summary>
+    private static FakeFile ConfigWith(string fixture, Dictionary<string, JsonNode?> hubKeys)
     {
         var c = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.Fixture(fixture), "config.json")))!.AsObject();
-        foreach (var (k, v) in new Dictionary<string, JsonNode?>
-        {
-            ["attn_pdrop"] = 0.1, ["embd_pdrop"] = 0.1, ["resid_pdrop"] = 0.1, ["initializer_range"] = 0.02,
-            ["summary_activation"] = null, ["summary_first_dropout"] = 0.1, ["summary_proj_to_labels"] = true,
-            ["summary_type"] = "cls_index", ["summary_use_proj"] = true,
-            ["task_specific_params"] = new JsonObject { ["text-generation"] = new JsonObject { ["do_sample"] = true, ["max_length"] = 50 } },
-            ["n_inner"] = null, ["reorder_and_upcast_attn"] = false, ["scale_attn_by_inverse_layer_idx"] = false, ["use_cache"] = true,
-        })
+        foreach (var (k, v) in hubKeys)
             if (!c.ContainsKey(k)) c[k] = v;
         return Text(c.ToJsonString());
     }
 
-    private static FakeFile PythiaConfig()
+    private static FakeFile Gpt2Config(string fixture) => ConfigWith(fixture, new()
     {
-        var c = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.Fixture("pythia-tiny-f16"), "config.json")))!.AsObject();
-        foreach (var (k, v) in new Dictionary<string, JsonNode?>
-        {
-            ["classifier_dropout"] = 0.1, ["initializer_range"] = 0.02, ["use_cache"] = true, ["transformers_version"] = "4.24.0",
-            ["attention_dropout"] = 0.0, ["hidden_dropout"] = 0.0, ["rope_scaling"] = null,
-        })
-            if (!c.ContainsKey(k)) c[k] = v;
-        return Text(c.ToJsonString());
-    }
+        ["attn_pdrop"] = 0.1, ["embd_pdrop"] = 0.1, ["resid_pdrop"] = 0.1, ["initializer_range"] = 0.02,
+        ["summary_activation"] = null, ["summary_first_dropout"] = 0.1, ["summary_proj_to_labels"] = true,
+        ["summary_type"] = "cls_index", ["summary_use_proj"] = true,
+        ["task_specific_params"] = new JsonObject { ["text-generation"] = new JsonObject { ["do_sample"] = true, ["max_length"] = 50 } },
+        ["n_inner"] = null, ["reorder_and_upcast_attn"] = false, ["scale_attn_by_inverse_layer_idx"] = false, ["use_cache"] = true,
+    });
+
+    private static FakeFile PythiaConfig() => ConfigWith("pythia-tiny-f16", new()
+    {
+        ["classifier_dropout"] = 0.1, ["initializer_range"] = 0.02, ["use_cache"] = true, ["transformers_version"] = "4.24.0",
+        ["attention_dropout"] = 0.0, ["hidden_dropout"] = 0.0, ["rope_scaling"] = null,
+    });
 
     private static byte[] Bin(string fixture, string workDir, string archive)
     {
