@@ -29,8 +29,15 @@ internal static unsafe class GemmBench
         int[] ms = StringOption(args, "--m") is { } mList ? mList.Split(',').Select(int.Parse).ToArray() : Ms;
 
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 160;
+        bool cpu = args.Contains("--cpu");
+        if (cpu) threads = 1;
         var managed = new ManagedGemm(threads);
         OpenBlasGemm? openblas = OpenBlasGemm.TryCreate();
+        if (cpu)
+        {
+            nint lib = NativeLibrary.Load(OpenBlasGemm.LibraryName);
+            ((delegate* unmanaged<int, void>)NativeLibrary.GetExport(lib, "openblas_set_num_threads"))(1);
+        }
         AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each)");
         AnsiConsole.MarkupLine($"managed : {Markup.Escape(GemmProviders.Describe(managed))}");
         AnsiConsole.MarkupLine(openblas != null
@@ -78,7 +85,7 @@ internal static unsafe class GemmBench
                     () => managed.Sgemm(a, M, b16.Matrix, c16, false),
                 };
                 if (openblas != null) runners.Add(() => openblas.Sgemm(a, M, b32.Matrix, cBlas, false));
-                double[] best = Measure(runners, reps, minSeconds);
+                double[] best = cpu ? MeasureCpu(runners, reps, minSeconds) : Measure(runners, reps, minSeconds);
                 double[] gflops = best.Select(t => flops / t / 1e9).ToArray();
 
                 var row = new List<string>
@@ -206,6 +213,36 @@ internal static unsafe class GemmBench
         AnsiConsole.Write(table);
         if (File.Exists("/proc/loadavg")) AnsiConsole.MarkupLine($"load average after run: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out Timespec ts);
+    private struct Timespec { public long Sec; public long Nsec; }
+    private static double ThreadCpu() { ClockGetTime(3, out var ts); return ts.Sec + ts.Nsec * 1e-9; }
+    /// <summary>
+    /// <c>--cpu</c>: best thread-CPU seconds per call, both providers on one thread (OpenBLAS via openblas_set_num_threads),
+    /// so time the process spends descheduled by other work does not count: a steadier kernel comparison on a busy machine
+    /// than wall time (which the default 2-thread mode reports).
+    /// </summary>
+    private static double[] MeasureCpu(List<Action> runners, int reps, double minSeconds)
+    {
+        var iters = new int[runners.Count];
+        var best = Enumerable.Repeat(double.MaxValue, runners.Count).ToArray();
+        for (int r = 0; r < runners.Count; r++)
+        {
+            runners[r]();
+            double t0 = ThreadCpu();
+            runners[r]();
+            iters[r] = (int)Math.Clamp(Math.Ceiling(minSeconds / Math.Max(ThreadCpu() - t0, 1e-7)), 1, 100000);
+        }
+        for (int rep = 0; rep < reps; rep++)
+            for (int r = 0; r < runners.Count; r++)
+            {
+                double t0 = ThreadCpu();
+                for (int i = 0; i < iters[r]; i++) runners[r]();
+                best[r] = Math.Min(best[r], (ThreadCpu() - t0) / iters[r]);
+            }
+        return best;
     }
 
     /// <summary>Best seconds per call for each runner; runners are interleaved inside each repetition.</summary>

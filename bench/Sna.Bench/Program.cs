@@ -29,6 +29,7 @@ switch (command)
         Console.WriteLine("usage: Sna.Bench <command> [options]");
         Console.WriteLine("  gemm [--quick] [--threads N] [--reps N] [--m 256,1344] [--keep-openblas-env]   GEMM GFLOP/s: managed (F32, F16 B) vs OpenBLAS's");
         Console.WriteLine("                                            native kernel (re-runs itself without OPENBLAS_CORETYPE/_L2_SIZE)");
+        Console.WriteLine("  gemm --cpu [--quick] [--m LIST]           the same on one thread each, timed by thread CPU time (busy machines)");
         Console.WriteLine("  gemm --cold [--quick] [--threads N]       small-M GEMM with B streamed from DRAM (GFLOP/s, GB/s)");
         Console.WriteLine("  forward [--quick] [--dtype f32|f16|bf16]  forward-pass latency, GPT-2 Small/Medium shapes");
         Console.WriteLine("  memory [all|xl-f16|xl-bf16|xl-f32|medium-file] [--tokens N]   resident memory of 16/32-bit weights");
