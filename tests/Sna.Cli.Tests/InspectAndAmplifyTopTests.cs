@@ -176,6 +176,28 @@ public class InspectAndAmplifyTopTests
         Assert.Equal(Math.Min(1.0, 2 * tail), em.GetProperty("mcnemar_p").GetDouble(), 12);
     }
 
+    /// <summary>
+    /// issue #16: `sna baseline` gives the same below-Zone-1 verdict as `sna advise` and the web (ZoneAdvice): on the bundled
+    /// model " Paris" after "The capital of France is" has P ≈ 2.5e-7 at rank 33,761 (zone 1 by P, but the model does not know
+    /// it), while " 7" after "What is 3 + 4? Answer:" is a Zone 1 target the model knows (rank 4).
+    /// </summary>
+    [Fact]
+    public void Baseline_says_below_zone_1_when_the_model_does_not_know_the_target()
+    {
+        var unknown = CliHarness.Json("baseline", "--prompt", "The capital of France is", "--target", " Paris", "--json");
+        Assert.Equal(1, unknown.GetProperty("zone").GetInt32());
+        Assert.True(unknown.GetProperty("rank").GetInt32() > Sna.Research.Method.Advisor.KnowledgeRank);
+        Assert.True(unknown.GetProperty("below_zone_1").GetBoolean());
+        var known = CliHarness.Json("baseline", "--prompt", "What is 3 + 4? Answer:", "--target", " 7", "--json");
+        Assert.Equal(1, known.GetProperty("zone").GetInt32());
+        Assert.False(known.GetProperty("below_zone_1").GetBoolean());
+        var (code, text, _) = CliHarness.Run("baseline", "--prompt", "The capital of France is", "--target", " Paris");
+        Assert.Equal(0, code);
+        Assert.Contains(Sna.Research.Method.ZoneAdvice.BelowZone1Label, text);
+        Assert.Contains(Sna.Research.Method.ZoneAdvice.BelowZone1Advice(), text);
+        Assert.DoesNotContain("where SNA helps most", text);
+    }
+
     private static double LogChoose(int n, int k)
     {
         double s = 0;

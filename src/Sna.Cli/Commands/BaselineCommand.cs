@@ -1,3 +1,4 @@
+using System.Globalization;
 using Sna.Research.Formatting;
 using Sna.Runtime;
 using System.CommandLine;
@@ -59,6 +60,7 @@ public static class BaselineCommand
                     ["logprob"] = s.LogProb,
                     ["rank"] = s.Rank,
                     ["zone"] = zone,
+                    ["below_zone_1"] = ZoneAdvice.IsBelowZone1(zone, s.Rank),
                     ["score"] = MethodOptions.ScoreText(kind),
                     ["top"] = new JsonArray(topK.Select(t => (JsonNode)new JsonObject { ["id"] = t.Id, ["token"] = tok.TokenText(t.Id), ["probability"] = t.Probability }).ToArray()),
                     ["run"] = Common.RunRecord(m, tok, policy),
@@ -71,8 +73,11 @@ public static class BaselineCommand
             AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
             AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
-            summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4"), s.Rank.ToString(), $"{zone} ({ZoneText(zone, z)})");
+            bool below = ZoneAdvice.IsBelowZone1(zone, s.Rank);
+            summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4", CultureInfo.InvariantCulture), s.Rank.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(below ? $"{ZoneAdvice.BelowZone1Label} (zone {zone} by P, but rank {s.Rank:N0} > {Advisor.KnowledgeRank:N0})" : $"{zone} ({ZoneText(zone, z)})"));
             AnsiConsole.Write(summary);
+            if (below) AnsiConsole.MarkupLine(Markup.Escape(ZoneAdvice.BelowZone1Advice()));
             var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");
             for (int i = 0; i < topK.Length; i++)
                 t.AddRow((i + 1).ToString(), topK[i].Id.ToString(), Markup.Escape(Common.Printable(tok.TokenText(topK[i].Id))), Num.Prob(topK[i].Probability));
