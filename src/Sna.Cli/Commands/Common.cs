@@ -107,7 +107,7 @@ internal static class Common
         return o;
     }
 
-    /// <summary>The version <c>sna --version</c> prints, with the commit (<c>0.1.0+e52b821…</c>); every JSON <c>run</c> record carries it.</summary>
+    /// <summary>The version <c>sna --version</c> prints, with the commit (<c>0.2.0+e52b821…</c>); every JSON <c>run</c> record carries it.</summary>
     public static string Version { get; } =
         typeof(Common).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion
         ?? typeof(Common).Assembly.GetName().Version?.ToString() ?? "unknown";

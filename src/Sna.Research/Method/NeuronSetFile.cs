@@ -46,7 +46,7 @@ public sealed record NeuronSetFile
     public required string TextsSha256 { get; init; }
     /// <summary><c>prepend</c> or <c>none</c>.</summary>
     public required string Bos { get; init; }
-    /// <summary>Version of the tool that wrote the file (<c>0.1.0+commit</c>).</summary>
+    /// <summary>Version of the tool that wrote the file (<c>0.2.0+commit</c>).</summary>
     public required string ToolVersion { get; init; }
     /// <summary>When the file was written (UTC, ISO 8601).</summary>
     public required DateTimeOffset Created { get; init; }

@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace Sna.Research.Provenance;
 
-/// <summary>The toolkit's version as <c>sna --version</c> prints it: semantic version plus the commit (<c>0.1.0+e52b821…</c>).</summary>
+/// <summary>The toolkit's version as <c>sna --version</c> prints it: semantic version plus the commit (<c>0.2.0+e52b821…</c>).</summary>
 public static class SnaVersion
 {
     /// <summary>The informational version of this assembly (the SDK appends <c>+commit</c> when built from git).</summary>
