@@ -19,7 +19,7 @@ public static class ClassifyCommand
     public static Command Build()
     {
         var model = Options.Model();
-        var data = new Option<string?>("--data", "-d") { Description = "GLUE-format TSV (header, then text<TAB>label). Default: the bundled SST-2 validation set data/sst2/dev.tsv." };
+        var data = new Option<string?>("--data", "-d") { Description = "GLUE-format TSV: a header naming the columns sentence and label (tab-separated), then one text<TAB>label per line. Default: the bundled SST-2 validation set data/sst2/dev.tsv." };
         var n = Options.Int("--n", "Evaluation rows, sampled with --seed.", 1, 1_000_000, 200);
         var seed = Options.Seed("--seed", "Sampling seed (Fisher–Yates with xoshiro256**; the same rows on every machine).", 42UL);
         var trainN = Options.Int("--train-n", "Rows for choosing neurons: the rows after the evaluation rows in the same permutation (disjoint).", 1, 1_000_000, 100);
