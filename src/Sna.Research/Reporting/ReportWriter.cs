@@ -163,7 +163,7 @@ public static class ReportWriter
             ["task", "prompts", "configs", "baseline P_base", "zone", "mean impr.", "impr. of mean P", "median impr.",
              "max impr. (in-sample)", "success rate", "golden", "best layer", "localization", "best configuration (in-sample)"],
             a.Tasks.Select(t => (IReadOnlyList<string>)[t.Task, I(t.Prompts), I(t.Configurations), Fmt.Prob(t.Baseline),
-                I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MeanImprovementOfMeansPct, 2), Fmt.Pct(t.MeanMedianImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Fmt.F(t.SuccessRate, 2), I(t.GoldenZoneCount),
+                I(t.Zone), Fmt.Pct(t.MeanImprovementPct, 2), Fmt.Pct(t.MeanImprovementOfMeansPct, 2), Fmt.Pct(t.MeanMedianImprovementPct, 2), Fmt.Pct(t.MaxImprovementPct, 2), Sna.Research.Formatting.Num.Share(t.SuccessRate), I(t.GoldenZoneCount),
                 I(t.BestLayer), Fmt.F(t.Localization, 2), Compact(t.Best.Configuration)]));
 
         // Statistics
@@ -192,7 +192,7 @@ public static class ReportWriter
         d.H("zones", 2, "Zone model");
         d.Table("table-zones", "Tasks by baseline zone", ["zone", "tasks", "n", "mean baseline", "mean impr.", "max impr.", "mean success rate"],
             a.Zones.Select(g => (IReadOnlyList<string>)[g.Label, string.Join(", ", g.Tasks), I(g.Tasks.Count), Fmt.Prob(g.MeanBaseline),
-                Fmt.Pct(g.MeanImprovementPct, 2), Fmt.Pct(g.MaxImprovementPct, 2), Fmt.F(g.MeanSuccessRate, 2)]));
+                Fmt.Pct(g.MeanImprovementPct, 2), Fmt.Pct(g.MaxImprovementPct, 2), Sna.Research.Formatting.Num.Share(g.MeanSuccessRate)]));
         d.P("Paper (GPT-2 Medium): Zone 1 mean +27.85% (up to +70.3%), Zone 2 unstable, Zone 3 rarely above +7%.", note: true);
         d.H("calibration", 3, "Threshold calibration");
         if (a.Calibration is { } cal)
