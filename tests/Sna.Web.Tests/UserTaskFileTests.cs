@@ -50,6 +50,20 @@ public sealed class UserTaskFileTests
 
             var bad = await s.PostAsync("/api/discover", new { model = WebServer.TinyId, task = "broken", layer = 1, topK = 4 });
             Assert.Equal(400, bad.Status);
+
+            // Does the answer change? The exact-match panel on the user's task: the library's GenerationEvaluator on the resolved suite.
+            var em = await s.PostAsync("/api/exact-match", new { model = WebServer.TinyId, task = "capitals", layer = 1, count = 4, multiplier = 3, generate = 4 });
+            Assert.True(em.Status == 200, em.Body?.ToJsonString());
+            var neurons = want.Select(n => n.Index).ToArray();
+            Assert.Equal(neurons, em.Body!["neurons"]!.AsArray().Select(n => (int)n!).ToArray());
+            var g = Sna.Research.Experiments.GenerationEvaluator.Evaluate(model, ModelTokenizer.FromDirectory(TestPaths.TinyDir), suite,
+                Amplification.Single(1, neurons, 3f), BosPolicy.Prepend, 0, 4);
+            Assert.Equal(suite.Prompts.Count, (int)em.Body["n"]!);
+            Assert.Equal(g.ExactMatch.CorrectBefore, (int)em.Body["correctBefore"]!);
+            Assert.Equal(g.ExactMatch.CorrectAfter, (int)em.Body["correctAfter"]!);
+            var tok = ModelTokenizer.FromDirectory(TestPaths.TinyDir);
+            Assert.Equal(g.Prompts.Select(p => tok.Decode(p.After)), em.Body["prompts"]!.AsArray().Select(p => (string)p!["amplified"]!));
+            Assert.Equal(suite.Prompts.Select(p => p.Target), em.Body["prompts"]!.AsArray().Select(p => (string)p!["target"]!));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
