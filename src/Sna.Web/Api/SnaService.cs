@@ -75,10 +75,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         string prompt = v.Text("prompt", r.Prompt, options.MaxPromptChars);
         string target = v.Text("target", r.Target, options.MaxPromptChars);
         int layer = v.Layer("layer", r.Layer, entry);
-        int[]? neurons = null; int count = 0;
-        if (r.Neurons is { Length: > 0 }) neurons = v.Neurons("neurons", r.Neurons, entry);
-        else if (r.Count is null) v.Add("neurons", "give neurons (a list of indices) or count (how many discovered neurons to use)");
-        else count = v.Range("count", r.Count.Value, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        var (neurons, count) = v.NeuronChoice(r.Neurons, r.Count, entry);
         double mult = v.Multiplier("multiplier", r.Multiplier);
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? 12, 0, MaxGenerate);
@@ -129,10 +126,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         var task = v.Task(r.Task, tasks);
         if (string.IsNullOrEmpty(r.Task)) v.Add("task", "task is required: exact match is measured on a task's prompts (GET /api/tasks)");
         int layer = v.Layer("layer", r.Layer, entry);
-        int[]? neurons = null; int count = 0;
-        if (r.Neurons is { Length: > 0 }) neurons = v.Neurons("neurons", r.Neurons, entry);
-        else if (r.Count is null) v.Add("neurons", "give neurons (a list of indices) or count (how many discovered neurons to use)");
-        else count = v.Range("count", r.Count.Value, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        var (neurons, count) = v.NeuronChoice(r.Neurons, r.Count, entry);
         double mult = v.Multiplier("multiplier", r.Multiplier);
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? GenerationEvaluator.DefaultMaxNewTokens, 1, MaxGenerate);
@@ -335,6 +329,14 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
                 foreach (int n in neurons.Distinct())
                     if (n < 0 || n >= d) { Add(field, $"neuron {n} is out of range: the model has {d} MLP neurons per layer (0..{d - 1})"); break; }
             return neurons.Distinct().ToArray();
+        }
+
+        /// <summary>Explicit <c>neurons</c>, or <c>count</c> discovered neurons (one of the two is required).</summary>
+        public (int[]? Neurons, int Count) NeuronChoice(int[]? neurons, int? count, ModelEntry? e)
+        {
+            if (neurons is { Length: > 0 }) return (Neurons("neurons", neurons, e), 0);
+            if (count is null) { Add("neurons", "give neurons (a list of indices) or count (how many discovered neurons to use)"); return (null, 0); }
+            return (null, Range("count", count.Value, 1, Math.Min(MaxTopK, e?.DMlp ?? MaxTopK)));
         }
 
         public double Multiplier(string field, double? m)
