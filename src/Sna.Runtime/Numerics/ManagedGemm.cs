@@ -9,10 +9,11 @@ namespace Sna.Runtime.Numerics;
 /// Pure managed SGEMM in the GotoBLAS style: B is packed into KC x NR micro-panels (16-bit weights are widened while packing,
 /// never into a full float copy), A into MR x KC micro-panels, and a register-blocked FMA micro-kernel computes MR x NR tiles
 /// (AVX-512: 12x32 with <c>Vector512</c>; AVX2: 6x16 with <c>Vector256</c>; portable: 4 x 2·<c>Vector&lt;float&gt;.Count</c>).
-/// <para>Blocking (tuned on Zen 5: 48 KB L1d, 1 MB L2, 2 x 512-bit FMA): each task packs a KC x (at most
-/// <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with AVX-512, held in L2), then for each MR-row micro-panel of A
-/// (MR x KC = 24 KB, held in L1) sweeps every B panel of the block, prefetching the next tile's C. KC = 512 halves the C
-/// reloads of a shallower block.</para>
+/// <para>Blocking (tuned on Zen 5: 48 KB L1d, 1 MB L2, 2 x 512-bit FMA): A is packed one pass of K at a time (all of K
+/// when the packed copy fits <see cref="PackedABudgetBytes"/>, else one KC block, packed while the previous block is
+/// computed); each column task packs a KC x (at most <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with
+/// AVX-512, held in L2), then for each MR-row micro-panel of A (MR x KC = 24 KB, held in L1) sweeps every B panel of the
+/// block, prefetching the next tile's C. KC = 512 halves the C reloads of a shallower block.</para>
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
@@ -34,6 +35,14 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     /// stays in the 1 MB L2 while every A micro-panel sweeps it).
     /// </summary>
     internal const int MaxPanelsPerTask = 12;
+    /// <summary>
+    /// Largest packed copy of A (Mp x K floats) that the packed path makes in one pass over K. Above it, A is packed one
+    /// KC block at a time (Mp x KC, written and read while in cache) and C makes a round trip per block; below it, each
+    /// column task keeps its C chunk in cache across the KC blocks (a small A then costs little to pack whole, and a wide
+    /// C, e.g. 128 x 50257, is not streamed once per block). Zen 5 A/B, one thread: at M = 256, K = 3072-4096 a pass per
+    /// block measured 4-8% faster than packing all of A first.
+    /// </summary>
+    internal const long PackedABudgetBytes = 2L << 20;
     /// <summary>Column tasks per thread on the small-M paths (dynamic scheduling balances noisy cores).</summary>
     internal const int TasksPerThread = 2;
     /// <summary>Rows of B per sweep of a column chunk on the small-M streaming path (C is reloaded once per sweep).</summary>
@@ -121,7 +130,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
     [ThreadStatic] private static NativeScratch? t_packB;
     [ThreadStatic] private static NativeScratch? t_tmp;
 
-    private enum Kind { PackA, Panel, Dot, Stream }
+    private enum Kind { Panel, Dot, Stream }
 
     private static int NR => 2 * TO.Width;
     private static int MR => TO.MR;
@@ -146,35 +155,68 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             return;
         }
 
-        // Pack all of A once (shared read-only by the tasks): block p (KC deep) at p*KC*Mp, panel i at i*MR*kc.
+        // A is packed into MR-row micro-panels (shared read-only by the column tasks) one pass of K at a time: within a
+        // pass starting at kp, KC block k0 is at (k0 - kp)*Mp and micro-panel i of a block at i*MR*kc.
         int panelsA = (m + mr - 1) / mr;
-        int mp = panelsA * mr;
-        job.Mp = mp;
-        job.Ap = (t_packA ??= new NativeScratch()).Get((long)mp * K);
-        job.Kind = Kind.PackA;
+        job.Mp = panelsA * mr;
         job.PanelsPerTask = Math.Max(1, (panelsA + tasksTarget - 1) / tasksTarget);
-        Dispatch(job, (panelsA + job.PanelsPerTask - 1) / job.PanelsPerTask, threads, pool, parallel && m > ManagedGemm.SmallM);
-
+        int packTasks = (panelsA + job.PanelsPerTask - 1) / job.PanelsPerTask;
         int nPanels = (N + nr - 1) / nr;
         if (m <= ManagedGemm.SmallM && !b.Transposed)
         {
-            // Streaming path: tasks are NR-aligned column chunks; each sweeps its chunk row block by row block.
+            // Streaming path: all of A (small) packed in one pass on this thread, then NR-aligned column chunks, each
+            // sweeping its chunk row block by row block.
+            job.PassK = K;
+            job.Ap0 = job.Ap1 = (t_packA ??= new NativeScratch()).Get((long)job.Mp * K);
+            job.Kind = Kind.Panel;
+            job.ColTasks = 0;
+            job.PackK0 = 0;
+            Dispatch(job, packTasks, threads, pool, false);
             job.Kind = Kind.Stream;
             job.ChunkCols = Math.Max(1, (nPanels + tasksTarget - 1) / tasksTarget) * nr;
             Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
-            job.A = null; job.C = null; job.Ap = null;
+            job.A = null; job.C = null; job.Ap0 = job.Ap1 = null;
             return;
         }
 
-        // Panel path: tasks are NR-aligned column chunks of at most MaxPanelsPerTask panels, as few as that allows (each task
-        // sweeps all of packed A once per KC block), in a multiple of the thread count with equal widths (balanced halves).
+        // Packed path. A pass is all of K when A's packed copy fits the budget (each column task then sweeps every KC block
+        // of its columns in turn, so its C chunk stays in cache between blocks); otherwise one KC block, so the packed A
+        // block (Mp x KC) is written and read while it is in cache, never a packed copy of all of a large A. Pass p is
+        // packed into buffer p % 2 while the column tasks of pass p - 1 read the other: dispatch p runs the column tasks
+        // of pass p, then the packing tasks of pass p + 1 (P passes take P + 1 dispatches).
+        job.PassK = (long)job.Mp * K * sizeof(float) <= ManagedGemm.PackedABudgetBytes ? K : ManagedGemm.KC;
+        int passes = (K + job.PassK - 1) / job.PassK;
+        long passFloats = (long)job.Mp * Math.Min(job.PassK, K);
+        float* apBuf = (t_packA ??= new NativeScratch()).Get(passes > 1 ? 2 * passFloats : passFloats); // [2][passK/KC][Mp/MR][kc][MR]
+        job.Ap0 = apBuf;
+        job.Ap1 = passes > 1 ? apBuf + passFloats : apBuf;
+        job.ChunkCols = ColumnChunk(N, parallel ? threads : 1);
+        int colTasks = (N + job.ChunkCols - 1) / job.ChunkCols;
         job.Kind = Kind.Panel;
-        int t = parallel ? threads : 1;
-        int panelTasks = Math.Max(t, (nPanels + ManagedGemm.MaxPanelsPerTask - 1) / ManagedGemm.MaxPanelsPerTask);
-        panelTasks = (panelTasks + t - 1) / t * t;
-        job.ChunkCols = Math.Max(1, (nPanels + panelTasks - 1) / panelTasks) * nr;
-        Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
-        job.A = null; job.C = null; job.Ap = null;
+        job.ColTasks = 0;
+        job.PackK0 = 0;
+        Dispatch(job, packTasks, threads, pool, parallel);
+        for (int k0 = 0; k0 < K; k0 += job.PassK)
+        {
+            job.K0 = k0;
+            job.ColTasks = colTasks;
+            job.PackK0 = k0 + job.PassK < K ? k0 + job.PassK : -1;
+            Dispatch(job, colTasks + (job.PackK0 >= 0 ? packTasks : 0), threads, pool, parallel);
+        }
+        job.A = null; job.C = null; job.Ap0 = job.Ap1 = null;
+    }
+
+    /// <summary>
+    /// Width of a column task on the packed path: NR-aligned chunks of at most MaxPanelsPerTask panels (the task's packed
+    /// B block stays in L2), as few as that allows, in a multiple of the thread count with equal widths (balanced halves).
+    /// </summary>
+    private static int ColumnChunk(int N, int threads)
+    {
+        int nr = NR;
+        int nPanels = (N + nr - 1) / nr;
+        int tasks = Math.Max(threads, (nPanels + ManagedGemm.MaxPanelsPerTask - 1) / ManagedGemm.MaxPanelsPerTask);
+        tasks = (tasks + threads - 1) / threads * threads;
+        return Math.Max(1, (nPanels + tasks - 1) / tasks) * nr;
     }
 
     private static void Dispatch(Job job, int tasks, int threads, GemmWorkerPool? pool, bool parallel)
@@ -191,38 +233,49 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public WeightMatrix B;
         public float* C;
         public bool Accumulate;
-        public float* Ap;
         public int Mp;
         public int PanelsPerTask;
         public int ChunkCols;
         public int ChunkGroups;
+        /// <summary>K depth of one packing pass of A (all of K, or KC).</summary>
+        public int PassK;
+        /// <summary>First k of the pass whose column tasks run in this dispatch.</summary>
+        public int K0;
+        /// <summary>First k of the pass packed by this dispatch's packing tasks (after its column tasks), or -1.</summary>
+        public int PackK0;
+        /// <summary>Column tasks in this dispatch (tasks 0..ColTasks-1; the packing tasks follow).</summary>
+        public int ColTasks;
+        /// <summary>Packed A of the even and odd passes: [passK/KC][Mp/MR][kc][MR] each.</summary>
+        public float* Ap0, Ap1;
+
+        private float* PassA(int k0) => (k0 / PassK) % 2 == 0 ? Ap0 : Ap1;
 
         public override void RunTask(int task)
         {
             switch (Kind)
             {
-                case Kind.PackA: PackATask(task); break;
-                case Kind.Panel: PanelTask(task); break;
+                case Kind.Panel:
+                    if (task < ColTasks) PanelTask(task, K0, PassA(K0));
+                    else PackATask(task - ColTasks, PackK0, PassA(PackK0));
+                    break;
                 case Kind.Stream: StreamTask(task); break;
                 default: DotTask(task); break;
             }
         }
 
+        /// <summary>Pack A micro-panels [task*PanelsPerTask, ...) of the pass starting at <paramref name="kp"/> into <paramref name="dst"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PackATask(int task)
+        private void PackATask(int task, int kp, float* dst)
         {
             int K = B.K, mr = MR;
             int panels = (M + mr - 1) / mr;
             int p0 = task * PanelsPerTask, p1 = Math.Min(panels, p0 + PanelsPerTask);
-            for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
+            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += ManagedGemm.KC)
             {
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
-                float* block = Ap + (long)k0 * Mp;
+                float* block = dst + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
                 for (int p = p0; p < p1; p++)
-                {
-                    int rows = Math.Min(mr, M - p * mr);
-                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, rows, k0, kc, block + (long)p * mr * kc, mr);
-                }
+                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, Math.Min(mr, M - p * mr), k0, kc, block + (long)p * mr * kc, mr);
             }
         }
 
@@ -232,7 +285,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         /// Each C element is one FMA chain in ascending k (stored and reloaded between KC blocks, which rounds nothing).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PanelTask(int task)
+        private void PanelTask(int task, int kp, float* ap)
         {
             int K = B.K, N = B.N, mr = MR, nr = NR;
             int n0 = task * ChunkCols;
@@ -243,11 +296,11 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             float* tile = stackalloc float[MR * NR];                                                 // [MR][NR] ragged edge
             bool prefetch = Sse.IsSupported;
 
-            for (int k0 = 0; k0 < K; k0 += ManagedGemm.KC)
+            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += ManagedGemm.KC)
             {
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
                 bool load = Accumulate || k0 > 0;
-                float* apBlock = Ap + (long)k0 * Mp; // [Mp/MR][kc][MR]
+                float* apBlock = ap + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
                 GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
 
                 for (int ir = 0; ir < M; ir += mr)
@@ -313,7 +366,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                 bool load = Accumulate || k0 > 0;
                 int p = k0 / ManagedGemm.KC;
                 int kcBlock = Math.Min(ManagedGemm.KC, K - p * ManagedGemm.KC);
-                float* apBlock = Ap + (long)p * ManagedGemm.KC * Mp + (long)(k0 - p * ManagedGemm.KC) * mr;
+                float* apBlock = Ap0 + (long)p * ManagedGemm.KC * Mp + (long)(k0 - p * ManagedGemm.KC) * mr;
                 bool more = k0 + kb < K;
                 for (int j = 0; j < panels; j++)
                 {

@@ -148,13 +148,35 @@ public class GemmTests
             }
     }
 
+    /// <summary>
+    /// Packed path with A packed one KC block per pass (its packed copy exceeds <see cref="ManagedGemm.PackedABudgetBytes"/>):
+    /// an odd and an even number of passes with a K tail (the two pass buffers alternate), ragged M and N, every dtype and
+    /// layout, with and without accumulate, on 2 threads and on 1.
+    /// </summary>
+    [Theory]
+    [InlineData(101, 5200, 45)]
+    [InlineData(260, 2100, 70)]
+    public void Packed_path_with_a_pass_per_KC_block_matches_naive(int m, int k, int n)
+    {
+        foreach (int threads in new[] { 2, 1 })
+        {
+            var g = new ManagedGemm(threads);
+            int mp = (m + g.Tile.MR - 1) / g.Tile.MR * g.Tile.MR;
+            Assert.True((long)mp * k * sizeof(float) > ManagedGemm.PackedABudgetBytes, $"m={m} k={k} must exceed the packed-A budget");
+            foreach (var dt in DTypes)
+                foreach (bool tr in new[] { false, true })
+                    AssertClose(g, m, k, n, dt, tr, accumulate: (dt == WeightDType.F16) == tr, seed: m + k + n + threads);
+        }
+    }
+
     public static IEnumerable<object[]> FmaPaths() =>
         new[] { GemmSimd.Avx512, GemmSimd.Avx2 }.Select(s => new object[] { s });
 
     /// <summary>
     /// The documented rounding of the packed and streaming paths: every C element is one fused multiply-add chain in
     /// ascending k, started from 0 (or from C), so blocking (KC, task widths, tile rows) never changes a bit. Checked against
-    /// a scalar <see cref="MathF.FusedMultiplyAdd(float, float, float)"/> chain across several KC blocks and ragged edges.
+    /// a scalar <see cref="MathF.FusedMultiplyAdd(float, float, float)"/> chain across several KC blocks and ragged edges,
+    /// also with A packed one KC block per pass (m = 101, k = 5200).
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(FmaPaths))]
@@ -162,7 +184,7 @@ public class GemmTests
     {
         Skip.IfNot(ManagedGemm.IsSupported(simd), $"{simd} is not supported by this CPU or runtime (DOTNET_Enable* switches)");
         var g = new ManagedGemm(threads: 2, simd: simd);
-        foreach (var (m, k, n, tr) in new[] { (7, 1030, 70, false), (37, 1030, 401, false), (45, 1100, 77, true) })
+        foreach (var (m, k, n, tr) in new[] { (7, 1030, 70, false), (37, 1030, 401, false), (45, 1100, 77, true), (101, 5200, 37, false), (101, 5200, 19, true) })
             foreach (var dt in DTypes)
             {
                 using var w = new TestWeights(k, n, dt, tr, seed: m + k);
