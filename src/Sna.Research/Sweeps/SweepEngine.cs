@@ -16,7 +16,7 @@ public sealed record SweepOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>positions = last: rows (configuration × prompt) per batch; one batch = one transaction.</summary>
     public int MaxRowsLast { get; init; } = 512;
-    /// <summary>positions = all: tokens (configurations × prompt length) per batch.</summary>
+    /// <summary>positions = all: padded tokens per batch (rows × the batch's longest prompt; rows of several prompts share a batch).</summary>
     public int MaxTokensAll { get; init; } = 2048;
     /// <summary>Prefix caches held at once; prompts beyond the budget are processed in groups.</summary>
     public long MaxCacheBytes { get; init; } = 1L << 30;
@@ -187,13 +187,16 @@ public sealed class SweepEngine
                                 work.Add(new Batch(task, pos, layer, items.GetRange(s, Math.Min(options.MaxRowsLast, items.Count - s))));
                         }
                         else
-                            foreach (int i in group)
-                            {
-                                var items = cfgs.Where(c => !done.Contains((c.Id, i))).Select(c => (c, i, caches[i])).ToList();
-                                int per = Math.Max(1, options.MaxTokensAll / caches[i].T);
-                                for (int s = 0; s < items.Count; s += per)
-                                    work.Add(new Batch(task, pos, layer, items.GetRange(s, Math.Min(per, items.Count - s))));
-                            }
+                        {
+                            // Rows of every prompt share batches (the GEMMs then see up to MaxTokensAll rows, not one
+                            // prompt's): shortest prompts first, so a batch pads its rows to nearly their own length.
+                            var items = new List<(SweepConfiguration, int, PrefixCache)>();
+                            foreach (int i in group.OrderBy(i => caches[i].T).ThenBy(i => i))
+                                foreach (var c in cfgs)
+                                    if (!done.Contains((c.Id, i))) items.Add((c, i, caches[i]));
+                            foreach (var (s, n) in PaddedBatches(items.Select(x => x.Item3.T).ToList(), options.MaxTokensAll))
+                                work.Add(new Batch(task, pos, layer, items.GetRange(s, n)));
+                        }
                     }
 
                 try
@@ -250,6 +253,32 @@ public sealed class SweepEngine
                 bs.Probability, s.Probability, bs.LogProb, s.LogProb, s.Rank, Scoring.ImprovementPct(bs.Probability, s.Probability)));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// Cuts rows of ascending lengths into consecutive batches (start, count) for positions = all: a batch holds at most
+    /// <paramref name="maxTokens"/> padded tokens (rows × its longest row; at least one row) and pads at most an eighth of them.
+    /// </summary>
+    internal static List<(int Start, int Count)> PaddedBatches(IReadOnlyList<int> lengths, int maxTokens)
+    {
+        var batches = new List<(int, int)>();
+        int s = 0;
+        while (s < lengths.Count)
+        {
+            int n = 1;
+            long real = lengths[s];
+            while (s + n < lengths.Count)
+            {
+                int longest = lengths[s + n];
+                if (longest < lengths[s + n - 1]) throw new ArgumentException("lengths must ascend", nameof(lengths));
+                long padded = (long)(n + 1) * longest;
+                if (padded > maxTokens || 8 * (padded - real - longest) > padded) break;
+                real += longest; n++;
+            }
+            batches.Add((s, n));
+            s += n;
+        }
+        return batches;
     }
 
     private List<List<int>> PromptGroups(SweepTask task, Dictionary<int, int[]> perLayer, bool keepKv, long budget)

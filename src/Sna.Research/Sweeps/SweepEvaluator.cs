@@ -61,7 +61,8 @@ public readonly record struct SweepItem(PrefixCache Prompt, int[] Neurons, float
 /// <item>layers 0..L and the MLP of L come from the unmodified run (<see cref="PrefixCache"/>): the scaled neurons change the
 /// MLP output by the rank-k term Σ_{n∈S} (m−1)·post[:,n] ⊗ W_out[n,:], added to the cached residual after block L — no GEMM
 /// at layer L — and the pass starts at block L+1 from that residual;</item>
-/// <item>positions = all: configurations are batch rows (B configurations × T tokens of one prompt length);</item>
+/// <item>positions = all: configurations are batch rows (B configurations × T tokens), prompts of different lengths
+/// left-padded to the longest (padding never changes a row: every kernel is per row and attention masks the padding);</item>
 /// <item>positions = last: earlier positions never change, so each configuration is one token on the prompt's frozen KV
 /// cache; rows of different prompts share one batch;</item>
 /// <item>only the last position is unembedded, in chunks, and reduced to the target's log-probability (logit − logsumexp) and rank.</item>
@@ -133,20 +134,15 @@ public sealed class SweepEvaluator
 
     /// <summary>
     /// Scores each item with <c>blocks.{layer}.mlp.hook_post[..., neurons] *= multiplier</c> applied at the given positions.
-    /// Equal (to float rounding) to a full forward with <see cref="Amplification"/> hooks and <see cref="Scoring.Score"/>.
-    /// positions = all: every item must share one prompt (one batch of B configurations × T tokens).
+    /// Equal (to float rounding) to a full forward with <see cref="Amplification"/> hooks and <see cref="Scoring.Score"/>, and
+    /// bit-identical whatever else shares the call: items may come from any prompts (positions = all: of any lengths, the
+    /// shorter rows left-padded).
     /// </summary>
     public void Evaluate(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, Span<TargetScore> results)
     {
         if (items.Count == 0) return;
         if (results.Length < items.Count) throw new ArgumentException("results is shorter than items");
         if ((uint)layer >= (uint)_c.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
-        if (positions == PositionsMode.All)
-        {
-            var p = items[0].Prompt;
-            foreach (var it in items)
-                if (!ReferenceEquals(it.Prompt, p)) throw new ArgumentException("positions = all: every item of a call must share one prompt");
-        }
         Run(layer, positions, items, null, results);
     }
 
@@ -155,8 +151,7 @@ public sealed class SweepEvaluator
     /// each of <paramref name="targetIds"/> (the same ids for every row; the prompts' own targets are ignored) from one
     /// unembedding of the row: <c>results[i · targetIds.Length + j]</c> is item i's score of <c>targetIds[j]</c>. The extra
     /// targets cost one logit read and one rank count each (the logsumexp is shared), not another forward or GEMM row.
-    /// positions = all: the items may come from different prompts of the same length (no padding is needed, so rows stay
-    /// independent and exact); the single-target overload keeps its one-prompt rule.
+    /// Items may come from any prompts, as in the single-target overload.
     /// </summary>
     public void Evaluate(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[] targetIds, Span<TargetScore> results)
     {
@@ -174,20 +169,21 @@ public sealed class SweepEvaluator
 
     /// <summary>
     /// <paramref name="shared"/> null: row b is scored for its prompt's target; else every row for each of <paramref name="shared"/>.
-    /// positions = all: rows are the items' whole prompts (one length); last: one token per row on the prompt's frozen KV cache.
+    /// positions = all: rows are the items' whole prompts, left-padded to the longest; last: one token per row on the prompt's
+    /// frozen KV cache.
     /// </summary>
     private void Run(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
     {
         int B = items.Count, D = _c.DModel;
         bool all = positions == PositionsMode.All;
-        int T = all ? items[0].Prompt.T : 1;
+        int T = 1;                                      // padded length of the rows
+        if (all) foreach (var it in items) T = Math.Max(T, it.Prompt.T);
         var batch = new int[B][];
         var targets = new int[B];
         KvCache?[]? past = all ? null : new KvCache?[B];
         for (int b = 0; b < B; b++)
         {
             var p = items[b].Prompt;
-            if (all && p.T != T) throw new ArgumentException($"positions = all: every item of a call must have the same prompt length ({p.T} vs {T} tokens)");
             if (!all && p.Prefix is null && p.T > 1) throw new ArgumentException("positions = last needs a prefix cache built with keepKeysValues");
             batch[b] = all ? p.Ids : [p.Ids[^1]];
             if (past is not null) past[b] = p.Prefix;
@@ -205,10 +201,12 @@ public sealed class SweepEvaluator
                 for (int b = 0; b < B; b++)
                 {
                     var p = items[b].Prompt;
-                    var src = p.ResidPost[start - 1].AsSpan(all ? 0 : (p.T - 1) * D, T * D);
-                    var dst = x.AsSpan(b * T * D, T * D);
+                    int len = all ? p.T : 1, pad = T - len;     // row b: pad positions, then its len real ones
+                    x.AsSpan(b * T * D, pad * D).Clear();       // padding rows: finite, never read by a real position
+                    var src = p.ResidPost[start - 1].AsSpan(all ? 0 : (p.T - 1) * D, len * D);
+                    var dst = x.AsSpan((b * T + pad) * D, len * D);
                     src.CopyTo(dst);
-                    if (!exactBlock) AddDelta(layer, items[b], dst, T, all ? 0 : p.T - 1);
+                    if (!exactBlock) AddDelta(layer, items[b], dst, len, all ? 0 : p.T - 1);
                 }
             HookSet? hooks = null;
             if (exactBlock)

@@ -135,8 +135,22 @@ public class ClassificationEngineTests(DemoFixture f) : IClassFixture<DemoFixtur
                 ev.Evaluate(1, positions, [mixed[i]], targets, alone);
                 Assert.Equal(alone, together.AsSpan(i * targets.Length, targets.Length).ToArray());
             }
-            Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f), new SweepItem(caches[1], neurons, 2f)], targets, new TargetScore[2 * targets.Length]));
-            Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[1], neurons, 2f), new SweepItem(twin, neurons, 2f)], new TargetScore[2]));   // single-target overload: one prompt
+            // Prompts of different lengths share a call too (left-padded): each row as alone, to the bit, in both overloads.
+            Assert.NotEqual(caches[0].T, caches[1].T);
+            var ragged = new List<SweepItem> { new(caches[0], neurons, 2f), new(caches[1], neurons, 5f), new(twin, neurons, 2f) };
+            var raggedTogether = new TargetScore[ragged.Count * targets.Length];
+            ev.Evaluate(1, positions, ragged, targets, raggedTogether);
+            var raggedOwn = new TargetScore[ragged.Count];
+            ev.Evaluate(1, positions, ragged, raggedOwn);
+            for (int i = 0; i < ragged.Count; i++)
+            {
+                var alone = new TargetScore[targets.Length];
+                ev.Evaluate(1, positions, [ragged[i]], targets, alone);
+                Assert.Equal(alone, raggedTogether.AsSpan(i * targets.Length, targets.Length).ToArray());
+                var own = new TargetScore[1];
+                ev.Evaluate(1, positions, [ragged[i]], own);
+                Assert.Equal(own[0], raggedOwn[i]);
+            }
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f)], [model.Config.VocabSize], new TargetScore[1]));
         Assert.Throws<ArgumentException>(() => ev.Evaluate(1, positions, [new SweepItem(caches[0], neurons, 2f)], [1, 2], new TargetScore[1]));

@@ -56,6 +56,11 @@ public class EngineEquivalenceTests
                         int off = items.IndexOf(mine[0]);
                         ev.Evaluate(layer, positions, mine, got.AsSpan(off, mine.Count));
                     }
+                // One call for every prompt's rows (positions = all: left-padded to the longest prompt) is bit-identical to
+                // the calls above: padding and batch-mates never change a row.
+                var together = new TargetScore[items.Count];
+                ev.Evaluate(layer, positions, items, together);
+                Assert.Equal(got, together);
                 for (int j = 0; j < items.Count; j++)
                 {
                     var it = items[j];

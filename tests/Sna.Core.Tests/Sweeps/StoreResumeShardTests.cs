@@ -120,6 +120,34 @@ public class StoreResumeShardTests
     }
 
     [SharedFact]
+    public void Batching_never_changes_a_result_bit()
+    {
+        // One row per batch; small batches (several prompts of different lengths left-padded together); the defaults.
+        using var tmp = new TempDir();
+        var alone = Run(tmp.File("one.db"), new SweepOptions { Threads = 1, MaxRowsLast = 1, MaxTokensAll = 1 });
+        Assert.Equal(alone, Run(tmp.File("small.db"), SmallBatches(2)));
+        Assert.Equal(alone, Run(tmp.File("default.db"), new SweepOptions()));
+    }
+
+    [Fact]
+    public void Padded_batches_bound_tokens_and_padding()
+    {
+        int[] lengths = [5, 5, 6, 6, 6, 9, 12, 12, 40, 41];
+        var b = SweepEngine.PaddedBatches(lengths, 24);
+        Assert.Equal([(0, 4), (4, 1), (5, 2), (7, 1), (8, 1), (9, 1)], b);
+        // every row once, in order; each batch within its budget (a lone row may exceed it) and at most 1/8 padding
+        Assert.Equal(Enumerable.Range(0, lengths.Length), b.SelectMany(x => Enumerable.Range(x.Start, x.Count)));
+        foreach (var (s, n) in b)
+        {
+            int longest = lengths[s + n - 1], real = lengths.Skip(s).Take(n).Sum();
+            Assert.True(n == 1 || n * longest <= 24);
+            Assert.True(8 * (n * longest - real) <= n * longest);
+        }
+        Assert.Equal([(0, 10)], SweepEngine.PaddedBatches(Enumerable.Repeat(16, 10).ToArray(), 2048));
+        Assert.Throws<ArgumentException>(() => SweepEngine.PaddedBatches([6, 5], 100));
+    }
+
+    [SharedFact]
     public void Shards_merged_equal_one_process()
     {
         using var tmp = new TempDir();
