@@ -86,38 +86,33 @@ public sealed partial class TransformerModel
         {
             Linear(ln, rows, w.Win, w.Bin, pre);
             FireBlock(plan, layer, HookNames.Block.MlpPre, pre, shapeBTM, st);
-            if (Config.Activation == "gelu_new") GeluTanhBlocked(st, rows * M);
+            if (Config.Activation == "gelu_new") GeluTanhParallel(st, rows * M);
             else Activations.GeluErf(pre);
         }
         FireBlock(plan, layer, HookNames.Block.MlpPost, pre, shapeBTM, st);
         Linear(pre, rows, w.Wout, w.Bout, mlpOut);
     }
 
-    /// <summary>Elements per block of <see cref="GeluTanhBlocked"/> (32 KiB of floats plus as much scratch).</summary>
+    /// <summary>Elements per parallel chunk of <see cref="GeluTanhParallel"/>.</summary>
     private const int GeluBlock = 8192;
 
     /// <summary>
-    /// <see cref="Activations.GeluTanh"/> over st.Mlp[0..n) in cache-sized blocks (its nine passes then stay in L1/L2 instead
-    /// of streaming the whole [B·T, d_mlp] buffer nine times), the blocks split over <see cref="Threads"/>. Elementwise, so the
-    /// result is bitwise that of one call over the whole buffer, whatever the thread count.
+    /// <see cref="Activations.GeluTanh(Span{float})"/> over st.Mlp[0..n), in blocks split over <see cref="Threads"/>. Elementwise,
+    /// so the result is bitwise that of one call over the whole buffer, whatever the thread count.
     /// </summary>
-    private void GeluTanhBlocked(ForwardState st, int n)
+    private void GeluTanhParallel(ForwardState st, int n)
     {
         int blocks = (n + GeluBlock - 1) / GeluBlock;
-        var pre = st.Mlp; var tmp = st.MlpTmp;
-        void Range(int b0, int b1)
-        {
-            for (int blk = b0; blk < b1; blk++)
-            {
-                int i = blk * GeluBlock, len = Math.Min(GeluBlock, n - i);
-                Activations.GeluTanh(pre.AsSpan(i, len), tmp.AsSpan(i, len));
-            }
-        }
-        if (Threads <= 1 || blocks < 8) { Range(0, blocks); return; }
+        var pre = st.Mlp;
+        if (Threads <= 1 || blocks < 8) { Activations.GeluTanh(pre.AsSpan(0, n)); return; }
         int chunks = Math.Min(blocks, Threads * 4);
         int per = (blocks + chunks - 1) / chunks;
         chunks = (blocks + per - 1) / per;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c => Range(c * per, Math.Min(blocks, (c + 1) * per)));
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
+        {
+            int i0 = c * per * GeluBlock, i1 = Math.Min(n, (c + 1) * per * GeluBlock);
+            Activations.GeluTanh(pre.AsSpan(i0, i1 - i0));
+        });
     }
 
     /// <summary>Causal multi-head (grouped-query) attention with left-padding masks. Writes attn_out [B·T, D].</summary>

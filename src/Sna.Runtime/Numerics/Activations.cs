@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace Sna.Runtime.Numerics;
 
@@ -7,20 +9,53 @@ public static class Activations
 {
     private const float Sqrt2OverPi = 0.7978845608028654f;
 
-    /// <summary>GPT-2's <c>gelu_new</c>: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    /// <summary>
+    /// GPT-2's <c>gelu_new</c>: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), in one pass as the identical
+    /// x / (1 + exp(−2u)) (no cancellation in 1 + tanh for negative x). exp is <see cref="ExpF"/>; the vector and scalar
+    /// paths do the same float operations in the same order, so the result is bitwise the same at every SIMD width.
+    /// </summary>
     /// <param name="x">activations [n], replaced by gelu(x)</param>
-    /// <param name="tmp">scratch [n]</param>
-    public static void GeluTanh(Span<float> x, Span<float> tmp)
+    public static void GeluTanh(Span<float> x)
     {
-        TensorPrimitives.Multiply(x, x, tmp);                  // x²
-        TensorPrimitives.Multiply(tmp, 0.044715f, tmp);
-        TensorPrimitives.Add(tmp, 1f, tmp);                    // 1 + 0.044715x²
-        TensorPrimitives.Multiply(tmp, x, tmp);                // x + 0.044715x³
-        TensorPrimitives.Multiply(tmp, Sqrt2OverPi, tmp);
-        TensorPrimitives.Tanh(tmp, tmp);
-        TensorPrimitives.Add(tmp, 1f, tmp);
-        TensorPrimitives.Multiply(tmp, x, x);
-        TensorPrimitives.Multiply(x, 0.5f, x);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var xs = MemoryMarshal.Cast<float, Vector<float>>(x);
+            for (int j = 0; j < xs.Length; j++) xs[j] = GeluTanh(xs[j]);
+            i = xs.Length * Vector<float>.Count;
+        }
+        for (; i < x.Length; i++) x[i] = GeluTanh(new Vector<float>(x[i]))[0];
+    }
+
+    private static Vector<float> GeluTanh(Vector<float> x)
+    {
+        var x2 = x * x;
+        var u = (x2 * new Vector<float>(0.044715f) + Vector<float>.One) * x * new Vector<float>(Sqrt2OverPi);
+        var y = x / (Vector<float>.One + ExpF(u * new Vector<float>(-2f)));
+        // below x = −20 the exact value (≈ −20·e^−600) rounds to −0; ExpF's clamp would leave x·6e-39 there
+        return Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(-20f)), x * Vector<float>.Zero, y);
+    }
+
+    /// <summary>
+    /// exp(x) in float, lane-wise (Cephes expf: x = k·ln2 + r with a two-part ln2, a degree-5 polynomial for exp(r) on
+    /// |r| ≤ ln2/2, 2^k from the exponent bits); relative error about 2 ulp for x in [−87.3, 88]; x is clamped to that
+    /// range (no ∞, no subnormals). Only +, −, ×, floor and bit operations: the same bits at every vector width and in
+    /// scalar use.
+    /// </summary>
+    internal static Vector<float> ExpF(Vector<float> x)
+    {
+        x = Vector.Min(Vector.Max(x, new Vector<float>(-87.33654f)), new Vector<float>(88f));
+        var k = Vector.Floor(x * new Vector<float>(1.44269504088896341f) + new Vector<float>(0.5f));   // −126 ≤ k ≤ 127
+        var r = x - k * new Vector<float>(0.693359375f) - k * new Vector<float>(-2.12194440e-4f);
+        var p = new Vector<float>(1.9875691500E-4f);
+        p = p * r + new Vector<float>(1.3981999507E-3f);
+        p = p * r + new Vector<float>(8.3334519073E-3f);
+        p = p * r + new Vector<float>(4.1665795894E-2f);
+        p = p * r + new Vector<float>(1.6666665459E-1f);
+        p = p * r + new Vector<float>(5.0000001201E-1f);
+        var y = p * (r * r) + r + Vector<float>.One;
+        var pow2 = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32(k) + new Vector<int>(127), 23));
+        return y * pow2;
     }
 
     /// <summary>Exact GELU: 0.5·x·(1 + erf(x/√2)), erf evaluated in double.</summary>
