@@ -70,12 +70,14 @@ public static class SweepBench
 
             // ---- engine (into a real store)
             SweepRunResult res;
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             sw.Restart();
             using (var store = ResultStore.Open(db)) res = engine.Run(store, new SweepOptions { Threads = threads });
             double engineSecs = sw.Elapsed.TotalSeconds;
+            double engineCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
             double engineRate = evals / engineSecs;
             double flops = EngineFlops(cfg, engine.Grid, pos);
-            Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required)");
+            Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required); process CPU {engineCpu:F2} s, {flops / engineCpu / 1e9:F1} GFLOP per CPU-second");
             Console.WriteLine($"prefix cache: {res.PrefixCacheBytes / 1048576.0:F1} MiB for {NPrompts} prompts × {PromptLen} tokens");
 
             // ---- naive: one full batch-1 forward with hooks per sampled (configuration, prompt)
