@@ -24,6 +24,11 @@ public sealed record ForwardOptions
     public IReadOnlyList<KvCache?>? Past { get; init; }
     /// <summary>If set, the logits go here in chunks of <see cref="LogitsChunkRows"/> rows and <see cref="ForwardResult.Logits"/> is empty.</summary>
     public LogitsSink? OnLogits { get; init; }
-    /// <summary>Rows per unembedding GEMM when <see cref="OnLogits"/> is set (bounds the [rows, vocab] buffer).</summary>
+    /// <summary>Rows per unembedding GEMM at most when <see cref="OnLogits"/> is set (bounds the [rows, vocab] buffer); R rows go
+    /// in ⌈R / LogitsChunkRows⌉ chunks of equal size (±1).</summary>
     public int LogitsChunkRows { get; init; } = 128;
+    /// <summary>With <see cref="OnLogits"/>: run each unembedding GEMM on at least this many rows (zero rows fill a smaller
+    /// chunk; their logits are dropped), e.g. <see cref="Numerics.IGemmProvider.RowInvariantFrom"/> so that a row's logits do
+    /// not depend on how many rows share its chunk. 0 = no padding.</summary>
+    public int LogitsMinGemmRows { get; init; }
 }

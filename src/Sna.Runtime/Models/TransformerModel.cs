@@ -157,7 +157,7 @@ public sealed partial class TransformerModel : IDisposable
         if (stop < start || stop > NL) throw new ArgumentOutOfRangeException(nameof(options), $"stop layer {stop} is out of range {start}..{NL}");
         var plan = Plan(options.Hooks);
         using var st = new ForwardState(Config, batch, options.Past);
-        bool partial = start > 0 || stop < NL;
+        bool partial = start > 0 || options.StopLayer is not null;
         foreach (var c in st.Caches)
             if (c is { Frozen: false })
             {
@@ -177,10 +177,10 @@ public sealed partial class TransformerModel : IDisposable
             options.Residual.Span.CopyTo(st.X);
         }
         for (int l = start; l < stop; l++) RunBlock(st, l, plan);
-        if (stop < NL)
+        if (options.StopLayer is not null)     // even = n_layers: the residual, as documented, not logits
             return new ForwardResult { Logits = [], Batch = st.B, Positions = 0, Vocab = Config.VocabSize, PadLeft = st.PadLeft, SeqLen = st.T,
                                        Residual = st.X.AsSpan(0, st.Rows * st.D).ToArray() };
-        var r = Final(st, plan, options.Mode, options.OnLogits, options.LogitsChunkRows);
+        var r = Final(st, plan, options.Mode, options.OnLogits, options.LogitsChunkRows, options.LogitsMinGemmRows);
         for (int b = 0; b < st.B; b++)
             if (st.Caches[b] is { Frozen: false } c) c.Commit(st.T - st.PadLeft[b]);
         return r;
@@ -284,7 +284,7 @@ public sealed partial class TransformerModel : IDisposable
     /// The final norm and the one unembedding: logits [B·positions, vocab] for the last position of each row (or every
     /// position), returned, or handed to <paramref name="sink"/> <paramref name="chunkRows"/> rows at a time from a pooled buffer.
     /// </summary>
-    private ForwardResult Final(ForwardState st, HookPlan plan, LogitsMode mode, LogitsSink? sink, int chunkRows)
+    private ForwardResult Final(ForwardState st, HookPlan plan, LogitsMode mode, LogitsSink? sink, int chunkRows, int minGemmRows)
     {
         int D = st.D, V = Config.VocabSize;
         var lnScaleHook = plan.Get(HookNames.LnFinalScale);
@@ -314,21 +314,38 @@ public sealed partial class TransformerModel : IDisposable
         }
         int R = st.B * positions;
         var result = new ForwardResult { Logits = sink is null ? new float[R * V] : [], Batch = st.B, Positions = positions, Vocab = V, PadLeft = st.PadLeft, SeqLen = st.T };
-        int chunk = sink is null ? R : Math.Max(1, Math.Min(chunkRows, R));
-        var buf = sink is null ? result.Logits : System.Buffers.ArrayPool<float>.Shared.Rent(chunk * V);
+        // With a sink: ⌈R / chunkRows⌉ chunks of equal size (±1 row), not full chunks and a small tail (a tail of a few rows
+        // is a slow GEMM shape, and on [N,K] weights the GEMM's small-M path rounds differently from the packed one).
+        int chunks = sink is null || R == 0 ? 1 : (R + Math.Max(1, chunkRows) - 1) / Math.Max(1, chunkRows);
+        int chunk = (R + chunks - 1) / chunks;
+        int gemmRows = sink is null ? chunk : Math.Max(chunk, minGemmRows);
+        var buf = sink is null ? result.Logits : System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, gemmRows * V));
+        var padIn = sink is not null && minGemmRows > 0 && R / chunks < minGemmRows ? System.Buffers.ArrayPool<float>.Shared.Rent(minGemmRows * D) : null;
         try
         {
-            for (int r0 = 0; r0 < R; r0 += chunk)
+            for (int ci = 0, r0 = 0; ci < chunks && r0 < R; ci++)
             {
-                int n = Math.Min(chunk, R - r0);
+                int n = R / chunks + (ci < R % chunks ? 1 : 0);
                 var logits = sink is null ? buf.AsSpan(r0 * V, n * V) : buf.AsSpan(0, n * V);     // [n, V]
-                Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, accumulate: false);
+                if (padIn is not null && n < minGemmRows)
+                {
+                    var a = padIn.AsSpan(0, minGemmRows * D);                                       // [minGemmRows, D]
+                    rows.Slice(r0 * D, n * D).CopyTo(a);
+                    a.Slice(n * D).Clear();
+                    Gemm.Sgemm(a, minGemmRows, Weights.Unembed, buf.AsSpan(0, minGemmRows * V), accumulate: false);
+                }
+                else Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, accumulate: false);
                 if (Weights.UnembedBias.Length > 0)
                     for (int r = 0; r < n; r++) TensorPrimitives.Add(logits.Slice(r * V, V), Weights.UnembedBias, logits.Slice(r * V, V));
                 sink?.Invoke(r0, n, logits);
+                r0 += n;
             }
         }
-        finally { if (sink is not null) System.Buffers.ArrayPool<float>.Shared.Return(buf); }
+        finally
+        {
+            if (sink is not null) System.Buffers.ArrayPool<float>.Shared.Return(buf);
+            if (padIn is not null) System.Buffers.ArrayPool<float>.Shared.Return(padIn);
+        }
         return result;
     }
 

@@ -129,6 +129,12 @@ public class ForwardPathTests
             var head = model.Forward([ids], new ForwardOptions { StopLayer = l });
             Assert.Equal(cache[HookNames.BlockName(l, HookNames.Block.ResidPre)].Data, head.Residual);
         }
+        // StopLayer = n_layers runs every block and still returns the residual (the last block's hook_resid_post), not logits
+        int nl = model.Config.NLayers;
+        var (_, post) = model.RunWithCache([ids], [HookNames.BlockName(nl - 1, HookNames.Block.ResidPost)]);
+        var all = model.Forward([ids], new ForwardOptions { StopLayer = nl });
+        Assert.Equal(post[HookNames.BlockName(nl - 1, HookNames.Block.ResidPost)].Data, all.Residual);
+        Assert.Empty(all.Logits);
     }
 
     [SharedTheory, MemberData(nameof(Fixtures))]
