@@ -15,4 +15,11 @@ public interface IGemmProvider
     /// <param name="c">C, row-major [m, b.N].</param>
     /// <param name="accumulate">When true C += A·B, else C = A·B.</param>
     void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate);
+
+    /// <summary>
+    /// Batch invariance: in every call with at least this many rows, each row of C is bit-identical whatever m and the other
+    /// rows are (so callers that keep their calls at or above it get results independent of how rows are batched).
+    /// 1 = every call; <see cref="int.MaxValue"/> (the default) = no promise.
+    /// </summary>
+    int RowInvariantFrom => int.MaxValue;
 }

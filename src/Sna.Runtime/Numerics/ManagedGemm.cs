@@ -67,6 +67,12 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     }
 
     public int Threads { get; }
+
+    /// <summary>
+    /// Above <see cref="SmallM"/> rows every path computes each element as one FMA chain in ascending k (as does the [K,N]
+    /// streaming path below it); transposed [N,K] B at ≤ SmallM rows takes dot products along K, which round differently.
+    /// </summary>
+    public int RowInvariantFrom => SmallM + 1;
     public GemmSimd Simd { get; }
 
     public string Name => Simd switch

@@ -9,6 +9,8 @@ namespace Sna.Runtime.Numerics;
 public sealed unsafe class NaiveGemm : IGemmProvider
 {
     public string Name => "naive";
+    /// <summary>Each element is its own double sum in ascending k: every call is row-invariant.</summary>
+    public int RowInvariantFrom => 1;
 
     public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate)
     {
