@@ -14,8 +14,9 @@ public sealed record SweepOptions
     public bool Resume { get; init; }
     /// <summary>Batches evaluated concurrently (each with its own buffers); GEMM threading is the provider's own.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
-    /// <summary>positions = last: rows (configuration × prompt) per batch; one batch = one transaction.</summary>
-    public int MaxRowsLast { get; init; } = 512;
+    /// <summary>positions = last: rows (configuration × prompt) per batch, one pass that the rows of consecutive layers join at
+    /// their own block; one batch = one transaction.</summary>
+    public int MaxRowsLast { get; init; } = 2048;
     /// <summary>positions = all: padded tokens per batch (rows × the batch's longest prompt; rows of several prompts share a batch).</summary>
     public int MaxTokensAll { get; init; } = 2048;
     /// <summary>Prefix caches held at once; prompts beyond the budget are processed in groups.</summary>
@@ -39,7 +40,9 @@ public sealed record SweepRunResult(bool Completed, long EvaluationsWritten, lon
 /// Runs a sweep into a <see cref="ResultStore"/>: base runs (prefix caches) per prompt, then for every (task, prompt group,
 /// positions, layer) the shard's configurations in batches, each batch committed in one transaction. Resumable (stored
 /// evaluations are skipped), shardable (<see cref="ShardSpec"/>), cancellable (stops after the batches in flight, all committed).
-/// Results are independent of threads, batch sizes, shards and resumption (per-row kernels).
+/// Results are bit-identical across threads, batch sizes and shards (per-row kernels, every GEMM call at or above the
+/// provider's <see cref="Sna.Runtime.Numerics.IGemmProvider.RowInvariantFrom"/>), and a resumed run recomputes exactly the
+/// uninterrupted run's batches (cut from the whole grid).
 /// </summary>
 public sealed class SweepEngine
 {
@@ -79,7 +82,8 @@ public sealed class SweepEngine
         return n;
     }
 
-    private sealed record Batch(SweepTask Task, PositionsMode Positions, int Layer, List<(SweepConfiguration Config, int PromptIndex, PrefixCache Cache)> Items);
+    /// <summary>Items of one layer, or (<paramref name="Joined"/>, positions = last) of consecutive layers in one pass, from <paramref name="Layer"/> up.</summary>
+    private sealed record Batch(SweepTask Task, PositionsMode Positions, int Layer, List<(SweepConfiguration Config, int PromptIndex, PrefixCache Cache)> Items, bool Joined = false);
 
     /// <summary>
     /// Runs the shard's remaining evaluations into <paramref name="store"/>. A full disk or a database locked by another process
@@ -174,17 +178,22 @@ public sealed class SweepEngine
 
                 var work = new List<Batch>();
                 foreach (var pos in def.Positions)
-                    foreach (int layer in Grid.Layers)
+                {
+                    // positions = last: the rows of every layer in one stream, ascending layer, cut into passes that rows
+                    // join at their own block (EvaluateLast); a layer with a persistent hook after hook_post runs alone.
+                    var joined = new List<(SweepConfiguration, int, PrefixCache)>();
+                    foreach (int layer in Grid.Layers.Order())
                     {
                         var cfgs = taskConfigs.Where(c => c.Positions == pos && c.Layer == layer).ToList();
                         if (pos == PositionsMode.Last)
                         {
                             var items = new List<(SweepConfiguration, int, PrefixCache)>();
                             foreach (var c in cfgs)
-                                foreach (int i in group)
-                                    if (!done.Contains((c.Id, i))) items.Add((c, i, caches[i]));
-                            for (int s = 0; s < items.Count; s += options.MaxRowsLast)
-                                work.Add(new Batch(task, pos, layer, items.GetRange(s, Math.Min(options.MaxRowsLast, items.Count - s))));
+                                foreach (int i in group) items.Add((c, i, caches[i]));
+                            if (_ev.CanJoinPass(layer)) joined.AddRange(items);
+                            else
+                                for (int s = 0; s < items.Count; s += options.MaxRowsLast)
+                                    work.Add(new Batch(task, pos, layer, items.GetRange(s, Math.Min(options.MaxRowsLast, items.Count - s))));
                         }
                         else
                         {
@@ -192,13 +201,22 @@ public sealed class SweepEngine
                             // prompt's): shortest prompts first, so a batch pads its rows to nearly their own length.
                             var items = new List<(SweepConfiguration, int, PrefixCache)>();
                             foreach (int i in group.OrderBy(i => caches[i].T).ThenBy(i => i))
-                                foreach (var c in cfgs)
-                                    if (!done.Contains((c.Id, i))) items.Add((c, i, caches[i]));
+                                foreach (var c in cfgs) items.Add((c, i, caches[i]));
                             foreach (var (s, n) in PaddedBatches(items.Select(x => x.Item3.T).ToList(), options.MaxTokensAll))
                                 work.Add(new Batch(task, pos, layer, items.GetRange(s, n)));
                         }
                     }
+                    for (int s = 0; s < joined.Count; s += options.MaxRowsLast)
+                    {
+                        var part = joined.GetRange(s, Math.Min(options.MaxRowsLast, joined.Count - s));
+                        work.Add(new Batch(task, pos, part[0].Item1.Layer, part, Joined: true));
+                    }
+                }
 
+                // Batches are cut from the shard's whole grid, stored or not, so a resumed run recomputes exactly the batches
+                // an uninterrupted run computes (the same rows together: the same bits, whatever the GEMM's path for their
+                // row count); batches committed earlier (one transaction each) are skipped whole.
+                work.RemoveAll(b => b.Items.TrueForAll(x => done.Contains((x.Config.Id, x.PromptIndex))));
                 try
                 {
                 Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads) }, (batch, state) =>
@@ -208,6 +226,7 @@ public sealed class SweepEngine
                     int nb;
                     lock (gate)
                     {
+                        rows.RemoveAll(r => done.Contains((r.ConfigId, r.PromptIndex)));   // only when the batch options changed
                         store.WriteResults(rows);
                         written += rows.Count;
                         nb = ++batches;
@@ -216,7 +235,7 @@ public sealed class SweepEngine
                             done.Add((r.ConfigId, r.PromptIndex));
                             if (--remainingPerConfig[r.ConfigId] == 0) configsDone++;
                         }
-                        Report($"{task.Name}: {SweepDefinition.PositionsName(batch.Positions)} L{batch.Layer}");
+                        Report($"{task.Name}: {SweepDefinition.PositionsName(batch.Positions)} L{batch.Layer}{(batch.Joined && batch.Items[^1].Config.Layer != batch.Layer ? $"-{batch.Items[^1].Config.Layer}" : "")}");
                     }
                     options.AfterBatchCommitted?.Invoke(nb);
                 });
@@ -243,7 +262,8 @@ public sealed class SweepEngine
     {
         var items = b.Items.Select(x => new SweepItem(x.Cache, neurons[(x.Config.Layer, x.Config.Count)], x.Config.MultiplierF)).ToList();
         var scores = new TargetScore[items.Count];
-        _ev.Evaluate(b.Layer, b.Positions, items, scores);
+        if (b.Joined) _ev.EvaluateLast(b.Items.Select((x, j) => (x.Config.Layer, items[j])).ToList(), scores);
+        else _ev.Evaluate(b.Layer, b.Positions, items, scores);
         var rows = new List<ResultRow>(items.Count);
         for (int j = 0; j < items.Count; j++)
         {

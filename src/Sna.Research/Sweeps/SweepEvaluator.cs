@@ -78,6 +78,7 @@ public sealed class SweepEvaluator
     private readonly ModelConfig _c;
     private readonly ConcurrentDictionary<(int Layer, int Neuron), float[]> _woutRows = new();
     private readonly bool[] _hookedAfterPost;     // [layer]: a persistent hook at hook_mlp_out or hook_resid_post
+    private readonly int _minRows;                // every GEMM call of a pass gets at least this many rows (0 = any)
 
     /// <summary>Rows of the unembedding GEMM per call (bounds the [rows, vocab] logits buffer).</summary>
     public int UnembedChunkRows { get; set; } = 128;
@@ -86,6 +87,11 @@ public sealed class SweepEvaluator
     {
         _m = model; _c = model.Config;
         _hookedAfterPost = new bool[_c.NLayers];
+        // Batch invariance: with every GEMM call at or above the provider's row-invariance threshold, a row's score does not
+        // depend on what shares its batch (sweep batches, shards and resumed runs then agree to the bit). Smaller passes are
+        // padded with copies of a row, and unembedding chunks with zero rows, whose results are dropped.
+        int inv = model.Gemm.RowInvariantFrom;
+        _minRows = inv is > 1 and <= 64 ? inv : 0;
         foreach (var (name, _) in model.PersistentHooks)
             if (HookNames.TryParse(name, out int l, out var point, out var global) && global is null
                 && point is HookNames.Block.MlpOut or HookNames.Block.ResidPost && (uint)l < (uint)_c.NLayers)
@@ -135,7 +141,8 @@ public sealed class SweepEvaluator
     /// <summary>
     /// Scores each item with <c>blocks.{layer}.mlp.hook_post[..., neurons] *= multiplier</c> applied at the given positions.
     /// Equal (to float rounding) to a full forward with <see cref="Amplification"/> hooks and <see cref="Scoring.Score"/>, and
-    /// bit-identical whatever else shares the call: items may come from any prompts (positions = all: of any lengths, the
+    /// bit-identical whatever else shares the call (every GEMM call is kept at or above the provider's
+    /// <see cref="IGemmProvider.RowInvariantFrom"/>): items may come from any prompts (positions = all: of any lengths, the
     /// shorter rows left-padded).
     /// </summary>
     public void Evaluate(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, Span<TargetScore> results)
@@ -165,6 +172,75 @@ public sealed class SweepEvaluator
         Run(layer, positions, items, targetIds, results);
     }
 
+    /// <summary>Whether items at <paramref name="layer"/> may join a <see cref="EvaluateLast"/> pass (no persistent hook after
+    /// <c>mlp.hook_post</c> there, which needs the exact block).</summary>
+    public bool CanJoinPass(int layer) => (uint)layer < (uint)_c.NLayers && !_hookedAfterPost[layer];
+
+    /// <summary>
+    /// positions = last for items at several layers in one pass: the rows of the lowest layer L₁ start at block L₁+1, and
+    /// the rows of each higher layer join the pass at their own block, so the blocks after the deepest layers run once over
+    /// every row (larger GEMMs than one pass per layer). Equal to
+    /// <see cref="Evaluate(int, PositionsMode, IReadOnlyList{SweepItem}, Span{TargetScore})"/> per layer (every kernel is per
+    /// row, and every GEMM call is kept at or above the provider's <see cref="IGemmProvider.RowInvariantFrom"/>: to the bit).
+    /// <c>results[i]</c> scores <c>items[i]</c>. Every layer must pass <see cref="CanJoinPass"/>.
+    /// </summary>
+    public void EvaluateLast(IReadOnlyList<(int Layer, SweepItem Item)> given, Span<TargetScore> results)
+    {
+        if (given.Count == 0) return;
+        if (results.Length < given.Count) throw new ArgumentException("results is shorter than items");
+        foreach (var (layer, it) in given)
+        {
+            if (!CanJoinPass(layer)) throw new ArgumentException($"layer {layer} cannot join a pass (out of range, or a persistent hook after mlp.hook_post there)", nameof(given));
+            if (it.Prompt.Prefix is null && it.Prompt.T > 1) throw new ArgumentException("positions = last needs a prefix cache built with keepKeysValues");
+        }
+        // Copies of a lowest-layer row join the first stage until every GEMM of the pass gets _minRows rows (dropped at the end).
+        var items = given;
+        int lowest = given.Min(x => x.Layer), firstStage = given.Count(x => x.Layer == lowest);
+        if (firstStage < _minRows)
+        {
+            var padded = given.ToList();
+            var copy = given.First(x => x.Layer == lowest);
+            for (int i = firstStage; i < _minRows; i++) padded.Add(copy);
+            items = padded;
+        }
+        int count = items.Count, D = _c.DModel;
+        var order = Enumerable.Range(0, count).OrderBy(i => items[i].Layer).ToArray();   // stable: pass row r is items[order[r]]
+        var batch = new int[count][];           // [rows] the last token of each row's prompt
+        var past = new KvCache?[count];         // [rows] its frozen prefix
+        var targets = new int[count];
+        var x = new float[count * D];           // [rows, D] residual entering the next block of the pass
+        int rows = 0;
+        var scores = new TargetScore[count];
+        while (rows < count)
+        {
+            int layer = items[order[rows]].Layer, first = rows;
+            // Rows of this layer join: resid_post[L] at their last position plus the rank-k delta of L.
+            for (; rows < count && items[order[rows]].Layer == layer; rows++)
+            {
+                var it = items[order[rows]].Item;
+                var p = it.Prompt;
+                var dst = x.AsSpan(rows * D, D);
+                p.ResidPost[layer].AsSpan((p.T - 1) * D, D).CopyTo(dst);
+                AddDelta(layer, it, dst, 1, p.T - 1);
+                batch[rows] = [p.Ids[^1]];
+                past[rows] = p.Prefix;
+                targets[rows] = p.TargetId;
+            }
+            bool last = rows == count;
+            int stop = last ? _c.NLayers : items[order[rows]].Layer + 1;   // run up to where the next layer's rows join
+            var here = new ForwardOptions
+            {
+                Past = past[..rows], StartLayer = layer + 1, Residual = x.AsMemory(0, rows * D),
+                StopLayer = last ? null : stop,
+                OnLogits = last ? Scorer(targets, 0, scores) : null, LogitsChunkRows = UnembedChunkRows, LogitsMinGemmRows = _minRows,
+            };
+            var r = _m.Forward(batch[..rows], here);
+            if (!last) r.Residual!.AsSpan().CopyTo(x);
+        }
+        for (int i = 0; i < count; i++)
+            if (order[i] < given.Count) results[order[i]] = scores[i];
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
@@ -172,12 +248,20 @@ public sealed class SweepEvaluator
     /// positions = all: rows are the items' whole prompts, left-padded to the longest; last: one token per row on the prompt's
     /// frozen KV cache.
     /// </summary>
-    private void Run(int layer, PositionsMode positions, IReadOnlyList<SweepItem> items, int[]? shared, Span<TargetScore> results)
+    private void Run(int layer, PositionsMode positions, IReadOnlyList<SweepItem> given, int[]? shared, Span<TargetScore> results)
     {
-        int B = items.Count, D = _c.DModel;
+        int D = _c.DModel;
         bool all = positions == PositionsMode.All;
         int T = 1;                                      // padded length of the rows
-        if (all) foreach (var it in items) T = Math.Max(T, it.Prompt.T);
+        if (all) foreach (var it in given) T = Math.Max(T, it.Prompt.T);
+        var items = given;                              // plus copies of item 0 until the blocks' GEMMs get _minRows rows
+        if ((long)given.Count * T < _minRows)
+        {
+            var padded = given.ToList();
+            while ((long)padded.Count * T < _minRows) padded.Add(given[0]);
+            items = padded;
+        }
+        int B = items.Count;
         var batch = new int[B][];
         var targets = new int[B];
         KvCache?[]? past = all ? null : new KvCache?[B];
@@ -229,9 +313,9 @@ public sealed class SweepEvaluator
             _m.Forward(batch, new ForwardOptions
             {
                 Hooks = hooks, Past = past, StartLayer = start, Residual = x is null ? default : x.AsMemory(0, n),
-                OnLogits = Scorer(shared ?? targets, per, scores), LogitsChunkRows = UnembedChunkRows,
+                OnLogits = Scorer(shared ?? targets, per, scores), LogitsChunkRows = UnembedChunkRows, LogitsMinGemmRows = _minRows,
             });
-            scores.CopyTo(results);
+            scores.AsSpan(0, given.Count * Math.Max(1, per)).CopyTo(results);
         }
         finally { if (x is not null) ArrayPool<float>.Shared.Return(x); }
     }

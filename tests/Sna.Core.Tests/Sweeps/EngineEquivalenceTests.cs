@@ -34,6 +34,7 @@ public class EngineEquivalenceTests
 
         double worst = 0;
         int changed = 0;
+        var everyLayer = new List<(int Layer, SweepItem Item, TargetScore Score)>();
         {
             for (int i = 0; i < prompts.Length; i++)
             {
@@ -61,6 +62,7 @@ public class EngineEquivalenceTests
                 var together = new TargetScore[items.Count];
                 ev.Evaluate(layer, positions, items, together);
                 Assert.Equal(got, together);
+                for (int j = 0; j < items.Count; j++) everyLayer.Add((layer, items[j], got[j]));
                 for (int j = 0; j < items.Count; j++)
                 {
                     var it = items[j];
@@ -76,6 +78,15 @@ public class EngineEquivalenceTests
         }
         Assert.True(worst < 1e-5);
         Assert.True(changed > 0, "no configuration moved the score: the comparison would be vacuous");
+        if (positions == PositionsMode.Last)
+        {
+            // One pass that every layer's rows join at their own block (given deepest layer first, to check the mapping
+            // back) equals the per-layer calls bit for bit.
+            var joined = everyLayer.AsEnumerable().Reverse().ToList();
+            var pass = new TargetScore[joined.Count];
+            ev.EvaluateLast(joined.Select(e => (e.Layer, e.Item)).ToList(), pass);
+            Assert.Equal(joined.Select(e => e.Score).ToArray(), pass);
+        }
     }
 
     [SharedFact]

@@ -120,13 +120,60 @@ public class StoreResumeShardTests
     }
 
     [SharedFact]
-    public void Batching_never_changes_a_result_bit()
+    public void Batching_never_changes_a_result_bit_and_resuming_recomputes_the_same_batches()
     {
-        // One row per batch; small batches (several prompts of different lengths left-padded together); the defaults.
         using var tmp = new TempDir();
+        // One row per batch, small batches (prompts of different lengths left-padded together), the defaults (calls above
+        // the managed GEMM's 32-row small-M path; gpt2's tied unembedding is [N,K], where that path rounds differently):
+        // bit for bit, because the evaluator keeps every GEMM call at or above the provider's RowInvariantFrom.
+        Assert.Equal(33, Model.Gemm.RowInvariantFrom);
         var alone = Run(tmp.File("one.db"), new SweepOptions { Threads = 1, MaxRowsLast = 1, MaxTokensAll = 1 });
         Assert.Equal(alone, Run(tmp.File("small.db"), SmallBatches(2)));
-        Assert.Equal(alone, Run(tmp.File("default.db"), new SweepOptions()));
+        var dflt = Run(tmp.File("default.db"), new SweepOptions());
+        Assert.Equal(alone, dflt);
+        // A run killed after its first batch and resumed recomputes exactly the uninterrupted run's batches (cut from the
+        // whole grid, stored rows or not; committed batches are skipped whole).
+        var (def, tasks) = Small(Model);
+        using var cts = new CancellationTokenSource();
+        using (var store = ResultStore.Open(tmp.File("killed.db")))
+        {
+            var r = new SweepEngine(Model, def, tasks).Run(store, new SweepOptions { Threads = 1, AfterBatchCommitted = n => { if (n == 1) cts.Cancel(); } }, null, cts.Token);
+            Assert.False(r.Completed);
+            Assert.True(store.ResultCount() > 0 && store.ResultCount() < dflt.Count);
+        }
+        using (var store = ResultStore.Open(tmp.File("killed.db")))
+        {
+            var r = new SweepEngine(Model, def, tasks).Run(store, new SweepOptions { Resume = true });
+            Assert.True(r.Completed);
+            Assert.Equal(dflt.Count, r.EvaluationsSkipped + r.EvaluationsWritten);
+            Assert.Equal(dflt, store.ReadResults().ToList());
+        }
+    }
+
+    /// <summary>Without the padding to RowInvariantFrom rows the comparison above would fail: the GEMM does round a row
+    /// differently alone than among 33 rows on [N,K] weights (so the test guards something real).</summary>
+    [Fact]
+    public unsafe void The_managed_gemm_small_m_path_on_transposed_weights_rounds_differently()
+    {
+        int K = 64, N = 96;
+        var r = new Random(3);
+        var bData = new float[N * K];
+        var a = new float[33 * K];
+        for (int i = 0; i < bData.Length; i++) bData[i] = (float)(r.NextDouble() - 0.5);
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(r.NextDouble() - 0.5);
+        var g = new Sna.Runtime.Numerics.ManagedGemm();
+        fixed (float* pb = bData)
+        {
+            var w = new Sna.Runtime.Numerics.WeightMatrix(pb, Sna.Runtime.Numerics.WeightDType.F32, K, N, transposed: true);
+            var one = new float[N];
+            g.Sgemm(a.AsSpan(0, K), 1, w, one, false);
+            var many = new float[33 * N];
+            g.Sgemm(a, 33, w, many, false);
+            Assert.NotEqual(one, many.AsSpan(0, N).ToArray());
+            var alsoMany = new float[34 * N];
+            g.Sgemm(a.Concat(a.AsSpan(0, K).ToArray()).ToArray(), 34, w, alsoMany, false);
+            Assert.Equal(many.AsSpan(0, N).ToArray(), alsoMany.AsSpan(0, N).ToArray());     // at or above 33 rows: invariant
+        }
     }
 
     [Fact]
