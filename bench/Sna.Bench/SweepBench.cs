@@ -17,6 +17,8 @@ namespace Sna.Bench;
 /// configurations per positions mode. Reports configurations/s for the engine (into a real SQLite store) and for the naive
 /// loop (one full batch-1 forward with hooks per configuration, on a random sample of the same grid), their ratio, the
 /// engine's effective GFLOP/s (the FLOPs it must do / time) and the prefix cache's memory.</para>
+/// <para><c>--threads</c>: batches in flight, default the CLI's (one per core). After the engine, the same process times
+/// the GEMM on one block's projections at M = 1344 and prints the engine's effective rate as a share of it.</para>
 /// <para><c>--quick</c>: layers 0,6,12,18,23, counts 3,10,25, multipliers 1.1:2.4:4 (600 per mode), 20 naive samples.</para>
 /// </summary>
 public static class SweepBench
@@ -28,7 +30,7 @@ public static class SweepBench
         bool quick = args.Contains("--quick");
         string Opt(string name, string dflt) => BenchArgs.String(args, name, dflt)!;
         int naiveSamples = int.Parse(Opt("--naive-samples", quick ? "20" : "200"), CultureInfo.InvariantCulture);
-        int threads = int.Parse(Opt("--threads", "1"), CultureInfo.InvariantCulture);
+        int threads = int.Parse(Opt("--threads", new SweepOptions().Threads.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);   // the CLI's default
         var positions = Opt("--positions", "both") switch
         {
             "all" => new[] { PositionsMode.All },
@@ -79,6 +81,9 @@ public static class SweepBench
             double flops = EngineFlops(cfg, engine.Grid, pos);
             Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required); process CPU {engineCpu:F2} s, {flops / engineCpu / 1e9:F1} GFLOP per CPU-second");
             Console.WriteLine($"prefix cache: {res.PrefixCacheBytes / 1048576.0:F1} MiB for {NPrompts} prompts × {PromptLen} tokens");
+            double gemmRate = BlockGemmRate(model, 1344);
+            Console.WriteLine($"GEMM reference (same process, just after): one block's four projections at M = 1344 on layer 0's weights, " +
+                              $"{gemmRate:F1} GFLOP/s; engine effective rate = {flops / engineSecs / 1e9 / gemmRate * 100:F0}% of it");
 
             // ---- naive: one full batch-1 forward with hooks per sampled (configuration, prompt)
             var stored = new Dictionary<(int, int), double>();
@@ -101,6 +106,27 @@ public static class SweepBench
             foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// GFLOP/s of the model's GEMM provider on one block's four projections (qkv, attention out, MLP in and out) at
+    /// <paramref name="m"/> rows, the weights the engine uses: best of 3 timed rounds after a warm-up round.
+    /// </summary>
+    private static double BlockGemmRate(TransformerModel model, int m)
+    {
+        var w = model.Weights.Layers[0];
+        var mats = new[] { w.Wqkv, w.Wo, w.Win, w.Wout };
+        var a = new float[m * mats.Max(x => x.K)];
+        var c = new float[m * mats.Max(x => x.N)];
+        for (int i = 0; i < a.Length; i++) a[i] = (i % 17 - 8) * 0.01f;
+        double flops = mats.Sum(x => 2.0 * m * x.K * x.N), best = double.MaxValue;
+        for (int round = 0; round < 4; round++)
+        {
+            var sw = Stopwatch.StartNew();
+            foreach (var x in mats) model.Gemm.Sgemm(a.AsSpan(0, m * x.K), m, x, c.AsSpan(0, m * x.N), accumulate: false);
+            if (round > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return flops / best / 1e9;
     }
 
     /// <summary>Multiply-add FLOPs of one token through one block's projections (qkv, out, MLP in and out).</summary>
