@@ -166,10 +166,13 @@ public sealed class SweepEngine
                 // Base runs: always recorded (cheap; checks a resumed database against today's model).
                 var caches = new Dictionary<int, PrefixCache>();
                 Report($"{task.Name}: base runs");
-                foreach (int i in group)
+                // In batches of up to MaxTokensAll padded tokens, shortest first (one forward each, not one per prompt).
+                var byLength = group.OrderBy(i => task.Prompts[i].Ids.Length).ThenBy(i => i).ToList();
+                foreach (var (s, n) in PaddedBatches(byLength.Select(i => task.Prompts[i].Ids.Length).ToList(), options.MaxTokensAll))
                 {
-                    var p = task.Prompts[i];
-                    caches[i] = _ev.BuildCache(p.Ids, p.TargetId, perLayer, keepKv);
+                    var part = byLength.GetRange(s, n);
+                    var built = _ev.BuildCaches(part.Select(i => (task.Prompts[i].Ids, task.Prompts[i].TargetId)).ToList(), perLayer, keepKv);
+                    for (int j = 0; j < n; j++) caches[part[j]] = built[j];
                 }
                 store.WritePrompts(group.Select(i => new PromptRow(task.Name, i, task.Prompts[i].Text, task.Prompts[i].Target, task.Prompts[i].TargetId,
                     caches[i].Base.Probability, caches[i].Base.LogProb, caches[i].Base.Rank, task.Prompts[i].Ids.Length)));

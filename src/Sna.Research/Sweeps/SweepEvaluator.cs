@@ -104,38 +104,69 @@ public sealed class SweepEvaluator
     /// The unmodified forward of one prompt (with the model view's persistent hooks), keeping what the sweep needs.
     /// <paramref name="neuronsPerLayer"/> lists, per layer, every neuron any configuration there scales.
     /// </summary>
-    public PrefixCache BuildCache(int[] ids, int targetId, IReadOnlyDictionary<int, int[]> neuronsPerLayer, bool keepKeysValues)
+    public PrefixCache BuildCache(int[] ids, int targetId, IReadOnlyDictionary<int, int[]> neuronsPerLayer, bool keepKeysValues) =>
+        BuildCaches([(ids, targetId)], neuronsPerLayer, keepKeysValues)[0];
+
+    /// <summary>
+    /// <see cref="BuildCache"/> for several prompts in one batched, left-padded forward (the GEMMs see every prompt's tokens
+    /// at once instead of one prompt's); each cache is bit-identical to the prompt's own <see cref="BuildCache"/>.
+    /// </summary>
+    public PrefixCache[] BuildCaches(IReadOnlyList<(int[] Ids, int TargetId)> prompts, IReadOnlyDictionary<int, int[]> neuronsPerLayer, bool keepKeysValues)
     {
-        _m.ValidateBatch([ids]);
-        if ((uint)targetId >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(targetId), $"target id {targetId} is outside the vocabulary [0, {_c.VocabSize})");
-        int NL = _c.NLayers;
-        var cache = new PrefixCache(ids, targetId, NL);
+        if (prompts.Count == 0) return [];
+        foreach (var (ids, targetId) in prompts)
+        {
+            _m.ValidateBatch([ids]);
+            if ((uint)targetId >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(prompts), $"target id {targetId} is outside the vocabulary [0, {_c.VocabSize})");
+        }
+        int NL = _c.NLayers, D = _c.DModel, P = prompts.Count;
+        var caches = prompts.Select(p => new PrefixCache(p.Ids, p.TargetId, NL)).ToArray();
+        // Copies of prompt 0 pad a small batch until every GEMM gets _minRows rows (batch invariance; dropped below).
+        var rows = prompts.ToList();
+        int T = prompts.Max(p => p.Ids.Length);
+        while ((long)rows.Count * T < _minRows) rows.Add(prompts[0]);
         var hooks = new HookSet();
         for (int l = 0; l < NL; l++)
         {
             int layer = l;
-            hooks.Add(HookNames.BlockName(l, HookNames.Block.ResidPost), ctx => cache.ResidPost[layer] = ctx.Data.ToArray());
+            hooks.Add(HookNames.BlockName(l, HookNames.Block.ResidPost), ctx =>
+            {
+                int Tt = ctx.Shape[1];
+                for (int b = 0; b < P; b++)      // row b's real positions: [PadLeft[b], Tt)
+                    caches[b].ResidPost[layer] = ctx.Data.Slice((b * Tt + ctx.PadLeft[b]) * D, (Tt - ctx.PadLeft[b]) * D).ToArray();
+            });
             if (neuronsPerLayer.TryGetValue(l, out var ns) && ns.Length > 0)
             {
                 int[] neurons = ns.Distinct().ToArray();
                 hooks.Add(HookNames.MlpPost(l), ctx =>
                 {
-                    int T = ctx.Shape[1], M = ctx.Shape[2];
-                    foreach (int n in neurons)
+                    int Tt = ctx.Shape[1], M = ctx.Shape[2];
+                    for (int b = 0; b < P; b++)
                     {
-                        var col = new float[T];
-                        for (int t = 0; t < T; t++) col[t] = ctx.Data[t * M + n];
-                        cache.Post[layer][n] = col;
+                        int pad = ctx.PadLeft[b];
+                        foreach (int n in neurons)
+                        {
+                            var col = new float[Tt - pad];
+                            for (int t = pad; t < Tt; t++) col[t - pad] = ctx.Data[(b * Tt + t) * M + n];
+                            caches[b].Post[layer][n] = col;
+                        }
                     }
                 });
             }
         }
-        var kv = keepKeysValues ? new KvCache(_c, ids.Length) : null;
-        var scores = new TargetScore[1];
-        _m.Forward([ids], new ForwardOptions { Hooks = hooks, Past = kv is null ? null : [kv], OnLogits = Scorer([targetId], 0, scores) });
-        cache.Base = scores[0];
-        cache.Prefix = kv?.Freeze(ids.Length - 1);
-        return cache;
+        var kv = keepKeysValues ? rows.Select(p => new KvCache(_c, p.Ids.Length)).ToArray() : null;
+        var scores = new TargetScore[rows.Count];
+        _m.Forward(rows.Select(p => p.Ids).ToList(), new ForwardOptions
+        {
+            Hooks = hooks, Past = kv, LogitsMinGemmRows = _minRows,
+            OnLogits = Scorer(rows.Select(p => p.TargetId).ToArray(), 0, scores),
+        });
+        for (int b = 0; b < P; b++)
+        {
+            caches[b].Base = scores[b];
+            caches[b].Prefix = kv?[b].Freeze(prompts[b].Ids.Length - 1);
+        }
+        return caches;
     }
 
     /// <summary>

@@ -31,6 +31,22 @@ public class EngineEquivalenceTests
         var prompts = SweepTestData.Prompts(c.VocabSize, fixture.StartsWith("pythia") ? 0 : fixture.StartsWith("gpt2") || fixture == "demo" ? 50256 : c.BosTokenId, 3, seed: 11);
         var perLayer = Enumerable.Range(0, c.NLayers).ToDictionary(l => l, l => counts.SelectMany(k => rnd(l, k)).Distinct().ToArray());
         var caches = prompts.Select(p => ev.BuildCache(p.Ids, p.TargetId, perLayer, keepKeysValues: true)).ToArray();
+        // The base runs batched (prompts of different lengths, left-padded) keep bit for bit what each prompt's own run keeps.
+        var batched = ev.BuildCaches(prompts.Select(p => (p.Ids, p.TargetId)).ToList(), perLayer, keepKeysValues: true);
+        Assert.NotEqual(prompts[0].Ids.Length, prompts[1].Ids.Length);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(caches[i].Base, batched[i].Base);
+            Assert.Equal(caches[i].Prefix!.Length, batched[i].Prefix!.Length);
+            for (int l = 0; l < c.NLayers; l++)
+            {
+                Assert.Equal(caches[i].ResidPost[l], batched[i].ResidPost[l]);
+                Assert.Equal(caches[i].Post[l].Keys.Order(), batched[i].Post[l].Keys.Order());
+                foreach (var (n, col) in caches[i].Post[l]) Assert.Equal(col, batched[i].Post[l][n]);
+                Assert.Equal(caches[i].Prefix!.Keys(l).ToArray(), batched[i].Prefix!.Keys(l).ToArray());
+                Assert.Equal(caches[i].Prefix!.Values(l).ToArray(), batched[i].Prefix!.Values(l).ToArray());
+            }
+        }
 
         double worst = 0;
         int changed = 0;
