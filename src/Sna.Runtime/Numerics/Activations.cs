@@ -11,8 +11,9 @@ public static class Activations
 
     /// <summary>
     /// GPT-2's <c>gelu_new</c>: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), in one pass as the identical
-    /// x / (1 + exp(−2u)) (no cancellation in 1 + tanh for negative x). exp is <see cref="ExpF"/>; the vector and scalar
-    /// paths do the same float operations in the same order, so the result is bitwise the same at every SIMD width.
+    /// x / (1 + exp(−2u)) (no cancellation in 1 + tanh for negative x). exp is <see cref="ExpF(Vector{float})"/>; the vector
+    /// and scalar paths do the same float operations in the same order, so the result is bitwise the same at every SIMD width
+    /// (and without SIMD, where the scalar path runs alone).
     /// </summary>
     /// <param name="x">activations [n], replaced by gelu(x)</param>
     public static void GeluTanh(Span<float> x)
@@ -24,7 +25,32 @@ public static class Activations
             for (int j = 0; j < xs.Length; j++) xs[j] = GeluTanh(xs[j]);
             i = xs.Length * Vector<float>.Count;
         }
-        for (; i < x.Length; i++) x[i] = GeluTanh(new Vector<float>(x[i]))[0];
+        for (; i < x.Length; i++) x[i] = GeluTanh(x[i]);
+    }
+
+    /// <summary>One lane of <see cref="GeluTanh(Vector{float})"/>: the same float operations in the same order (same bits).</summary>
+    private static float GeluTanh(float x)
+    {
+        float x2 = x * x;
+        float u = (x2 * 0.044715f + 1f) * x * Sqrt2OverPi;
+        float y = x / (1f + ExpF(u * -2f));
+        return x < -20f ? x * 0f : y;
+    }
+
+    /// <summary>One lane of <see cref="ExpF(Vector{float})"/> (same operations, same bits).</summary>
+    internal static float ExpF(float x)
+    {
+        x = MathF.Min(MathF.Max(x, -87.33654f), 88f);
+        float k = MathF.Floor(x * 1.44269504088896341f + 0.5f);
+        float r = x - k * 0.693359375f - k * -2.12194440e-4f;
+        float p = 1.9875691500E-4f;
+        p = p * r + 1.3981999507E-3f;
+        p = p * r + 8.3334519073E-3f;
+        p = p * r + 4.1665795894E-2f;
+        p = p * r + 1.6666665459E-1f;
+        p = p * r + 5.0000001201E-1f;
+        float y = p * (r * r) + r + 1f;
+        return y * BitConverter.Int32BitsToSingle(((int)k + 127) << 23);
     }
 
     private static Vector<float> GeluTanh(Vector<float> x)
