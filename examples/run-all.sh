@@ -14,7 +14,9 @@ for f in examples/[0-9][0-9]-*.cs; do
   [ "$name" = "03-run-with-cache" ] && extra+=("$out")
   echo "== $name"
   start=$(date +%s)
-  if dotnet run -c Release "$f" -- "${extra[@]}" > "$out/$name.log" 2>&1; then
+  # Build output in the temporary folder, not the SDK's per-path cache in the home directory (~/.local/share/dotnet/runfile):
+  # a stale or half-written entry there (an earlier run from the same path) fails the example with an unreadable runtimeconfig.
+  if dotnet run -c Release --artifacts-path "$out/build/$name" "$f" -- "${extra[@]}" > "$out/$name.log" 2>&1; then
     sed 's/^/   /' "$out/$name.log"
     echo "   ok ($(( $(date +%s) - start )) s)"
     passed=$((passed + 1))
