@@ -9,5 +9,5 @@ namespace Sna.Runtime.Models;
 public static class ForwardPassVersion
 {
     /// <summary>Incremented whenever forward-pass outputs change.</summary>
-    public const int Current = 1;
+    public const int Current = 2;   // 2: gelu_new in one pass with its own float exp (ulp-level changes)
 }
