@@ -18,7 +18,10 @@ namespace Sna.Bench;
 /// loop (one full batch-1 forward with hooks per configuration, on a random sample of the same grid), their ratio, the
 /// engine's effective GFLOP/s (the FLOPs it must do / time) and the prefix cache's memory.</para>
 /// <para><c>--threads</c>: batches in flight, default the CLI's (one per core). After the engine, the same process times
-/// the GEMM on one block's projections at M = 1344 and prints the engine's effective rate as a share of it.</para>
+/// the GEMM on one block's projections at M = 1344 and prints the engine's effective rate as a share of it.
+/// <c>--gemm-threads N</c>: the model's GEMM with N threads (default: one per core). <c>--gemm-profile</c>: time every GEMM
+/// call of the engine and print, per weight shape and row count, the calls, FLOPs and rate, and the share of the engine's
+/// wall time spent inside the GEMM (what is left is attention, activations, norms, scoring and bookkeeping).</para>
 /// <para><c>--quick</c>: layers 0,6,12,18,23, counts 3,10,25, multipliers 1.1:2.4:4 (600 per mode), 20 naive samples.</para>
 /// </summary>
 public static class SweepBench
@@ -41,6 +44,9 @@ public static class SweepBench
         var cfg = RandomModel.Gpt2Medium with { BosTokenId = 50256 };
         var sw = Stopwatch.StartNew();
         using var model = RandomModel.Create(cfg, seed: 1234, fill: RandomFill.Pooled);
+        if (BenchArgs.String(args, "--gemm-threads", null) is { } gt) model.Gemm = new ManagedGemm(int.Parse(gt, CultureInfo.InvariantCulture));
+        var timing = args.Contains("--gemm-profile") ? new TimingGemm(model.Gemm) : null;
+        if (timing is not null) model.Gemm = timing;
         Console.WriteLine($"model: GPT-2-Medium shape, random F32 weights, built in {sw.Elapsed.TotalSeconds:F1} s; GEMM '{model.Gemm.Name}', {Environment.ProcessorCount} cores, engine threads {threads}");
 
         var rnd = new Random(7);
@@ -72,14 +78,24 @@ public static class SweepBench
 
             // ---- engine (into a real store)
             SweepRunResult res;
+            timing?.Reset();
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var sys0 = Process.GetCurrentProcess().PrivilegedProcessorTime;
+            long faults0 = MinorFaults();
+            var gcPause0 = GC.GetTotalPauseDuration();
+            int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
             sw.Restart();
             using (var store = ResultStore.Open(db)) res = engine.Run(store, new SweepOptions { Threads = threads });
             double engineSecs = sw.Elapsed.TotalSeconds;
             double engineCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+            double engineSys = (Process.GetCurrentProcess().PrivilegedProcessorTime - sys0).TotalSeconds;
+            long faults = MinorFaults() - faults0;
+            double gcPause = (GC.GetTotalPauseDuration() - gcPause0).TotalSeconds;
+            int gcs0 = GC.CollectionCount(0) - gc0, gcs2 = GC.CollectionCount(2) - gc2;
             double engineRate = evals / engineSecs;
             double flops = EngineFlops(cfg, engine.Grid, pos);
-            Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required); process CPU {engineCpu:F2} s, {flops / engineCpu / 1e9:F1} GFLOP per CPU-second");
+            Console.WriteLine($"engine: {engineSecs:F2} s, {engineRate:F1} configurations/s, {flops / engineSecs / 1e9:F1} effective GFLOP/s ({flops / 1e12:F2} TFLOP required); process CPU {engineCpu:F2} s (kernel {engineSys:F2} s, {faults} minor page faults; {gcs0} GCs, {gcs2} gen-2, paused {gcPause:F2} s), {flops / engineCpu / 1e9:F1} GFLOP per CPU-second");
+            timing?.Print(engineSecs);
             Console.WriteLine($"prefix cache: {res.PrefixCacheBytes / 1048576.0:F1} MiB for {NPrompts} prompts × {PromptLen} tokens");
             double gemmRate = BlockGemmRate(model, 1344);
             Console.WriteLine($"GEMM reference (same process, just after): one block's four projections at M = 1344 on layer 0's weights, " +
@@ -127,6 +143,14 @@ public static class SweepBench
             if (round > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
         }
         return flops / best / 1e9;
+    }
+
+    /// <summary>The process's minor page faults so far (Linux; 0 elsewhere).</summary>
+    private static long MinorFaults()
+    {
+        if (!File.Exists("/proc/self/stat")) return 0;
+        var s = File.ReadAllText("/proc/self/stat");
+        return long.Parse(s[(s.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Multiply-add FLOPs of one token through one block's projections (qkv, out, MLP in and out).</summary>
