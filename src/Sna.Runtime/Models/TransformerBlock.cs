@@ -196,58 +196,64 @@ public sealed partial class TransformerModel
     /// scores[b,h,tq,j] = q·k_j/√dh for the key slots KeyStart[b] ≤ j ≤ Pmax + tq (row b's cached positions, then its new
     /// ones up to tq), −∞ elsewhere (padding query rows are all −∞).
     /// </summary>
-    private static void Scores(ForwardState st, int layer, int bh, float invSqrt)
+    private static unsafe void Scores(ForwardState st, int layer, int bh, float invSqrt)
     {
         int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
         int kvh = h / (H / Hkv);
         int pad = st.PadLeft[b], P = st.Past[b], k0 = st.KeyStart[b], pm = st.Pmax;
-        var past = P > 0 ? st.Caches[b]!.K(layer) : null;
         var s = st.Scores.AsSpan(bh * T * S, T * S);
-        for (int tq = 0; tq < T; tq++)
+        s.Fill(float.NegativeInfinity);
+        fixed (float* ps = s, pq = st.Q, pk = st.K, pPast = P > 0 ? st.Caches[b]!.K(layer) : null)
         {
-            var row = s.Slice(tq * S, S);
-            row.Fill(float.NegativeInfinity);
-            if (tq < pad) continue;
-            var qv = st.Q.AsSpan(((b * T + tq) * H + h) * dh, dh);
-            for (int p = 0; p < P; p++)
-                row[k0 + p] = TensorPrimitives.Dot(qv, past.AsSpan((p * Hkv + kvh) * dh, dh)) * invSqrt;
-            for (int tk = pad; tk <= tq; tk++)
-                row[pm + tk] = TensorPrimitives.Dot(qv, st.K.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh)) * invSqrt;
+            for (int tq = pad; tq < T; tq++)
+            {
+                float* row = ps + tq * S;                                  // [S]
+                float* qv = pq + ((b * T + tq) * H + h) * dh;              // [dh]
+                for (int p = 0; p < P; p++)
+                    row[k0 + p] = AttentionKernels.Dot(qv, pPast + (p * Hkv + kvh) * dh, dh) * invSqrt;
+                for (int tk = pad; tk <= tq; tk++)
+                    row[pm + tk] = AttentionKernels.Dot(qv, pk + ((b * T + tk) * Hkv + kvh) * dh, dh) * invSqrt;
+            }
         }
     }
 
     /// <summary>Row-wise stable softmax over the unmasked keys; padding query rows become all zeros.</summary>
-    private static void Softmax(ForwardState st, int bh)
+    private static unsafe void Softmax(ForwardState st, int bh)
     {
         int b = bh / st.H, T = st.T, S = st.S, pad = st.PadLeft[b], k0 = st.KeyStart[b], pm = st.Pmax;
         var s = st.Scores.AsSpan(bh * T * S, T * S);
-        for (int tq = 0; tq < T; tq++)
+        s.Slice(0, pad * S).Clear();
+        fixed (float* ps = s)
         {
-            var row = s.Slice(tq * S, S);
-            if (tq < pad) { row.Clear(); continue; }
-            Numerics.Softmax.InPlace(row.Slice(k0, pm + tq - k0 + 1));
-            row.Slice(0, k0).Clear();
-            row.Slice(pm + tq + 1).Clear();
+            for (int tq = pad; tq < T; tq++)
+            {
+                float* row = ps + tq * S;                                  // [S]
+                AttentionKernels.Softmax(row + k0, pm + tq - k0 + 1);
+                new Span<float>(row, k0).Clear();
+                new Span<float>(row + pm + tq + 1, S - pm - tq - 1).Clear();
+            }
         }
     }
 
-    /// <summary>z[b,tq,h,:] = Σ_j pattern[b,h,tq,j] · v_j over row b's cached and new values.</summary>
-    private static void Mix(ForwardState st, int layer, int bh)
+    /// <summary>z[b,tq,h,:] = Σ_j pattern[b,h,tq,j] · v_j over row b's cached and new values, in key order.</summary>
+    private static unsafe void Mix(ForwardState st, int layer, int bh)
     {
         int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
         int kvh = h / (H / Hkv);
         int pad = st.PadLeft[b], P = st.Past[b], k0 = st.KeyStart[b], pm = st.Pmax;
-        var past = P > 0 ? st.Caches[b]!.V(layer) : null;
-        var s = st.Scores.AsSpan(bh * T * S, T * S);
-        for (int tq = 0; tq < T; tq++)
+        fixed (float* ps = st.Scores, pz = st.Z, pv = st.V, pPast = P > 0 ? st.Caches[b]!.V(layer) : null)
         {
-            var zq = st.Z.AsSpan(((b * T + tq) * H + h) * dh, dh);
-            zq.Clear();
-            if (tq < pad) continue;
-            for (int p = 0; p < P; p++)
-                TensorPrimitives.MultiplyAdd(past.AsSpan((p * Hkv + kvh) * dh, dh), s[tq * S + k0 + p], zq, zq);
-            for (int tk = pad; tk <= tq; tk++)
-                TensorPrimitives.MultiplyAdd(st.V.AsSpan(((b * T + tk) * Hkv + kvh) * dh, dh), s[tq * S + pm + tk], zq, zq);
+            for (int tq = 0; tq < T; tq++)
+            {
+                float* zq = pz + ((b * T + tq) * H + h) * dh;              // [dh]
+                new Span<float>(zq, dh).Clear();
+                if (tq < pad) continue;
+                float* row = ps + (long)bh * T * S + tq * S;               // [S]
+                for (int p = 0; p < P; p++)
+                    AttentionKernels.AddScaled(zq, pPast + (p * Hkv + kvh) * dh, row[k0 + p], dh);
+                for (int tk = pad; tk <= tq; tk++)
+                    AttentionKernels.AddScaled(zq, pv + ((b * T + tk) * Hkv + kvh) * dh, row[pm + tk], dh);
+            }
         }
     }
 
