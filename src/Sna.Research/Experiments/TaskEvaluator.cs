@@ -61,7 +61,8 @@ public sealed class TaskEvaluator
     /// the full pass), then several sets resume from it in one forward, each batch row scaling its own set's neurons. Rows of
     /// a batch are computed independently by the managed GEMM (work is split over N only and each element's instruction
     /// sequence depends on m only through the small-m path, ≤ 32 rows), so the sets of one forward are combined only when
-    /// the prompt batch already has more than 32 token rows; the unembedding runs in chunks of whole prompt batches that
+    /// the prompt batch already has the provider's <see cref="Sna.Runtime.Numerics.IGemmProvider.RowInvariantFrom"/> token
+    /// rows (33 for the managed GEMM; never for a provider without that promise, such as OpenBLAS); the unembedding runs in chunks of whole prompt batches that
     /// stay on the small-m path (see <see cref="UnembedRows"/>). <paramref name="rowsPerBatch"/> bounds prompts × sets per forward (1 set per forward when smaller than the batch).
     /// </summary>
     public TaskOutcome[] EvaluateSets(int layer, IReadOnlyList<int[]> sets, float multiplier, PositionsMode positions = PositionsMode.All,
@@ -79,7 +80,9 @@ public sealed class TaskEvaluator
             var rows = chunk.Select(i => prompts[i]).ToArray();
             int R = rows.Length, T = rows.Max(r => r.Length);
             float[]? resid = layer > 0 ? _model.Forward(rows, new ForwardOptions { StopLayer = layer }).Residual : null;
-            int perForward = R * T > SmallGemmRows ? Math.Max(1, rowsPerBatch / R) : 1;
+            // Sets share a forward only where the GEMM promises row-independent results for every call of it (all calls
+            // have R·T or more rows); otherwise (e.g. OpenBLAS) each set runs with exactly the rows Evaluate gives it.
+            int perForward = R * T >= _model.Gemm.RowInvariantFrom ? Math.Max(1, rowsPerBatch / R) : 1;
             for (int g0 = 0; g0 < sets.Count; g0 += perForward)
             {
                 int g = Math.Min(perForward, sets.Count - g0);

@@ -51,6 +51,41 @@ public class BatchedControlsTests
         Assert.True(anyChange, "the random sets changed nothing: the comparison would be vacuous");
     }
 
+    /// <summary>
+    /// A provider whose rows depend on the call's row count (as OpenBLAS may: it promises nothing) must not see sets combined:
+    /// every set then runs with exactly the rows <see cref="TaskEvaluator.Evaluate"/> gives it, and stays bit for bit equal.
+    /// </summary>
+    [SharedTheory]
+    [InlineData("gpt2-tiny-f32", PositionsMode.All)]
+    [InlineData("llama-tiny-f32", PositionsMode.Last)]
+    public void Batched_sets_stay_exact_on_a_gemm_without_row_invariance(string fixture, PositionsMode positions)
+    {
+        var (shared, tok) = MethodFixtures.Get(fixture);
+        using var model = shared.WithHooks(new Sna.Runtime.Models.HookSet());
+        model.Gemm = new RowCountDependentGemm(shared.Gemm);
+        var eval = new TaskEvaluator(model, tok, TaskLibrary.BuiltIn("math-easy"), BosPolicy.Prepend);
+        int r = Math.Min(TaskScoring.DefaultBatchSize, eval.Encoded.Prompts.Count), t = eval.Encoded.Prompts.Take(r).Max(p => p.Length);
+        Assert.True(r * t >= shared.Gemm.RowInvariantFrom, "the first prompt batch would not be combined even on the managed GEMM: the test would be vacuous");
+        var sets = Enumerable.Range(0, 5).Select(seed => ControlNeurons.Random(seed, 1, 6, model.Config.DMlp)).ToArray();
+        var batched = eval.EvaluateSets(1, sets, 3f, positions);
+        for (int s = 0; s < sets.Length; s++)
+        {
+            var one = eval.Evaluate(Amplification.Single(1, sets[s], 3f, positions));
+            Assert.Equal(one.Prompts.Select(p => p.Post.LogProb), batched[s].Prompts.Select(p => p.Post.LogProb));
+        }
+    }
+
+    /// <summary>C from the inner provider plus m·2⁻²⁰ on every element: results that depend on how many rows share a call.</summary>
+    private sealed class RowCountDependentGemm(Sna.Runtime.Numerics.IGemmProvider inner) : Sna.Runtime.Numerics.IGemmProvider
+    {
+        public string Name => "row-count-dependent";
+        public void Sgemm(ReadOnlySpan<float> a, int m, in Sna.Runtime.Numerics.WeightMatrix b, Span<float> c, bool accumulate)
+        {
+            inner.Sgemm(a, m, b, c, accumulate);
+            for (int i = 0; i < m * b.N; i++) c[i] += m * (1f / (1 << 20));
+        }
+    }
+
     [SharedFact]
     public void ControlsRunner_batched_equals_one_by_one()
     {
