@@ -122,9 +122,8 @@ public sealed class SweepEvaluator
         int NL = _c.NLayers, D = _c.DModel, P = prompts.Count;
         var caches = prompts.Select(p => new PrefixCache(p.Ids, p.TargetId, NL)).ToArray();
         // Copies of prompt 0 pad a small batch until every GEMM gets _minRows rows (batch invariance; dropped below).
-        var rows = prompts.ToList();
         int T = prompts.Max(p => p.Ids.Length);
-        while ((long)rows.Count * T < _minRows) rows.Add(prompts[0]);
+        var rows = PadRows(prompts, prompts.Count, T, prompts[0]);
         var hooks = new HookSet();
         for (int l = 0; l < NL; l++)
         {
@@ -225,15 +224,8 @@ public sealed class SweepEvaluator
             if (it.Prompt.Prefix is null && it.Prompt.T > 1) throw new ArgumentException("positions = last needs a prefix cache built with keepKeysValues");
         }
         // Copies of a lowest-layer row join the first stage until every GEMM of the pass gets _minRows rows (dropped at the end).
-        var items = given;
-        int lowest = given.Min(x => x.Layer), firstStage = given.Count(x => x.Layer == lowest);
-        if (firstStage < _minRows)
-        {
-            var padded = given.ToList();
-            var copy = given.First(x => x.Layer == lowest);
-            for (int i = firstStage; i < _minRows; i++) padded.Add(copy);
-            items = padded;
-        }
+        int lowest = given.Min(x => x.Layer);
+        var items = PadRows(given, given.Count(x => x.Layer == lowest), 1, given.First(x => x.Layer == lowest));
         int count = items.Count, D = _c.DModel;
         var order = Enumerable.Range(0, count).OrderBy(i => items[i].Layer).ToArray();   // stable: pass row r is items[order[r]]
         var batch = new int[count][];           // [rows] the last token of each row's prompt
@@ -272,6 +264,19 @@ public sealed class SweepEvaluator
             if (order[i] < given.Count) results[order[i]] = scores[i];
     }
 
+    /// <summary>
+    /// Batch invariance: <paramref name="rows"/> plus copies of <paramref name="copy"/> until the rows that enter the first GEMM
+    /// of the pass (<paramref name="counted"/> of them, plus the copies) times <paramref name="tokensPerRow"/> reach _minRows.
+    /// The copies are appended after the given rows, and their results are dropped by the caller.
+    /// </summary>
+    private IReadOnlyList<T> PadRows<T>(IReadOnlyList<T> rows, int counted, int tokensPerRow, T copy)
+    {
+        if ((long)counted * tokensPerRow >= _minRows) return rows;
+        var padded = rows.ToList();
+        for (int n = counted; (long)n * tokensPerRow < _minRows; n++) padded.Add(copy);
+        return padded;
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
@@ -285,13 +290,7 @@ public sealed class SweepEvaluator
         bool all = positions == PositionsMode.All;
         int T = 1;                                      // padded length of the rows
         if (all) foreach (var it in given) T = Math.Max(T, it.Prompt.T);
-        var items = given;                              // plus copies of item 0 until the blocks' GEMMs get _minRows rows
-        if ((long)given.Count * T < _minRows)
-        {
-            var padded = given.ToList();
-            while ((long)padded.Count * T < _minRows) padded.Add(given[0]);
-            items = padded;
-        }
+        var items = PadRows(given, given.Count, T, given[0]);   // plus copies of item 0 until the blocks' GEMMs get _minRows rows
         int B = items.Count;
         var batch = new int[B][];
         var targets = new int[B];
