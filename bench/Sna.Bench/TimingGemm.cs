@@ -18,7 +18,18 @@ public sealed class TimingGemm(IGemmProvider inner) : IGemmProvider
     {
         long t0 = Stopwatch.GetTimestamp();
         inner.Sgemm(a, m, b, c, accumulate);
-        long dt = Stopwatch.GetTimestamp() - t0;
+        Record(m, b, Stopwatch.GetTimestamp() - t0);
+    }
+
+    public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, in GemmEpilogue epilogue)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        inner.Sgemm(a, m, b, c, epilogue);
+        Record(m, b, Stopwatch.GetTimestamp() - t0);
+    }
+
+    private void Record(int m, in WeightMatrix b, long dt)
+    {
         var key = (b.K, b.N, b.Transposed, Bucket(m));
         lock (_stats)
         {

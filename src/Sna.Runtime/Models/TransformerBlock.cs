@@ -84,10 +84,16 @@ public sealed partial class TransformerModel
         }
         else
         {
-            Linear(ln, rows, w.Win, w.Bin, pre);
-            FireBlock(plan, layer, HookNames.Block.MlpPre, pre, shapeBTM, st);
-            if (Config.Activation == "gelu_new") GeluTanhParallel(st, rows * M);
-            else Activations.GeluErf(pre);
+            bool gelu = Config.Activation == "gelu_new";
+            if (gelu && plan.Get(layer, HookNames.Block.MlpPre) is null)
+                Linear(ln, rows, w.Win, w.Bin, pre, GemmActivation.GeluTanh);   // nothing reads hook_pre: gelu in the GEMM's epilogue
+            else
+            {
+                Linear(ln, rows, w.Win, w.Bin, pre);
+                FireBlock(plan, layer, HookNames.Block.MlpPre, pre, shapeBTM, st);
+                if (gelu) GeluTanhParallel(st, rows * M);
+                else Activations.GeluErf(pre);
+            }
         }
         FireBlock(plan, layer, HookNames.Block.MlpPost, pre, shapeBTM, st);
         Linear(pre, rows, w.Wout, w.Bout, mlpOut);

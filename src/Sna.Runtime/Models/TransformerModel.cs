@@ -360,15 +360,9 @@ public sealed partial class TransformerModel : IDisposable
     }
 
     /// <summary>y[rows, N] = x[rows, K] · W (+ bias).</summary>
-    internal void Linear(ReadOnlySpan<float> x, int rows, in WeightMatrix w, float[] bias, Span<float> y)
-    {
-        Gemm.Sgemm(x, rows, w, y, accumulate: false);
-        if (bias.Length > 0)
-        {
-            int n = w.N;
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(y.Slice(r * n, n), bias, y.Slice(r * n, n));
-        }
-    }
+    /// <summary>y [rows, N] = x [rows, K] · w + bias, then <paramref name="activation"/> (in the GEMM's epilogue).</summary>
+    internal void Linear(ReadOnlySpan<float> x, int rows, in WeightMatrix w, float[] bias, Span<float> y, GemmActivation activation = GemmActivation.None) =>
+        Gemm.Sgemm(x, rows, w, y, new GemmEpilogue(bias, activation));
 
     internal static void Fire(HookFn? fn, string name, int layer, Span<float> data, ReadOnlySpan<int> shape, ForwardState st)
     {

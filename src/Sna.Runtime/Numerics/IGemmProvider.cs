@@ -17,6 +17,17 @@ public interface IGemmProvider
     void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate);
 
     /// <summary>
+    /// C = A·B, then <paramref name="epilogue"/> on every element of C (bias, then activation): bitwise the same as
+    /// <c>Sgemm(a, m, b, c, false)</c> followed by <see cref="GemmEpilogue.Apply(Span{float}, int, int)"/>, which is what
+    /// this default does; the managed GEMM applies it to each block of C while the block is in cache.
+    /// </summary>
+    void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, in GemmEpilogue epilogue)
+    {
+        Sgemm(a, m, b, c, accumulate: false);
+        epilogue.Apply(c, m, b.N);
+    }
+
+    /// <summary>
     /// Batch invariance: in every call with at least this many rows, each row of C is bit-identical whatever m and the other
     /// rows are (so callers that keep their calls at or above it get results independent of how rows are batched).
     /// 1 = every call; <see cref="int.MaxValue"/> (the default) = no promise.

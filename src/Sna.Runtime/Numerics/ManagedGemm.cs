@@ -111,7 +111,17 @@ public sealed unsafe class ManagedGemm : IGemmProvider
 
     public override string ToString() => $"{Name} ({SimdBits}-bit, tile {Tile.MR}x{Tile.NR}, threads={Threads})";
 
-    public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate)
+    public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate) =>
+        Run(a, m, b, c, accumulate, default);
+
+    /// <inheritdoc cref="IGemmProvider.Sgemm(ReadOnlySpan{float}, int, in WeightMatrix, Span{float}, in GemmEpilogue)"/>
+    public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, in GemmEpilogue epilogue)
+    {
+        if (epilogue.Bias is { } bias && bias.Length != b.N) throw new ArgumentException($"bias has {bias.Length} values, B has {b.N} columns", nameof(epilogue));
+        Run(a, m, b, c, accumulate: false, epilogue);
+    }
+
+    private void Run(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate, in GemmEpilogue epilogue)
     {
         GemmArgs.Validate(a, m, b, c);
         if (m == 0) return;
@@ -120,9 +130,9 @@ public sealed unsafe class ManagedGemm : IGemmProvider
         {
             switch (Simd)
             {
-                case GemmSimd.Avx512: GemmEngine<Ops512, Vector512<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
-                case GemmSimd.Avx2: GemmEngine<Ops256, Vector256<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
-                default: GemmEngine<OpsPortable, Vector<float>>.Run(pa, m, b, pc, accumulate, Threads, _pool); break;
+                case GemmSimd.Avx512: GemmEngine<Ops512, Vector512<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
+                case GemmSimd.Avx2: GemmEngine<Ops256, Vector256<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
+                default: GemmEngine<OpsPortable, Vector<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
             }
         }
     }
@@ -141,11 +151,11 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
     private static int NR => 2 * TO.Width;
     private static int MR => TO.MR;
 
-    public static void Run(float* a, int m, in WeightMatrix b, float* c, bool accumulate, int threads, GemmWorkerPool? pool)
+    public static void Run(float* a, int m, in WeightMatrix b, float* c, bool accumulate, in GemmEpilogue epilogue, int threads, GemmWorkerPool? pool)
     {
         int K = b.K, N = b.N, mr = MR, nr = NR;
         Job job = t_job ??= new Job();
-        job.A = a; job.M = m; job.B = b; job.C = c; job.Accumulate = accumulate;
+        job.A = a; job.M = m; job.B = b; job.C = c; job.Accumulate = accumulate; job.Epilogue = epilogue;
         bool parallel = pool != null && (long)m * K * N >= ManagedGemm.ParallelThresholdMacs;
         int tasksTarget = parallel ? threads * ManagedGemm.TasksPerThread : 1;
 
@@ -158,6 +168,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             job.ChunkGroups = Math.Max(1, (groups + tasksTarget - 1) / tasksTarget);
             int tasks = (groups + job.ChunkGroups - 1) / job.ChunkGroups;
             Dispatch(job, tasks, threads, pool, parallel);
+            job.A = null; job.C = null; job.Epilogue = default;
             return;
         }
 
@@ -181,7 +192,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             job.Kind = Kind.Stream;
             job.ChunkCols = Math.Max(1, (nPanels + tasksTarget - 1) / tasksTarget) * nr;
             Dispatch(job, (N + job.ChunkCols - 1) / job.ChunkCols, threads, pool, parallel);
-            job.A = null; job.C = null; job.Ap0 = job.Ap1 = null;
+            job.A = null; job.C = null; job.Ap0 = job.Ap1 = null; job.Epilogue = default;
             return;
         }
 
@@ -209,7 +220,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             job.PackK0 = k0 + job.PassK < K ? k0 + job.PassK : -1;
             Dispatch(job, colTasks + (job.PackK0 >= 0 ? packTasks : 0), threads, pool, parallel);
         }
-        job.A = null; job.C = null; job.Ap0 = job.Ap1 = null;
+        job.A = null; job.C = null; job.Ap0 = job.Ap1 = null; job.Epilogue = default;
     }
 
     /// <summary>
@@ -239,6 +250,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public WeightMatrix B;
         public float* C;
         public bool Accumulate;
+        /// <summary>Applied to each block of C once its last K block is done (bias, activation).</summary>
+        public GemmEpilogue Epilogue;
         public int Mp;
         public int PanelsPerTask;
         public int ChunkCols;
@@ -344,6 +357,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                             for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
                         }
                     }
+                    // These rows of the chunk are final after the last K block: epilogue while they are in cache.
+                    if (k0 + kc == K) Epilogue.Apply(cRow, N, rows, n0, w);
                 }
             }
         }
@@ -414,6 +429,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                     }
                 }
             }
+            Epilogue.Apply(C + n0, N, M, n0, w);   // the chunk (≤ SmallM rows) is final
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -441,6 +457,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                     GemmKernels<TO, TV>.DotTile(ra, nb, K, A + (long)i * K, K, pb, ldb, C + (long)i * N + n, N, Accumulate);
                 }
             }
+            Epilogue.Apply(C + n0, N, M, n0, n1 - n0);   // the task's columns (≤ SmallM rows) are final
         }
     }
 }

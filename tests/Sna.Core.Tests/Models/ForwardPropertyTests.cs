@@ -26,6 +26,30 @@ public class ForwardPropertyTests
             }
     }
 
+    /// <summary>
+    /// With nothing reading mlp.hook_pre, gelu_new runs in the MLP-in GEMM's epilogue; a hook there (here one that changes
+    /// nothing) makes the block run the GEMM, the hook and the activation as separate passes. Both give the same bits, for
+    /// one prompt (small-m GEMM paths) and for a batch of more than 32 token rows (packed path).
+    /// </summary>
+    [SharedTheory, MemberData(nameof(AllFixtures))]
+    public void Mlp_activation_fused_into_the_gemm_equals_the_separate_passes_bit_for_bit(string fixture)
+    {
+        var model = ModelFixtures.Model(fixture);
+        var ids = Prompt(fixture, "math");
+        var batch = Enumerable.Repeat(ids, 32 / ids.Length + 2).ToList();
+        Assert.True(batch.Count * ids.Length > 32);
+        foreach (var prompts in new[] { new List<int[]> { ids }, batch })
+        {
+            var hooks = new HookSet();
+            int fired = 0;
+            for (int l = 0; l < model.Config.NLayers; l++) hooks.Add(HookNames.BlockName(l, HookNames.Block.MlpPre), _ => fired++);
+            var plain = model.Forward(prompts, new ForwardOptions { Mode = LogitsMode.All }).Logits;
+            var separate = model.Forward(prompts, new ForwardOptions { Mode = LogitsMode.All, Hooks = hooks }).Logits;
+            Assert.Equal(model.Config.NLayers, fired);
+            Assert.Equal(plain, separate); // exact float equality, element by element
+        }
+    }
+
     [SharedTheory, MemberData(nameof(AllFixtures))]
     public void A_hooked_view_leaves_the_model_exactly_as_it_was(string fixture)
     {

@@ -206,6 +206,60 @@ public class GemmTests
             }
     }
 
+    /// <summary>
+    /// The fused epilogue (bias, then gelu_new, applied to each block of C as the managed GEMM finishes it) is bitwise the plain
+    /// product followed by a separate bias pass and <see cref="Activations.GeluTanh(Span{float})"/> over the whole of C, on
+    /// every path: dot (small m, [N,K]), streaming (small m, [K,N]), packed with all of K per pass and with a pass per KC
+    /// block, ragged M and N, 16-bit weights, one and two threads, every SIMD path the CPU has.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(SimdPaths))]
+    public void Fused_bias_and_gelu_equal_the_separate_passes_bit_for_bit(GemmSimd simd)
+    {
+        Skip.IfNot(ManagedGemm.IsSupported(simd), $"{simd} is not supported by this CPU or runtime (DOTNET_Enable* switches)");
+        foreach (int threads in new[] { 2, 1 })
+        {
+            var g = new ManagedGemm(threads, simd);
+            foreach (var (m, k, n) in new[] { (1, 64, 77), (5, 300, 517), (32, 129, 70), (33, 129, 70), (100, 700, 1100), (101, 5200, 45) })
+                foreach (var dt in new[] { WeightDType.F32, WeightDType.F16 })
+                    foreach (bool tr in new[] { false, true })
+                    {
+                        using var w = new TestWeights(k, n, dt, tr, seed: m + k + n);
+                        float[] a = RandomArray(m * k, m + 5, 0.2f);     // |C| of a few units: gelu's curved part
+                        float[] bias = RandomArray(n, n + 6, 2f);
+                        foreach (var act in new[] { GemmActivation.GeluTanh, GemmActivation.None })
+                        {
+                            float[] want = new float[m * n], got = RandomArray(m * n, 9);   // stale C must not matter
+                            g.Sgemm(a, m, w.Matrix, want, accumulate: false);
+                            for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Add(want.AsSpan(i * n, n), bias, want.AsSpan(i * n, n));
+                            if (act == GemmActivation.GeluTanh) Activations.GeluTanh(want);
+                            g.Sgemm(a, m, w.Matrix, got, new GemmEpilogue(bias, act));
+                            for (int i = 0; i < want.Length; i++)
+                                if (BitConverter.SingleToInt32Bits(want[i]) != BitConverter.SingleToInt32Bits(got[i]))
+                                    Assert.Fail($"{simd} threads={threads} m={m} k={k} n={n} {dt} transposed={tr} {act}: C[{i / n},{i % n}] = {got[i]:R}, separate passes {want[i]:R}");
+                        }
+                    }
+        }
+    }
+
+    /// <summary>The interface's default epilogue (used by OpenBLAS and the naive GEMM) equals the managed fused one.</summary>
+    [Fact]
+    public void Default_epilogue_of_other_providers_applies_bias_then_gelu()
+    {
+        int m = 9, k = 40, n = 33;
+        using var w = new TestWeights(k, n, WeightDType.F32, false, seed: 3);
+        float[] a = RandomArray(m * k, 4, 0.3f), bias = RandomArray(n, 5, 2f);
+        IGemmProvider naive = new NaiveGemm();
+        float[] want = new float[m * n], got = new float[m * n];
+        naive.Sgemm(a, m, w.Matrix, want, accumulate: false);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) want[i * n + j] += bias[j];
+        Activations.GeluTanh(want);
+        naive.Sgemm(a, m, w.Matrix, got, new GemmEpilogue(bias, GemmActivation.GeluTanh));
+        Assert.Equal(want, got);
+        Assert.Throws<ArgumentException>(() => new ManagedGemm(1).Sgemm(a, m, w.Matrix, got, new GemmEpilogue(new float[n + 1])));
+    }
+
     public static IEnumerable<object[]> SimdPaths() =>
         new[] { GemmSimd.Avx512, GemmSimd.Avx2, GemmSimd.Portable }.Select(s => new object[] { s });
 
