@@ -118,7 +118,8 @@ public static class SweepBench
             double naiveSecs = sw.Elapsed.TotalSeconds;
             double naiveRate = naiveSamples / naiveSecs;
             Console.WriteLine($"naive:  {naiveSamples} samples in {naiveSecs:F2} s, {naiveRate:F2} configurations/s, {NaiveFlops(cfg, pos) * naiveSamples / naiveSecs / 1e9:F1} GFLOP/s; max |Δ logprob| vs engine {worst:E1}");
-            Console.WriteLine($"ratio:  {engineRate / naiveRate:F1}x (target {(pos == PositionsMode.All ? "≥ 10x" : "≥ 50x")}); FLOP ratio naive/engine {NaiveFlops(cfg, pos) * evals / flops:F1}x");
+            // The FLOP ratio is what an exact engine saves over the naive loop; the rest of the ratio is GEMM efficiency.
+            Console.WriteLine($"ratio:  {engineRate / naiveRate:F1}x; FLOP ratio naive/engine {NaiveFlops(cfg, pos) * evals / flops:F1}x");
             foreach (var f in new[] { db, db + "-wal", db + "-shm" }) File.Delete(f);
         }
         return 0;
