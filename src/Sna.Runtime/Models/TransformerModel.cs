@@ -332,11 +332,9 @@ public sealed partial class TransformerModel : IDisposable
                     var a = padIn.AsSpan(0, minGemmRows * D);                                       // [minGemmRows, D]
                     rows.Slice(r0 * D, n * D).CopyTo(a);
                     a.Slice(n * D).Clear();
-                    Gemm.Sgemm(a, minGemmRows, Weights.Unembed, buf.AsSpan(0, minGemmRows * V), accumulate: false);
+                    Gemm.Sgemm(a, minGemmRows, Weights.Unembed, buf.AsSpan(0, minGemmRows * V), new GemmEpilogue(Weights.UnembedBias));
                 }
-                else Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, accumulate: false);
-                if (Weights.UnembedBias.Length > 0)
-                    for (int r = 0; r < n; r++) TensorPrimitives.Add(logits.Slice(r * V, V), Weights.UnembedBias, logits.Slice(r * V, V));
+                else Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, new GemmEpilogue(Weights.UnembedBias));
                 sink?.Invoke(r0, n, logits);
                 r0 += n;
             }
