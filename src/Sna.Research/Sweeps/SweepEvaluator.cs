@@ -375,23 +375,37 @@ public sealed class SweepEvaluator
     /// <summary>
     /// A logits sink that scores row r: <paramref name="perRow"/> = 0: for <c>targets[r]</c> into <c>results[r]</c>;
     /// perRow = k &gt; 0: for each of the k ids in <paramref name="targets"/> into <c>results[r·k + j]</c> (one logsumexp per row).
+    /// The rows of a chunk are scored in parallel on up to the model's <see cref="TransformerModel.Threads"/> (each row alone,
+    /// so the results are the same bits whatever the thread count).
     /// </summary>
-    private static LogitsSink Scorer(int[] targets, int perRow, TargetScore[] results) => (first, n, logits) =>
+    private unsafe LogitsSink Scorer(int[] targets, int perRow, TargetScore[] results) => (first, n, logits) =>
     {
-        int V = logits.Length / n;
-        var tmp = ArrayPool<float>.Shared.Rent(ExpChunk);
-        try
+        int V = logits.Length / n, threads = Math.Min(_m.Threads, n / ParallelScoreRows);
+        fixed (float* p = logits)
         {
-            for (int i = 0; i < n; i++)
+            nint at = (nint)p;                                              // [n, V]
+            void Score(int i, float[] tmp)
             {
-                var lg = logits.Slice(i * V, V);
+                var lg = new ReadOnlySpan<float>((float*)at + (long)i * V, V);
                 int r = first + i;
                 if (perRow == 0) results[r] = FastScore(lg, targets[r], tmp);
                 else FastScores(lg, targets, tmp, results.AsSpan(r * perRow, perRow));
             }
+            if (threads <= 1)
+            {
+                var tmp = ArrayPool<float>.Shared.Rent(ExpChunk);
+                try { for (int i = 0; i < n; i++) Score(i, tmp); }
+                finally { ArrayPool<float>.Shared.Return(tmp); }
+            }
+            else
+                Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                    () => ArrayPool<float>.Shared.Rent(ExpChunk), (i, _, tmp) => { Score(i, tmp); return tmp; },
+                    tmp => ArrayPool<float>.Shared.Return(tmp));
         }
-        finally { ArrayPool<float>.Shared.Return(tmp); }
     };
+
+    /// <summary>Rows per thread below which a chunk is scored on the calling thread alone.</summary>
+    private const int ParallelScoreRows = 8;
 
     private const int ExpChunk = 2048;
 

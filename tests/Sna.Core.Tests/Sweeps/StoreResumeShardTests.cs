@@ -150,6 +150,28 @@ public class StoreResumeShardTests
         }
     }
 
+    /// <summary>
+    /// The model's thread count (attention heads and the scorer's rows of a logits chunk run in parallel above it) never
+    /// changes a result bit: both positions modes, one batch of every row, one model view serial and one four-wide.
+    /// </summary>
+    [SharedFact]
+    public void Model_threads_never_change_a_result_bit()
+    {
+        using var tmp = new TempDir();
+        var (def, tasks) = Small(Model);
+        List<ResultRow> RunWith(int threads, string file)
+        {
+            using var view = Model.WithHooks(new HookSet());
+            view.Threads = threads;
+            using var store = ResultStore.Open(tmp.File(file));
+            Assert.True(new SweepEngine(view, def, tasks).Run(store, new SweepOptions { Threads = 1 }).Completed);
+            return store.ReadResults().ToList();
+        }
+        var serial = RunWith(1, "serial.db");
+        Assert.True(serial.Count >= 2 * 8 * 4, "too few rows for the scorer to split a chunk over threads: the test would be vacuous");
+        Assert.Equal(serial, RunWith(4, "wide.db"));   // records compare every double exactly
+    }
+
     /// <summary>Without the padding to RowInvariantFrom rows the comparison above would fail: the GEMM does round a row
     /// differently alone than among 33 rows on [N,K] weights (so the test guards something real).</summary>
     [Fact]
