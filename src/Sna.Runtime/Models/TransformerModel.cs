@@ -332,9 +332,9 @@ public sealed partial class TransformerModel : IDisposable
                     var a = padIn.AsSpan(0, minGemmRows * D);                                       // [minGemmRows, D]
                     rows.Slice(r0 * D, n * D).CopyTo(a);
                     a.Slice(n * D).Clear();
-                    Gemm.Sgemm(a, minGemmRows, Weights.Unembed, buf.AsSpan(0, minGemmRows * V), new GemmEpilogue(Weights.UnembedBias));
+                    Linear(a, minGemmRows, Weights.Unembed, Weights.UnembedBias, buf.AsSpan(0, minGemmRows * V));
                 }
-                else Gemm.Sgemm(rows.Slice(r0 * D, n * D), n, Weights.Unembed, logits, new GemmEpilogue(Weights.UnembedBias));
+                else Linear(rows.Slice(r0 * D, n * D), n, Weights.Unembed, Weights.UnembedBias, logits);
                 sink?.Invoke(r0, n, logits);
                 r0 += n;
             }

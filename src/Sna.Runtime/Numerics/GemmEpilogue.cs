@@ -20,9 +20,16 @@ public readonly struct GemmEpilogue(float[]? bias, GemmActivation activation = G
     public GemmActivation Activation { get; } = activation;
     public bool IsEmpty => Bias is null && Activation == GemmActivation.None;
 
+    /// <summary>Throws unless the bias (if any) has one value per column of C.</summary>
+    public void Validate(int n)
+    {
+        if (Bias is { } bias && bias.Length != n) throw new ArgumentException($"bias has {bias.Length} values, C has {n} columns");
+    }
+
     /// <summary>The epilogue over C [m, n], row-major.</summary>
     public void Apply(Span<float> c, int m, int n)
     {
+        Validate(n);
         if (IsEmpty) return;
         for (int r = 0; r < m; r++) ApplyRow(c.Slice(r * n, n), 0);
     }

@@ -117,7 +117,7 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     /// <inheritdoc cref="IGemmProvider.Sgemm(ReadOnlySpan{float}, int, in WeightMatrix, Span{float}, in GemmEpilogue)"/>
     public void Sgemm(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, in GemmEpilogue epilogue)
     {
-        if (epilogue.Bias is { } bias && bias.Length != b.N) throw new ArgumentException($"bias has {bias.Length} values, B has {b.N} columns", nameof(epilogue));
+        epilogue.Validate(b.N);
         Run(a, m, b, c, accumulate: false, epilogue);
     }
 
