@@ -9,6 +9,7 @@ namespace Sna.Runtime.Models;
 public static class ForwardPassVersion
 {
     /// <summary>Incremented whenever forward-pass outputs change.</summary>
-    public const int Current = 3;   // 2: gelu_new in one pass with its own float exp (ulp-level changes)
+    public const int Current = 4;   // 2: gelu_new in one pass with its own float exp (ulp-level changes)
                                     // 3: attention's dot products, softmax and weighted sum in inline loops (ulp-level changes)
+                                    // 4: Llama's SiLU with the same float exp instead of TensorPrimitives.Sigmoid (ulp-level)
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using Sna.Runtime.Numerics;
 
@@ -9,6 +10,7 @@ public sealed partial class TransformerModel
     /// One transformer block on the residual stream <c>st.X</c> [B·T, D], firing every hook point in TransformerLens order.
     /// GPT-2 and Llama: x += attn(ln1(x)); x += mlp(ln2(x)). NeoX with parallel residual: x += attn(ln1(x)) + mlp(ln2(x)).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void RunBlock(ForwardState st, int layer, HookPlan plan)
     {
         var w = Weights.Layers[layer];
@@ -50,6 +52,7 @@ public sealed partial class TransformerModel
     /// The MLP sub-layer: ln2 of <paramref name="input"/> into <paramref name="ln"/> (firing <c>ln2.hook_scale</c> and
     /// <c>ln2.hook_normalized</c>), the MLP, and <c>hook_mlp_out</c>. Returns mlp_out [B·T, D] (the state's buffer).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Span<float> MlpSubLayer(ForwardState st, int layer, HookPlan plan, ReadOnlySpan<float> input, Span<float> ln, Span<float> scale)
     {
         var w = Weights.Layers[layer];
@@ -66,6 +69,7 @@ public sealed partial class TransformerModel
     }
 
     /// <summary>MLP: pre = ln·W_in + b; post = act(pre) (Llama: silu(ln·W_gate) ⊙ (ln·W_up)); out = post·W_out + b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Mlp(ForwardState st, int layer, HookPlan plan, ReadOnlySpan<float> ln, Span<float> mlpOut)
     {
         var w = Weights.Layers[layer];
@@ -78,7 +82,7 @@ public sealed partial class TransformerModel
             // TransformerLens (gated MLP): hook_pre = gate pre-activation; hook_post = act(gate) * up.
             Linear(ln, rows, w.Wgate, [], pre);
             FireBlock(plan, layer, HookNames.Block.MlpPre, pre, shapeBTM, st);
-            Activations.Silu(pre, tmp);
+            Activations.Silu(pre);
             Linear(ln, rows, w.Win, [], tmp);
             TensorPrimitives.Multiply(pre, tmp, pre);
         }
@@ -106,6 +110,7 @@ public sealed partial class TransformerModel
     /// <see cref="Activations.GeluTanh(Span{float})"/> over st.Mlp[0..n), in blocks split over <see cref="Threads"/>. Elementwise,
     /// so the result is bitwise that of one call over the whole buffer, whatever the thread count.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GeluTanhParallel(ForwardState st, int n)
     {
         int blocks = (n + GeluBlock - 1) / GeluBlock;
@@ -122,6 +127,7 @@ public sealed partial class TransformerModel
     }
 
     /// <summary>Causal multi-head (grouped-query) attention with left-padding masks. Writes attn_out [B·T, D].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Attention(ForwardState st, int layer, HookPlan plan, ReadOnlySpan<float> ln, Span<float> attnOut)
     {
         var w = Weights.Layers[layer];
@@ -174,6 +180,7 @@ public sealed partial class TransformerModel
     }
 
     /// <summary>Writes the new real positions' keys (after rotary) and values of each row into its KV cache, unless frozen.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AppendToCaches(ForwardState st, int layer, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         int width = st.Hkv * st.Dh;
@@ -202,6 +209,7 @@ public sealed partial class TransformerModel
     /// scores[b,h,tq,j] = q·k_j/√dh for the key slots KeyStart[b] ≤ j ≤ Pmax + tq (row b's cached positions, then its new
     /// ones up to tq), −∞ elsewhere (padding query rows are all −∞).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Scores(ForwardState st, int layer, int bh, float invSqrt)
     {
         int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
@@ -224,6 +232,7 @@ public sealed partial class TransformerModel
     }
 
     /// <summary>Row-wise stable softmax over the unmasked keys; padding query rows become all zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Softmax(ForwardState st, int bh)
     {
         int b = bh / st.H, T = st.T, S = st.S, pad = st.PadLeft[b], k0 = st.KeyStart[b], pm = st.Pmax;
@@ -242,6 +251,7 @@ public sealed partial class TransformerModel
     }
 
     /// <summary>z[b,tq,h,:] = Σ_j pattern[b,h,tq,j] · v_j over row b's cached and new values, in key order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Mix(ForwardState st, int layer, int bh)
     {
         int b = bh / st.H, h = bh % st.H, T = st.T, S = st.S, dh = st.Dh, H = st.H, Hkv = st.Hkv;
@@ -268,6 +278,7 @@ public sealed partial class TransformerModel
     /// GPT-2 / Llama (fused at load): columns [q (H·dh) | k (Hkv·dh) | v (Hkv·dh)].
     /// NeoX: per head [q(dh) k(dh) v(dh)], i.e. columns h·3dh + {0, dh, 2dh}.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void SplitQkv(ReadOnlySpan<float> qkv, int rows, Span<float> q, Span<float> k, Span<float> v, int H, int Hkv, int dh)
     {
         int width = (H + 2 * Hkv) * dh;

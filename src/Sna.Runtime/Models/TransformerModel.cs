@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sna.Runtime;
 using System.Numerics.Tensors;
 using Sna.Runtime.Numerics;
@@ -244,6 +245,7 @@ public sealed partial class TransformerModel : IDisposable
     // ---------------------------------------------------------------------------------------------------------------
     // Embedding
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Embed(ForwardState st, HookPlan plan)
     {
         int D = st.D;
@@ -284,6 +286,7 @@ public sealed partial class TransformerModel : IDisposable
     /// The final norm and the one unembedding: logits [B·positions, vocab] for the last position of each row (or every
     /// position), returned, or handed to <paramref name="sink"/> <paramref name="chunkRows"/> rows at a time from a pooled buffer.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ForwardResult Final(ForwardState st, HookPlan plan, LogitsMode mode, LogitsSink? sink, int chunkRows, int minGemmRows)
     {
         int D = st.D, V = Config.VocabSize;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Sna.Runtime.Numerics;
 
@@ -41,6 +42,11 @@ internal static unsafe class AttentionKernels
         float max = s[0];
         for (int j = 1; j < n; j++) max = MathF.Max(max, s[j]);
         int w = Vector<float>.Count, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Create(max);
+            for (; i + 16 <= n; i += 16) *(Vector512<float>*)(s + i) = Activations.ExpF(*(Vector512<float>*)(s + i) - m);
+        }
         if (Vector.IsHardwareAccelerated)
         {
             var m = new Vector<float>(max);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Sna.Runtime.Numerics;
 
 /// <summary>Element-wise activation a GEMM can apply to C as it finishes it (<see cref="GemmEpilogue"/>).</summary>
@@ -36,12 +38,14 @@ public readonly struct GemmEpilogue(float[]? bias, GemmActivation activation = G
 
     /// <summary>The epilogue over rows of C: <paramref name="rows"/> rows of <paramref name="w"/> columns starting at column
     /// <paramref name="n0"/>, the first at <paramref name="c"/>, row stride <paramref name="ldc"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal unsafe void Apply(float* c, long ldc, int rows, int n0, int w)
     {
         if (IsEmpty) return;
         for (int r = 0; r < rows; r++) ApplyRow(new Span<float>(c + r * ldc, w), n0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplyRow(Span<float> row, int n0)
     {
         if (Bias is not null) System.Numerics.Tensors.TensorPrimitives.Add(row, Bias.AsSpan(n0, row.Length), row);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Sna.Runtime.Numerics;
@@ -13,6 +14,7 @@ public static class LayerNorm
     /// <param name="b">bias [d] (empty for RMS-style callers that pass none)</param>
     /// <param name="y">output [rows, d]; may alias x</param>
     /// <param name="scale">per-row scale [rows] (the <c>hook_scale</c> activation)</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, float eps,
                                Span<float> y, Span<float> scale, int d)
     {
@@ -33,6 +35,7 @@ public static class LayerNorm
     }
 
     /// <summary>RMSNorm (Llama): scale = sqrt(mean(x²) + eps), y = x / scale * w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, float eps, Span<float> y, Span<float> scale, int d)
     {
         int rows = x.Length / d;

@@ -1,9 +1,11 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using Sna.Runtime.Numerics;
 
 namespace Sna.Core.Tests.Numerics;
 
-/// <summary>The fused GELU (gelu_new) and its float exp against double-precision references, and the same bits at every width.</summary>
+/// <summary>The fused GELU (gelu_new), SiLU, their float exp and the scorer's Σ exp against double-precision references, and
+/// the same bits at every width.</summary>
 public class ActivationTests
 {
     private static float[] Inputs()
@@ -73,5 +75,73 @@ public class ActivationTests
         Assert.Equal(1f, Activations.ExpF(Vector<float>.Zero)[0]);
         Assert.True(float.IsFinite(Activations.ExpF(new Vector<float>(1000f))[0]));
         Assert.True(Activations.ExpF(new Vector<float>(-1000f))[0] > 0f);
+    }
+
+    [Fact]
+    public void Exp_gives_the_same_bits_on_16_lanes_as_on_one()
+    {
+        // GeluTanh, SiLU, attention's softmax and SumExp use the 16-lane ExpF when AVX-512 is there; without it Vector512
+        // runs in software, which must give the same bits too (test.sh reruns this with AVX-512 off).
+        var r = new Random(11);
+        for (int i = 0; i < 5_000; i++)
+        {
+            var lanes = new float[16];
+            for (int j = 0; j < 16; j++) lanes[j] = (float)(r.NextDouble() * 200 - 100);
+            var got = Activations.ExpF(Vector512.Create(lanes));
+            for (int j = 0; j < 16; j++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(Activations.ExpF(lanes[j])), BitConverter.SingleToInt32Bits(got[j]));
+        }
+    }
+
+    private static double SiluRef(double x) => x / (1 + Math.Exp(-x));
+
+    [Fact]
+    public void Silu_matches_the_double_reference_with_the_same_bits_in_every_lane()
+    {
+        var xs = Inputs();
+        var y = (float[])xs.Clone();
+        Activations.Silu(y);
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double want = SiluRef(xs[i]);
+            double tol = 4e-7 * Math.Max(Math.Abs(xs[i]), 1e-30) + 1e-36;
+            Assert.True(float.IsFinite(y[i]), $"silu({xs[i]}) = {y[i]}");
+            Assert.True(Math.Abs(y[i] - want) <= tol, $"silu({xs[i]:R}) = {y[i]:R}, reference {want:R}");
+        }
+        // one element at a time runs the scalar lane; any split of the buffer gives the same bits
+        for (int i = 0; i < xs.Length; i++)
+        {
+            var one = new[] { xs[i] };
+            Activations.Silu(one);
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(one[0]));
+        }
+        var split = (float[])xs.Clone();
+        Activations.Silu(split.AsSpan(0, 29));
+        Activations.Silu(split.AsSpan(29));
+        Assert.Equal(y, split);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(33)]
+    [InlineData(50257)]
+    public void Sum_of_exp_matches_the_double_reference(int n)
+    {
+        var r = new Random(n);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(r.NextDouble() * 30 - 20);
+        float max = x.Max();
+        double want = x.Sum(v => Math.Exp((double)v - max));
+        double got = Softmax.SumExp(x, max);
+        Assert.True(Math.Abs(got - want) <= 3e-7 * want, $"n = {n}: {got:R} vs {want:R}");
+        Assert.Equal(got, Softmax.SumExp(x, max));
+        // log-sum-exp as the sweep scorer forms it, against the double-precision one the naive path uses
+        Assert.True(Math.Abs(max + Math.Log(got) - Softmax.LogSumExp(x)) < 1e-6);
+        Assert.Equal(0.0, Softmax.SumExp(ReadOnlySpan<float>.Empty, 0f));
     }
 }
