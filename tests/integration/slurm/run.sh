@@ -64,6 +64,24 @@ DLL=$(ls "$REPO"/src/Sna.Cli/bin/Release/net*/sna.dll | head -n 1)
 mkdir -p "$WORK/bin" "$WORK/home"
 printf '#!/bin/sh\nexec dotnet %q "$@"\n' "$DLL" >"$WORK/bin/sna"
 chmod +x "$WORK/bin/sna"
+# A slow node for the interrupt and requeue tests: the same sna, paused (SIGSTOP) nine tenths of the time, so that a shard
+# is caught mid-run however fast the sweep has become (a shard of this grid takes under a second; a test that raced it
+# failed once the sweep got faster). Pausing a process changes none of its results.
+mkdir -p "$WORK/slowbin"
+cat >"$WORK/slowbin/sna" <<SLOW
+#!/bin/bash
+dotnet $(printf %q "$DLL") "\$@" &
+pid=\$!
+stop=
+trap 'stop=1; kill -CONT \$pid 2>/dev/null; kill -TERM \$pid 2>/dev/null' TERM INT
+while [ -z "\$stop" ] && kill -0 \$pid 2>/dev/null; do
+  kill -STOP \$pid 2>/dev/null; sleep 0.09; kill -CONT \$pid 2>/dev/null; sleep 0.01
+done
+wait \$pid; rc=\$?
+while kill -0 \$pid 2>/dev/null; do wait \$pid; rc=\$?; done
+exit \$rc
+SLOW
+chmod +x "$WORK/slowbin/sna"
 # Jobs inherit this environment (sbatch --export=ALL is the default): the wrapper, and nothing under the real home.
 export PATH="$WORK/bin:$PATH" HOME="$WORK/home" SNA_CACHE_DIR="$WORK/cache" HF_HOME="$WORK/hf" \
        DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1 TERM=dumb
@@ -219,8 +237,8 @@ c4 && ok "4. sbatch --array=1-3: tasks 1,2,3 ran shards 0/3,1/3,2/3; merged = si
    || bad "4. non-zero-based array"
 
 # ---------------------------------------------------------------------------------------------------------------------
-say "submitting array 0-2 to interrupt: task 1 cancelled (scancel), task 0 killed (SIGKILL)"
-C=$(submit "$WORK/c" --array=0-2 "$SBATCH") || { bad "sbatch failed"; exit 1; }
+say "submitting array 0-2 on the slow node to interrupt: task 1 cancelled (scancel), task 0 killed (SIGKILL)"
+C=$(PATH="$WORK/slowbin:$PATH" submit "$WORK/c" --array=0-2 "$SBATCH") || { bad "sbatch failed"; exit 1; }
 CDB="$WORK/c/results"
 
 # 7. scancel one array index mid-run, resubmit that index alone: it resumes with no lost or duplicated rows.
@@ -321,8 +339,8 @@ c6b && ok "8. SIGKILLed task 0 resubmitted alone: resumed ($((SHARD_ROWS - befor
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 9. scontrol requeue of a running task: it restarts (SLURM_RESTART_COUNT=1) and resumes its database.
-say "submitting array 0-2 to requeue task 2 mid-run"
-D=$(submit "$WORK/d" --array=0-2 "$SBATCH")
+say "submitting array 0-2 on the slow node to requeue task 2 mid-run"
+D=$(PATH="$WORK/slowbin:$PATH" submit "$WORK/d" --array=0-2 "$SBATCH")
 DM=$(submit "$WORK/d" --dependency=afterok:"$D" "$MERGE")
 c8() {
   wait_partial "${D}_2" "$WORK/d/results/shard-2.db" || return 1
