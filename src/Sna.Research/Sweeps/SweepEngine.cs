@@ -21,7 +21,8 @@ public sealed record SweepOptions
     public int MaxTokensAll { get; init; } = 2048;
     /// <summary>Prefix caches held at once; prompts beyond the budget are processed in groups.</summary>
     public long MaxCacheBytes { get; init; } = 1L << 30;
-    /// <summary>Called after each batch is committed (from the committing thread), e.g. for tests and throttling.</summary>
+    /// <summary>Called after each batch is committed, from the committing thread and under the store's write lock (no other
+    /// batch writes meanwhile, so the callback may use the store), e.g. for tests and throttling.</summary>
     public Action<int>? AfterBatchCommitted { get; init; }
 }
 
@@ -239,8 +240,8 @@ public sealed class SweepEngine
                             if (--remainingPerConfig[r.ConfigId] == 0) configsDone++;
                         }
                         Report($"{task.Name}: {SweepDefinition.PositionsName(batch.Positions)} L{batch.Layer}{(batch.Joined && batch.Items[^1].Config.Layer != batch.Layer ? $"-{batch.Items[^1].Config.Layer}" : "")}");
+                        options.AfterBatchCommitted?.Invoke(nb);   // under the lock: no other batch is writing to the store
                     }
-                    options.AfterBatchCommitted?.Invoke(nb);
                 });
                 }
                 catch (AggregateException e)
