@@ -13,7 +13,7 @@ namespace Sna.Runtime.Numerics;
 /// when the packed copy fits <see cref="PackedABudgetBytes"/>, else one KC block, packed while the previous block is
 /// computed); each column task packs a KC x (at most <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with
 /// AVX-512, held in L2), then for each MR-row micro-panel of A (MR x KC = 24 KB, held in L1) sweeps every B panel of the
-/// block, prefetching the next tile's C. KC = 512 halves the C reloads of a shallower block.</para>
+/// block, prefetching the next tile's C and the next A micro-panel. KC = 512 halves the C reloads of a shallower block.</para>
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
@@ -300,7 +300,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
 
         /// <summary>
         /// Packed path, one column chunk: per KC block, pack the chunk's B block (KC x w, kept in L2), then for each MR-row
-        /// micro-panel of packed A (kept in L1) sweep the chunk's NR-wide B panels, prefetching the next tile's C rows.
+        /// micro-panel of packed A (kept in L1) sweep the chunk's NR-wide B panels, prefetching the next tile's C rows and, a
+        /// slice per panel, the next A micro-panel.
         /// Each C element is one FMA chain in ascending k (stored and reloaded between KC blocks, which rounds nothing).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -322,16 +323,24 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                 float* apBlock = ap + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
                 GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
 
+                // The next A micro-panel (contiguous after this one, MR x kc floats) is prefetched into L1 a slice per B
+                // panel while this one is in use, so the first tile of the next rows does not wait on L3.
+                int aLines = (mr * kc * sizeof(float) + 63) / 64;
+                int aLinesPerPanel = (aLines + panels - 1) / panels;
                 for (int ir = 0; ir < M; ir += mr)
                 {
                     int rows = Math.Min(mr, M - ir);
                     float* pa = apBlock + (long)ir * kc;
                     float* cRow = C + (long)ir * N + n0;
+                    byte* nextA = ir + mr < M ? (byte*)(pa + (long)mr * kc) : null;
                     for (int j = 0; j < panels; j++)
                     {
                         int cols = Math.Min(nr, w - j * nr);
                         float* pb = bp + (long)j * kc * nr;
                         float* cp = cRow + j * nr;
+                        if (prefetch && nextA != null)
+                            for (int l = j * aLinesPerPanel, end = Math.Min(aLines, l + aLinesPerPanel); l < end; l++)
+                                Sse.Prefetch0(nextA + (long)l * 64);
                         if (prefetch && load)
                         {
                             // The next tile's C: same rows, next panel; after the last panel, the next rows' first panel.
