@@ -156,6 +156,12 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Transpose8x8(float* src, nint lds, int validRows, float* dst, nint ldd, int storeWidth)
     {
+        if (storeWidth == 4)
+        {
+            // Four destination floats per row: only source rows 0-3 reach them.
+            Transpose4x8(src, lds, Math.Min(validRows, 4), dst, ldd);
+            return;
+        }
         Vector256<float> r0 = Vector256.Load(src);
         Vector256<float> r1 = validRows > 1 ? Vector256.Load(src + lds) : default;
         Vector256<float> r2 = validRows > 2 ? Vector256.Load(src + 2 * lds) : default;
@@ -172,39 +178,27 @@ internal static unsafe class GemmPacking
         var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
         var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
         var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        if (storeWidth == 8)
-        {
-            Vector256.Store(Avx.Permute2x128(s0, s4, 0x20), dst);
-            Vector256.Store(Avx.Permute2x128(s1, s5, 0x20), dst + ldd);
-            Vector256.Store(Avx.Permute2x128(s2, s6, 0x20), dst + 2 * ldd);
-            Vector256.Store(Avx.Permute2x128(s3, s7, 0x20), dst + 3 * ldd);
-            Vector256.Store(Avx.Permute2x128(s0, s4, 0x31), dst + 4 * ldd);
-            Vector256.Store(Avx.Permute2x128(s1, s5, 0x31), dst + 5 * ldd);
-            Vector256.Store(Avx.Permute2x128(s2, s6, 0x31), dst + 6 * ldd);
-            Vector256.Store(Avx.Permute2x128(s3, s7, 0x31), dst + 7 * ldd);
-        }
-        else
-        {
-            Vector128.Store(s0.GetLower(), dst);
-            Vector128.Store(s1.GetLower(), dst + ldd);
-            Vector128.Store(s2.GetLower(), dst + 2 * ldd);
-            Vector128.Store(s3.GetLower(), dst + 3 * ldd);
-            Vector128.Store(s0.GetUpper(), dst + 4 * ldd);
-            Vector128.Store(s1.GetUpper(), dst + 5 * ldd);
-            Vector128.Store(s2.GetUpper(), dst + 6 * ldd);
-            Vector128.Store(s3.GetUpper(), dst + 7 * ldd);
-        }
+        Vector256.Store(Avx.Permute2x128(s0, s4, 0x20), dst);
+        Vector256.Store(Avx.Permute2x128(s1, s5, 0x20), dst + ldd);
+        Vector256.Store(Avx.Permute2x128(s2, s6, 0x20), dst + 2 * ldd);
+        Vector256.Store(Avx.Permute2x128(s3, s7, 0x20), dst + 3 * ldd);
+        Vector256.Store(Avx.Permute2x128(s0, s4, 0x31), dst + 4 * ldd);
+        Vector256.Store(Avx.Permute2x128(s1, s5, 0x31), dst + 5 * ldd);
+        Vector256.Store(Avx.Permute2x128(s2, s6, 0x31), dst + 6 * ldd);
+        Vector256.Store(Avx.Permute2x128(s3, s7, 0x31), dst + 7 * ldd);
     }
 
     /// <summary>
-    /// Transpose a 4-row x 8-column float block: dst[c*ldd + r] = src[r*lds + c], 4 floats per destination row
-    /// (the last four rows of a 12-row A micro-panel). Requires AVX.
+    /// Transpose a 4-row x 8-column float block: dst[c*ldd + r] = src[r*lds + c] for r &lt; validRows (rows beyond are
+    /// zero), 4 floats per destination row (the last four rows of a 12-row A micro-panel, or a 4-row one). Requires AVX.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Transpose4x8(float* src, nint lds, float* dst, nint ldd)
+    public static void Transpose4x8(float* src, nint lds, int validRows, float* dst, nint ldd)
     {
-        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + lds);
-        Vector256<float> r2 = Vector256.Load(src + 2 * lds), r3 = Vector256.Load(src + 3 * lds);
+        Vector256<float> r0 = Vector256.Load(src);
+        Vector256<float> r1 = validRows > 1 ? Vector256.Load(src + lds) : default;
+        Vector256<float> r2 = validRows > 2 ? Vector256.Load(src + 2 * lds) : default;
+        Vector256<float> r3 = validRows > 3 ? Vector256.Load(src + 3 * lds) : default;
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
@@ -234,7 +228,7 @@ internal static unsafe class GemmPacking
             for (; k <= kc - 8; k += 8)
             {
                 Transpose8x8(src + k, lda, 8, dst + k * mr, mr, 8);
-                Transpose4x8(src + 8 * lda + k, lda, dst + k * mr + 8, mr);
+                Transpose4x8(src + 8 * lda + k, lda, 4, dst + k * mr + 8, mr);
             }
         }
         else if (Avx.IsSupported && (mr == 12 || mr == 8 || mr == 4))
