@@ -70,7 +70,7 @@ chmod +x "$WORK/bin/sna"
 mkdir -p "$WORK/slowbin"
 cat >"$WORK/slowbin/sna" <<SLOW
 #!/bin/bash
-dotnet $(printf %q "$DLL") "\$@" &
+$(printf %q "$WORK/bin/sna") "\$@" &   # the wrapper above (it execs dotnet: same pid)
 pid=\$!
 stop=
 trap 'stop=1; kill -CONT \$pid 2>/dev/null; kill -TERM \$pid 2>/dev/null' TERM INT
