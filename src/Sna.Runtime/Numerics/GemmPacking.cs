@@ -330,11 +330,14 @@ internal static unsafe class GemmPacking
         int k = 0;
         if (Avx.IsSupported && nr % 8 == 0)
         {
-            for (; k <= kc - 8; k += 8)
+            // Eight source rows at a time along all of kc (eight sequential streams, which the hardware prefetchers follow,
+            // instead of nr rows interleaved: 15-20% faster on a [50257, 1024] unembedding from DRAM).
+            int kv = kc - kc % 8;
+            for (int r0 = 0; r0 < nr; r0 += 8)
             {
-                for (int r0 = 0; r0 < nr; r0 += 8)
+                int valid = Math.Clamp(cols - r0, 0, 8);
+                for (k = 0; k < kv; k += 8)
                 {
-                    int valid = Math.Clamp(cols - r0, 0, 8);
                     if (valid == 0)
                     {
                         for (int kk = 0; kk < 8; kk++) Vector256.Store(Vector256<float>.Zero, d + (k + kk) * nr + r0);
@@ -342,6 +345,7 @@ internal static unsafe class GemmPacking
                     else Transpose8x8(src + r0 * lds + k, lds, valid, d + k * nr + r0, nr, 8);
                 }
             }
+            k = kv;
         }
         for (; k < kc; k++)
         {
