@@ -23,6 +23,15 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Micro<TR, TP>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf)
         where TR : struct, IConst where TP : struct, IConst
+        => Micro<TR, TP, C0>(kc, a, b, ldb, c, ldc, load, pf, null);
+
+    /// <summary>
+    /// <see cref="Micro{TR, TP}"/> that, when TS.Value != 0, also stores each row of B it loads into <paramref name="pack"/>
+    /// (a packed KC x 2W panel, row k at k·2W): the first row panel of A packs B while it uses it, so B is read once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Micro<TR, TP, TS>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf, float* pack)
+        where TR : struct, IConst where TP : struct, IConst where TS : struct, IConst
     {
         nint w = TO.Width;
         nint mr = TO.MR;
@@ -61,6 +70,7 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
                 if (TO.Width * 2 > 16) Sse.Prefetch0(b + pf + 16);
             }
             TV b0 = TO.Load(b), b1 = TO.Load(b + w);
+            if (TS.Value != 0) { TO.Store(pack, b0); TO.Store(pack + w, b1); pack += 2 * w; }
             if (TR.Value > 0) { TV x = TO.Broadcast(a + 0); c00 = TO.Fma(x, b0, c00); c01 = TO.Fma(x, b1, c01); }
             if (TR.Value > 1) { TV x = TO.Broadcast(a + 1); c10 = TO.Fma(x, b0, c10); c11 = TO.Fma(x, b1, c11); }
             if (TR.Value > 2) { TV x = TO.Broadcast(a + 2); c20 = TO.Fma(x, b0, c20); c21 = TO.Fma(x, b1, c21); }
@@ -129,6 +139,28 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
             case 3: Micro<C3, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
             case 2: Micro<C2, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
             case 1: Micro<C1, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows));
+        }
+    }
+
+    /// <summary>Dispatch a packing micro-tile (<see cref="Micro{TR, TP, TS}"/>, prefetching <paramref name="pf"/> ahead) with 1..MR valid rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MicroRowsPack(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf, float* pack)
+    {
+        switch (rows)
+        {
+            case 12: Micro<C12, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 11: Micro<C11, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 10: Micro<C10, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 9: Micro<C9, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 8: Micro<C8, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 7: Micro<C7, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 6: Micro<C6, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 5: Micro<C5, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 4: Micro<C4, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 3: Micro<C3, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 2: Micro<C2, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 1: Micro<C1, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }

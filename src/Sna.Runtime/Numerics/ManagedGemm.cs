@@ -13,7 +13,8 @@ namespace Sna.Runtime.Numerics;
 /// when the packed copy fits <see cref="PackedABudgetBytes"/>, else one KC block, packed while the previous block is
 /// computed); each column task packs a KC x (at most <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with
 /// AVX-512, held in L2), then for each MR-row micro-panel of A (MR x KC = 24 KB, held in L1) sweeps every B panel of the
-/// block, prefetching the next tile's C and the next A micro-panel. KC = 512 halves the C reloads of a shallower block.</para>
+/// block, prefetching the next tile's C and the next A micro-panel. F32 [K,N] B is packed by the first micro-panel's
+/// sweep itself (the micro-kernel stores each B row it loads from B's place), so B is read once per block, not twice. KC = 512 halves the C reloads of a shallower block.</para>
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
@@ -43,6 +44,8 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     /// block measured 4-8% faster than packing all of A first.
     /// </summary>
     internal const long PackedABudgetBytes = 2L << 20;
+    /// <summary>Rows of B ahead that the packing micro-kernel prefetches (F32 [K,N] B read in place by the first row panel).</summary>
+    internal const int FusedPackPrefetchRows = 16;
     /// <summary>Column tasks per thread on the small-M paths (dynamic scheduling balances noisy cores).</summary>
     internal const int TasksPerThread = 2;
     /// <summary>Rows of B per sweep of a column chunk on the small-M streaming path (C is reloaded once per sweep).</summary>
@@ -301,7 +304,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         /// <summary>
         /// Packed path, one column chunk: per KC block, pack the chunk's B block (KC x w, kept in L2), then for each MR-row
         /// micro-panel of packed A (kept in L1) sweep the chunk's NR-wide B panels, prefetching the next tile's C rows and, a
-        /// slice per panel, the next A micro-panel.
+        /// slice per panel, the next A micro-panel. With F32 [K,N] B the first micro-panel reads B in place (prefetching
+        /// <see cref="ManagedGemm.FusedPackPrefetchRows"/> rows ahead) and writes the packed block as it goes.
         /// Each C element is one FMA chain in ascending k (stored and reloaded between KC blocks, which rounds nothing).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -321,7 +325,12 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                 int kc = Math.Min(ManagedGemm.KC, K - k0);
                 bool load = Accumulate || k0 > 0;
                 float* apBlock = ap + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
-                GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
+                // F32 [K,N] B: full panels are packed by the first row panel of A while it computes with them (B read once,
+                // from its place); only a ragged last panel is packed (zero-padded) beforehand. Other B: packed here.
+                bool fuse = !B.Transposed && B.DType == WeightDType.F32;
+                if (!fuse) GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
+                else if (w % nr != 0) GemmPacking.WidenPanel(B, k0, kc, n0 + (panels - 1) * nr, w % nr, bp + (long)(panels - 1) * kc * nr, nr, 0);
+                nint pfRows = (nint)ManagedGemm.FusedPackPrefetchRows * N;
 
                 // The next A micro-panel (contiguous after this one, MR x kc floats) is prefetched into L1 a slice per B
                 // panel while this one is in use, so the first tile of the next rows does not wait on L3.
@@ -349,7 +358,12 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                             for (int r = 0; next != null && r < nextRows; r++)
                                 for (int off = 0; off < nr; off += 16) Sse.Prefetch0(next + (long)r * N + off);
                         }
-                        if (cols == nr)
+                        if (cols == nr && fuse && ir == 0)
+                        {
+                            float* src = (float*)B.Data + (long)k0 * N + n0 + j * nr;
+                            GemmKernels<TO, TV>.MicroRowsPack(rows, kc, pa, src, N, cp, N, load, pfRows, pb);
+                        }
+                        else if (cols == nr)
                         {
                             GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, cp, N, load);
                         }
