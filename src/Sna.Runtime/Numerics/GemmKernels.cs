@@ -11,23 +11,10 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
     /// C[r, 0..2W) (+)= sum_k A[k*MR + r] * B[k*ldb + 0..2W) for r &lt; TR.Value, W = TO.Width.
     /// A is a packed micro-panel (stride TO.MR per k), B is either a packed micro-panel (ldb = 2W) or B itself (ldb = N).
     /// Each accumulator is one FMA chain in ascending k, started from C (load) or from zero.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Micro<TR>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load) where TR : struct, IConst
-        => Micro<TR, C0>(kc, a, b, ldb, c, ldc, load, 0);
-
-    /// <summary>
-    /// <see cref="Micro{TR}"/> that, when TP.Value != 0, also prefetches B[k*ldb + pf .. + 2W) into L1 at every k
-    /// (used when B is streamed in place from DRAM). The arithmetic is identical either way.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Micro<TR, TP>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf)
-        where TR : struct, IConst where TP : struct, IConst
-        => Micro<TR, TP, C0>(kc, a, b, ldb, c, ldc, load, pf, null);
-
-    /// <summary>
-    /// <see cref="Micro{TR, TP}"/> that, when TS.Value != 0, also stores each row of B it loads into <paramref name="pack"/>
-    /// (a packed KC x 2W panel, row k at k·2W): the first row panel of A packs B while it uses it, so B is read once.
+    /// <para>TP.Value != 0: also prefetch B[k*ldb + pf .. + 2W) into L1 at every k (B read in place from L3 or DRAM).</para>
+    /// <para>TS.Value != 0: also store each row of B it loads into <paramref name="pack"/> (a packed kc x 2W panel, row k at
+    /// k·2W), so the first row panel of A packs B while it uses it and B is read once.</para>
+    /// The arithmetic is the same whatever TP and TS.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Micro<TR, TP, TS>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf, float* pack)
@@ -102,65 +89,36 @@ internal static unsafe class GemmKernels<TO, TV> where TO : struct, ISimdOps<TV>
     /// <summary>Dispatch a micro-tile with 1..MR valid rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MicroRows(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load)
-    {
-        switch (rows)
-        {
-            case 12: Micro<C12>(kc, a, b, ldb, c, ldc, load); break;
-            case 11: Micro<C11>(kc, a, b, ldb, c, ldc, load); break;
-            case 10: Micro<C10>(kc, a, b, ldb, c, ldc, load); break;
-            case 9: Micro<C9>(kc, a, b, ldb, c, ldc, load); break;
-            case 8: Micro<C8>(kc, a, b, ldb, c, ldc, load); break;
-            case 7: Micro<C7>(kc, a, b, ldb, c, ldc, load); break;
-            case 6: Micro<C6>(kc, a, b, ldb, c, ldc, load); break;
-            case 5: Micro<C5>(kc, a, b, ldb, c, ldc, load); break;
-            case 4: Micro<C4>(kc, a, b, ldb, c, ldc, load); break;
-            case 3: Micro<C3>(kc, a, b, ldb, c, ldc, load); break;
-            case 2: Micro<C2>(kc, a, b, ldb, c, ldc, load); break;
-            case 1: Micro<C1>(kc, a, b, ldb, c, ldc, load); break;
-            default: throw new ArgumentOutOfRangeException(nameof(rows));
-        }
-    }
+        => MicroRows<C0, C0>(rows, kc, a, b, ldb, c, ldc, load, 0, null);
 
-    /// <summary>Dispatch a prefetching micro-tile (<see cref="Micro{TR, TP}"/>) with 1..MR valid rows.</summary>
+    /// <summary>Dispatch a prefetching micro-tile (<see cref="Micro{TR, TP, TS}"/>) with 1..MR valid rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MicroRowsPf(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf)
-    {
-        switch (rows)
-        {
-            case 12: Micro<C12, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 11: Micro<C11, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 10: Micro<C10, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 9: Micro<C9, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 8: Micro<C8, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 7: Micro<C7, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 6: Micro<C6, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 5: Micro<C5, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 4: Micro<C4, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 3: Micro<C3, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 2: Micro<C2, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            case 1: Micro<C1, C1>(kc, a, b, ldb, c, ldc, load, pf); break;
-            default: throw new ArgumentOutOfRangeException(nameof(rows));
-        }
-    }
+        => MicroRows<C1, C0>(rows, kc, a, b, ldb, c, ldc, load, pf, null);
 
     /// <summary>Dispatch a packing micro-tile (<see cref="Micro{TR, TP, TS}"/>, prefetching <paramref name="pf"/> ahead) with 1..MR valid rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MicroRowsPack(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf, float* pack)
+        => MicroRows<C1, C1>(rows, kc, a, b, ldb, c, ldc, load, pf, pack);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MicroRows<TP, TS>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool load, nint pf, float* pack)
+        where TP : struct, IConst where TS : struct, IConst
     {
         switch (rows)
         {
-            case 12: Micro<C12, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 11: Micro<C11, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 10: Micro<C10, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 9: Micro<C9, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 8: Micro<C8, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 7: Micro<C7, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 6: Micro<C6, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 5: Micro<C5, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 4: Micro<C4, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 3: Micro<C3, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 2: Micro<C2, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
-            case 1: Micro<C1, C1, C1>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 12: Micro<C12, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 11: Micro<C11, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 10: Micro<C10, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 9: Micro<C9, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 8: Micro<C8, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 7: Micro<C7, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 6: Micro<C6, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 5: Micro<C5, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 4: Micro<C4, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 3: Micro<C3, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 2: Micro<C2, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
+            case 1: Micro<C1, TP, TS>(kc, a, b, ldb, c, ldc, load, pf, pack); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
     }
