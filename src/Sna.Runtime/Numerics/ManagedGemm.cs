@@ -187,6 +187,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             // Streaming path: all of A (small) packed in one pass on this thread, then NR-aligned column chunks, each
             // sweeping its chunk row block by row block.
             job.PassK = K;
+            job.Kc = ManagedGemm.KC;   // the streaming task's row blocks (StreamKB) must not straddle A's KC blocks
             job.Ap0 = job.Ap1 = (t_packA ??= new NativeScratch()).Get((long)job.Mp * K);
             job.Kind = Kind.Panel;
             job.ColTasks = 0;
@@ -204,7 +205,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         // block (Mp x KC) is written and read while it is in cache, never a packed copy of all of a large A. Pass p is
         // packed into buffer p % 2 while the column tasks of pass p - 1 read the other: dispatch p runs the column tasks
         // of pass p, then the packing tasks of pass p + 1 (P passes take P + 1 dispatches).
-        job.PassK = (long)job.Mp * K * sizeof(float) <= ManagedGemm.PackedABudgetBytes ? K : ManagedGemm.KC;
+        job.Kc = BalancedKc(K);
+        job.PassK = (long)job.Mp * K * sizeof(float) <= ManagedGemm.PackedABudgetBytes ? K : job.Kc;
         int passes = (K + job.PassK - 1) / job.PassK;
         long passFloats = (long)job.Mp * Math.Min(job.PassK, K);
         float* apBuf = (t_packA ??= new NativeScratch()).Get(passes > 1 ? 2 * passFloats : passFloats); // [2][passK/KC][Mp/MR][kc][MR]
@@ -224,6 +226,17 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             Dispatch(job, colTasks + (job.PackK0 >= 0 ? packTasks : 0), threads, pool, parallel);
         }
         job.A = null; job.C = null; job.Ap0 = job.Ap1 = null; job.Epilogue = default;
+    }
+
+    /// <summary>
+    /// Depth of the packed path's K blocks: K split into ⌈K / KC⌉ blocks of equal depth (rounded up to a multiple of 8), so
+    /// no block is a thin remainder (K = 768: two blocks of 384, not 512 + 256, whose short block costs a C round trip for
+    /// half the work). Block boundaries never change a result (each C element is one FMA chain in ascending k).
+    /// </summary>
+    internal static int BalancedKc(int K)
+    {
+        int blocks = (K + ManagedGemm.KC - 1) / ManagedGemm.KC;
+        return Math.Min(Math.Min(K, ManagedGemm.KC), ((K + blocks - 1) / blocks + 7) / 8 * 8);
     }
 
     /// <summary>
@@ -259,8 +272,10 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public int PanelsPerTask;
         public int ChunkCols;
         public int ChunkGroups;
-        /// <summary>K depth of one packing pass of A (all of K, or KC).</summary>
+        /// <summary>K depth of one packing pass of A (all of K, or Kc).</summary>
         public int PassK;
+        /// <summary>Depth of a K block (<see cref="BalancedKc"/> on the packed path, KC on the streaming path).</summary>
+        public int Kc;
         /// <summary>First k of the pass whose column tasks run in this dispatch.</summary>
         public int K0;
         /// <summary>First k of the pass packed by this dispatch's packing tasks (after its column tasks), or -1.</summary>
@@ -292,9 +307,9 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             int K = B.K, mr = MR;
             int panels = (M + mr - 1) / mr;
             int p0 = task * PanelsPerTask, p1 = Math.Min(panels, p0 + PanelsPerTask);
-            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += ManagedGemm.KC)
+            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += Kc)
             {
-                int kc = Math.Min(ManagedGemm.KC, K - k0);
+                int kc = Math.Min(Kc, K - k0);
                 float* block = dst + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
                 for (int p = p0; p < p1; p++)
                     GemmPacking.PackAPanel(A + (long)p * mr * K, K, Math.Min(mr, M - p * mr), k0, kc, block + (long)p * mr * kc, mr);
@@ -320,9 +335,9 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             float* tile = stackalloc float[MR * NR];                                                 // [MR][NR] ragged edge
             bool prefetch = Sse.IsSupported;
 
-            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += ManagedGemm.KC)
+            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += Kc)
             {
-                int kc = Math.Min(ManagedGemm.KC, K - k0);
+                int kc = Math.Min(Kc, K - k0);
                 bool load = Accumulate || k0 > 0;
                 float* apBlock = ap + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
                 // F32 [K,N] B: full panels are packed by the first row panel of A while it computes with them (B read once,
@@ -408,9 +423,9 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             {
                 int kc = Math.Min(kb, K - k0);
                 bool load = Accumulate || k0 > 0;
-                int p = k0 / ManagedGemm.KC;
-                int kcBlock = Math.Min(ManagedGemm.KC, K - p * ManagedGemm.KC);
-                float* apBlock = Ap0 + (long)p * ManagedGemm.KC * Mp + (long)(k0 - p * ManagedGemm.KC) * mr;
+                int p = k0 / Kc;
+                int kcBlock = Math.Min(Kc, K - p * Kc);
+                float* apBlock = Ap0 + (long)p * Kc * Mp + (long)(k0 - p * Kc) * mr;
                 bool more = k0 + kb < K;
                 for (int j = 0; j < panels; j++)
                 {

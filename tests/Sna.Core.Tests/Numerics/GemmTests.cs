@@ -178,6 +178,23 @@ public class GemmTests
     /// a scalar <see cref="MathF.FusedMultiplyAdd(float, float, float)"/> chain across several KC blocks and ragged edges,
     /// also with A packed one KC block per pass (m = 101, k = 5200).
     /// </summary>
+    [Theory]
+    [InlineData(100, 100)]
+    [InlineData(512, 512)]
+    [InlineData(513, 264)]
+    [InlineData(768, 384)]
+    [InlineData(1024, 512)]
+    [InlineData(1030, 344)]
+    [InlineData(3072, 512)]
+    [InlineData(5200, 480)]
+    public void Packed_K_blocks_are_balanced(int k, int kc)
+    {
+        Assert.Equal(kc, GemmEngine<OpsPortable, System.Numerics.Vector<float>>.BalancedKc(k));
+        int blocks = (k + kc - 1) / kc;
+        Assert.Equal((k + ManagedGemm.KC - 1) / ManagedGemm.KC, blocks);           // no more blocks than KC gives
+        Assert.True(k - (blocks - 1) * kc >= kc - 8 * blocks, $"last block {k - (blocks - 1) * kc} of {kc}"); // no thin remainder
+    }
+
     [SkippableTheory]
     [MemberData(nameof(FmaPaths))]
     public void Fma_paths_equal_a_scalar_fma_chain_in_ascending_k_bit_for_bit(GemmSimd simd)
