@@ -26,6 +26,9 @@ internal static unsafe class GemmBench
         int threads = IntOption(args, "--threads", 0);
         int reps = IntOption(args, "--reps", quick ? 3 : 7);
         double minSeconds = quick ? 0.02 : 0.08;
+        // OpenBLAS's helper threads keep spinning (sched_yield) for up to 2^28 cycles after a call returns, which took CPU
+        // from whichever runner was timed next; a pause before each timed repetition lets them sleep first.
+        int settleMs = IntOption(args, "--settle-ms", quick ? 0 : 200);
         int[] ms = StringOption(args, "--m") is { } mList ? mList.Split(',').Select(int.Parse).ToArray() : Ms;
 
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 100) AnsiConsole.Profile.Width = 160;
@@ -38,7 +41,7 @@ internal static unsafe class GemmBench
             nint lib = NativeLibrary.Load(OpenBlasGemm.LibraryName);
             ((delegate* unmanaged<int, void>)NativeLibrary.GetExport(lib, "openblas_set_num_threads"))(1);
         }
-        AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each)");
+        AnsiConsole.MarkupLine($"[bold]GEMM benchmark[/] ({(quick ? "quick" : "full")}: best of {reps} reps, >= {minSeconds * 1000:F0} ms each, {settleMs} ms pause before each)");
         AnsiConsole.MarkupLine($"managed : {Markup.Escape(GemmProviders.Describe(managed))}");
         AnsiConsole.MarkupLine(openblas != null
             ? $"openblas: {Markup.Escape(GemmProviders.Describe(openblas))}"
@@ -85,7 +88,7 @@ internal static unsafe class GemmBench
                     () => managed.Sgemm(a, M, b16.Matrix, c16, false),
                 };
                 if (openblas != null) runners.Add(() => openblas.Sgemm(a, M, b32.Matrix, cBlas, false));
-                double[] best = cpu ? MeasureCpu(runners, reps, minSeconds) : Measure(runners, reps, minSeconds);
+                double[] best = cpu ? MeasureCpu(runners, reps, minSeconds) : Measure(runners, reps, minSeconds, settleMs);
                 double[] gflops = best.Select(t => flops / t / 1e9).ToArray();
 
                 var row = new List<string>
@@ -246,7 +249,7 @@ internal static unsafe class GemmBench
     }
 
     /// <summary>Best seconds per call for each runner; runners are interleaved inside each repetition.</summary>
-    private static double[] Measure(List<Action> runners, int reps, double minSeconds)
+    private static double[] Measure(List<Action> runners, int reps, double minSeconds, int settleMs)
     {
         var iters = new int[runners.Count];
         var best = Enumerable.Repeat(double.MaxValue, runners.Count).ToArray();
@@ -261,6 +264,7 @@ internal static unsafe class GemmBench
         for (int rep = 0; rep < reps; rep++)
             for (int r = 0; r < runners.Count; r++)
             {
+                if (settleMs > 0) Thread.Sleep(settleMs);   // the previous runner's helper threads go idle first
                 var sw = Stopwatch.StartNew();
                 for (int i = 0; i < iters[r]; i++) runners[r]();
                 best[r] = Math.Min(best[r], sw.Elapsed.TotalSeconds / iters[r]);
