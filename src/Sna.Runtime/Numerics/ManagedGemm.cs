@@ -14,7 +14,8 @@ namespace Sna.Runtime.Numerics;
 /// computed); each column task packs a KC x (at most <see cref="MaxPanelsPerTask"/> panels) block of B (768 KB with
 /// AVX-512, held in L2), then for each MR-row micro-panel of A (MR x KC = 24 KB, held in L1) sweeps every B panel of the
 /// block, prefetching the next tile's C and the next A micro-panel. F32 [K,N] B is packed by the first micro-panel's
-/// sweep itself (the micro-kernel stores each B row it loads from B's place), so B is read once per block, not twice. KC = 512 halves the C reloads of a shallower block.</para>
+/// sweep itself (the micro-kernel stores each B row it loads from B's place), so B is read once per block, not twice.
+/// K is cut into equal blocks of at most KC = 512 (<c>BalancedKc</c>); a deep block halves the C reloads of a shallower one.</para>
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
