@@ -44,11 +44,16 @@ public sealed class HubBehaviourTests : IAsyncLifetime
         return new(_cache.Path, _hub.Url, token, offline);
     }
 
-    private HubClient Client(bool offline = false, string? token = null) => new(Settings(offline, token))
+    /// <summary>
+    /// A client on the fake hub. The read timeout is 30 s except where a test stalls a read on purpose: a short timeout
+    /// everywhere made a loopback read that a loaded CI machine held up for 0.5 s into an extra retry (and an extra wait in
+    /// tests that assert the exact sequence of waits).
+    /// </summary>
+    private HubClient Client(bool offline = false, string? token = null, int readTimeoutMs = 30_000) => new(Settings(offline, token))
     {
         Delay = (t, _) => { lock (_waits) _waits.Add(t); return Task.CompletedTask; },
         Log = m => { lock (_log) _log.Add(m); },
-        ReadTimeout = TimeSpan.FromMilliseconds(500),
+        ReadTimeout = TimeSpan.FromMilliseconds(readTimeoutMs),
     };
 
     private IEnumerable<RecordedRequest> Cdn(string file) =>
@@ -146,7 +151,7 @@ public sealed class HubBehaviourTests : IAsyncLifetime
     public async Task StalledRead_TimesOut_AndIsResumed()
     {
         _cdn.Faults.Enqueue(new FakeFault("cdn", DropAfterBytes: 50_000, Stall: TimeSpan.FromSeconds(30), Method: "GET"));
-        using var client = Client();
+        using var client = Client(readTimeoutMs: 500);
         var snap = await client.DownloadModelAsync("openai-community/gpt2-medium");
         // The stalled read is resumed from where the body stopped. Under heavy load a later read may also time out and be
         // resumed further on (seen once in CI: a third request at bytes=273055-), so the first resume is exact and later
