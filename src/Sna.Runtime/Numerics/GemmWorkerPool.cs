@@ -10,7 +10,8 @@ internal abstract class GemmParallelJob
 /// A tiny fork-join pool with dedicated background threads (no allocation per dispatch, unlike Parallel.For).
 /// Tasks are handed out dynamically (an interlocked counter), so a core slowed down by other processes simply takes fewer
 /// tasks. Which thread runs a task never affects results: every task writes a disjoint part of C, computed in a fixed order.
-/// One dispatch at a time: a caller that finds the pool busy runs its tasks inline instead (same results, fewer threads).
+/// One dispatch at a time: a caller that finds the pool busy runs its tasks inline instead (same results, fewer threads;
+/// <see cref="ManagedGemm"/> does not even try while another of its calls is running).
 /// </summary>
 internal sealed class GemmWorkerPool
 {

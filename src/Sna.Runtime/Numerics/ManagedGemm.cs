@@ -19,6 +19,8 @@ namespace Sna.Runtime.Numerics;
 /// <para>Small M (≤ <see cref="SmallM"/>) does not pack B: [K,N] B is streamed in place from DRAM in blocks of
 /// <see cref="StreamKB"/> rows with software prefetch (16-bit panels widened on the fly into L1), and transposed [N,K] B
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
+/// <para>Concurrent callers: a call that starts while another thread is inside a GEMM runs on its calling thread only (the
+/// cores are busy already); a call that starts alone uses up to <see cref="Threads"/> threads.</para>
 /// <para>Determinism: work is split over N only (never K), and each C element is produced by the same instruction sequence
 /// whatever thread runs it, so results are bit-identical across runs and across thread counts. The path (and therefore the
 /// rounding) depends only on the SIMD path, m, K, N, dtype and layout.</para>
@@ -125,19 +127,35 @@ public sealed unsafe class ManagedGemm : IGemmProvider
         Run(a, m, b, c, accumulate: false, epilogue);
     }
 
+    /// <summary>Threads inside a call of any <see cref="ManagedGemm"/> right now.</summary>
+    private static int s_callers;
+
     private void Run(ReadOnlySpan<float> a, int m, in WeightMatrix b, Span<float> c, bool accumulate, in GemmEpilogue epilogue)
     {
         GemmArgs.Validate(a, m, b, c);
         if (m == 0) return;
-        fixed (float* pa = a)
-        fixed (float* pc = c)
+        // A call that starts while another thread is inside a GEMM runs on its caller alone: the cores are already busy (the
+        // sweep engine runs a batch per core), and a helper would only time-slice with the other caller and hold up every
+        // barrier of this call. A call that starts alone uses the pool (e.g. a sweep's last batch, a single forward pass).
+        // The thread count never changes a result.
+        bool alone = Interlocked.Increment(ref s_callers) == 1;
+        try
         {
-            switch (Simd)
+            GemmWorkerPool? pool = alone ? _pool : null;
+            fixed (float* pa = a)
+            fixed (float* pc = c)
             {
-                case GemmSimd.Avx512: GemmEngine<Ops512, Vector512<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
-                case GemmSimd.Avx2: GemmEngine<Ops256, Vector256<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
-                default: GemmEngine<OpsPortable, Vector<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, _pool); break;
+                switch (Simd)
+                {
+                    case GemmSimd.Avx512: GemmEngine<Ops512, Vector512<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, pool); break;
+                    case GemmSimd.Avx2: GemmEngine<Ops256, Vector256<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, pool); break;
+                    default: GemmEngine<OpsPortable, Vector<float>>.Run(pa, m, b, pc, accumulate, epilogue, Threads, pool); break;
+                }
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref s_callers);
         }
     }
 }

@@ -397,6 +397,47 @@ public class GemmTests
         });
     }
 
+    /// <summary>
+    /// The pool itself, driven from three threads with back-to-back dispatches (the GEMM no longer dispatches to the pool
+    /// while another of its calls runs, so the test above reaches it less often): every dispatch returns only after each of
+    /// its tasks ran, whichever thread ran it.
+    /// </summary>
+    [Fact]
+    public void Pool_dispatch_returns_only_after_every_task_ran()
+    {
+        var pool = GemmWorkerPool.Get(1);
+        int pooled = 0;
+        Parallel.For(0, 3, new ParallelOptions { MaxDegreeOfParallelism = 3 }, _ =>
+        {
+            var job = new StampJob(24);
+            for (int round = 1; round <= 2000; round++)
+            {
+                job.Round = round;
+                pool.Run(job, job.Stamps.Length, maxThreads: 2);
+                for (int t = 0; t < job.Stamps.Length; t++)
+                    Assert.True(Volatile.Read(ref job.Stamps[t]) == round, $"round {round}: task {t} had not run when the dispatch returned");
+                if (job.OtherThreadRan) Interlocked.Increment(ref pooled);
+                job.OtherThreadRan = false;
+            }
+        });
+        Assert.True(pooled > 0, "no dispatch ran a task on the pool's helper thread");
+    }
+
+    private sealed class StampJob(int tasks) : GemmParallelJob
+    {
+        public readonly int[] Stamps = new int[tasks];
+        public int Round;
+        public volatile bool OtherThreadRan;
+        private readonly int _owner = Environment.CurrentManagedThreadId;
+
+        public override void RunTask(int task)
+        {
+            Thread.SpinWait(20 * (task % 5));   // uneven tasks: helpers finish at different times
+            if (Environment.CurrentManagedThreadId != _owner) OtherThreadRan = true;
+            Volatile.Write(ref Stamps[task], Round);
+        }
+    }
+
     [Fact]
     public unsafe void Zero_rows_and_bad_arguments()
     {
