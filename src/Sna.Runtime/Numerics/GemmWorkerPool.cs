@@ -36,7 +36,8 @@ internal sealed class GemmWorkerPool
     private int _active;
     private Exception? _error;
 
-    private GemmWorkerPool(int workers)
+    /// <summary>A pool of its own (tests); callers share the pools of <see cref="Get"/>.</summary>
+    internal GemmWorkerPool(int workers)
     {
         _start = new ManualResetEventSlim[workers];
         for (int i = 0; i < workers; i++)

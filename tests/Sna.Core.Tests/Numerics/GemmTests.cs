@@ -398,41 +398,66 @@ public class GemmTests
     }
 
     /// <summary>
-    /// The pool itself, driven from three threads with back-to-back dispatches (the GEMM no longer dispatches to the pool
+    /// A pool of its own, driven from three threads with back-to-back dispatches (the GEMM no longer dispatches to the pool
     /// while another of its calls runs, so the test above reaches it less often): every dispatch returns only after each of
     /// its tasks ran, whichever thread ran it.
     /// </summary>
     [Fact]
     public void Pool_dispatch_returns_only_after_every_task_ran()
     {
-        var pool = GemmWorkerPool.Get(1);
-        int pooled = 0;
+        var pool = new GemmWorkerPool(1);
         Parallel.For(0, 3, new ParallelOptions { MaxDegreeOfParallelism = 3 }, _ =>
         {
-            var job = new StampJob(24);
-            for (int round = 1; round <= 2000; round++)
+            var job = new StampJob(24, rendezvous: false);
+            for (int round = 1; round <= 500; round++)
             {
                 job.Round = round;
                 pool.Run(job, job.Stamps.Length, maxThreads: 2);
                 for (int t = 0; t < job.Stamps.Length; t++)
                     Assert.True(Volatile.Read(ref job.Stamps[t]) == round, $"round {round}: task {t} had not run when the dispatch returned");
-                if (job.OtherThreadRan) Interlocked.Increment(ref pooled);
-                job.OtherThreadRan = false;
             }
         });
-        Assert.True(pooled > 0, "no dispatch ran a task on the pool's helper thread");
     }
 
-    private sealed class StampJob(int tasks) : GemmParallelJob
+    /// <summary>
+    /// One caller, two tasks that wait for each other: each dispatch completes only if the helper thread runs one of them
+    /// (so the pool does hand tasks to its helper; the results are checked as above).
+    /// </summary>
+    [Fact]
+    public void Pool_helper_runs_tasks_and_every_dispatch_waits_for_it()
+    {
+        var pool = new GemmWorkerPool(1);
+        var job = new StampJob(2, rendezvous: true);
+        for (int round = 1; round <= 200; round++)
+        {
+            job.Round = round;
+            pool.Run(job, 2, maxThreads: 2);
+            Assert.True(job.OtherThreadRan, $"round {round}: the helper thread ran no task");
+            for (int t = 0; t < 2; t++)
+                Assert.True(Volatile.Read(ref job.Stamps[t]) == round, $"round {round}: task {t} had not run when the dispatch returned");
+            job.OtherThreadRan = false;
+        }
+    }
+
+    /// <summary>Writes the round into its slot; with <c>rendezvous</c>, first waits (up to 30 s) until every task of the round has started.</summary>
+    private sealed class StampJob(int tasks, bool rendezvous) : GemmParallelJob
     {
         public readonly int[] Stamps = new int[tasks];
         public int Round;
         public volatile bool OtherThreadRan;
         private readonly int _owner = Environment.CurrentManagedThreadId;
+        private int _started;
 
         public override void RunTask(int task)
         {
-            Thread.SpinWait(20 * (task % 5));   // uneven tasks: helpers finish at different times
+            if (rendezvous)
+            {
+                int target = Round * Stamps.Length;
+                Interlocked.Increment(ref _started);
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                while (Volatile.Read(ref _started) < target && sw.Elapsed.TotalSeconds < 30) Thread.Yield();
+            }
+            else Thread.SpinWait(100 * (1 + task % 5));   // uneven tasks of a few microseconds: helpers finish at different times
             if (Environment.CurrentManagedThreadId != _owner) OtherThreadRan = true;
             Volatile.Write(ref Stamps[task], Round);
         }
