@@ -19,6 +19,32 @@ public class MethodCommandTests
     }
 
     [Fact]
+    public void Tasks_refuses_a_tasks_dir_that_does_not_exist_and_says_when_tasks_is_missing()
+    {
+        string dir = Directory.CreateTempSubdirectory("sna-cli-").FullName, cwd = Directory.GetCurrentDirectory();
+        try
+        {
+            var (code, _, err) = CliHarness.Run("tasks", "--tasks-dir", Path.Combine(dir, "typo"));
+            Assert.Equal(2, code);
+            Assert.Contains("typo", err);
+            Assert.Contains("no such directory", err);
+            Assert.Single(err.Trim().Split('\n'));
+            Directory.SetCurrentDirectory(dir);   // no ./tasks here (the "cli" collection runs alone)
+            var (code2, output, _) = CliHarness.Run("tasks");
+            Assert.Equal(0, code2);
+            Assert.Contains("Task files: none", output);
+            Directory.CreateDirectory(Path.Combine(dir, "mine"));
+            var listed = CliHarness.Json("tasks", "--tasks-dir", Path.Combine(dir, "mine"), "--json");
+            Assert.Equal(TaskLibrary.BuiltInNames.Count, listed.GetProperty("tasks").GetArrayLength());
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(cwd);
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Neurons_json_is_sorted_by_difference_and_matches_the_library()
     {
         var r = CliHarness.Json("neurons", "--task", "math-easy", "--layer", "2", "--top", "8", "--json", "--no-cache");

@@ -7,7 +7,8 @@ using Sna.Research.Method;
 namespace Sna.Cli.Commands;
 
 /// <summary>
-/// <c>sna tasks [--tasks-dir DIR] [--json]</c> lists the built-in suites and the task files in DIR (default ./tasks):
+/// <c>sna tasks [--tasks-dir DIR] [--json]</c> lists the built-in suites and the task files in DIR (default ./tasks; a DIR
+/// given that does not exist is an input error, a missing ./tasks is not):
 /// <c>{"tasks":[{"name","domain","level","prompts","classes","source","builtin","error"?}],"neutral_corpus":N}</c>.
 /// <c>sna tasks show NAME|FILE [--json]</c> prints one suite (its JSON file format).
 /// <c>sna tasks select --pool FILE --band 0.07:0.10 [--n 20] --out FILE</c> writes a task of the pool prompts whose P_base is in the band.
@@ -16,12 +17,16 @@ public static class TasksCommand
 {
     public static Command Build()
     {
-        var dir = new Option<string>("--tasks-dir") { Description = "Directory of your task files (*.json).", DefaultValueFactory = _ => "tasks" };
+        var dir = Options.NonEmpty(new Option<string?>("--tasks-dir") { Description = "Directory of your task files (*.json); default ./tasks." });
         var json = Options.Json();
         var cmd = new Command("tasks", "List the built-in task suites and your task files; 'tasks select' builds zone-targeted tasks.") { dir, json };
         cmd.SetAction(r =>
         {
-            var list = TaskLibrary.List(r.GetValue(dir));
+            string? given = r.GetValue(dir);
+            if (given is not null && !Directory.Exists(given))
+                throw new SnaInputException("--tasks-dir", $"--tasks-dir: no such directory: {InputParsing.Clip(given)}");
+            string tasksDir = given ?? "tasks";
+            var list = TaskLibrary.List(tasksDir);
             if (r.GetValue(json))
             {
                 Common.PrintJson(new JsonObject
@@ -52,7 +57,9 @@ public static class TasksCommand
                     table.AddRow(Markup.Escape(t.Name), "", "", "", $"[red]{Markup.Escape(t.Error ?? "")}[/]");
             }
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"[grey]Built-in neutral corpus: {TaskLibrary.NeutralCorpus.Count} sentences. Task files: {Markup.Escape(Path.GetFullPath(r.GetValue(dir)!))}[/]");
+            string full = Path.GetFullPath(tasksDir);
+            AnsiConsole.MarkupLine($"[grey]Built-in neutral corpus: {TaskLibrary.NeutralCorpus.Count} sentences. " +
+                (Directory.Exists(tasksDir) ? $"Task files: {Markup.Escape(full)}" : $"Task files: none ({Markup.Escape(full)} does not exist; put *.json task files there or give --tasks-dir DIR)") + "[/]");
             return 0;
         });
         cmd.Subcommands.Add(BuildShow());
