@@ -44,10 +44,11 @@ public static class SweepBench
 
         var cfg = RandomModel.Gpt2Medium with { BosTokenId = 50256 };
         var sw = Stopwatch.StartNew();
-        using var model = RandomModel.Create(cfg, seed: 1234, fill: RandomFill.Pooled);
-        if (BenchArgs.String(args, "--gemm-threads", null) is { } gt) model.Gemm = new ManagedGemm(int.Parse(gt, CultureInfo.InvariantCulture));
+        using var loaded = RandomModel.Create(cfg, seed: 1234, fill: RandomFill.Pooled);
+        var model = loaded;   // a view on another GEMM when asked (views share the weights and own nothing)
+        if (BenchArgs.String(args, "--gemm-threads", null) is { } gt) model = model.WithGemm(new ManagedGemm(int.Parse(gt, CultureInfo.InvariantCulture)));
         var timing = args.Contains("--gemm-profile") ? new TimingGemm(model.Gemm) : null;
-        if (timing is not null) model.Gemm = timing;
+        if (timing is not null) model = model.WithGemm(timing);
         Console.WriteLine($"model: GPT-2-Medium shape, random F32 weights, built in {sw.Elapsed.TotalSeconds:F1} s; GEMM '{model.Gemm.Name}', {Environment.ProcessorCount} cores, engine threads {threads}");
 
         var rnd = new Random(7);

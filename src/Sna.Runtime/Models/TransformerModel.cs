@@ -47,13 +47,15 @@ public sealed partial class TransformerModel : IDisposable
 {
     public ModelConfig Config { get; }
     public ModelWeights Weights { get; }
-    public IGemmProvider Gemm { get; set; }
+    /// <summary>The GEMM this view runs on (<see cref="WithGemm"/> for a view on another). Never changes.</summary>
+    public IGemmProvider Gemm { get; private init; }
     /// <summary>This view's persistent hooks, applied on every run (in order, before the per-call hooks). Never changes.</summary>
     public IReadOnlyList<(string Name, HookFn Fn)> PersistentHooks { get; private init; } = [];
     /// <summary>Where the model came from and what it was (directory, file hash, dtype), for run records.</summary>
     public ModelProvenance Provenance { get; init; } = new();
-    /// <summary>Threads used for attention; GEMM threading is the provider's.</summary>
-    public int Threads { get; set; } = Environment.ProcessorCount;
+    /// <summary>Threads used for attention and scoring; GEMM threading is the provider's (<see cref="WithThreads"/> for a
+    /// view with another count; no count changes a result bit). Never changes.</summary>
+    public int Threads { get; private init; } = Environment.ProcessorCount;
 
     private readonly IReadOnlySet<string> _supportedHooks;
     private readonly bool _ownsWeights = true;
@@ -91,6 +93,20 @@ public sealed partial class TransformerModel : IDisposable
             if (!HookNames.TryParse(name, out _, out _, out _))
                 throw new ArgumentException($"unknown hook point '{name}' (TransformerLens names such as 'blocks.0.mlp.hook_post')", nameof(hooks));
         return new TransformerModel(this, [.. PersistentHooks, .. hooks]);
+    }
+
+    /// <summary>A view of the same weights and hooks that runs its matrix products on <paramref name="gemm"/>.</summary>
+    public TransformerModel WithGemm(IGemmProvider gemm)
+    {
+        ArgumentNullException.ThrowIfNull(gemm);
+        return new TransformerModel(this, PersistentHooks) { Gemm = gemm };
+    }
+
+    /// <summary>A view of the same weights and hooks that uses <paramref name="threads"/> threads for attention and scoring.</summary>
+    public TransformerModel WithThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        return new TransformerModel(this, PersistentHooks) { Threads = threads };
     }
 
     /// <summary>A view of the same weights with no persistent hooks.</summary>

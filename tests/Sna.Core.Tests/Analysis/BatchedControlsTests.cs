@@ -61,8 +61,7 @@ public class BatchedControlsTests
     public void Batched_sets_stay_exact_on_a_gemm_without_row_invariance(string fixture, PositionsMode positions)
     {
         var (shared, tok) = MethodFixtures.Get(fixture);
-        using var model = shared.WithHooks(new Sna.Runtime.Models.HookSet());
-        model.Gemm = new RowCountDependentGemm(shared.Gemm);
+        using var model = shared.WithGemm(new RowCountDependentGemm(shared.Gemm));
         var eval = new TaskEvaluator(model, tok, TaskLibrary.BuiltIn("math-easy"), BosPolicy.Prepend);
         int r = Math.Min(TaskScoring.DefaultBatchSize, eval.Encoded.Prompts.Count), t = eval.Encoded.Prompts.Take(r).Max(p => p.Length);
         Assert.True(r * t >= shared.Gemm.RowInvariantFrom, "the first prompt batch would not be combined even on the managed GEMM: the test would be vacuous");

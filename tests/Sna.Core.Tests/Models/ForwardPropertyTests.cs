@@ -70,6 +70,36 @@ public class ForwardPropertyTests
         Assert.Equal(before, hooked.WithoutHooks().ForwardLast(ids));
     }
 
+    /// <summary>
+    /// The GEMM and the thread count are chosen per view, never set on a shared model: a view keeps the original's hooks,
+    /// the original keeps its own GEMM and threads, and no thread count changes a bit.
+    /// </summary>
+    [SharedTheory, MemberData(nameof(AllFixtures))]
+    public void Gemm_and_thread_views_leave_the_model_as_it_was(string fixture)
+    {
+        var model = ModelFixtures.Model(fixture);
+        var ids = Prompt(fixture, "poem");
+        var gemm = model.Gemm;
+        int threads = model.Threads;
+        var amp = Amplification.Single(1, [1, 2, 5], 8f);
+        var hooked = model.WithHooks(amp.ToHooks(model.Config));
+        var expected = hooked.ForwardLast(ids);
+
+        var naive = hooked.WithGemm(new Sna.Runtime.Numerics.NaiveGemm());
+        var single = hooked.WithThreads(1);
+        Assert.IsType<Sna.Runtime.Numerics.NaiveGemm>(naive.Gemm);
+        Assert.Equal(1, single.Threads);
+        Assert.Same(gemm, model.Gemm);
+        Assert.Same(gemm, single.Gemm);
+        Assert.Equal(threads, model.Threads);
+        Assert.Equal(threads, naive.Threads);
+        Assert.Single(naive.PersistentHooks);
+        Assert.Single(single.PersistentHooks);
+        Assert.Equal(expected, single.ForwardLast(ids));                       // threads: bit for bit
+        AssertClose(expected, naive.ForwardLast(ids), 1e-4f, "naive GEMM");      // another GEMM: another summation order
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.WithThreads(0));
+    }
+
     [SharedTheory, MemberData(nameof(AllFixtures))]
     public void Batch_of_identical_prompts_equals_single_runs(string fixture)
     {

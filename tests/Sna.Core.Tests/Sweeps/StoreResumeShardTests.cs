@@ -161,8 +161,7 @@ public class StoreResumeShardTests
         var (def, tasks) = Small(Model);
         List<ResultRow> RunWith(int threads, string file)
         {
-            using var view = Model.WithHooks(new HookSet());
-            view.Threads = threads;
+            using var view = Model.WithThreads(threads);
             using var store = ResultStore.Open(tmp.File(file));
             Assert.True(new SweepEngine(view, def, tasks).Run(store, new SweepOptions { Threads = 1 }).Completed);
             return store.ReadResults().ToList();
