@@ -93,6 +93,5 @@ public sealed partial class ModelTokenizer
             && Rune.IsLetterOrDigit(last) && Rune.IsLetterOrDigit(first);
     }
 
-    private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s,
-        new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    private static string Quote(string s) => JsonString.Quote(s);
 }

@@ -259,7 +259,7 @@ internal static class TokenizerFiles
                     string? regex = split.TryGetProperty("pattern", out var p) && p.ValueKind == JsonValueKind.Object
                         && p.TryGetProperty("Regex", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
                     if (regex != Llama3Split.Pattern)
-                        throw Invalid(path, $"pre_tokenizer Split pattern {(regex is null ? "(not a regex)" : JsonSerializer.Serialize(regex))} is not supported (only the Llama 3 regex)");
+                        throw Invalid(path, $"pre_tokenizer Split pattern {(regex is null ? "(not a regex)" : JsonString.Quote(regex))} is not supported (only the Llama 3 regex)");
                     if (OptionalString(split, "behavior", path) != "Isolated" || Flag(split, "invert", false))
                         throw Invalid(path, "pre_tokenizer Split must have behavior Isolated and invert false");
                     if (Flag(list[1], "add_prefix_space", false) || Flag(list[1], "use_regex", true))

@@ -76,4 +76,22 @@ public class TargetTokensTests
         Assert.Equal("standalone", TargetTokens.AggregateRule([b]));
         Assert.Equal("mixed", TargetTokens.AggregateRule([a, b]));
     }
+
+    /// <summary>
+    /// Warnings quote the text as JSON without reflection-based serialization (off in .NET 10 file-based programs, where the
+    /// reflection path threw): the same literal as <c>JsonSerializer</c> with the relaxed encoder, for quotes, escapes,
+    /// control characters, non-ASCII text and a lone surrogate.
+    /// </summary>
+    [Theory]
+    [InlineData(" xylophone")]
+    [InlineData("say \"hi\"\\ now")]
+    [InlineData("tab\tnew\nline\u0001")]
+    [InlineData("café — 東京 🙂")]
+    [InlineData("\ud800 lone")]
+    [InlineData("")]
+    public void Warning_quotes_equal_the_serializer_literal(string s)
+    {
+        var relaxed = new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(s, relaxed), Sna.Runtime.JsonString.Quote(s));
+    }
 }
