@@ -193,6 +193,9 @@ public sealed class LanguageModel : IDisposable
     public Activation Run(IReadOnlyList<int[]> batch, HookSet? hooks = null, LogitsMode mode = LogitsMode.All) =>
         Logits(Model.Forward(batch, new ForwardOptions { Hooks = hooks, Mode = mode }));
 
+    /// <inheritdoc cref="Run(IReadOnlyList{int[]}, HookSet?, LogitsMode)"/>
+    public Activation Run(IReadOnlyList<int[]> batch, LogitsMode mode) => Run(batch, null, mode);
+
     /// <summary>Logits with <paramref name="hooks"/> applied for this run only (TransformerLens <c>run_with_hooks</c>).</summary>
     public Activation RunWithHooks(string text, HookSet hooks, LogitsMode mode = LogitsMode.All) => Run([ToTokens(text)], hooks, mode);
 
@@ -228,16 +231,38 @@ public sealed class LanguageModel : IDisposable
     /// <summary>
     /// Continues <paramref name="text"/> by up to <paramref name="maxNewTokens"/> tokens (TransformerLens <c>generate</c>) on the
     /// KV-cached <see cref="TransformerModel.Generate(int[], GenerationOptions, CancellationToken)"/>: greedy unless
-    /// <see cref="GenerationOptions.Temperature"/> &gt; 0 (then seeded sampling, optionally top-k).
+    /// <see cref="GenerationOptions.Temperature"/> &gt; 0 (then seeded sampling, optionally top-k), ending early after the
+    /// model's end-of-sequence token unless <see cref="GenerationOptions.StopAtEos"/> is off. <paramref name="maxNewTokens"/>,
+    /// when given, replaces <see cref="GenerationOptions.MaxNewTokens"/>; otherwise the options' value (default 20) holds.
     /// </summary>
-    public Completion Generate(string text, int maxNewTokens = 20, GenerationOptions? options = null, CancellationToken ct = default) =>
+    public Completion Generate(string text, int? maxNewTokens = null, GenerationOptions? options = null, CancellationToken ct = default) =>
         Generate(ToTokens(text), maxNewTokens, options, ct);
 
-    /// <inheritdoc cref="Generate(string, int, GenerationOptions?, CancellationToken)"/>
-    public Completion Generate(int[] ids, int maxNewTokens = 20, GenerationOptions? options = null, CancellationToken ct = default)
+    /// <inheritdoc cref="Generate(string, int?, GenerationOptions?, CancellationToken)"/>
+    public Completion Generate(int[] ids, int? maxNewTokens = null, GenerationOptions? options = null, CancellationToken ct = default) =>
+        Generate([ids], Options(maxNewTokens, options), ct)[0];
+
+    /// <summary>
+    /// Continues <paramref name="text"/> as <paramref name="generation"/> says (<see cref="GenerationOptions.MaxNewTokens"/>
+    /// included). The parameter is not called <c>options</c> so that <c>Generate(text, options: ...)</c> binds to the overload
+    /// above without ambiguity.
+    /// </summary>
+    public Completion Generate(string text, GenerationOptions generation, CancellationToken ct = default) => Generate([ToTokens(text)], generation, ct)[0];
+
+    /// <inheritdoc cref="Generate(string, GenerationOptions, CancellationToken)"/>
+    public Completion Generate(int[] ids, GenerationOptions generation, CancellationToken ct = default) => Generate([ids], generation, ct)[0];
+
+    /// <summary>
+    /// Continues a batch of token sequences (lengths may differ, each on its own KV cache; see
+    /// <see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>).
+    /// </summary>
+    public Completion[] Generate(IReadOnlyList<int[]> batch, GenerationOptions options, CancellationToken ct = default) =>
+        Model.Generate(batch, options, ct).Select(g => new Completion(ToText(g.Tokens), g.Tokens, g.Reason)).ToArray();
+
+    private static GenerationOptions Options(int? maxNewTokens, GenerationOptions? options)
     {
-        var g = Model.Generate(ids, (options ?? new GenerationOptions()) with { MaxNewTokens = maxNewTokens }, ct);
-        return new Completion(ToText(g.Tokens), g.Tokens, g.Reason);
+        options ??= new GenerationOptions();
+        return maxNewTokens is { } n ? options with { MaxNewTokens = n } : options;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -249,6 +274,9 @@ public sealed class LanguageModel : IDisposable
 
     /// <inheritdoc cref="WithHooks(HookSet)"/>
     public LanguageModel WithHooks(params (string Name, HookFn Fn)[] hooks) => new(Model.WithHooks(hooks), Tokenizer, Provenance, owns: false);
+
+    /// <summary>A view of the same weights and tokenizer with no persistent hooks.</summary>
+    public LanguageModel WithoutHooks() => new(Model.WithoutHooks(), Tokenizer, Provenance, owns: false);
 
     /// <summary>Releases the weights (a view from <see cref="WithHooks(HookSet)"/> releases nothing).</summary>
     public void Dispose() { if (_owns) Model.Dispose(); }

@@ -95,7 +95,8 @@ public class InspectAndAmplifyTopTests
         var wantAfter = Sna.Research.Method.Scoring.Top(m.ForwardLast(ids, hooks), 5);
         Assert.Equal(wantBefore.Select(t => t.Id), r.GetProperty("baseline").GetProperty("top").EnumerateArray().Select(t => t.GetProperty("id").GetInt32()));
         Assert.Equal(wantAfter.Select(t => t.Probability), r.GetProperty("amplified").GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()));
-        // Greedy continuation = argmax of a plain (uncached) hooked forward, token by token.
+        // Greedy continuation = argmax of a plain (uncached) hooked forward, token by token, ending after the end-of-sequence
+        // token (<|endoftext|>, which this prompt reaches within the 6 tokens).
         var seq = ids.ToList();
         var want = new List<int>();
         for (int i = 0; i < 6; i++)
@@ -104,7 +105,9 @@ public class InspectAndAmplifyTopTests
             int best = 0;
             for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
             want.Add(best); seq.Add(best);
+            if (m.Config.EosTokenIds.Contains(best)) break;
         }
+        Assert.Contains(50256, want);   // the stop is exercised
         var c = r.GetProperty("continuation");
         Assert.Equal(want, c.GetProperty("amplified_ids").EnumerateArray().Select(x => x.GetInt32()));
         Assert.Equal(tok.Decode(want.ToArray()), c.GetProperty("amplified").GetString());

@@ -112,6 +112,22 @@ public sealed class ModelConfigJson
 
     public int GetInt(string key, int defaultValue) => TryGetInt(key, out int v) ? v : defaultValue;
 
+    /// <summary>An integer or a list of integers (e.g. <c>eos_token_id</c>, which instruction-tuned checkpoints give as a list).</summary>
+    public bool TryGetIntOrList(string key, out int[] values)
+    {
+        values = [];
+        if (!TryGetElement(key, out var el)) return false;
+        if (el.ValueKind != JsonValueKind.Array) { values = [GetInt(key)]; return true; }
+        var list = new List<int>();
+        foreach (var x in el.EnumerateArray())
+        {
+            if (x.ValueKind != JsonValueKind.Number || !x.TryGetInt32(out int v)) throw WrongType(key, "an integer or a list of integers", el);
+            list.Add(v);
+        }
+        values = [.. list];
+        return true;
+    }
+
     // --- double ------------------------------------------------------------------------------------------------------
 
     public bool TryGetDouble(string key, out double value)

@@ -19,6 +19,11 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; }
     /// <summary>Generation of a row ends after it emits one of these (the stop token is included in the output).</summary>
     public IReadOnlyCollection<int> StopTokens { get; init; } = [];
+    /// <summary>
+    /// Also end a row after the model's end-of-sequence token (<see cref="ModelConfig.EosTokenIds"/>, from config.json), as
+    /// TransformerLens' <c>stop_at_eos=True</c> and Hugging Face's <c>generate</c> do by default; false runs on to the limit.
+    /// </summary>
+    public bool StopAtEos { get; init; } = true;
     /// <summary>Per-call hooks on every forward pass (prompt and each new token; with the KV cache a hook sees only the new positions).</summary>
     public HookSet? Hooks { get; init; }
     /// <summary>false: re-run the whole sequence for every token (the reference the cached path is tested against).</summary>
@@ -57,7 +62,8 @@ public sealed partial class TransformerModel
         options.Validate();
         ValidateBatch(prompts);
         int B = prompts.Count, V = Config.VocabSize;
-        var stop = options.StopTokens as IReadOnlySet<int> ?? options.StopTokens.ToHashSet();
+        var stop = new HashSet<int>(options.StopTokens);
+        if (options.StopAtEos) stop.UnionWith(Config.EosTokenIds);
         var outs = new List<int>[B];
         var reason = new StopReason?[B];
         var rngs = new DeterministicRandom[B];

@@ -29,8 +29,15 @@ public sealed record ModelConfig
     public double RotaryBase { get; init; } = 10000;
     public bool TiedEmbeddings { get; init; } = true;
     public int BosTokenId { get; init; } = -1;
+    /// <summary>
+    /// End-of-sequence ids (config.json <c>eos_token_id</c>: one id or a list; the architecture's Hugging Face default when
+    /// absent). Generation stops after one unless <see cref="GenerationOptions.StopAtEos"/> is off. Empty: none known.
+    /// </summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     /// <summary>The <c>model_type</c>/<c>architectures</c> string found in config.json, for run records.</summary>
     public string SourceArchitecture { get; init; } = "";
+
+    private static int[] EosIds(ModelConfigJson j, int defaultId) => j.TryGetIntOrList("eos_token_id", out var ids) ? ids : [defaultId];
 
     public int DHead => DModel / NHeads;
     public int RotaryDims => (int)(DHead * RotaryPct);
@@ -93,6 +100,7 @@ public sealed record ModelConfig
                 Activation = NormalizeAct(j.GetString("activation_function", "gelu_new"), path, "activation_function"),
                 TiedEmbeddings = j.GetBool("tie_word_embeddings", true),
                 BosTokenId = j.GetInt("bos_token_id", 50256),
+                EosTokenIds = EosIds(j, 50256),
                 SourceArchitecture = source,
             };
         }
@@ -115,6 +123,7 @@ public sealed record ModelConfig
                 RotaryBase = j.GetDouble("rotary_emb_base", 10000),
                 TiedEmbeddings = j.GetBool("tie_word_embeddings", false),
                 BosTokenId = j.GetInt("bos_token_id", 0),
+                EosTokenIds = EosIds(j, 0),
                 SourceArchitecture = source,
             };
         }
@@ -137,6 +146,7 @@ public sealed record ModelConfig
                 RotaryBase = j.GetDouble("rope_theta", 10000),
                 TiedEmbeddings = j.GetBool("tie_word_embeddings", false),
                 BosTokenId = j.GetInt("bos_token_id", 1),
+                EosTokenIds = EosIds(j, 2),
                 SourceArchitecture = source,
             };
         }

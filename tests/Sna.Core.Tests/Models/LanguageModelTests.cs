@@ -162,6 +162,53 @@ public class LanguageModelTests
         }
     }
 
+    /// <summary>
+    /// A new user's report: <c>Generate(text, options: new GenerationOptions { MaxNewTokens = 3 })</c> returned 20 tokens (the
+    /// method's own default replaced the options'), and greedy text ran on past <c>&lt;|endoftext|&gt;</c>. On the bundled model
+    /// (config.json eos_token_id 50256) this prompt reaches the end-of-sequence token within a few greedy tokens.
+    /// </summary>
+    [Fact]
+    public void Generate_honours_the_options_token_budget_and_stops_at_the_end_of_sequence_token()
+    {
+        using var lm = LanguageModel.Load(TestPaths.BundledModelDir);
+        Assert.Equal([50256], lm.Config.EosTokenIds);
+        const string prompt = "What is 3 + 4? Answer:";
+        Assert.Equal(3, lm.Generate(prompt, options: new GenerationOptions { MaxNewTokens = 3, StopAtEos = false }).Tokens.Length);
+        Assert.Equal(5, lm.Generate(prompt, 5, new GenerationOptions { MaxNewTokens = 3, StopAtEos = false }).Tokens.Length);   // the argument wins
+        Assert.Equal(4, lm.Generate(prompt, new GenerationOptions { MaxNewTokens = 4, StopAtEos = false }).Tokens.Length);
+
+        var runOn = lm.Generate(prompt, 12, new GenerationOptions { StopAtEos = false });
+        int eos = Array.IndexOf(runOn.Tokens, 50256);
+        Assert.True(eos >= 0 && eos < 11, $"the test needs a prompt whose greedy continuation reaches <|endoftext|> early: {lm.ToText(runOn.Tokens)}");
+        var stopped = lm.Generate(prompt, 12);
+        Assert.Equal(runOn.Tokens[..(eos + 1)], stopped.Tokens);   // the same tokens, ending with <|endoftext|>
+        Assert.Equal(StopReason.StopToken, stopped.Reason);
+        Assert.Equal(StopReason.MaxTokens, runOn.Reason);
+        Assert.Equal(stopped.Tokens, lm.Generate(prompt, 12, new GenerationOptions { UseKvCache = false }).Tokens);
+
+        // The batch overload equals single runs; Run(batch, mode) and WithoutHooks are the documented spellings.
+        var ids = lm.ToTokens(prompt);
+        var batch = lm.Generate([ids, ids[..^2]], new GenerationOptions { MaxNewTokens = 4 });
+        Assert.Equal(lm.Generate(ids, 4).Tokens, batch[0].Tokens);
+        Assert.Equal(lm.Generate(ids[..^2], 4).Tokens, batch[1].Tokens);
+        Assert.Equal(lm.Run([ids], null, LogitsMode.Last).Data, lm.Run([ids], LogitsMode.Last).Data);
+        var hooked = lm.WithHooks(Amplify(lm.Config));
+        Assert.NotEqual(lm.Run(ids, LogitsMode.Last).Data, hooked.Run(ids, LogitsMode.Last).Data);
+        Assert.Equal(lm.Run(ids, LogitsMode.Last).Data, hooked.WithoutHooks().Run(ids, LogitsMode.Last).Data);
+    }
+
+    [Fact]
+    public void Config_reads_eos_token_id_as_an_integer_or_a_list()
+    {
+        static ModelConfig Parse(string eos) => ModelConfig.Parse(JsonDocument.Parse(
+            $$"""{"model_type":"gpt2","n_embd":8,"n_head":2,"n_layer":1,"n_positions":16,"vocab_size":10{{eos}}}""").RootElement, "config.json");
+        Assert.Equal([50256], Parse("").EosTokenIds);                 // GPT-2's default
+        Assert.Equal([7], Parse(",\"eos_token_id\":7").EosTokenIds);
+        Assert.Equal([7, 9], Parse(",\"eos_token_id\":[7,9]").EosTokenIds);
+        var e = Assert.Throws<CheckpointException>(() => Parse(",\"eos_token_id\":[7,\"x\"]"));
+        Assert.Contains("eos_token_id", e.Message);
+    }
+
     [SkippableFact]
     public void Load_records_provenance_and_tokens_round_trip()
     {
