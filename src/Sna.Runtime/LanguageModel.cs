@@ -125,15 +125,27 @@ public sealed class LanguageModel : IDisposable
     public static ModelTokenizer LoadTokenizer(string spec, LoadOptions? options = null) =>
         ReadTokenizer(ResolveAsync(spec, options ?? new LoadOptions(), default).GetAwaiter().GetResult().Directory);
 
-    private static Task<ResolvedModel> ResolveAsync(string spec, LoadOptions options, CancellationToken ct)
+    /// <summary>
+    /// <see cref="ModelResolver.ResolveAsync"/>, with what is wrong with the spec itself (a missing path, an empty name or
+    /// revision, a malformed id) as an input error; what the hub answers stays a <see cref="HubException"/>.
+    /// </summary>
+    private static async Task<ResolvedModel> ResolveAsync(string spec, LoadOptions options, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (!Directory.Exists(spec) && ModelResolver.LooksLikePath(spec.Trim()))
-            throw new SnaInputException("model", $"model directory not found: {spec}");
-        return ModelResolver.ResolveAsync(spec, new ResolveOptions
+            throw new SnaInputException("model", $"model directory not found: {spec}" +
+                (ModelResolver.NearDirectory(spec.Trim(), spec.Trim()) is { } near ? $" ({near})" : ""));
+        try
         {
-            Revision = options.Revision, Offline = options.Offline, Settings = options.Hub, Progress = options.Progress, Handler = options.Handler,
-        }, ct);
+            return await ModelResolver.ResolveAsync(spec, new ResolveOptions
+            {
+                Revision = options.Revision, Offline = options.Offline, Settings = options.Hub, Progress = options.Progress, Handler = options.Handler,
+            }, ct).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.Kind == HubErrorKind.InvalidModel)
+        {
+            throw new SnaInputException("model", e.Message, e);
+        }
     }
 
     /// <summary>The directory's tokenizer; malformed tokenizer files are an input error naming the directory.</summary>

@@ -90,7 +90,8 @@ public static class ModelResolver
         string rev = suffixRev ?? (string.IsNullOrWhiteSpace(revision) ? "main" : revision.Trim());
 
         if (LooksLikePath(name))
-            throw new HubException(HubErrorKind.InvalidModel, $"local model directory not found: {Path.GetFullPath(name)}");
+            throw new HubException(HubErrorKind.InvalidModel, $"local model directory not found: {Path.GetFullPath(name)}" +
+                (NearDirectory(name, name) is { } near ? $" ({near})" : ""));
 
         // The id as typed: 'openai-community/gpt2-medium' stays itself (cached as models--openai-community--gpt2-medium,
         // like huggingface_hub); only a bare alias such as 'pythia-160m' is expanded to its repo id.
@@ -123,8 +124,58 @@ public static class ModelResolver
         var settings = options.Settings ?? HubSettings.FromEnvironment();
         if (options.Offline && !settings.Offline) settings = settings.With(offline: true);
         using var client = new HubClient(settings, options.Handler, disposeHandler: options.Handler is null);
-        var snap = await client.DownloadModelAsync(spec.RepoId!, spec.Revision, options.Progress, cancellationToken).ConfigureAwait(false);
+        ModelSnapshot snap;
+        try
+        {
+            snap = await client.DownloadModelAsync(spec.RepoId!, spec.Revision, options.Progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.Kind is not (HubErrorKind.Integrity or HubErrorKind.Unsupported) && TypoHint(spec) is { } hint)
+        {
+            // On the first line (an offline miss goes on to list the missing files and how to get them).
+            int nl = e.Message.IndexOf('\n');
+            string first = nl < 0 ? e.Message : e.Message[..nl], rest = nl < 0 ? "" : e.Message[nl..];
+            bool stop = first.EndsWith('.');
+            throw new HubException(e.Kind, $"{first.TrimEnd('.')} ({hint}){(stop ? "." : "")}{rest}", e.InnerException, e.MissingFiles);
+        }
         return new ResolvedModel(snap.Directory, snap.BytesDownloaded > 0 ? ModelSource.Downloaded : ModelSource.Cache,
             spec, snap.Commit, snap.BytesDownloaded, snap.Warning);
+    }
+
+    /// <summary>
+    /// When a hub lookup fails, what the user may have meant instead: a known alias or repo id a typo away ('gpt2-medum',
+    /// 'EleutherAI/pythia-160n'), or, for
+    /// 'folder/name' where 'folder' is a folder under <paramref name="baseDirectory"/> (default: the current one), a local
+    /// directory (a mistyped relative path has one '/' and so reads as a repo id). Null when nothing is close.
+    /// </summary>
+    internal static string? TypoHint(ModelSpec spec, string? baseDirectory = null)
+    {
+        string name = spec.Input.Trim();
+        int at = name.LastIndexOf('@');
+        if (at >= 0) name = name[..at];
+        if (spec.Alias is null)
+        {
+            // 'gpt2-medum' against the aliases; 'EleutherAI/pythia-160n' against the repo ids they stand for.
+            var known = name.Contains('/')
+                ? ModelAliases.All.SelectMany(a => a.OtherNames.Prepend(a.RepoId)).Where(n => n.Contains('/')).Distinct()
+                : ModelAliases.All.Select(a => a.Alias);
+            var near = Spelling.Closest(name, known);
+            if (near.Count > 0) return $"did you mean {string.Join(" or ", near.Take(3).Select(n => $"'{n}'"))}?";
+        }
+        int slash = name.IndexOf('/');
+        if (slash > 0 && Directory.Exists(Path.Combine(baseDirectory ?? ".", name[..slash])))
+            return $"'{name[..slash]}' is a local folder: " + (NearDirectory(Path.Combine(baseDirectory ?? ".", name), name) ?? $"it has no directory '{name[(slash + 1)..]}'");
+        return null;
+    }
+
+    /// <summary>"did you mean the directory X?" for a missing directory whose parent exists and holds one a typo away.</summary>
+    internal static string? NearDirectory(string path, string shownAs)
+    {
+        string full = Path.GetFullPath(path).TrimEnd('/');
+        string? parent = Path.GetDirectoryName(full), leaf = Path.GetFileName(full);
+        if (parent is null || string.IsNullOrEmpty(leaf) || !Directory.Exists(parent)) return null;
+        var near = Spelling.Closest(leaf, Directory.EnumerateDirectories(parent).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+        if (near.Count == 0) return null;
+        string shownParent = Path.GetDirectoryName(shownAs.TrimEnd('/')) is { Length: > 0 } sp ? sp + "/" : "";
+        return $"did you mean the directory {string.Join(" or ", near.Take(3).Select(n => $"'{shownParent}{n}'"))}?";
     }
 }
