@@ -101,7 +101,7 @@ internal sealed class HookPlan
                 else
                 {
                     if (layer < 0 || layer >= nLayers)
-                        throw new ArgumentOutOfRangeException(nameof(persistent), $"hook '{name}': layer {layer} is out of range (the model has {nLayers} layers, 0..{nLayers - 1})");
+                        throw new ArgumentOutOfRangeException("hooks", $"hook '{name}': layer {layer} is out of range (the model has {nLayers} layers, 0..{nLayers - 1})");
                     int i = layer * HookNames.BlockPointCount + (int)point;
                     plan._block[i] = plan._block[i] is { } f ? f + fn : fn;
                 }

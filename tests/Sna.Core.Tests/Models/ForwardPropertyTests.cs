@@ -146,7 +146,9 @@ public class ForwardPropertyTests
         Assert.Contains("neuron 128 is out of range", e2.Message);
         var hooks = new HookSet();
         hooks.Add("blocks.7.mlp.hook_post", _ => { });
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward([[1, 2]], hooks));
+        var e3 = Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward([[1, 2]], hooks));
+        Assert.Equal("hooks", e3.ParamName);   // not 'persistent' (a per-call hook here)
+        Assert.StartsWith("hook 'blocks.7.mlp.hook_post': layer 7 is out of range (the model has", e3.Message);
         Assert.Throws<ArgumentException>(() => new HookSet().Add("blocks.0.mlp.hook_nope", _ => { }));
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward([[50257]]));
     }
