@@ -147,7 +147,9 @@ public sealed partial class TransformerModel : IDisposable
 
     /// <summary>
     /// Runs the model on a batch of token sequences (lengths may differ: rows are left-padded and masked, positions counted
-    /// from each row's first real token, so each row's logits equal its unbatched run).
+    /// from each row's first real token, so each row's logits equal its unbatched run up to float rounding: the batch's GEMM
+    /// shapes differ from a single row's, which can change a sum's rounding, ~1e-5 in a logit; bit-identical when
+    /// both passes have at least <see cref="Numerics.IGemmProvider.RowInvariantFrom"/> token rows on the managed GEMM).
     /// </summary>
     public ForwardResult Forward(IReadOnlyList<int[]> batch, HookSet? hooks = null, LogitsMode mode = LogitsMode.Last) =>
         Forward(batch, new ForwardOptions { Hooks = hooks, Mode = mode });
