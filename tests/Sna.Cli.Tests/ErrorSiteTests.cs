@@ -35,6 +35,16 @@ public sealed class ErrorSiteTests : IDisposable
     }
 
     [Fact]
+    public void A_prompt_longer_than_the_context_is_one_line_exit_2_in_baseline_and_amplify()
+    {
+        string prompt = string.Concat(Enumerable.Repeat(" word", 200));   // the bundled model's context is 128
+        AssertExit(2, CliHarness.Run("baseline", "--model", Model, "--prompt", prompt, "--target", " x"), "the model's context is");
+        AssertExit(2, CliHarness.Run("amplify", "--model", Model, "--prompt", prompt, "--target", " x", "--layer", "0", "--neurons", "1", "--multiplier", "2"),
+            "the model's context is");
+        AssertExit(2, CliHarness.Run("baseline", "--model", Model, "--prompt", "The sky is", "--target", ""), "the target is empty");
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_results_database_is_an_input_error_everywhere()
     {
         string junk = File("junk.db", "this is not a SQLite database, it only has the extension");

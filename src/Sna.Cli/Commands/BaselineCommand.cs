@@ -33,22 +33,11 @@ public static class BaselineCommand
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int k = r.GetValue(top);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
-            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
-            using var _m = m;
-            var ids = tok.Encode(r.GetValue(prompt)!, policy);
-            if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended: nothing to condition on");
-            var targetTokens = Common.Target(tok, r.GetValue(prompt)!, r.GetValue(target)!);
+            using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var (m, tok, _) = lm;
+            var res = PromptBaseline.Run(lm, r.GetValue(prompt)!, r.GetValue(target)!, policy, k, kind);
+            var (ids, targetTokens, s, topK) = (res.Input.Ids, res.Input.Target, res.Score, res.Top);
             int targetId = targetTokens.FirstId;
-            var logits = m.ForwardLast(ids);
-            var first = Scoring.Score(logits, targetId);
-            // sequence: P of the whole target (teacher forcing), the first token's rank (as everywhere --score is offered)
-            var s = first;
-            if (kind == ScoreKind.Sequence)
-            {
-                var seq = TaskScoring.Sequence(m, [ids], [targetTokens.Ids])[0];
-                s = first with { Probability = seq.Probability, LogProb = seq.LogProb };
-            }
-            var topK = Scoring.Top(logits, k);
             int zone = z.Zone(s.Probability);
             if (r.GetValue(json))
             {

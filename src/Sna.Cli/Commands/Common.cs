@@ -48,15 +48,6 @@ internal static class Common
     public static LanguageModel Load(string? model, string dtype = "as-stored") =>
         LanguageModel.Load(ModelSpec(model), new LoadOptions { WeightsDType = ParseDType(dtype) });
 
-    /// <summary>The target's tokens after the prompt (<see cref="ModelTokenizer.EncodeTarget"/>; the paper scores the
-    /// first), with a clear error for an empty target.</summary>
-    public static TargetTokens Target(ModelTokenizer tok, string prompt, string target)
-    {
-        if (target.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
-        try { return tok.EncodeTarget(prompt, target); }
-        catch (ArgumentException e) { throw new SnaInputException(e.Message.Split(" (Parameter")[0]); }
-    }
-
     /// <summary>Adds <c>target_rule</c> and, when there is one, <c>target_warning</c> (docs/cli.md).</summary>
     public static void AddTarget(JsonObject o, TargetTokens t)
     {

@@ -34,13 +34,11 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, targetCount, targetTokens) = Tokenize(lm, prompt, target, bos);
-            var logits = lm.Model.ForwardLast(ids);
-            var s = Scoring.Score(logits, targetId);
-            var topK = Scoring.Top(logits, top);
+            var b = PromptBaseline.Run(lm.Language, Encode(lm, prompt, target, bos), top, ScoreKind.FirstToken, c);
+            var (ids, targetId, s, targetTokens) = (b.Input.Ids, b.Input.TargetId, b.Score, b.Input.Target);
             return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
-                lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
-                topK.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
+                lm.Tokenizer.TokenText(targetId), targetTokens.Ids.Length, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
+                b.Top.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
                 CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
@@ -85,31 +83,22 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, _, targetTokens) = Tokenize(lm, prompt, target, bos);
+            var input = Encode(lm, prompt, target, bos);
             string source = "given";
             if (neurons is null)
             {
                 neurons = Discover(lm, DiscoverySuite(task, prompt, target), policy, c).TopIndices(layer, count);
                 source = task is null ? "discovered on the prompt" : $"discovered on task '{task.Id}'";
             }
-            var amp = Amplification.Single(layer, neurons, (float)mult, positions);
-            amp.Validate(lm.Model.Config);
-            var hooks = amp.ToHooks(lm.Model.Config);
-            c.ThrowIfCancellationRequested();
-            var before = Scoring.Score(lm.Model.ForwardLast(ids), targetId);
-            c.ThrowIfCancellationRequested();
-            var after = Scoring.Score(lm.Model.ForwardLast(ids, hooks), targetId);
+            var res = PromptAmplification.Run(lm.Language, input, Amplification.Single(layer, neurons, (float)mult, positions), 0, generate, c);
+            var (targetId, before, after, targetTokens) = (input.TargetId, res.Before, res.After, input.Target);
             Continuation? cont = null;
-            if (generate > 0)
-            {
-                var a = Greedy(lm, ids, generate, null, c);
-                var b = Greedy(lm, ids, generate, hooks, c);
+            if (res.ContinuationBefore is { } a && res.ContinuationAfter is { } b)
                 cont = new Continuation(generate, lm.Tokenizer.Decode(a), lm.Tokenizer.Decode(b),
                     a.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), b.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray());
-            }
             string pos = positions == PositionsMode.Last ? "last" : "all";
             return new AmplifyResponse(entry!.Id, layer, neurons, source, mult, pos, bos, targetId, lm.Tokenizer.TokenText(targetId),
-                Score(before), Score(after), before.Probability > 0 ? Scoring.ImprovementPct(before.Probability, after.Probability) : null, cont,
+                Score(before), Score(after), res.ImprovementPct, cont,
                 CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
@@ -200,24 +189,12 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     /// <summary>The loaded model, held until the lease is disposed (<see cref="ModelCatalog.Acquire"/>).</summary>
     public ModelLease Acquire(ModelEntry entry) => catalog.Acquire(entry);
 
-    /// <summary>Prompt ids (with BOS per policy), the target's first token, how many tokens the target has, and how
-    /// they were found (<see cref="ModelTokenizer.EncodeTarget"/>).</summary>
-    public static (int[] Ids, int TargetId, int TargetCount, TargetTokens Target) Tokenize(LoadedModel lm, string prompt, string target, bool bos)
+    /// <summary>The library's <see cref="EncodedPrompt.Encode"/>; its input errors about one field (prompt, target, bos) become
+    /// that field's validation error.</summary>
+    public static EncodedPrompt Encode(LoadedModel lm, string prompt, string target, bool bos)
     {
-        int[] ids;
-        try { ids = lm.Tokenizer.Encode(prompt, bos ? BosPolicy.Prepend : BosPolicy.None); }
-        catch (InvalidOperationException e) { throw new RequestValidationException("bos", e.Message); }
-        if (ids.Length == 0) throw new RequestValidationException("prompt", "the prompt tokenizes to nothing and no BOS is prepended");
-        int ctx = lm.Model.Config.NCtx;
-        if (ids.Length > ctx)
-            throw new RequestValidationException("prompt", $"the prompt is {ids.Length} tokens; the model's context is {ctx}");
-        if (target.Length == 0) throw new RequestValidationException("target", "the target tokenizes to nothing");
-        TargetTokens tt;
-        try { tt = lm.Tokenizer.EncodeTarget(prompt, target); }
-        catch (ArgumentException e) { throw new RequestValidationException("target", e.Message.Split(" (Parameter")[0]); }
-        var t = tt.Ids;
-        if (t[0] >= lm.Model.Config.VocabSize) throw new RequestValidationException("target", $"the target's first token {t[0]} is outside the model's vocabulary");
-        return (ids, t[0], t.Length, tt);
+        try { return EncodedPrompt.Encode(lm.Language, prompt, target, bos ? BosPolicy.Prepend : BosPolicy.None); }
+        catch (Sna.Runtime.SnaInputException e) when (e.Option is { } field) { throw new RequestValidationException(field, e.Message); }
     }
 
     /// <summary>What discovery runs on: the task's suite, or the prompt alone as a one-prompt task.</summary>
@@ -241,10 +218,6 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         ct.ThrowIfCancellationRequested();
         return d;
     }
-
-    /// <summary>Greedy continuation (argmax, ties to the lower id) on the library's KV-cached generation, stopping at the context length.</summary>
-    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Runtime.Models.HookSet? hooks, CancellationToken ct) =>
-        lm.Model.Generate(ids, new Sna.Runtime.Models.GenerationOptions { MaxNewTokens = n, Hooks = hooks }, ct).Tokens;
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
 
