@@ -30,8 +30,8 @@ public static class Options
     };
 
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
-    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend, as TransformerLens does." };
-    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default)." };
+    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend when the tokenizer has one, as TransformerLens does." };
+    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default when the tokenizer has one; an error when it has none)." };
 
     public static Option<string> WeightsDType() => new("--weights-dtype")
     {

@@ -31,13 +31,14 @@ public static class AdviseCommand
         { model, task, tasksDir, prompt, target, zones, marginZones, score, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             var mz0 = ZoneThresholds.Parse(r.GetValue(marginZones)!);
             var mz = new MarginZones(mz0.Low, mz0.High);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
             var suite = MethodOptions.TaskOrPrompt(r.GetValue(task), r.GetValue(prompt), r.GetValue(target), Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var rep = Advisor.Advise(m, tok, suite, policy, z, mz, kind);
             var targets = EncodedTask.Encode(suite, tok, policy, kind).TargetEncodings;

@@ -43,18 +43,19 @@ public static class AmplifyCommand
         { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache, top, generate };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var pos = ParsePositions(r.GetValue(positions)!);
             int nTop = r.GetValue(top), nGen = r.GetValue(generate);
             if (r.GetValue(task) is not null && nTop > 0)
                 throw new SnaInputException("--top", "--top is for one prompt (--prompt/--target), not --task");
-            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos, nGen);
+            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, bosAsked, pos, nGen);
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
             if (n is null) throw new SnaInputException("give --neurons i,j,k or --neurons set.json");
             var given = NeuronsArg.Parse(n, r.GetValue(layer), r.GetValue(count));
             using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             var (m, tok, _) = lm;
+            var policy = tok.BosPolicyFor(bosAsked);
             var (l, chosenNeurons) = given.Resolve(m);
             var amp = Amplification.Single(l, chosenNeurons, (float)r.GetValue(multiplier), pos);
             var res = PromptAmplification.Run(lm, EncodedPrompt.Encode(lm, p, t, policy), amp, nTop, nGen);
@@ -132,7 +133,7 @@ public static class AmplifyCommand
 
     private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int?> layer,
         Option<string?> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
-        Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos, int generate)
+        Option<string> dtype, bool? bosAsked, PositionsMode pos, int generate)
     {
         if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);
@@ -145,6 +146,7 @@ public static class AmplifyCommand
         var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
         var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
         using var _m = m;
+        var policy = tok.BosPolicyFor(bosAsked);
         IReadOnlyList<int> chosen;
         IReadOnlyList<NeuronScore>? discovered = null;
         int l;

@@ -29,12 +29,13 @@ public static class BaselineCommand
         { model, prompt, target, bos, noBos, zones, top, score, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var z = ZoneThresholds.Parse(r.GetValue(zones)!);
             int k = r.GetValue(top);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
             using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             var (m, tok, _) = lm;
+            var policy = tok.BosPolicyFor(bosAsked);
             var res = PromptBaseline.Run(lm, r.GetValue(prompt)!, r.GetValue(target)!, policy, k, kind);
             var (ids, targetTokens, s, topK) = (res.Input.Ids, res.Input.Target, res.Score, res.Top);
             int targetId = targetTokens.FirstId;

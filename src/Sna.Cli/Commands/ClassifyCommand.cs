@@ -45,7 +45,7 @@ public static class ClassifyCommand
         { model, data, n, seed, trainN, layers, mults, gridPreset, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var words = r.GetValue(labelWords)!.Split('|');
             var values = r.GetValue(labelValues)!.Split(',', StringSplitOptions.TrimEntries);
             if (words.Length != 2) throw new SnaInputException($"--label-words needs two words separated by '|', got '{r.GetValue(labelWords)}'");
@@ -53,7 +53,7 @@ public static class ClassifyCommand
             var spec = new ClassifierSpec
             {
                 Template = r.GetValue(template)!, LabelValues = values, LabelWords = words,
-                Zones = ClassifierSpec.ParseZones(r.GetValue(zones)!), Bos = policy,
+                Zones = ClassifierSpec.ParseZones(r.GetValue(zones)!),
             };
             var (target, fixedClass) = AmplifyTargets.Parse(r.GetValue(amplify)!, spec);
             string? preset = r.GetValue(gridPreset)?.Trim().ToLowerInvariant();
@@ -87,6 +87,8 @@ public static class ClassifyCommand
             var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
+            var policy = tok.BosPolicyFor(bosAsked);
+            options = options with { Spec = spec with { Bos = policy } };
             if (preset == "paper")
             {
                 var (pl, pm) = ClassifyOptions.PaperGrid(m.Config.NLayers);

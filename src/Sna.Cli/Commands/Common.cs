@@ -12,10 +12,12 @@ namespace Sna.Cli.Commands;
 /// <summary>Options shared by the commands, and the loaded model they act on.</summary>
 internal static class Common
 {
-    public static BosPolicy Policy(ParseResult r, Option<bool> bos, Option<bool> noBos)
+    /// <summary>What <c>--bos</c>/<c>--no-bos</c> ask for: true, false, or null (neither: the library's default,
+    /// <see cref="ModelTokenizer.BosPolicyFor"/>, prepend when the tokenizer has a BOS token).</summary>
+    public static bool? BosAsked(ParseResult r, Option<bool> bos, Option<bool> noBos)
     {
         if (r.GetValue(bos) && r.GetValue(noBos)) throw new SnaInputException("--bos and --no-bos are mutually exclusive");
-        return r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend;
+        return r.GetValue(noBos) ? false : r.GetValue(bos) ? true : null;
     }
 
     /// <summary>The bundled model, shipped next to the executable (and in the repository under models/).</summary>
@@ -89,7 +91,7 @@ internal static class Common
             ["architecture"] = m.Config.SourceArchitecture,
             ["weights_dtype"] = m.Provenance.ComputeWeightsDType,
             ["tokenizer_sha256"] = tok.SourceHash,
-            ["bos"] = bos == BosPolicy.Prepend ? "prepend" : "none",
+            ["bos"] = ModelTokenizer.BosText(bos),
             ["gemm"] = m.Gemm.Name,
             ["sna_version"] = Version,
         };

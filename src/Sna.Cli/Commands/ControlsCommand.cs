@@ -39,7 +39,7 @@ public static class ControlsCommand
         { model, task, tasksDir, layer, count, neurons, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
             int n = r.GetValue(seeds);
             double mult = r.GetValue(multiplier);
@@ -52,6 +52,7 @@ public static class ControlsCommand
             else if (r.GetValue(layer) is null) throw new SnaInputException("--layer", "give --layer L (or --neurons set.json)");
             var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             int l; int[]? givenNeurons = null;
             if (given is not null) { var (gl, gn) = given.Resolve(m); l = gl; givenNeurons = gn.ToArray(); }

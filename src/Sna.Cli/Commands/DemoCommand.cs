@@ -68,7 +68,7 @@ public static class DemoCommand
             DemoResult result;
             try
             {
-                result = DemoPipeline.Run(m, tok, o with { Steps = lines.Report }, new SyncProgress<DemoStep>(s =>
+                result = DemoPipeline.Run(m, tok, o with { Steps = lines.Report, Bos = tok.BosPolicyFor(null) }, new SyncProgress<DemoStep>(s =>
                 {
                     lines.End();
                     AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}");

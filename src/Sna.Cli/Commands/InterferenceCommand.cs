@@ -38,7 +38,7 @@ public static class InterferenceCommand
         { model, source, sources, targets, preset, tasksDir, positions, csv, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
             var specTexts = (r.GetValue(source) ?? []).Concat(Split(r.GetValue(sources))).ToArray();
             string? presetName = r.GetValue(preset)?.Trim().ToLowerInvariant();
@@ -51,6 +51,7 @@ public static class InterferenceCommand
             TaskSuite Suite(string name) => suites.TryGetValue(name, out var s) ? s : suites[name] = MethodOptions.ResolveTask(name, Options.TaskDirs(r, tasksDir));
 
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var src = presetName is null
                 ? specTexts.Select(InterferenceSourceSpec.Parse).Select(s => new InterferenceSource(Suite(s.Task), s.Layer, s.Count, s.Multiplier)).ToArray()

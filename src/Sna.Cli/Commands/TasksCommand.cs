@@ -107,7 +107,7 @@ public static class TasksCommand
         { model, pool, band, n, output, name, force, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var (lo, hi) = ZoneSelection.ParseBand(r.GetValue(band)!);
             int count = r.GetValue(n);
             string outPath = r.GetValue(output)!;
@@ -120,6 +120,7 @@ public static class TasksCommand
                 ?? throw new SnaInputException("--name", $"no task name can be derived from --out {outPath}; give --name (no whitespace, e.g. my-task)");
             if (TaskSuiteJson.NameProblem(taskName) is { } bad) throw new SnaInputException("--name", $"--name: {bad}");
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "",
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"band {lo}:{hi}"), src?.Neutral);

@@ -71,9 +71,9 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         var p = job.Plan;
         using var lease = service.Acquire(p.Model);   // the model is not released while this job runs
         var lm = lease.Model;
-        var input = SnaService.Encode(lm, p.Prompt, p.Target, p.Bos);
+        var policy = SnaService.Policy(lm, p.Bos);
+        var input = SnaService.Encode(lm, p.Prompt, p.Target, policy);
         var (ids, targetId) = (input.Ids, input.TargetId);
-        var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
         double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;
         job.SetBaseline(baseP);
         var discovered = SnaService.Discover(lm, SnaService.DiscoverySuite(p.Task, p.Prompt, p.Target), policy, ct);

@@ -30,11 +30,12 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         string target = v.Text("target", r.Target, options.MaxPromptChars);
         int top = v.Range("top", r.Top ?? 10, 1, MaxTop);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var b = PromptBaseline.Run(lm.Language, Encode(lm, prompt, target, bos), top, ScoreKind.FirstToken, c);
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
+            var b = PromptBaseline.Run(lm.Language, Encode(lm, prompt, target, policy), top, ScoreKind.FirstToken, c);
             var (ids, targetId, s, targetTokens) = (b.Input.Ids, b.Input.TargetId, b.Score, b.Input.Target);
             return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
                 lm.Tokenizer.TokenText(targetId), targetTokens.Ids.Length, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
@@ -53,10 +54,10 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         int topK = v.Range("topK", r.TopK ?? 10, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
         int layer = v.Layer("layer", r.Layer, entry);
         v.ThrowIfAny();
-        var policy = (r.Bos ?? true) ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
+            var policy = Policy(lm, r.Bos);
             var suite = DiscoverySuite(task, prompt!);
             var d = Discover(lm, suite, policy, c);
             var taskMean = d.Task.Layer(layer).ToArray(); var neutralMean = d.Reference.Layer(layer).ToArray();
@@ -78,12 +79,12 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? 12, 0, MaxGenerate);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
-        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var input = Encode(lm, prompt, target, bos);
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
+            var input = Encode(lm, prompt, target, policy);
             string source = "given";
             if (neurons is null)
             {
@@ -120,11 +121,11 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? GenerationEvaluator.DefaultMaxNewTokens, 1, MaxGenerate);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
-        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
             var suite = task!.Suite;
             string source = "given";
             if (neurons is null)
@@ -168,7 +169,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         if (layers.Length * mults.Length > options.MaxHeatmapCells)
             v.Add("layers", $"{layers.Length} layers × {mults.Length} multipliers = {layers.Length * mults.Length} cells; the limit is {options.MaxHeatmapCells}");
         v.ThrowIfAny();
-        return new HeatmapPlan(entry!, prompt, target, task, layers, mults, count, positions, r.Bos ?? true);
+        return new HeatmapPlan(entry!, prompt, target, task, layers, mults, count, positions, r.Bos);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -191,10 +192,18 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
     /// <summary>The library's <see cref="EncodedPrompt.Encode"/>; its input errors about one field (prompt, target, bos) become
     /// that field's validation error.</summary>
-    public static EncodedPrompt Encode(LoadedModel lm, string prompt, string target, bool bos)
+    public static EncodedPrompt Encode(LoadedModel lm, string prompt, string target, BosPolicy bos)
     {
-        try { return EncodedPrompt.Encode(lm.Language, prompt, target, bos ? BosPolicy.Prepend : BosPolicy.None); }
+        try { return EncodedPrompt.Encode(lm.Language, prompt, target, bos); }
         catch (Sna.Runtime.SnaInputException e) when (e.Option is { } field) { throw new RequestValidationException(field, e.Message); }
+    }
+
+    /// <summary>The library's BOS rule (<see cref="ModelTokenizer.BosPolicyFor"/>): <c>bos</c> absent prepends when the model's
+    /// tokenizer has a BOS token; <c>true</c> on a tokenizer without one is a validation error of <c>bos</c>.</summary>
+    public static BosPolicy Policy(LoadedModel lm, bool? bos)
+    {
+        try { return lm.Tokenizer.BosPolicyFor(bos); }
+        catch (Sna.Runtime.SnaInputException e) { throw new RequestValidationException("bos", e.Message); }
     }
 
     /// <summary>What discovery runs on: the task's suite, or the prompt alone as a one-prompt task.</summary>
@@ -333,4 +342,4 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
 /// <summary>A validated heat-map request.</summary>
 public sealed record HeatmapPlan(ModelEntry Model, string Prompt, string Target, TaskInfo? Task, int[] Layers, double[] Multipliers, int Count,
-    PositionsMode Positions, bool Bos);
+    PositionsMode Positions, bool? Bos);
