@@ -161,10 +161,10 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         string target = v.Text("target", r.Target, options.MaxPromptChars);
         int[] layers = r.Layers is { Length: > 0 } ? r.Layers.Distinct().ToArray() : entry?.Layers is int n ? Enumerable.Range(0, n).ToArray() : [];
         foreach (int l in layers) v.Layer("layers", l, entry);
-        double[] mults = r.Multipliers is { Length: > 0 } ? r.Multipliers.Distinct().ToArray() : [0.5, 1.5, 2, 3, 5, 10];
+        double[] mults = r.Multipliers is { Length: > 0 } ? r.Multipliers.Distinct().ToArray() : [.. PromptHeatmap.DefaultMultipliers];
         if (mults.Length > MaxMultipliers) v.Add("multipliers", $"at most {MaxMultipliers} multipliers");
         foreach (var m in mults) v.Multiplier("multipliers", m);
-        int count = v.Range("count", r.Count ?? 8, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        int count = v.Range("count", r.Count ?? PromptHeatmap.DefaultCount, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
         var positions = v.Positions("positions", r.Positions);
         if (layers.Length * mults.Length > options.MaxHeatmapCells)
             v.Add("layers", $"{layers.Length} layers × {mults.Length} multipliers = {layers.Length * mults.Length} cells; the limit is {options.MaxHeatmapCells}");
@@ -206,26 +206,15 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         catch (Sna.Runtime.SnaInputException e) { throw new RequestValidationException("bos", e.Message); }
     }
 
-    /// <summary>What discovery runs on: the task's suite, or the prompt alone as a one-prompt task.</summary>
-    public static TaskSuite DiscoverySuite(TaskInfo? task, string prompt, string target = "") =>
-        task?.Suite ?? new TaskSuite { Name = "prompt", Prompts = [new TaskPrompt(prompt, target)] };
+    /// <summary>What discovery runs on: the task's suite, or the prompt alone (<see cref="PromptDiscovery.SuiteOf"/>).</summary>
+    public static TaskSuite DiscoverySuite(TaskInfo? task, string prompt, string target = "") => PromptDiscovery.SuiteOf(task?.Suite, prompt, target);
 
-    /// <summary>
-    /// The library's neuron discovery (<see cref="NeuronDiscovery.ForTask"/>: the suite's discovery texts against its neutral
-    /// texts, the built-in neutral corpus by default), exactly as <c>sna neurons --task</c> runs it; cancellation is checked
-    /// before and after.
-    /// </summary>
+    /// <summary>The library's discovery (<see cref="PromptDiscovery.Run"/>); a discovery text longer than the context is a
+    /// validation error of <c>prompt</c>.</summary>
     public static DifferentialResult Discover(LoadedModel lm, TaskSuite suite, BosPolicy bos, CancellationToken ct)
     {
-        foreach (var text in suite.DiscoveryTexts)
-        {
-            int n = lm.Tokenizer.Encode(text, bos).Length;
-            if (n > lm.Model.Config.NCtx) throw new RequestValidationException("prompt", $"the prompt is {n} tokens; the model's context is {lm.Model.Config.NCtx}");
-        }
-        ct.ThrowIfCancellationRequested();
-        var d = new NeuronDiscovery(lm.Model, lm.Tokenizer) { Bos = bos }.ForTask(suite);
-        ct.ThrowIfCancellationRequested();
-        return d;
+        try { return PromptDiscovery.Run(lm.Language, suite, bos, ct); }
+        catch (Sna.Runtime.SnaInputException e) when (e.Option == "prompt") { throw new RequestValidationException("prompt", e.Message); }
     }
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));

@@ -1,3 +1,4 @@
+using Sna.Research.Experiments;
 using Sna.Research.Method;
 using Sna.Runtime;
 using Sna.Runtime.Models;
@@ -59,5 +60,30 @@ public class PromptScoringTests
         var noTarget = Assert.Throws<SnaInputException>(() => EncodedPrompt.Encode(lm, Prompt, "", BosPolicy.Prepend));
         Assert.Equal("target", noTarget.Option);
         Assert.DoesNotContain("(Parameter", noTarget.Message);
+    }
+
+    [SharedFact(Needs = TestPaths.TinyFixture)]
+    public void Heatmap_cells_equal_a_hooked_forward_with_each_layers_discovered_neurons()
+    {
+        using var lm = Tiny();
+        var input = EncodedPrompt.Encode(lm, Prompt, Target, BosPolicy.Prepend);
+        var suite = PromptDiscovery.SuiteOf(null, Prompt, Target);
+        var neurons = new Dictionary<int, int[]>();
+        double? baseline = null;
+        var cells = PromptHeatmap.Run(lm, input, suite, [2, 0], [0.5, 3], 4, PositionsMode.All,
+            new PromptHeatmapProgress { Baseline = p => baseline = p, Neurons = (l, n) => neurons[l] = n });
+
+        var d = new NeuronDiscovery(lm.Model, lm.Tokenizer) { Bos = BosPolicy.Prepend }.ForTask(suite);
+        double pBase = Scoring.Score(lm.Model.ForwardLast(input.Ids), input.TargetId).Probability;
+        Assert.Equal(pBase, baseline);
+        Assert.Equal(new[] { 2, 2, 0, 0 }, cells.Select(c => c.Layer));
+        foreach (var c in cells)
+        {
+            Assert.Equal(d.TopIndices(c.Layer, 4), neurons[c.Layer]);
+            var hooks = Amplification.Single(c.Layer, neurons[c.Layer], (float)c.Multiplier, PositionsMode.All).ToHooks(lm.Config);
+            double p = Scoring.Score(lm.Model.ForwardLast(input.Ids, hooks), input.TargetId).Probability;
+            Assert.True(Math.Abs(p - c.Probability) <= 1e-5 * Math.Max(p, 1e-30) + 1e-9, $"layer {c.Layer} x{c.Multiplier}: {c.Probability} vs {p}");
+            Assert.Equal(Scoring.ImprovementPct(pBase, c.Probability), c.ImprovementPct);
+        }
     }
 }
