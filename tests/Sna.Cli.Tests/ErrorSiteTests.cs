@@ -35,6 +35,17 @@ public sealed class ErrorSiteTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_positions_value_is_one_line_exit_2_with_the_wording_the_web_gives()
+    {
+        AssertExit(2, CliHarness.Run("amplify", "--model", Model, "--prompt", "The sky is", "--target", " blue", "--layer", "0", "--neurons", "1",
+            "--multiplier", "2", "--positions", "first"), "--positions must be all or last, got 'first'");
+        // the web's validator calls the same parser (POST /api/amplify answers 400 with errors.positions; tests/Sna.Web.Tests/ApiTests)
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => Sna.Research.Method.PositionsModes.Parse("first", "positions"));
+        Assert.Equal("positions must be all or last, got 'first'", e.Message);
+        Assert.Equal(Sna.Research.Method.PositionsMode.Last, Sna.Research.Method.PositionsModes.Parse(" LAST "));
+    }
+
+    [Fact]
     public void A_prompt_longer_than_the_context_is_one_line_exit_2_in_baseline_and_amplify()
     {
         string prompt = string.Concat(Enumerable.Repeat(" word", 200));   // the bundled model's context is 128

@@ -44,7 +44,7 @@ public static class AmplifyCommand
         cmd.SetAction(r =>
         {
             bool? bosAsked = Common.BosAsked(r, bos, noBos);
-            var pos = ParsePositions(r.GetValue(positions)!);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             int nTop = r.GetValue(top), nGen = r.GetValue(generate);
             if (r.GetValue(task) is not null && nTop > 0)
                 throw new SnaInputException("--top", "--top is for one prompt (--prompt/--target), not --task");
@@ -78,7 +78,7 @@ public static class AmplifyCommand
                     ["layer"] = amp.Sites[0].Layer,
                     ["neurons"] = new JsonArray(amp.Sites[0].Neurons.Select(i => (JsonNode)i).ToArray()),
                     ["multiplier"] = r.GetValue(multiplier),
-                    ["run"] = Common.RunRecord(m, tok, policy, PositionsText(pos)),
+                    ["run"] = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos)),
                 };
                 given.AddTo((JsonObject)jo["run"]!);
                 if (topBefore is not null)
@@ -167,7 +167,7 @@ public static class AmplifyCommand
         var gen = generate > 0 ? GenerationEvaluator.Evaluate(m, tok, suite, amp, policy, ZoneThresholds.Paper.Zone(o.MeanPBase), generate) : null;
         if (r.GetValue(json))
         {
-            var run = Common.RunRecord(m, tok, policy, PositionsText(pos));
+            var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
             run["task"] = suite.Name;
             run["task_source"] = suite.Source;
             run["layer"] = l;
@@ -249,12 +249,4 @@ public static class AmplifyCommand
         };
     }
 
-    public static PositionsMode ParsePositions(string s) => s.ToLowerInvariant() switch
-    {
-        "all" => PositionsMode.All,
-        "last" => PositionsMode.Last,
-        _ => throw new SnaInputException($"--positions must be all or last, got '{s}'"),
-    };
-
-    public static string PositionsText(PositionsMode p) => p == PositionsMode.All ? "all" : "last";
 }

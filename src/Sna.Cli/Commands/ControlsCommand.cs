@@ -40,7 +40,7 @@ public static class ControlsCommand
         cmd.SetAction(r =>
         {
             bool? bosAsked = Common.BosAsked(r, bos, noBos);
-            var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             int n = r.GetValue(seeds);
             double mult = r.GetValue(multiplier);
             NeuronsArg? given = null;
@@ -76,7 +76,7 @@ public static class ControlsCommand
 
             if (r.GetValue(json))
             {
-                var run = Common.RunRecord(m, tok, policy, AmplifyCommand.PositionsText(pos));
+                var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
                 run["task_source"] = suite.Source;
                 run["score"] = "first-token";
                 run["improvement"] = "mean over the task's prompts of 100 (P_post - P_base) / P_base";

@@ -39,7 +39,7 @@ public static class InterferenceCommand
         cmd.SetAction(r =>
         {
             bool? bosAsked = Common.BosAsked(r, bos, noBos);
-            var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             var specTexts = (r.GetValue(source) ?? []).Concat(Split(r.GetValue(sources))).ToArray();
             string? presetName = r.GetValue(preset)?.Trim().ToLowerInvariant();
             if (presetName is not null && presetName != "paper") throw new SnaInputException($"--preset must be paper, got '{r.GetValue(preset)}'");
@@ -77,7 +77,7 @@ public static class InterferenceCommand
 
             if (r.GetValue(json))
             {
-                var run = Common.RunRecord(m, tok, policy, AmplifyCommand.PositionsText(pos));
+                var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
                 run["score"] = "first-token";
                 run["neuron_source"] = "differential";
                 run["delta"] = "improvement_pct: mean over the target's prompts of the relative % change 100 (P_post - P_base) / P_base (not percentage points; delta_pp is its old name)";
@@ -141,7 +141,7 @@ public static class InterferenceCommand
                 if (tests.Direction is { } d)
                     AnsiConsole.MarkupLine(Markup.Escape($"paired test across {d.Pairs} pairs ({d.Orientation}): mean difference {F(d.MeanDifference)} %, {d.PositivePairs}/{d.Pairs} positive, p = {Sna.Research.Formatting.Num.P(d.PValue)} ({d.Method})"));
             }
-            AnsiConsole.MarkupLine("[grey]bold = on-task gain (diagonal); positions " + AmplifyCommand.PositionsText(pos) + (csvFile is null ? "" : $"; wrote {Markup.Escape(csvFile.FullName)}") + "[/]");
+            AnsiConsole.MarkupLine("[grey]bold = on-task gain (diagonal); positions " + PositionsModes.Name(pos) + (csvFile is null ? "" : $"; wrote {Markup.Escape(csvFile.FullName)}") + "[/]");
             return 0;
         });
         return cmd;

@@ -111,7 +111,7 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         {
             lock (Gate)
                 return new HeatmapStatus(Id, State, _cells.Count, Plan.Layers.Length * Plan.Multipliers.Length, Plan.Layers, Plan.Multipliers, Plan.Count,
-                    Plan.Positions == PositionsMode.Last ? "last" : "all", _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
+                    PositionsModes.Name(Plan.Positions), _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
         }
     }
 }

@@ -97,7 +97,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             if (res.ContinuationBefore is { } a && res.ContinuationAfter is { } b)
                 cont = new Continuation(generate, lm.Tokenizer.Decode(a), lm.Tokenizer.Decode(b),
                     a.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), b.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray());
-            string pos = positions == PositionsMode.Last ? "last" : "all";
+            string pos = PositionsModes.Name(positions);
             return new AmplifyResponse(entry!.Id, layer, neurons, source, mult, pos, bos, targetId, lm.Tokenizer.TokenText(targetId),
                 Score(before), Score(after), res.ImprovementPct, cont,
                 CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds)
@@ -140,7 +140,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             c.ThrowIfCancellationRequested();
             var g = GenerationEvaluator.Evaluate(lm.Model, lm.Tokenizer, suite, amp, policy, ZoneThresholds.Paper.Zone(meanPBase), generate);
             var em = g.ExactMatch;
-            string pos = positions == PositionsMode.Last ? "last" : "all";
+            string pos = PositionsModes.Name(positions);
             var prompts = g.Prompts.Select(p => new ExactMatchPrompt(p.PromptIndex, suite.Prompts[p.PromptIndex].Text, suite.Prompts[p.PromptIndex].Target,
                 lm.Tokenizer.Decode(p.Before), lm.Tokenizer.Decode(p.After), p.CorrectBefore, p.CorrectAfter)).ToArray();
             double seq = g.MeanSequenceLogProbChange;
@@ -319,12 +319,8 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
         public PositionsMode Positions(string field, string? p)
         {
-            switch ((p ?? "all").ToLowerInvariant())
-            {
-                case "all": return PositionsMode.All;
-                case "last": return PositionsMode.Last;
-                default: Add(field, "positions must be \"all\" or \"last\""); return PositionsMode.All;
-            }
+            try { return PositionsModes.Parse(p ?? "all", field); }
+            catch (Sna.Runtime.SnaInputException e) { Add(field, e.Message); return PositionsMode.All; }
         }
     }
 }
