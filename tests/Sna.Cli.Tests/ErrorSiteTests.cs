@@ -46,6 +46,18 @@ public sealed class ErrorSiteTests : IDisposable
     }
 
     [Fact]
+    public void Zones_bands_and_interference_targets_go_through_the_shared_parsers()
+    {
+        // one --zones option (Options.Zones): the same error everywhere it is offered
+        foreach (var cmd in new[] { new[] { "baseline", "--model", Model, "--prompt", "a", "--target", " b" }, ["summary", "--db", "x.db"], ["advise", "--task", "math-easy"] })
+            AssertExit(2, CliHarness.Run([.. cmd, "--zones", "0.5:0.2"]), "zone thresholds must satisfy 0 < low < high < 1");
+        AssertExit(2, CliHarness.Run("tasks", "select", "--pool", "p.json", "--band", "high", "--out", "o.json"), "--band must look like");
+        // --targets is the library's task list: a name twice is an error, before the model loads
+        AssertExit(2, CliHarness.Run("interference", "--model", Model, "--sources", "math-easy@0", "--targets", "math-easy,logic-easy,math-easy"),
+            "two tasks are named 'math-easy'");
+    }
+
+    [Fact]
     public void A_prompt_longer_than_the_context_is_one_line_exit_2_in_baseline_and_amplify()
     {
         string prompt = string.Concat(Enumerable.Repeat(" word", 200));   // the bundled model's context is 128

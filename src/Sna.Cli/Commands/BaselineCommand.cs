@@ -21,7 +21,7 @@ public static class BaselineCommand
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", Required = true };
         var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored.", Required = true };
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json();
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var zones = Options.Zones();
         var top = Options.Int("--top", "How many of the most likely next tokens to list.", 1, 1000, 10);
         var dtype = Options.WeightsDType();
         var score = Options.Score();
@@ -30,7 +30,7 @@ public static class BaselineCommand
         cmd.SetAction(r =>
         {
             bool? bosAsked = Common.BosAsked(r, bos, noBos);
-            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            var z = r.GetValue(zones)!;
             int k = r.GetValue(top);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
             using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
