@@ -65,7 +65,7 @@ public static class BaselineCommand
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
             bool below = ZoneAdvice.IsBelowZone1(zone, s.Rank);
             summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4", CultureInfo.InvariantCulture), s.Rank.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(below ? $"{ZoneAdvice.BelowZone1Label} (zone {zone} by P, but rank {s.Rank:N0} > {Advisor.KnowledgeRank:N0})" : $"{zone} ({ZoneText(zone, z)})"));
+                Markup.Escape(below ? ZoneAdvice.PromptLabel(zone, s.Rank, z) : $"{zone} ({ZoneText(zone, z)})"));
             AnsiConsole.Write(summary);
             if (below) AnsiConsole.MarkupLine(Markup.Escape(ZoneAdvice.BelowZone1Advice()));
             var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");

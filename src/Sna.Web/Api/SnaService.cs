@@ -227,7 +227,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     {
         int z = Zones.Zone(p);
         return ZoneAdvice.IsBelowZone1(z, rank)
-            ? new(z, $"{ZoneAdvice.BelowZone1Label} (rank {rank:N0} > {Advisor.KnowledgeRank:N0})", ZoneAdvice.BelowZone1Advice(), Zones.Low, Zones.High, true)
+            ? new(z, ZoneAdvice.PromptLabel(z, rank, Zones), ZoneAdvice.BelowZone1Advice(), Zones.Low, Zones.High, true)
             : new(z, ZoneAdvice.Label(z, Zones), ZoneAdvice.Advice(z, Zones), Zones.Low, Zones.High);
     }
 
