@@ -30,8 +30,8 @@ public static class Options
     };
 
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
-    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend, as TransformerLens does." };
-    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default)." };
+    public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend when the tokenizer has one, as TransformerLens does." };
+    public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default when the tokenizer has one; an error when it has none)." };
 
     public static Option<string> WeightsDType() => new("--weights-dtype")
     {
@@ -243,6 +243,36 @@ public static class Options
         o.DefaultValueFactory = _ => defaultValue is null ? LayerList.Default : new LayerList(InputParsing.Layers(defaultValue, "--layers"));
         return o;
     }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Zones and bands (low:high or low,high; InputParsing.Band)
+
+    /// <summary><c>--zones</c>: P_base zone thresholds (default the paper's, GPT-2 Medium: 0.07:0.10).</summary>
+    public static Option<ZoneThresholds> Zones() => new("--zones")
+    {
+        Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).",
+        HelpName = "low:high",
+        DefaultValueFactory = _ => ZoneThresholds.Paper,
+        CustomParser = a => ParseOrError(a, ZoneThresholds.Parse),
+    };
+
+    /// <summary>Classification margin zones (default the paper's, SST-2: 0.30:0.60): <c>advise --margin-zones</c>, <c>classify --zones</c>.</summary>
+    public static Option<MarginZones> MarginZones(string name = "--margin-zones") => new(name)
+    {
+        Description = "Margin zone thresholds low:high for classification tasks (paper, SST-2: 0.30:0.60).",
+        HelpName = "low:high",
+        DefaultValueFactory = _ => Sna.Research.Method.MarginZones.Paper,
+        CustomParser = a => ParseOrError(a, Sna.Research.Method.MarginZones.Parse),
+    };
+
+    /// <summary><c>tasks select --band</c>: a P_base band low:high (0 ≤ low ≤ high ≤ 1).</summary>
+    public static Option<(double Low, double High)> Band() => new("--band")
+    {
+        Description = "Keep prompts with low ≤ P_base ≤ high, e.g. 0.07:0.10 (Zone 2) or 0:0.07 (Zone 1).",
+        HelpName = "low:high",
+        Required = true,
+        CustomParser = a => ParseOrError(a, ZoneSelection.ParseBand),
+    };
 
     /// <summary><c>--count</c>/<c>-k</c>: neurons per layer.</summary>
     public static Option<int> Count(int defaultValue, string what = "Neurons per layer (the task's top K by differential activation).") => new("--count", "-k")

@@ -183,6 +183,10 @@ public static class InputParsing
         return (lo, hi);
     }
 
+    /// <summary>A band as <see cref="Band"/> reads it: <c>0.07:0.10</c> (two decimals at least, round-trip digits beyond).</summary>
+    public static string BandText(double low, double high) =>
+        $"{low.ToString("0.00##############", CultureInfo.InvariantCulture)}:{high.ToString("0.00##############", CultureInfo.InvariantCulture)}";
+
     /// <summary>The range rule of <see cref="Band"/> for values given as numbers.</summary>
     public static void CheckBand(double lo, double hi, string what, bool strict)
     {

@@ -98,8 +98,7 @@ public sealed class LanguageModel : IDisposable
         try
         {
             var tok = ReadTokenizer(dir);
-            var bos = options.Bos ?? (tok.BosId >= 0 ? BosPolicy.Prepend : BosPolicy.None);
-            if (bos == BosPolicy.Prepend && tok.BosId < 0) throw new SnaInputException("bos", $"the tokenizer in {dir} has no BOS token; use BosPolicy.None");
+            var bos = tok.BosPolicyFor(options.Bos is { } b ? b == BosPolicy.Prepend : null);
             var p = new LanguageModelProvenance(spec, Path.GetFullPath(dir), model.Provenance.ContentHash, tok.SourceHash, model.Config.SourceArchitecture,
                 bos, resolved.Spec.RepoId, resolved.Spec.Revision, resolved.Commit, resolved.Source, model.Provenance.ComputeWeightsDType);
             return new LanguageModel(model, tok, p, owns: true);
@@ -114,7 +113,7 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Wraps an already loaded model and tokenizer (tests, custom loaders); disposing the result disposes the model.</summary>
     public static LanguageModel FromParts(TransformerModel model, ModelTokenizer tokenizer, BosPolicy? bos = null, string? spec = null)
     {
-        var policy = bos ?? (tokenizer.BosId >= 0 ? BosPolicy.Prepend : BosPolicy.None);
+        var policy = tokenizer.BosPolicyFor(bos is { } b ? b == BosPolicy.Prepend : null);
         string dir = model.Provenance.Source;
         var p = new LanguageModelProvenance(spec ?? dir, dir, model.Provenance.ContentHash, tokenizer.SourceHash, model.Config.SourceArchitecture,
             policy, null, null, null, ModelSource.LocalDirectory, model.Provenance.ComputeWeightsDType);
@@ -164,7 +163,7 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Token ids of <paramref name="text"/>, with BOS first when <paramref name="prependBos"/> (default: <see cref="Bos"/>).</summary>
     public int[] ToTokens(string text, bool? prependBos = null)
     {
-        var policy = prependBos is null ? Bos : prependBos.Value ? BosPolicy.Prepend : BosPolicy.None;
+        var policy = prependBos is null ? Bos : Tokenizer.BosPolicyFor(prependBos);
         try { return Tokenizer.Encode(text, policy); }
         catch (InvalidOperationException e) { throw new SnaInputException("bos", e.Message, e); }
     }

@@ -35,6 +35,39 @@ public sealed class ErrorSiteTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_positions_value_is_one_line_exit_2_with_the_wording_the_web_gives()
+    {
+        AssertExit(2, CliHarness.Run("amplify", "--model", Model, "--prompt", "The sky is", "--target", " blue", "--layer", "0", "--neurons", "1",
+            "--multiplier", "2", "--positions", "first"), "--positions must be all or last, got 'first'");
+        // the web's validator calls the same parser (POST /api/amplify answers 400 with errors.positions; tests/Sna.Web.Tests/ApiTests)
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => Sna.Research.Method.PositionsModes.Parse("first", "positions"));
+        Assert.Equal("positions must be all or last, got 'first'", e.Message);
+        Assert.Equal(Sna.Research.Method.PositionsMode.Last, Sna.Research.Method.PositionsModes.Parse(" LAST "));
+    }
+
+    [Fact]
+    public void Zones_bands_and_interference_targets_go_through_the_shared_parsers()
+    {
+        // one --zones option (Options.Zones): the same error everywhere it is offered
+        foreach (var cmd in new[] { new[] { "baseline", "--model", Model, "--prompt", "a", "--target", " b" }, ["summary", "--db", "x.db"], ["advise", "--task", "math-easy"] })
+            AssertExit(2, CliHarness.Run([.. cmd, "--zones", "0.5:0.2"]), "zone thresholds must satisfy 0 < low < high < 1");
+        AssertExit(2, CliHarness.Run("tasks", "select", "--pool", "p.json", "--band", "high", "--out", "o.json"), "--band must look like");
+        // --targets is the library's task list: a name twice is an error, before the model loads
+        AssertExit(2, CliHarness.Run("interference", "--model", Model, "--sources", "math-easy@0", "--targets", "math-easy,logic-easy,math-easy"),
+            "two tasks are named 'math-easy'");
+    }
+
+    [Fact]
+    public void A_prompt_longer_than_the_context_is_one_line_exit_2_in_baseline_and_amplify()
+    {
+        string prompt = string.Concat(Enumerable.Repeat(" word", 200));   // the bundled model's context is 128
+        AssertExit(2, CliHarness.Run("baseline", "--model", Model, "--prompt", prompt, "--target", " x"), "the model's context is");
+        AssertExit(2, CliHarness.Run("amplify", "--model", Model, "--prompt", prompt, "--target", " x", "--layer", "0", "--neurons", "1", "--multiplier", "2"),
+            "the model's context is");
+        AssertExit(2, CliHarness.Run("baseline", "--model", Model, "--prompt", "The sky is", "--target", ""), "the target is empty");
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_results_database_is_an_input_error_everywhere()
     {
         string junk = File("junk.db", "this is not a SQLite database, it only has the extension");

@@ -270,7 +270,7 @@ public sealed class ApiTests(ServerFixture fx) : IClassFixture<ServerFixture>
     [InlineData("""{"layer":0,"neurons":[1]}""", "multiplier", "required")]
     [InlineData("""{"layer":0,"multiplier":2}""", "neurons", "give neurons")]
     [InlineData("""{"layer":0,"count":0,"multiplier":2}""", "count", "between 1 and 128")]
-    [InlineData("""{"layer":0,"neurons":[1],"multiplier":2,"positions":"first"}""", "positions", "all")]
+    [InlineData("""{"layer":0,"neurons":[1],"multiplier":2,"positions":"first"}""", "positions", "positions must be all or last, got 'first'")]
     [InlineData("""{"layer":0,"neurons":[1],"multiplier":2,"generate":99}""", "generate", "between 0 and 32")]
     public async Task Amplify_InvalidInput_Is400NamingTheField(string extra, string field, string message)
     {

@@ -23,21 +23,21 @@ public static class AdviseCommand
         var tasksDir = Options.TasksDir();
         var prompt = new Option<string>("--prompt", "-p") { Description = "A single prompt (instead of --task)." };
         var target = new Option<string>("--target") { Description = "Its expected continuation (with --prompt)." };
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
-        var marginZones = new Option<string>("--margin-zones") { Description = "Margin zone thresholds for classification tasks (paper, SST-2: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
+        var zones = Options.Zones();
+        var marginZones = Options.MarginZones();
         var score = Options.Score();
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json(); var dtype = Options.WeightsDType();
         var cmd = new Command("advise", "Baseline first: measure the task's confidence, assign its zone and say whether SNA is likely to help.")
         { model, task, tasksDir, prompt, target, zones, marginZones, score, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
-            var mz0 = ZoneThresholds.Parse(r.GetValue(marginZones)!);
-            var mz = new MarginZones(mz0.Low, mz0.High);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var z = r.GetValue(zones)!;
+            var mz = r.GetValue(marginZones)!;
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
             var suite = MethodOptions.TaskOrPrompt(r.GetValue(task), r.GetValue(prompt), r.GetValue(target), Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var rep = Advisor.Advise(m, tok, suite, policy, z, mz, kind);
             var targets = EncodedTask.Encode(suite, tok, policy, kind).TargetEncodings;

@@ -43,37 +43,29 @@ public static class AmplifyCommand
         { model, prompt, target, layer, neurons, multiplier, positions, bos, noBos, json, dtype, task, tasksDir, count, score, noCache, top, generate };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var pos = ParsePositions(r.GetValue(positions)!);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             int nTop = r.GetValue(top), nGen = r.GetValue(generate);
             if (r.GetValue(task) is not null && nTop > 0)
                 throw new SnaInputException("--top", "--top is for one prompt (--prompt/--target), not --task");
-            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, policy, pos, nGen);
+            if (r.GetValue(task) is not null) return RunTask(r, model, task, tasksDir, prompt, target, layer, neurons, multiplier, count, score, noCache, json, dtype, bosAsked, pos, nGen);
             string? p = r.GetValue(prompt), t = r.GetValue(target), n = r.GetValue(neurons);
             if (p is null || t is null) throw new SnaInputException("give --prompt and --target");
             if (n is null) throw new SnaInputException("give --neurons i,j,k or --neurons set.json");
             var given = NeuronsArg.Parse(n, r.GetValue(layer), r.GetValue(count));
-            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
-            using var _m = m;
+            using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var (m, tok, _) = lm;
+            var policy = tok.BosPolicyFor(bosAsked);
             var (l, chosenNeurons) = given.Resolve(m);
             var amp = Amplification.Single(l, chosenNeurons, (float)r.GetValue(multiplier), pos);
-            amp.Validate(m.Config);
-            var ids = tok.Encode(p, policy);
-            if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended");
-            var targetTokens = Common.Target(tok, p, t);
-            int targetId = targetTokens.FirstId;
-            if (ids.Length > m.Config.NCtx) throw new SnaInputException("--prompt", $"the prompt is {ids.Length} tokens; the model's context is {m.Config.NCtx}");
-            var hooks = amp.ToHooks(m.Config);
-            var logitsBefore = m.ForwardLast(ids);
-            var logitsAfter = m.ForwardLast(ids, hooks);
-            var before = Scoring.Score(logitsBefore, targetId);
-            var after = Scoring.Score(logitsAfter, targetId);
-            double imp = Scoring.ImprovementPct(before.Probability, after.Probability);
-            var topBefore = nTop > 0 ? Scoring.Top(logitsBefore, Math.Min(nTop, m.Config.VocabSize)) : null;
-            var topAfter = nTop > 0 ? Scoring.Top(logitsAfter, Math.Min(nTop, m.Config.VocabSize)) : null;
-            // Greedy continuation with the library's KV-cached generation; the hooks act on every step (prompt and new tokens).
-            var genBefore = nGen > 0 ? m.Generate(ids, new GenerationOptions { MaxNewTokens = nGen }).Tokens : null;
-            var genAfter = nGen > 0 ? m.Generate(ids, new GenerationOptions { MaxNewTokens = nGen, Hooks = hooks }).Tokens : null;
+            var res = PromptAmplification.Run(lm, EncodedPrompt.Encode(lm, p, t, policy), amp, nTop, nGen);
+            var targetTokens = res.Input.Target;
+            int targetId = res.Input.TargetId;
+            var (before, after) = (res.Before, res.After);
+            double? imp = res.ImprovementPct;
+            var topBefore = nTop > 0 ? res.TopBefore : null;
+            var topAfter = nTop > 0 ? res.TopAfter : null;
+            var (genBefore, genAfter) = (res.ContinuationBefore, res.ContinuationAfter);
             JsonArray TopJson(TokenProbability[] t) => new(t.Select(x => (JsonNode)new JsonObject { ["id"] = x.Id, ["token"] = tok.TokenText(x.Id), ["probability"] = x.Probability }).ToArray());
             if (r.GetValue(json))
             {
@@ -86,7 +78,7 @@ public static class AmplifyCommand
                     ["layer"] = amp.Sites[0].Layer,
                     ["neurons"] = new JsonArray(amp.Sites[0].Neurons.Select(i => (JsonNode)i).ToArray()),
                     ["multiplier"] = r.GetValue(multiplier),
-                    ["run"] = Common.RunRecord(m, tok, policy, PositionsText(pos)),
+                    ["run"] = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos)),
                 };
                 given.AddTo((JsonObject)jo["run"]!);
                 if (topBefore is not null)
@@ -102,7 +94,7 @@ public static class AmplifyCommand
                         ["amplified"] = tok.Decode(genAfter!),
                         ["baseline_ids"] = new JsonArray(genBefore.Select(i => (JsonNode)i).ToArray()),
                         ["amplified_ids"] = new JsonArray(genAfter!.Select(i => (JsonNode)i).ToArray()),
-                        ["first_difference"] = FirstDifference(genBefore, genAfter!),
+                        ["first_difference"] = res.FirstDifference,
                     };
                 Common.AddTarget(jo, targetTokens);
                 Common.PrintJson(jo);
@@ -115,7 +107,7 @@ public static class AmplifyCommand
             table.AddRow("baseline", Num.Prob(before.Probability), before.LogProb.ToString("F4", CultureInfo.InvariantCulture), before.Rank.ToString());
             table.AddRow("amplified", Num.Prob(after.Probability), after.LogProb.ToString("F4", CultureInfo.InvariantCulture), after.Rank.ToString());
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"improvement: [bold]{imp.ToString("+0.00;-0.00", CultureInfo.InvariantCulture)}%[/]");
+            AnsiConsole.MarkupLine($"improvement: [bold]{(imp is double x ? x.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + "%" : "n/a (P_base is 0)")}[/]");
             if (topBefore is not null)
             {
                 var tt = new Table().Title($"Top {topBefore.Length} next tokens").AddColumn("#").AddColumn("baseline").AddColumn("P").AddColumn("amplified").AddColumn("P");
@@ -131,7 +123,7 @@ public static class AmplifyCommand
                 AnsiConsole.MarkupLine($"[bold]greedy continuation[/] ({nGen} tokens at most)");
                 AnsiConsole.MarkupLine("  baseline:  " + Markup.Escape(Common.Printable(tok.Decode(genBefore))));
                 AnsiConsole.MarkupLine("  amplified: " + Markup.Escape(Common.Printable(tok.Decode(genAfter!))));
-                int d = FirstDifference(genBefore, genAfter!);
+                int d = res.FirstDifference;
                 AnsiConsole.MarkupLine(d < 0 ? "[grey]  identical[/]" : $"[grey]  first differs at new token {d}[/]");
             }
             return 0;
@@ -141,7 +133,7 @@ public static class AmplifyCommand
 
     private static int RunTask(ParseResult r, Option<string?> model, Option<string?> task, Option<string?> tasksDir, Option<string> prompt, Option<string> target, Option<int?> layer,
         Option<string?> neurons, Option<double> multiplier, Option<int?> count, Option<string> score, Option<bool> noCache, Option<bool> json,
-        Option<string> dtype, Sna.Runtime.Tokenization.BosPolicy policy, PositionsMode pos, int generate)
+        Option<string> dtype, bool? bosAsked, PositionsMode pos, int generate)
     {
         if (r.GetValue(prompt) is not null || r.GetValue(target) is not null) throw new SnaInputException("give either --task or --prompt/--target, not both");
         string? explicitNeurons = r.GetValue(neurons);
@@ -154,6 +146,7 @@ public static class AmplifyCommand
         var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
         var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
         using var _m = m;
+        var policy = tok.BosPolicyFor(bosAsked);
         IReadOnlyList<int> chosen;
         IReadOnlyList<NeuronScore>? discovered = null;
         int l;
@@ -174,7 +167,7 @@ public static class AmplifyCommand
         var gen = generate > 0 ? GenerationEvaluator.Evaluate(m, tok, suite, amp, policy, ZoneThresholds.Paper.Zone(o.MeanPBase), generate) : null;
         if (r.GetValue(json))
         {
-            var run = Common.RunRecord(m, tok, policy, PositionsText(pos));
+            var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
             run["task"] = suite.Name;
             run["task_source"] = suite.Source;
             run["layer"] = l;
@@ -256,20 +249,4 @@ public static class AmplifyCommand
         };
     }
 
-    /// <summary>Index of the first new token where two continuations differ; -1 when they are identical.</summary>
-    private static int FirstDifference(int[] a, int[] b)
-    {
-        int n = Math.Min(a.Length, b.Length);
-        for (int i = 0; i < n; i++) if (a[i] != b[i]) return i;
-        return a.Length == b.Length ? -1 : n;
-    }
-
-    public static PositionsMode ParsePositions(string s) => s.ToLowerInvariant() switch
-    {
-        "all" => PositionsMode.All,
-        "last" => PositionsMode.Last,
-        _ => throw new SnaInputException($"--positions must be all or last, got '{s}'"),
-    };
-
-    public static string PositionsText(PositionsMode p) => p == PositionsMode.All ? "all" : "last";
 }

@@ -21,7 +21,7 @@ public static class BaselineCommand
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", Required = true };
         var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored.", Required = true };
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json();
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var zones = Options.Zones();
         var top = Options.Int("--top", "How many of the most likely next tokens to list.", 1, 1000, 10);
         var dtype = Options.WeightsDType();
         var score = Options.Score();
@@ -29,26 +29,16 @@ public static class BaselineCommand
         { model, prompt, target, bos, noBos, zones, top, score, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var z = r.GetValue(zones)!;
             int k = r.GetValue(top);
             var kind = MethodOptions.ParseScore(r.GetValue(score)!);
-            var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
-            using var _m = m;
-            var ids = tok.Encode(r.GetValue(prompt)!, policy);
-            if (ids.Length == 0) throw new SnaInputException("the prompt is empty and no BOS is prepended: nothing to condition on");
-            var targetTokens = Common.Target(tok, r.GetValue(prompt)!, r.GetValue(target)!);
+            using var lm = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var (m, tok, _) = lm;
+            var policy = tok.BosPolicyFor(bosAsked);
+            var res = PromptBaseline.Run(lm, r.GetValue(prompt)!, r.GetValue(target)!, policy, k, kind);
+            var (ids, targetTokens, s, topK) = (res.Input.Ids, res.Input.Target, res.Score, res.Top);
             int targetId = targetTokens.FirstId;
-            var logits = m.ForwardLast(ids);
-            var first = Scoring.Score(logits, targetId);
-            // sequence: P of the whole target (teacher forcing), the first token's rank (as everywhere --score is offered)
-            var s = first;
-            if (kind == ScoreKind.Sequence)
-            {
-                var seq = TaskScoring.Sequence(m, [ids], [targetTokens.Ids])[0];
-                s = first with { Probability = seq.Probability, LogProb = seq.LogProb };
-            }
-            var topK = Scoring.Top(logits, k);
             int zone = z.Zone(s.Probability);
             if (r.GetValue(json))
             {
@@ -75,7 +65,7 @@ public static class BaselineCommand
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
             bool below = ZoneAdvice.IsBelowZone1(zone, s.Rank);
             summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4", CultureInfo.InvariantCulture), s.Rank.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(below ? $"{ZoneAdvice.BelowZone1Label} (zone {zone} by P, but rank {s.Rank:N0} > {Advisor.KnowledgeRank:N0})" : $"{zone} ({ZoneText(zone, z)})"));
+                Markup.Escape(below ? ZoneAdvice.PromptLabel(zone, s.Rank, z) : $"{zone} ({ZoneText(zone, z)})"));
             AnsiConsole.Write(summary);
             if (below) AnsiConsole.MarkupLine(Markup.Escape(ZoneAdvice.BelowZone1Advice()));
             var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");

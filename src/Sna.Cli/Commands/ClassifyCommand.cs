@@ -34,7 +34,7 @@ public static class ClassifyCommand
         var labelWords = new Option<string>("--label-words") { Description = "The words scored for the two labels, separated by '|', used verbatim (mind the leading space).", DefaultValueFactory = _ => " negative| positive" };
         var textCol = new Option<string>("--text-column") { Description = "Header name of the text column.", DefaultValueFactory = _ => "sentence" };
         var labelCol = new Option<string>("--label-column") { Description = "Header name of the label column.", DefaultValueFactory = _ => "label" };
-        var zones = new Option<string>("--zones") { Description = "Margin zone thresholds low:high (paper: 0.30:0.60).", DefaultValueFactory = _ => "0.30:0.60" };
+        var zones = Options.MarginZones("--zones");
         var db = Options.DbOptional("SQLite file to store the run in (tables classify_runs, classify_examples, classify_grid).");
         var outDir = Options.OutDirOptional("Directory for summary.json and the figure (accuracy change vs multiplier per zone, SVG).");
         var batch = Options.Int("--batch", "Sequences per forward pass.", 1, 4096, 32);
@@ -45,7 +45,7 @@ public static class ClassifyCommand
         { model, data, n, seed, trainN, layers, mults, gridPreset, method, k, amplify, template, labelValues, labelWords, textCol, labelCol, zones, db, outDir, batch, engine, naive, bos, noBos, json, dtype, format };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             var words = r.GetValue(labelWords)!.Split('|');
             var values = r.GetValue(labelValues)!.Split(',', StringSplitOptions.TrimEntries);
             if (words.Length != 2) throw new SnaInputException($"--label-words needs two words separated by '|', got '{r.GetValue(labelWords)}'");
@@ -53,7 +53,7 @@ public static class ClassifyCommand
             var spec = new ClassifierSpec
             {
                 Template = r.GetValue(template)!, LabelValues = values, LabelWords = words,
-                Zones = ClassifierSpec.ParseZones(r.GetValue(zones)!), Bos = policy,
+                Zones = r.GetValue(zones)!,
             };
             var (target, fixedClass) = AmplifyTargets.Parse(r.GetValue(amplify)!, spec);
             string? preset = r.GetValue(gridPreset)?.Trim().ToLowerInvariant();
@@ -87,6 +87,8 @@ public static class ClassifyCommand
             var dataset = LabeledDataset.LoadTsv(dataPath, r.GetValue(textCol)!, r.GetValue(labelCol)!);
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
             using var _m = m;
+            var policy = tok.BosPolicyFor(bosAsked);
+            options = options with { Spec = spec with { Bos = policy } };
             if (preset == "paper")
             {
                 var (pl, pm) = ClassifyOptions.PaperGrid(m.Config.NLayers);

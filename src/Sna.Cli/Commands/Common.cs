@@ -12,10 +12,12 @@ namespace Sna.Cli.Commands;
 /// <summary>Options shared by the commands, and the loaded model they act on.</summary>
 internal static class Common
 {
-    public static BosPolicy Policy(ParseResult r, Option<bool> bos, Option<bool> noBos)
+    /// <summary>What <c>--bos</c>/<c>--no-bos</c> ask for: true, false, or null (neither: the library's default,
+    /// <see cref="ModelTokenizer.BosPolicyFor"/>, prepend when the tokenizer has a BOS token).</summary>
+    public static bool? BosAsked(ParseResult r, Option<bool> bos, Option<bool> noBos)
     {
         if (r.GetValue(bos) && r.GetValue(noBos)) throw new SnaInputException("--bos and --no-bos are mutually exclusive");
-        return r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend;
+        return r.GetValue(noBos) ? false : r.GetValue(bos) ? true : null;
     }
 
     /// <summary>The bundled model, shipped next to the executable (and in the repository under models/).</summary>
@@ -47,15 +49,6 @@ internal static class Common
     /// or a hub id resolved through the Hugging Face cache; bad files and a missing path are input errors.</summary>
     public static LanguageModel Load(string? model, string dtype = "as-stored") =>
         LanguageModel.Load(ModelSpec(model), new LoadOptions { WeightsDType = ParseDType(dtype) });
-
-    /// <summary>The target's tokens after the prompt (<see cref="ModelTokenizer.EncodeTarget"/>; the paper scores the
-    /// first), with a clear error for an empty target.</summary>
-    public static TargetTokens Target(ModelTokenizer tok, string prompt, string target)
-    {
-        if (target.Length == 0) throw new SnaInputException("the target is empty: give the text the model should produce next, e.g. \" 12\"");
-        try { return tok.EncodeTarget(prompt, target); }
-        catch (ArgumentException e) { throw new SnaInputException(e.Message.Split(" (Parameter")[0]); }
-    }
 
     /// <summary>Adds <c>target_rule</c> and, when there is one, <c>target_warning</c> (docs/cli.md).</summary>
     public static void AddTarget(JsonObject o, TargetTokens t)
@@ -98,7 +91,7 @@ internal static class Common
             ["architecture"] = m.Config.SourceArchitecture,
             ["weights_dtype"] = m.Provenance.ComputeWeightsDType,
             ["tokenizer_sha256"] = tok.SourceHash,
-            ["bos"] = bos == BosPolicy.Prepend ? "prepend" : "none",
+            ["bos"] = ModelTokenizer.BosText(bos),
             ["gemm"] = m.Gemm.Name,
             ["sna_version"] = Version,
         };

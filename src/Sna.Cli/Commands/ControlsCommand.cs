@@ -39,8 +39,8 @@ public static class ControlsCommand
         { model, task, tasksDir, layer, count, neurons, multiplier, seeds, firstSeed, positions, withTask, noBottom, noCollateral, controlCollateral, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             int n = r.GetValue(seeds);
             double mult = r.GetValue(multiplier);
             NeuronsArg? given = null;
@@ -52,6 +52,7 @@ public static class ControlsCommand
             else if (r.GetValue(layer) is null) throw new SnaInputException("--layer", "give --layer L (or --neurons set.json)");
             var suite = MethodOptions.ResolveTask(r.GetValue(task)!, Options.TaskDirs(r, tasksDir));
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             int l; int[]? givenNeurons = null;
             if (given is not null) { var (gl, gn) = given.Resolve(m); l = gl; givenNeurons = gn.ToArray(); }
@@ -75,7 +76,7 @@ public static class ControlsCommand
 
             if (r.GetValue(json))
             {
-                var run = Common.RunRecord(m, tok, policy, AmplifyCommand.PositionsText(pos));
+                var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
                 run["task_source"] = suite.Source;
                 run["score"] = "first-token";
                 run["improvement"] = "mean over the task's prompts of 100 (P_post - P_base) / P_base";

@@ -23,7 +23,7 @@ public static class DemoCommand
         var inSample = new Option<bool>("--in-sample") { Description = "The old in-sample path: discover, choose and measure on the same prompts (marked in the report)." };
         var splitSeed = Options.Seed("--split-seed", "Seed of each task's held-out prompt split.", PromptSplit.DefaultSeed);
         var genTokens = Options.Int("--generate-tokens", "Greedy tokens per prompt for the exact-match evaluation (0 = skip).", 0, 64, Sna.Research.Experiments.GenerationEvaluator.DefaultMaxNewTokens);
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high.", DefaultValueFactory = _ => "0.07:0.10" };
+        var zones = Options.Zones();
         var tasks = Options.Tasks("all");
         var tasksDir = Options.TasksDir();
         var counts = Options.Counts("3,8,25");
@@ -40,7 +40,7 @@ public static class DemoCommand
             {
                 OutDir = Path.GetFullPath(r.GetValue(outDir)!),
                 ControlSeeds = r.GetValue(seeds),
-                Zones = ZoneThresholds.Parse(r.GetValue(zones)!),
+                Zones = r.GetValue(zones)!,
                 Tasks = resolved.Select(t => t.Given).ToArray(),
                 TaskDirs = dirs,
                 Counts = r.GetValue(counts)!,
@@ -68,7 +68,7 @@ public static class DemoCommand
             DemoResult result;
             try
             {
-                result = DemoPipeline.Run(m, tok, o with { Steps = lines.Report }, new SyncProgress<DemoStep>(s =>
+                result = DemoPipeline.Run(m, tok, o with { Steps = lines.Report, Bos = tok.BosPolicyFor(null) }, new SyncProgress<DemoStep>(s =>
                 {
                     lines.End();
                     AnsiConsole.MarkupLine($"  [blue]{s.Name}[/] {Markup.Escape(s.Detail)}");

@@ -53,7 +53,7 @@ public static class InspectCommand
                     ["parameters"] = info.Parameters,
                     ["model_sha256"] = m.Provenance.ContentHash,
                     ["tokenizer"] = new JsonObject { ["kind"] = tok.Kind, ["pipeline"] = tok.Pipeline, ["sha256"] = tok.SourceHash },
-                    ["bos"] = new JsonObject { ["id"] = tok.BosId >= 0 ? tok.BosId : null, ["token"] = tok.BosId >= 0 ? bosToken : null, ["default"] = "prepend" },
+                    ["bos"] = new JsonObject { ["id"] = tok.BosId >= 0 ? tok.BosId : null, ["token"] = tok.BosId >= 0 ? bosToken : null, ["default"] = Sna.Runtime.Tokenization.ModelTokenizer.BosText(tok.BosPolicyFor(null)) },
                     ["intervention"] = "blocks.{L}.mlp.hook_post",
                     ["hook_points"] = new JsonArray(info.HookPoints.Select(h => (JsonNode)new JsonObject
                     {
@@ -81,7 +81,7 @@ public static class InspectCommand
             Row("parameters", info.Parameters.ToString("N0", inv));
             Row("sha256", m.Provenance.ContentHash);
             Row("tokenizer", $"{tok.Kind} ({tok.Pipeline}), sha256 {tok.SourceHash[..Math.Min(12, tok.SourceHash.Length)]}…");
-            Row("BOS", tok.BosId >= 0 ? $"{Common.Printable(bosToken)} (id {tok.BosId}), prepended by default (--no-bos to omit)" : "none");
+            Row("BOS", tok.BosId >= 0 ? $"{Common.Printable(bosToken)} (id {tok.BosId}), prepended by default (--no-bos to omit)" : "none (nothing is prepended)");
             AnsiConsole.Write(t);
             bool every = r.GetValue(all);
             var h = new Table().AddColumn("hook point").AddColumn("shape");

@@ -27,7 +27,7 @@ public static class InterferenceCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var sources = new Option<string?>("--sources") { Description = "Several sources, comma-separated: A@3,B@5:20:3." };
-        var targets = new Option<string?>("--targets") { Description = "Comma-separated target tasks (built-in names or files). Default: the sources' tasks (a square matrix)." };
+        var targets = new Option<string?>("--targets") { Description = "Target tasks: comma-separated built-in names, task files or names in ./tasks or --tasks-dir, or all. Default: the sources' tasks (a square matrix)." };
         var preset = new Option<string?>("--preset") { Description = "paper: the paper's interference configuration, 15 neurons × 2.5 at layer 8 of 24 scaled to the model's depth (round(8·L/24)), for every task of --targets (default: the 12 built-in tasks) as a source; not with --source/--sources." };
         var positions = Options.Positions();
         var tasksDir = Options.TasksDir();
@@ -38,25 +38,26 @@ public static class InterferenceCommand
         { model, source, sources, targets, preset, tasksDir, positions, csv, bos, noBos, json, dtype, noCache };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var pos = AmplifyCommand.ParsePositions(r.GetValue(positions)!);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var pos = PositionsModes.Parse(r.GetValue(positions)!);
             var specTexts = (r.GetValue(source) ?? []).Concat(Split(r.GetValue(sources))).ToArray();
             string? presetName = r.GetValue(preset)?.Trim().ToLowerInvariant();
             if (presetName is not null && presetName != "paper") throw new SnaInputException($"--preset must be paper, got '{r.GetValue(preset)}'");
             if (presetName is not null && specTexts.Length > 0) throw new SnaInputException("--preset paper sets the sources (every target task at the paper's configuration); do not also give --source/--sources");
             if (presetName is null && specTexts.Length == 0) throw new SnaInputException("give at least one --source TASK@LAYER[:COUNT[:MULT]] (or --sources A@3,B@5, or --preset paper)");
-            var targetNames = Split(r.GetValue(targets)).ToArray();
-            if (presetName is not null && targetNames.Length == 0) targetNames = TaskLibrary.BuiltInNames.ToArray();
+            // --targets: the library's task list (names, files, or all; a name twice is an error); --preset paper defaults to all.
+            string? targetList = r.GetValue(targets) ?? (presetName is not null ? "all" : null);
+            var targetSuites = targetList is null ? null : TaskResolver.ResolveList(targetList, Options.TaskDirs(r, tasksDir), "--targets").Select(t => t.Suite).ToArray();
             var suites = new Dictionary<string, TaskSuite>(StringComparer.Ordinal);
             TaskSuite Suite(string name) => suites.TryGetValue(name, out var s) ? s : suites[name] = MethodOptions.ResolveTask(name, Options.TaskDirs(r, tasksDir));
 
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var src = presetName is null
                 ? specTexts.Select(InterferenceSourceSpec.Parse).Select(s => new InterferenceSource(Suite(s.Task), s.Layer, s.Count, s.Multiplier)).ToArray()
-                : targetNames.Select(Suite).DistinctBy(su => su.Name).Select(su => new InterferenceSource(su, InterferenceSourceSpec.PaperLayer(m.Config.NLayers),
-                    InterferenceSourceSpec.PaperCount, InterferenceSourceSpec.PaperMultiplier)).ToArray();
-            var tgt = (targetNames.Length > 0 ? targetNames.Select(Suite) : src.Select(s => s.Suite)).DistinctBy(s => s.Name).ToArray();
+                : InterferenceSource.Paper(targetSuites!, m.Config.NLayers);
+            var tgt = (targetSuites ?? src.Select(s => s.Suite)).DistinctBy(s => s.Name).ToArray();
             foreach (var s in src)
             {
                 InputParsing.CheckLayer(s.Layer, m.Config.NLayers, $"--source {s.Spec}");
@@ -76,7 +77,7 @@ public static class InterferenceCommand
 
             if (r.GetValue(json))
             {
-                var run = Common.RunRecord(m, tok, policy, AmplifyCommand.PositionsText(pos));
+                var run = Common.RunRecord(m, tok, policy, PositionsModes.Name(pos));
                 run["score"] = "first-token";
                 run["neuron_source"] = "differential";
                 run["delta"] = "improvement_pct: mean over the target's prompts of the relative % change 100 (P_post - P_base) / P_base (not percentage points; delta_pp is its old name)";
@@ -140,7 +141,7 @@ public static class InterferenceCommand
                 if (tests.Direction is { } d)
                     AnsiConsole.MarkupLine(Markup.Escape($"paired test across {d.Pairs} pairs ({d.Orientation}): mean difference {F(d.MeanDifference)} %, {d.PositivePairs}/{d.Pairs} positive, p = {Sna.Research.Formatting.Num.P(d.PValue)} ({d.Method})"));
             }
-            AnsiConsole.MarkupLine("[grey]bold = on-task gain (diagonal); positions " + AmplifyCommand.PositionsText(pos) + (csvFile is null ? "" : $"; wrote {Markup.Escape(csvFile.FullName)}") + "[/]");
+            AnsiConsole.MarkupLine("[grey]bold = on-task gain (diagonal); positions " + PositionsModes.Name(pos) + (csvFile is null ? "" : $"; wrote {Markup.Escape(csvFile.FullName)}") + "[/]");
             return 0;
         });
         return cmd;

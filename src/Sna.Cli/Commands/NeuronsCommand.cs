@@ -39,7 +39,7 @@ public static class NeuronsCommand
         { model, task, tasksDir, taskTexts, neutralTexts, contrastTexts, method, layer, allLayers, top, discPositions, discWeighting, noCache, outFile, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
             int k = r.GetValue(top);
             int? onlyLayer = r.GetValue(layer);
             if (onlyLayer is not null && r.GetValue(allLayers)) throw new SnaInputException("--layer and --all-layers are mutually exclusive");
@@ -66,6 +66,7 @@ public static class NeuronsCommand
             if (meth == DiscoveryMethod.TaskVsRest && suite is null) throw new SnaInputException("--method task-vs-rest needs --task (it compares the task with the other built-in tasks)");
 
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             if (onlyLayer is { } ol) InputParsing.CheckLayer(ol, m.Config.NLayers);
             InputParsing.CheckCount(k, m.Config.DMlp);

@@ -20,7 +20,7 @@ public static class ReportCommand
         var csv = new Option<FileInfo?>("--csv") { Description = "Sweep results as CSV (the sweep engine's export: task, prompt_index, layer, count, multiplier, positions, neuron_source, p_base, p_post, logprob_base, logprob_post, improvement_pct)." };
         var db = new Option<FileInfo[]?>("--db") { Description = "Sweep results database(s) (SQLite stores of `sna sweep`); repeat to add control sweeps (random:SEED, bottom) of the same model.", AllowMultipleArgumentsPerToken = true };
         var outDir = Options.OutDir("Output directory (created if needed): report.html, report.md, summary.json, figures.");
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base (paper, GPT-2 Medium: 0.07:0.10).", DefaultValueFactory = _ => "0.07:0.10" };
+        var zones = Options.Zones();
         var interference = new Option<FileInfo?>("--interference") { Description = "Optional interference measurements as CSV with columns source, target, delta_pp." };
         var resamples = Options.Int("--resamples", "Bootstrap resamples.", 1, 1_000_000, Bootstrap.DefaultResamples);
         var seed = Options.Seed("--seed", "Bootstrap seed.", Bootstrap.DefaultSeed);
@@ -35,7 +35,7 @@ public static class ReportCommand
             var dbFile = r.GetValue(db);
             if (dbFile is { Length: 0 }) dbFile = null;
             if ((csvFile is null) == (dbFile is null)) throw new SnaInputException("give exactly one of --csv FILE or --db FILE");
-            var z = ZoneThresholds.Parse(r.GetValue(zones)!);
+            var z = r.GetValue(zones)!;
             int b = r.GetValue(resamples);
 
             SweepResultSet set;

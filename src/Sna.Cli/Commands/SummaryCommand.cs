@@ -17,14 +17,14 @@ public static class SummaryCommand
     public static Command Build()
     {
         var db = Options.Db("Results database of sna sweep.");
-        var zones = new Option<string>("--zones") { Description = "Zone thresholds low:high on P_base.", DefaultValueFactory = _ => "0.07:0.10" };
+        var zones = Options.Zones();
         var json = new Option<bool>("--json") { Description = "Print JSON (tasks, zones, per-task prompts and neurons, model and run records)." };
         var format = TableOutput.FormatOption();
         var cmd = new Command("summary", "Per-task metrics: mean % improvement, success rate, golden-zone count, best configuration, layer specialisation, zones.") { db, zones, json, format };
         cmd.SetAction(r =>
         {
             using var store = ResultStore.OpenReadOnly(r.GetValue(db)!);
-            var s = SweepMetrics.Compute(store, ZoneThresholds.Parse(r.GetValue(zones)!));
+            var s = SweepMetrics.Compute(store, r.GetValue(zones)!);
             var fmt = TableOutput.Resolve(r.GetValue(format), r.GetValue(json));
             if (fmt == OutputFormat.Json)
             {

@@ -81,7 +81,7 @@ public static class SweepCommand
                 Multipliers = r.GetValue(mults)!,
                 Positions = positionsList,
                 NeuronSource = neuronSource,
-                Bos = r.GetValue(noBos) ? BosPolicy.None : BosPolicy.Prepend,
+                Bos = lm.Tokenizer.BosPolicyFor(r.GetValue(noBos) ? false : null),
                 NeuronSet = set is null ? null : new SweepNeuronSet(NeuronSetFile.FileHash(setPath!), setPath),
             };
             var means = Options.DiscoveryMeans(r, discPositions, discWeighting);

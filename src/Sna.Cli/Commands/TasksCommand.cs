@@ -97,7 +97,7 @@ public static class TasksCommand
     {
         var model = Options.Model();
         var pool = new Option<string>("--pool") { Description = "Candidate prompts: a task JSON file or a JSON array of {\"text\",\"target\"}.", Required = true };
-        var band = new Option<string>("--band") { Description = "Keep prompts with low ≤ P_base ≤ high, e.g. 0.07:0.10 (Zone 2) or 0:0.07 (Zone 1).", Required = true };
+        var band = Options.Band();
         var n = Options.Int("--n", "At most this many prompts (pool order).", 1, 1_000_000, 20);
         var output = new Option<string>("--out", "-o") { Description = "Where to write the new task JSON.", Required = true };
         var name = new Option<string>("--name") { Description = "Name of the new task (default: the output file's name)." };
@@ -107,8 +107,8 @@ public static class TasksCommand
         { model, pool, band, n, output, name, force, bos, noBos, json, dtype };
         cmd.SetAction(r =>
         {
-            var policy = Common.Policy(r, bos, noBos);
-            var (lo, hi) = ZoneSelection.ParseBand(r.GetValue(band)!);
+            bool? bosAsked = Common.BosAsked(r, bos, noBos);
+            var (lo, hi) = r.GetValue(band);
             int count = r.GetValue(n);
             string outPath = r.GetValue(output)!;
             AtomicFile.RefuseInputs(outPath, [r.GetValue(pool)]);
@@ -120,6 +120,7 @@ public static class TasksCommand
                 ?? throw new SnaInputException("--name", $"no task name can be derived from --out {outPath}; give --name (no whitespace, e.g. my-task)");
             if (TaskSuiteJson.NameProblem(taskName) is { } bad) throw new SnaInputException("--name", $"--name: {bad}");
             var (m, tok, _) = Common.Load(r.GetValue(model), r.GetValue(dtype)!);
+            var policy = tok.BosPolicyFor(bosAsked);
             using var _m = m;
             var res = ZoneSelection.Select(m, tok, prompts, lo, hi, count, policy, taskName, src?.Domain ?? "",
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"band {lo}:{hi}"), src?.Neutral);

@@ -46,11 +46,7 @@ public sealed record ClassifierSpec
     }
 
     /// <summary>Parses "0.30:0.60" or "0.30,0.60" (<see cref="InputParsing.Band"/>).</summary>
-    public static MarginZones ParseZones(string s)
-    {
-        var (lo, hi) = InputParsing.Band(s, "margin zones", strict: true, example: "0.30:0.60");
-        return new MarginZones(lo, hi);
-    }
+    public static MarginZones ParseZones(string s) => MarginZones.Parse(s);
 }
 
 /// <summary>

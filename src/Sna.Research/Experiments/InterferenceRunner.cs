@@ -59,6 +59,12 @@ public sealed record InterferenceSourceSpec(string Task, int Layer, int Count = 
 public sealed record InterferenceSource(TaskSuite Suite, int Layer, int Count = InterferenceSourceSpec.DefaultCount, float Multiplier = InterferenceSourceSpec.DefaultMultiplier)
 {
     public InterferenceSourceSpec Spec => new(Suite.Name, Layer, Count, Multiplier);
+
+    /// <summary>The paper's preset (<c>sna interference --preset paper</c>): every task as a source at the paper's configuration
+    /// (<see cref="InterferenceSourceSpec.Paper"/>: 15 neurons × 2.5 at the layer one third of the depth), one per task name.</summary>
+    public static InterferenceSource[] Paper(IEnumerable<TaskSuite> tasks, int nLayers) =>
+        tasks.DistinctBy(t => t.Name).Select(t => new InterferenceSource(t, InterferenceSourceSpec.PaperLayer(nLayers),
+            InterferenceSourceSpec.PaperCount, InterferenceSourceSpec.PaperMultiplier)).ToArray();
 }
 
 /// <summary>

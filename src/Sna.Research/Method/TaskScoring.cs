@@ -55,7 +55,7 @@ public sealed record EncodedTask(TaskSuite Suite, BosPolicy Bos, IReadOnlyList<i
     public static TargetTokens TargetOf(ModelTokenizer tok, string task, int index, string prompt, string target, ScoreKind kind = ScoreKind.FirstToken)
     {
         try { return tok.EncodeTarget(prompt, target, kind == ScoreKind.FirstToken); }
-        catch (ArgumentException ex) { throw new ArgumentException($"task '{task}' prompt {index}: {ex.Message.Split(" (Parameter")[0]}", ex); }
+        catch (SnaInputException ex) { throw new SnaInputException("target", $"task '{task}' prompt {index}: {ex.Message}", ex); }
     }
 
     /// <summary>The first token of each class continuation (classification suites), in class order.</summary>

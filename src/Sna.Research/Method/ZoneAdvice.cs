@@ -42,6 +42,14 @@ public static class ZoneAdvice
     /// <summary>The label of a target the model does not know: "Below Zone 1".</summary>
     public const string BelowZone1Label = "Below Zone 1";
 
+    /// <summary>The zone label of one prompt, the one wording of <c>sna baseline</c> and the web: <see cref="Label"/>
+    /// ("Zone 1 (P &lt; 0.07)"), or for a Zone 1 target outside the model's top <paramref name="knowledgeRank"/> next tokens
+    /// "Below Zone 1 (rank 3,012 &gt; 1,000)".</summary>
+    public static string PromptLabel(int zone, int rank, ZoneThresholds z, int knowledgeRank = Advisor.KnowledgeRank) =>
+        IsBelowZone1(zone, rank, knowledgeRank)
+            ? $"{BelowZone1Label} (rank {rank.ToString("N0", CultureInfo.InvariantCulture)} > {knowledgeRank.ToString("N0", CultureInfo.InvariantCulture)})"
+            : Label(zone, z);
+
     /// <summary>
     /// Below Zone 1 for one prompt: P in Zone 1 and the target outside the model's top <paramref name="knowledgeRank"/> next
     /// tokens (a task is below Zone 1 when most of its prompts are; <see cref="AdvisorReport.BelowZone1"/>).

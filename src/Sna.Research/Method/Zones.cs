@@ -20,6 +20,9 @@ public sealed record ZoneThresholds(double Low = 0.07, double High = 0.10)
         var (lo, hi) = InputParsing.Band(s, "zone thresholds", strict: true);
         return new ZoneThresholds(lo, hi);
     }
+
+    /// <summary>As <see cref="Parse"/> reads it: <c>0.07:0.10</c> (the CLI's <c>--help</c> shows the default this way).</summary>
+    public override string ToString() => InputParsing.BandText(Low, High);
 }
 
 /// <summary>
@@ -33,4 +36,14 @@ public sealed record MarginZones(double Low = 0.30, double High = 0.60)
     public static double Margin(double pA, double pB) => pA + pB <= 0 ? 0 : Math.Abs(pA - pB) / (pA + pB);
 
     public int Zone(double margin) => margin < Low ? 1 : margin <= High ? 2 : 3;
+
+    /// <summary>Parses "0.30:0.60" or "0.30,0.60" (<see cref="InputParsing.Band"/>).</summary>
+    public static MarginZones Parse(string s)
+    {
+        var (lo, hi) = InputParsing.Band(s, "margin zones", strict: true, example: "0.30:0.60");
+        return new MarginZones(lo, hi);
+    }
+
+    /// <summary>As <see cref="Parse"/> reads it: <c>0.30:0.60</c>.</summary>
+    public override string ToString() => InputParsing.BandText(Low, High);
 }

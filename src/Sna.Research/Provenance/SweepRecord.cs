@@ -27,7 +27,7 @@ public static class SweepRecord
         ["model"] = def.Model.Path,
         ["model_sha256"] = def.Model.ContentHash,
         ["bos"] = def.Bos == BosPolicy.Prepend ? "prepend" : "none",
-        ["positions"] = new JsonArray(def.Positions.Select(p => (JsonNode)(p == Sna.Research.Method.PositionsMode.All ? "all" : "last")).ToArray()),
+        ["positions"] = new JsonArray(def.Positions.Select(p => (JsonNode)Sna.Research.Method.PositionsModes.Name(p)).ToArray()),
         ["layers"] = def.Layers is null ? "all" : new JsonArray(def.Layers.Select(l => (JsonNode)l).ToArray()),
         ["counts"] = new JsonArray(def.Counts.Select(c => (JsonNode)c).ToArray()),
         ["multipliers"] = new JsonArray(def.Multipliers.Select(m => (JsonNode)m).ToArray()),

@@ -151,15 +151,9 @@ public sealed record SweepDefinition
     public static int[] ParseCounts(string s, string option = "--counts") => InputParsing.IntList(s, option, 1, InputParsing.MaxNeurons, distinct: true);
 
     /// <summary><c>all</c>, <c>last</c> or <c>all,last</c> (both).</summary>
-    public static PositionsMode[] ParsePositions(string s) =>
-        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.ToLowerInvariant() switch
-        {
-            "all" => PositionsMode.All,
-            "last" => PositionsMode.Last,
-            _ => throw new SnaInputException("--positions", $"--positions must be all, last or all,last, got '{p}'"),
-        }).ToArray();
+    public static PositionsMode[] ParsePositions(string s) => PositionsModes.ParseList(s);
 
-    public static string PositionsName(PositionsMode p) => p == PositionsMode.Last ? "last" : "all";
+    public static string PositionsName(PositionsMode p) => PositionsModes.Name(p);
 }
 
 /// <summary>Where a sweep's task came from: its name, SHA-256 of its content, and the path or name as the user gave it.</summary>

@@ -47,13 +47,13 @@ public sealed partial class ModelTokenizer
     /// <param name="target">The expected continuation, usually with its leading space.</param>
     /// <param name="firstTokenScoring">True when only the first token will be scored: a multi-token target gets a
     /// warning that the rest is not scored.</param>
-    /// <exception cref="ArgumentException">The target is empty or encodes to no token.</exception>
+    /// <exception cref="SnaInputException">The target is empty or encodes to no token (option <c>target</c>).</exception>
     public TargetTokens EncodeTarget(string prompt, string target, bool firstTokenScoring = true)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(target);
         if (target.Length == 0)
-            throw new ArgumentException("the target is empty: give the text the model should produce next, e.g. \" 12\"", nameof(target));
+            throw new SnaInputException("target", "the target is empty: give the text the model should produce next, e.g. \" 12\"");
 
         var warnings = new List<string>();
         int[] promptIds = Encode(prompt);
@@ -74,7 +74,7 @@ public sealed partial class ModelTokenizer
                 + "; the target was tokenized on its own.");
         }
         if (ids.Length == 0)
-            throw new ArgumentException($"the target {Quote(target)} encodes to no token", nameof(target));
+            throw new SnaInputException("target", $"the target {Quote(target)} encodes to no token");
 
         if (MissingLeadingSpace(prompt, target))
             warnings.Add($"The target {Quote(target)} has no leading space, so it is glued to the prompt's last word; the model's next word usually starts with a space: did you mean {Quote(" " + target)}?");

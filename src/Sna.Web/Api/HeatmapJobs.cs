@@ -1,11 +1,12 @@
-using Sna.Research.Sweeps;
+using Sna.Research.Experiments;
 using Sna.Research.Method;
 using Sna.Runtime.Tokenization;
 
 namespace Sna.Web.Api;
 
 /// <summary>
-/// Heat-map jobs: layer × multiplier grids of P(target) with each layer's top-k discovered neurons amplified.
+/// Heat-map jobs: layer × multiplier grids of P(target) with each layer's top-k discovered neurons amplified
+/// (the library's <see cref="PromptHeatmap"/>; this class only manages the jobs).
 /// A job waits in the shared <see cref="ComputeGate"/> queue, then runs on a pool thread; it is cancelled by DELETE,
 /// by server shutdown, or when no client has looked at it for <see cref="AbandonAfter"/>.
 /// </summary>
@@ -71,31 +72,20 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         var p = job.Plan;
         using var lease = service.Acquire(p.Model);   // the model is not released while this job runs
         var lm = lease.Model;
-        var (ids, targetId, _, _) = SnaService.Tokenize(lm, p.Prompt, p.Target, p.Bos);
-        var policy = p.Bos ? BosPolicy.Prepend : BosPolicy.None;
-        double baseP = Scoring.Score(lm.Model.ForwardLast(ids), targetId).Probability;
-        job.SetBaseline(baseP);
-        var discovered = SnaService.Discover(lm, SnaService.DiscoverySuite(p.Task, p.Prompt, p.Target), policy, ct);
-        var perLayer = p.Layers.ToDictionary(l => l, l => discovered.TopIndices(l, p.Count));
-        foreach (int l in p.Layers) job.SetNeurons(l, perLayer[l]);
-        // The sweep engine's evaluator: one unmodified run keeps the prefix, then each layer's multipliers are batch rows
-        // resuming after that layer (equal to a hooked forward per cell, tested in the engine's equivalence tests).
-        var ev = new SweepEvaluator(lm.Model);
-        var prefix = ev.BuildCache(ids, targetId, perLayer, keepKeysValues: p.Positions == PositionsMode.Last);
-        foreach (int layer in p.Layers)
+        var policy = SnaService.Policy(lm, p.Bos);
+        var input = SnaService.Encode(lm, p.Prompt, p.Target, policy);
+        var suite = SnaService.DiscoverySuite(p.Task, p.Prompt, p.Target);
+        PromptHeatmap.Run(lm.Language, input, suite, p.Layers, p.Multipliers, p.Count, p.Positions, new PromptHeatmapProgress
         {
-            ct.ThrowIfCancellationRequested();
-            if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned");
-            var items = p.Multipliers.Select(m => new SweepItem(prefix, perLayer[layer], (float)m)).ToList();
-            var scores = new TargetScore[items.Count];
-            ev.Evaluate(layer, p.Positions, items, scores);
-            for (int i = 0; i < items.Count; i++)
+            Baseline = job.SetBaseline,
+            Neurons = job.SetNeurons,
+            LayerStarting = _ => { if (DateTime.UtcNow - job.LastSeen > AbandonAfter) throw new OperationCanceledException("abandoned"); },
+            Cell = c =>
             {
-                double after = scores[i].Probability;
-                job.AddCell(new HeatmapCell(layer, p.Multipliers[i], after, baseP > 0 ? Scoring.ImprovementPct(baseP, after) : null));
+                job.AddCell(new HeatmapCell(c.Layer, c.Multiplier, c.Probability, c.ImprovementPct));
                 if (service.Options.HeatmapCellDelay > TimeSpan.Zero) Task.Delay(service.Options.HeatmapCellDelay, ct).Wait(ct);
-            }
-        }
+            },
+        }, ct);
     }
 
     public void Dispose() => _jobs.CancelAll();
@@ -121,7 +111,7 @@ public sealed class HeatmapJobs(SnaService service, ComputeGate gate, ILogger<He
         {
             lock (Gate)
                 return new HeatmapStatus(Id, State, _cells.Count, Plan.Layers.Length * Plan.Multipliers.Length, Plan.Layers, Plan.Multipliers, Plan.Count,
-                    Plan.Positions == PositionsMode.Last ? "last" : "all", _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
+                    PositionsModes.Name(Plan.Positions), _baseline, new Dictionary<string, int[]>(_neurons), _cells.ToArray(), _error);
         }
     }
 }

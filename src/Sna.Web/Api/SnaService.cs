@@ -30,17 +30,16 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         string target = v.Text("target", r.Target, options.MaxPromptChars);
         int top = v.Range("top", r.Top ?? 10, 1, MaxTop);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, targetCount, targetTokens) = Tokenize(lm, prompt, target, bos);
-            var logits = lm.Model.ForwardLast(ids);
-            var s = Scoring.Score(logits, targetId);
-            var topK = Scoring.Top(logits, top);
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
+            var b = PromptBaseline.Run(lm.Language, Encode(lm, prompt, target, policy), top, ScoreKind.FirstToken, c);
+            var (ids, targetId, s, targetTokens) = (b.Input.Ids, b.Input.TargetId, b.Score, b.Input.Target);
             return new BaselineResponse(entry!.Id, ids.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), targetId,
-                lm.Tokenizer.TokenText(targetId), targetCount, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
-                topK.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
+                lm.Tokenizer.TokenText(targetId), targetTokens.Ids.Length, s.Probability, s.LogProb, s.Rank, Zone(s.Probability, s.Rank),
+                b.Top.Select(t => new TopToken(t.Id, lm.Tokenizer.TokenText(t.Id), t.Probability)).ToArray(),
                 CliCommand.Baseline(entry, prompt, target, bos, top), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
@@ -55,10 +54,10 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         int topK = v.Range("topK", r.TopK ?? 10, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
         int layer = v.Layer("layer", r.Layer, entry);
         v.ThrowIfAny();
-        var policy = (r.Bos ?? true) ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
+            var policy = Policy(lm, r.Bos);
             var suite = DiscoverySuite(task, prompt!);
             var d = Discover(lm, suite, policy, c);
             var taskMean = d.Task.Layer(layer).ToArray(); var neutralMean = d.Reference.Layer(layer).ToArray();
@@ -80,36 +79,27 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? 12, 0, MaxGenerate);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
-        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
-            var (ids, targetId, _, targetTokens) = Tokenize(lm, prompt, target, bos);
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
+            var input = Encode(lm, prompt, target, policy);
             string source = "given";
             if (neurons is null)
             {
                 neurons = Discover(lm, DiscoverySuite(task, prompt, target), policy, c).TopIndices(layer, count);
                 source = task is null ? "discovered on the prompt" : $"discovered on task '{task.Id}'";
             }
-            var amp = Amplification.Single(layer, neurons, (float)mult, positions);
-            amp.Validate(lm.Model.Config);
-            var hooks = amp.ToHooks(lm.Model.Config);
-            c.ThrowIfCancellationRequested();
-            var before = Scoring.Score(lm.Model.ForwardLast(ids), targetId);
-            c.ThrowIfCancellationRequested();
-            var after = Scoring.Score(lm.Model.ForwardLast(ids, hooks), targetId);
+            var res = PromptAmplification.Run(lm.Language, input, Amplification.Single(layer, neurons, (float)mult, positions), 0, generate, c);
+            var (targetId, before, after, targetTokens) = (input.TargetId, res.Before, res.After, input.Target);
             Continuation? cont = null;
-            if (generate > 0)
-            {
-                var a = Greedy(lm, ids, generate, null, c);
-                var b = Greedy(lm, ids, generate, hooks, c);
+            if (res.ContinuationBefore is { } a && res.ContinuationAfter is { } b)
                 cont = new Continuation(generate, lm.Tokenizer.Decode(a), lm.Tokenizer.Decode(b),
                     a.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray(), b.Select(i => new TokenInfo(i, lm.Tokenizer.TokenText(i))).ToArray());
-            }
-            string pos = positions == PositionsMode.Last ? "last" : "all";
+            string pos = PositionsModes.Name(positions);
             return new AmplifyResponse(entry!.Id, layer, neurons, source, mult, pos, bos, targetId, lm.Tokenizer.TokenText(targetId),
-                Score(before), Score(after), before.Probability > 0 ? Scoring.ImprovementPct(before.Probability, after.Probability) : null, cont,
+                Score(before), Score(after), res.ImprovementPct, cont,
                 CliCommand.Amplify(entry, prompt, target, bos, layer, neurons, mult, pos), sw.Elapsed.TotalMilliseconds)
             { TargetRule = targetTokens.Rule, TargetWarning = targetTokens.Warning };
         });
@@ -131,11 +121,11 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         var positions = v.Positions("positions", r.Positions);
         int generate = v.Range("generate", r.Generate ?? GenerationEvaluator.DefaultMaxNewTokens, 1, MaxGenerate);
         v.ThrowIfAny();
-        bool bos = r.Bos ?? true;
-        var policy = bos ? BosPolicy.Prepend : BosPolicy.None;
         return await Compute(entry!, ct, (lm, c) =>
         {
             var sw = Stopwatch.StartNew();
+            var policy = Policy(lm, r.Bos);
+            bool bos = policy == BosPolicy.Prepend;
             var suite = task!.Suite;
             string source = "given";
             if (neurons is null)
@@ -150,7 +140,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
             c.ThrowIfCancellationRequested();
             var g = GenerationEvaluator.Evaluate(lm.Model, lm.Tokenizer, suite, amp, policy, ZoneThresholds.Paper.Zone(meanPBase), generate);
             var em = g.ExactMatch;
-            string pos = positions == PositionsMode.Last ? "last" : "all";
+            string pos = PositionsModes.Name(positions);
             var prompts = g.Prompts.Select(p => new ExactMatchPrompt(p.PromptIndex, suite.Prompts[p.PromptIndex].Text, suite.Prompts[p.PromptIndex].Target,
                 lm.Tokenizer.Decode(p.Before), lm.Tokenizer.Decode(p.After), p.CorrectBefore, p.CorrectAfter)).ToArray();
             double seq = g.MeanSequenceLogProbChange;
@@ -171,15 +161,15 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
         string target = v.Text("target", r.Target, options.MaxPromptChars);
         int[] layers = r.Layers is { Length: > 0 } ? r.Layers.Distinct().ToArray() : entry?.Layers is int n ? Enumerable.Range(0, n).ToArray() : [];
         foreach (int l in layers) v.Layer("layers", l, entry);
-        double[] mults = r.Multipliers is { Length: > 0 } ? r.Multipliers.Distinct().ToArray() : [0.5, 1.5, 2, 3, 5, 10];
+        double[] mults = r.Multipliers is { Length: > 0 } ? r.Multipliers.Distinct().ToArray() : [.. PromptHeatmap.DefaultMultipliers];
         if (mults.Length > MaxMultipliers) v.Add("multipliers", $"at most {MaxMultipliers} multipliers");
         foreach (var m in mults) v.Multiplier("multipliers", m);
-        int count = v.Range("count", r.Count ?? 8, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
+        int count = v.Range("count", r.Count ?? PromptHeatmap.DefaultCount, 1, Math.Min(MaxTopK, entry?.DMlp ?? MaxTopK));
         var positions = v.Positions("positions", r.Positions);
         if (layers.Length * mults.Length > options.MaxHeatmapCells)
             v.Add("layers", $"{layers.Length} layers × {mults.Length} multipliers = {layers.Length * mults.Length} cells; the limit is {options.MaxHeatmapCells}");
         v.ThrowIfAny();
-        return new HeatmapPlan(entry!, prompt, target, task, layers, mults, count, positions, r.Bos ?? true);
+        return new HeatmapPlan(entry!, prompt, target, task, layers, mults, count, positions, r.Bos);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -200,51 +190,32 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     /// <summary>The loaded model, held until the lease is disposed (<see cref="ModelCatalog.Acquire"/>).</summary>
     public ModelLease Acquire(ModelEntry entry) => catalog.Acquire(entry);
 
-    /// <summary>Prompt ids (with BOS per policy), the target's first token, how many tokens the target has, and how
-    /// they were found (<see cref="ModelTokenizer.EncodeTarget"/>).</summary>
-    public static (int[] Ids, int TargetId, int TargetCount, TargetTokens Target) Tokenize(LoadedModel lm, string prompt, string target, bool bos)
+    /// <summary>The library's <see cref="EncodedPrompt.Encode"/>; its input errors about one field (prompt, target, bos) become
+    /// that field's validation error.</summary>
+    public static EncodedPrompt Encode(LoadedModel lm, string prompt, string target, BosPolicy bos)
     {
-        int[] ids;
-        try { ids = lm.Tokenizer.Encode(prompt, bos ? BosPolicy.Prepend : BosPolicy.None); }
-        catch (InvalidOperationException e) { throw new RequestValidationException("bos", e.Message); }
-        if (ids.Length == 0) throw new RequestValidationException("prompt", "the prompt tokenizes to nothing and no BOS is prepended");
-        int ctx = lm.Model.Config.NCtx;
-        if (ids.Length > ctx)
-            throw new RequestValidationException("prompt", $"the prompt is {ids.Length} tokens; the model's context is {ctx}");
-        if (target.Length == 0) throw new RequestValidationException("target", "the target tokenizes to nothing");
-        TargetTokens tt;
-        try { tt = lm.Tokenizer.EncodeTarget(prompt, target); }
-        catch (ArgumentException e) { throw new RequestValidationException("target", e.Message.Split(" (Parameter")[0]); }
-        var t = tt.Ids;
-        if (t[0] >= lm.Model.Config.VocabSize) throw new RequestValidationException("target", $"the target's first token {t[0]} is outside the model's vocabulary");
-        return (ids, t[0], t.Length, tt);
+        try { return EncodedPrompt.Encode(lm.Language, prompt, target, bos); }
+        catch (Sna.Runtime.SnaInputException e) when (e.Option is { } field) { throw new RequestValidationException(field, e.Message); }
     }
 
-    /// <summary>What discovery runs on: the task's suite, or the prompt alone as a one-prompt task.</summary>
-    public static TaskSuite DiscoverySuite(TaskInfo? task, string prompt, string target = "") =>
-        task?.Suite ?? new TaskSuite { Name = "prompt", Prompts = [new TaskPrompt(prompt, target)] };
+    /// <summary>The library's BOS rule (<see cref="ModelTokenizer.BosPolicyFor"/>): <c>bos</c> absent prepends when the model's
+    /// tokenizer has a BOS token; <c>true</c> on a tokenizer without one is a validation error of <c>bos</c>.</summary>
+    public static BosPolicy Policy(LoadedModel lm, bool? bos)
+    {
+        try { return lm.Tokenizer.BosPolicyFor(bos); }
+        catch (Sna.Runtime.SnaInputException e) { throw new RequestValidationException("bos", e.Message); }
+    }
 
-    /// <summary>
-    /// The library's neuron discovery (<see cref="NeuronDiscovery.ForTask"/>: the suite's discovery texts against its neutral
-    /// texts, the built-in neutral corpus by default), exactly as <c>sna neurons --task</c> runs it; cancellation is checked
-    /// before and after.
-    /// </summary>
+    /// <summary>What discovery runs on: the task's suite, or the prompt alone (<see cref="PromptDiscovery.SuiteOf"/>).</summary>
+    public static TaskSuite DiscoverySuite(TaskInfo? task, string prompt, string target = "") => PromptDiscovery.SuiteOf(task?.Suite, prompt, target);
+
+    /// <summary>The library's discovery (<see cref="PromptDiscovery.Run"/>); a discovery text longer than the context is a
+    /// validation error of <c>prompt</c>.</summary>
     public static DifferentialResult Discover(LoadedModel lm, TaskSuite suite, BosPolicy bos, CancellationToken ct)
     {
-        foreach (var text in suite.DiscoveryTexts)
-        {
-            int n = lm.Tokenizer.Encode(text, bos).Length;
-            if (n > lm.Model.Config.NCtx) throw new RequestValidationException("prompt", $"the prompt is {n} tokens; the model's context is {lm.Model.Config.NCtx}");
-        }
-        ct.ThrowIfCancellationRequested();
-        var d = new NeuronDiscovery(lm.Model, lm.Tokenizer) { Bos = bos }.ForTask(suite);
-        ct.ThrowIfCancellationRequested();
-        return d;
+        try { return PromptDiscovery.Run(lm.Language, suite, bos, ct); }
+        catch (Sna.Runtime.SnaInputException e) when (e.Option == "prompt") { throw new RequestValidationException("prompt", e.Message); }
     }
-
-    /// <summary>Greedy continuation (argmax, ties to the lower id) on the library's KV-cached generation, stopping at the context length.</summary>
-    public static int[] Greedy(LoadedModel lm, int[] ids, int n, Sna.Runtime.Models.HookSet? hooks, CancellationToken ct) =>
-        lm.Model.Generate(ids, new Sna.Runtime.Models.GenerationOptions { MaxNewTokens = n, Hooks = hooks }, ct).Tokens;
 
     public static ScoreInfo Score(TargetScore s) => new(s.Probability, s.LogProb, s.Rank, Zones.Zone(s.Probability));
 
@@ -256,7 +227,7 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
     {
         int z = Zones.Zone(p);
         return ZoneAdvice.IsBelowZone1(z, rank)
-            ? new(z, $"{ZoneAdvice.BelowZone1Label} (rank {rank:N0} > {Advisor.KnowledgeRank:N0})", ZoneAdvice.BelowZone1Advice(), Zones.Low, Zones.High, true)
+            ? new(z, ZoneAdvice.PromptLabel(z, rank, Zones), ZoneAdvice.BelowZone1Advice(), Zones.Low, Zones.High, true)
             : new(z, ZoneAdvice.Label(z, Zones), ZoneAdvice.Advice(z, Zones), Zones.Low, Zones.High);
     }
 
@@ -348,16 +319,12 @@ public sealed class SnaService(WebOptions options, ModelCatalog catalog, Compute
 
         public PositionsMode Positions(string field, string? p)
         {
-            switch ((p ?? "all").ToLowerInvariant())
-            {
-                case "all": return PositionsMode.All;
-                case "last": return PositionsMode.Last;
-                default: Add(field, "positions must be \"all\" or \"last\""); return PositionsMode.All;
-            }
+            try { return PositionsModes.Parse(p ?? "all", field); }
+            catch (Sna.Runtime.SnaInputException e) { Add(field, e.Message); return PositionsMode.All; }
         }
     }
 }
 
 /// <summary>A validated heat-map request.</summary>
 public sealed record HeatmapPlan(ModelEntry Model, string Prompt, string Target, TaskInfo? Task, int[] Layers, double[] Multipliers, int Count,
-    PositionsMode Positions, bool Bos);
+    PositionsMode Positions, bool? Bos);

@@ -50,10 +50,12 @@ public class TargetTokensTests
     }
 
     [TokenizerDataFact]
-    public void EmptyTarget_IsAnArgumentError()
+    public void EmptyTarget_IsAnInputError()
     {
-        var e = Assert.Throws<ArgumentException>(() => TokenizerTestData.Gpt2.EncodeTarget("a", ""));
-        Assert.Contains("the target is empty", e.Message);
+        var e = Assert.Throws<Sna.Runtime.SnaInputException>(() => TokenizerTestData.Gpt2.EncodeTarget("a", ""));
+        Assert.StartsWith("the target is empty", e.Message);
+        Assert.DoesNotContain("(Parameter", e.Message);
+        Assert.Equal("target", e.Option);
     }
 
     [TokenizerDataFact]
