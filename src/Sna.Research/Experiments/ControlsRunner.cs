@@ -1,5 +1,4 @@
 using SweepConfiguration = Sna.Research.Analysis.SweepConfiguration;
-using Sna.Runtime.Numerics;
 using Sna.Research.Analysis;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
@@ -31,8 +30,7 @@ public static class ControlNeurons
     public static int[] Bottom(DifferentialResult diff, int layer, int count)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count must be at least 1, got {count}");
-        var d = diff.Difference(layer).ToArray();
-        return Enumerable.Range(0, d.Length).OrderBy(i => d[i]).ThenBy(i => i).Take(count).ToArray();
+        return diff.BottomIndices(layer, count);
     }
 }
 
