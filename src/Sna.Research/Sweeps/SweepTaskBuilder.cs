@@ -57,9 +57,8 @@ public static class SweepTaskBuilder
                     break;
                 case "task-vs-rest":
                 {
-                    var rest = suites.Where(s => s.Name != suite.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
-                    var task = MeanOf(suite); var restMean = discovery.Mean(rest);
-                    neurons = (layer, count) => DiscoveryMethods.TaskVsRest(task.Layer(layer), restMean.Layer(layer), count).Select(n => n.Index).ToArray();
+                    var rest = discovery.TaskVsRest(suite, suites);   // the rest = the sweep's other tasks
+                    neurons = (layer, count) => rest(layer, count).Select(n => n.Index).ToArray();
                     break;
                 }
                 default:
