@@ -78,7 +78,7 @@ public static class NeuronsCommand
             IReadOnlyList<TwoClassNeurons>? con = twoClass ? disc.TwoClass(meth, texts, contrast!, neutral, k) : null;
             Func<int, IReadOnlyList<NeuronScore>> single = meth switch
             {
-                DiscoveryMethod.TaskVsRest => RestLists(disc, suite!, k),
+                DiscoveryMethod.TaskVsRest => disc.TaskVsRest(suite!, TaskLibrary.BuiltIns) is var rest ? l => rest(l, k) : null!,
                 _ => disc.Differential(texts, neutral) is var diff ? l => diff.Top(l, k) : null!,
             };
             IReadOnlyList<NeuronScore> ListA(int l) => con is null ? single(l) : con[l].A;
@@ -155,13 +155,6 @@ public static class NeuronsCommand
             return 0;
         });
         return cmd;
-    }
-
-    private static Func<int, IReadOnlyList<NeuronScore>> RestLists(NeuronDiscovery disc, TaskSuite suite, int k)
-    {
-        var rest = TaskLibrary.BuiltInNames.Where(n => n != suite.Name).SelectMany(n => TaskLibrary.BuiltIn(n).DiscoveryTexts).ToArray();
-        var task = disc.Mean(suite.DiscoveryTexts); var restMean = disc.Mean(rest);
-        return l => DiscoveryMethods.TaskVsRest(task.Layer(l), restMean.Layer(l), k);
     }
 
     internal static JsonArray NeuronArray(IEnumerable<NeuronScore> list) =>

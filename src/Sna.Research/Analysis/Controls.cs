@@ -1,3 +1,5 @@
+using Sna.Runtime.Numerics;
+
 namespace Sna.Research.Analysis;
 
 /// <summary>
@@ -46,31 +48,27 @@ public sealed record CollateralCost(string Task, SweepConfiguration? Configurati
 /// </summary>
 public static class Collateral
 {
-    /// <summary>log softmax(z)_i = z_i - max - ln Σ exp(z_j - max), computed in double.</summary>
+    /// <summary>log softmax(z)_i = z_i - max - ln Σ exp(z_j - max), computed in double (<see cref="Softmax.LogSoftmax(ReadOnlySpan{float}, Span{double})"/>).</summary>
     public static double[] LogSoftmax(ReadOnlySpan<float> logits)
     {
-        var d = new double[logits.Length];
-        for (int i = 0; i < d.Length; i++) d[i] = logits[i];
-        return LogSoftmax(d);
+        var r = Row(logits.Length);
+        Check(Softmax.LogSoftmax(logits, r));
+        return r;
     }
 
     /// <summary>log softmax of double logits (see <see cref="LogSoftmax(ReadOnlySpan{float})"/>).</summary>
     public static double[] LogSoftmax(ReadOnlySpan<double> logits)
     {
-        if (logits.Length == 0) throw new ArgumentException("Logits must not be empty.", nameof(logits));
-        double max = double.NegativeInfinity;
-        foreach (double z in logits)
-        {
-            if (double.IsNaN(z) || double.IsPositiveInfinity(z)) throw new ArgumentException("Logits must be finite or -∞.", nameof(logits));
-            if (z > max) max = z;
-        }
-        if (double.IsNegativeInfinity(max)) throw new ArgumentException("At least one logit must be finite.", nameof(logits));
-        double sum = 0;
-        foreach (double z in logits) sum += Math.Exp(z - max);
-        double lse = max + Math.Log(sum);
-        var r = new double[logits.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = logits[i] - lse;
+        var r = Row(logits.Length);
+        Check(Softmax.LogSoftmax(logits, r));
         return r;
+    }
+
+    private static double[] Row(int n) => n > 0 ? new double[n] : throw new ArgumentException("Logits must not be empty.", "logits");
+
+    private static void Check(double logSumExp)
+    {
+        if (!double.IsFinite(logSumExp)) throw new ArgumentException("Logits must be finite or -∞, at least one of them finite.", "logits");
     }
 
     /// <summary>

@@ -44,24 +44,12 @@ public static class ClassNeurons
         return layers.Select(l => mean.Layer(l).ToArray()).ToArray();
     }
 
-    /// <summary>Indices of the k largest values of <paramref name="score"/> among those with score &gt; <paramref name="above"/>; ties by lower index.</summary>
-    public static int[] TopK(ReadOnlySpan<double> score, int k, double above = double.NegativeInfinity)
-    {
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"k must be positive, got {k}");
-        var idx = new List<int>();
-        for (int i = 0; i < score.Length; i++) if (score[i] > above) idx.Add(i);
-        var arr = score.ToArray();
-        idx.Sort((a, b) => arr[b].CompareTo(arr[a]) is var c && c != 0 ? c : a.CompareTo(b));
-        return idx.Take(k).ToArray();
-    }
-
-    /// <summary>Neutral-text method: class c's list = top-k of (mean_c − mean_neutral). The lists may share neurons.</summary>
-    public static ClassNeuronLists Neutral(int layer, double[] mean0, double[] mean1, double[] meanNeutral, int k)
-    {
-        var d0 = Diff(mean0, meanNeutral); var d1 = Diff(mean1, meanNeutral);
-        var l0 = TopK(d0, k); var l1 = TopK(d1, k);
-        return new ClassNeuronLists(layer, l0, l1, l0.Select(i => d0[i]).ToArray(), l1.Select(i => d1[i]).ToArray());
-    }
+    /// <summary>
+    /// Neutral-text method: class c's list = top-k of (mean_c − mean_neutral) (<see cref="DiscoveryMethods.Differential"/>).
+    /// The lists may share neurons.
+    /// </summary>
+    public static ClassNeuronLists Neutral(int layer, double[] mean0, double[] mean1, double[] meanNeutral, int k) =>
+        Lists(layer, DiscoveryMethods.Differential(mean0, meanNeutral, k), DiscoveryMethods.Differential(mean1, meanNeutral, k));
 
     /// <summary>
     /// Contrastive method: class 1's list = top-k of (mean1 − mean0) among neurons where it is &gt; 0, class 0's = top-k of
@@ -71,17 +59,11 @@ public static class ClassNeurons
     public static ClassNeuronLists Contrastive(int layer, double[] mean0, double[] mean1, int k)
     {
         var r = DiscoveryMethods.Contrastive(layer, mean0, mean1, k);   // the library's one implementation (A = class 0, B = class 1)
-        return new ClassNeuronLists(layer, r.A.Select(n => n.Index).ToArray(), r.B.Select(n => n.Index).ToArray(),
-            r.A.Select(n => n.Difference).ToArray(), r.B.Select(n => n.Difference).ToArray());
+        return Lists(layer, r.A, r.B);
     }
 
-    private static double[] Diff(double[] a, double[] b)
-    {
-        if (a.Length != b.Length) throw new ArgumentException("mean vectors differ in length");
-        var d = new double[a.Length];
-        for (int i = 0; i < a.Length; i++) d[i] = a[i] - b[i];
-        return d;
-    }
+    private static ClassNeuronLists Lists(int layer, IReadOnlyList<NeuronScore> l0, IReadOnlyList<NeuronScore> l1) =>
+        new(layer, l0.Select(n => n.Index).ToArray(), l1.Select(n => n.Index).ToArray(), l0.Select(n => n.Difference).ToArray(), l1.Select(n => n.Difference).ToArray());
 }
 
 /// <summary>Plain descriptive sentences with no sentiment, the reference for the neutral-text method: the library's

@@ -1,6 +1,7 @@
 using Sna.Research.Analysis;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
+using Sna.Runtime.Numerics;
 using Sna.Runtime.Tokenization;
 
 namespace Sna.Research.Experiments;
@@ -31,7 +32,7 @@ public sealed record CollateralMeasurement(int Texts, int KlPositions, double Me
 /// <summary>
 /// Collateral cost of an amplification on neutral text: the same left-padded batches are run with and without the hooks
 /// (<see cref="LogitsMode.All"/>); at every real position the next-token distributions are compared by KL(P_base ‖ P_post)
-/// (log-softmax in double, as <see cref="Collateral.KlDivergence(ReadOnlySpan{float}, ReadOnlySpan{float})"/>), and the
+/// (log-softmax in double, <see cref="Softmax.LogSoftmax(ReadOnlySpan{float}, Span{double})"/>, as <see cref="Collateral.KlDivergence(ReadOnlySpan{float}, ReadOnlySpan{float})"/>), and the
 /// observed next tokens give the teacher-forced perplexity exp(mean −ln p) with and without. Padding positions are excluded.
 /// With multiplier 1 both runs are bit-identical, so KL is exactly 0 and the perplexity change exactly 0.
 /// </summary>
@@ -88,8 +89,8 @@ public static class CollateralRunner
                 int pad = rb.PadLeft[b], T = rb.SeqLen;
                 for (int t = pad; t < T; t++)
                 {
-                    LogSoftmax(rb.At(b, t), lpB);
-                    LogSoftmax(rp.At(b, t), lpP);
+                    if (!double.IsFinite(Softmax.LogSoftmax(rb.At(b, t), lpB)) || !double.IsFinite(Softmax.LogSoftmax(rp.At(b, t), lpP)))
+                        throw new InvalidOperationException("the model produced a non-finite logit");
                     double kl = Collateral.KlFromLogProbs(lpB, lpP);
                     klSum += kl; klN++;
                     if (kl > klMax) klMax = kl;
@@ -105,21 +106,4 @@ public static class CollateralRunner
         }
         return new CollateralMeasurement(seqs.Length, klN, klSum / klN, klMax, tokN,
             tokN > 0 ? nllB / tokN : double.NaN, tokN > 0 ? nllP / tokN : double.NaN);
-    }
-
-    /// <summary>log softmax in double into <paramref name="dst"/>: the same arithmetic as <see cref="Collateral.LogSoftmax(ReadOnlySpan{float})"/>, without allocating.</summary>
-    private static void LogSoftmax(ReadOnlySpan<float> logits, double[] dst)
-    {
-        double max = double.NegativeInfinity;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            double z = logits[i];
-            if (double.IsNaN(z) || double.IsPositiveInfinity(z)) throw new InvalidOperationException("the model produced a non-finite logit");
-            if (z > max) max = z;
-        }
-        double sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp(logits[i] - max);
-        double lse = max + Math.Log(sum);
-        for (int i = 0; i < logits.Length; i++) dst[i] = logits[i] - lse;
-    }
-}
+    }}

@@ -1,5 +1,4 @@
 using SweepConfiguration = Sna.Research.Analysis.SweepConfiguration;
-using Sna.Runtime.Numerics;
 using Sna.Research.Analysis;
 using Sna.Research.Method;
 using Sna.Runtime.Models;
@@ -24,23 +23,14 @@ public static class ControlNeurons
         var pool = Enumerable.Range(0, dMlp).Where(n => !ex.Contains(n)).ToArray();
         if (count < 1 || count > pool.Length)
             throw new ArgumentOutOfRangeException(nameof(count), $"count {count} must be in 1..{pool.Length} (d_mlp {dMlp} minus {dMlp - pool.Length} excluded neurons)");
-        ulong state = ((ulong)(uint)seed << 32) ^ (uint)layer ^ 0x5DEECE66DUL;
-        for (int i = 0; i < count; i++)
-        {
-            int j = i + (int)(DeterministicRandom.SplitMix64(ref state) % (ulong)(pool.Length - i));
-            (pool[i], pool[j]) = (pool[j], pool[i]);
-        }
-        var r = pool.AsSpan(0, count).ToArray();
-        Array.Sort(r);
-        return r;
+        return NeuronSources.RandomSubset(seed, layer, pool, count);
     }
 
     /// <summary>The <paramref name="count"/> neurons of <paramref name="layer"/> with the lowest differential score, lowest first (ties by lower index); the sweep's <c>bottom</c> source.</summary>
     public static int[] Bottom(DifferentialResult diff, int layer, int count)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count must be at least 1, got {count}");
-        var d = diff.Difference(layer).ToArray();
-        return Enumerable.Range(0, d.Length).OrderBy(i => d[i]).ThenBy(i => i).Take(count).ToArray();
+        return diff.BottomIndices(layer, count);
     }
 }
 

@@ -55,35 +55,33 @@ public sealed record GenerationOutcome(string Task, int Zone, Amplification Ampl
 /// teacher-forced sequence log-probability for multi-token targets. Every target of a suite is taken as the complete answer.
 /// </summary>
 /// <remarks>
-/// Decoding re-runs the plain hooked forward on prompt + generated tokens for each new token (left-padded batches, last-position
-/// logits). The KV-cached <c>Generation</c> the forward-pass work provides gives the same tokens faster; answers here are a few
-/// tokens long, so the plain forward is used.
+/// Decoding is the runtime's KV-cached greedy generation (<see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>,
+/// temperature 0: argmax, ties to the lower id), the same as <c>sna amplify --prompt … --generate N</c>: the prompt runs once,
+/// then each new token is one position on the cache, with the hooks on every pass. With positions = all this equals re-running
+/// the hooked forward on prompt + generated tokens (up to float rounding); with positions = last each position keeps the
+/// amplification it had when it was the last one (the cache holds it), where a full re-run would amplify only the newest position.
 /// </remarks>
 public static class GenerationEvaluator
 {
     /// <summary>Largest number of new tokens decoded per prompt by default.</summary>
     public const int DefaultMaxNewTokens = 8;
 
-    /// <summary>Greedy continuation (argmax, ties to the lower id) of every prompt, <paramref name="steps"/>[i] tokens for prompt i.</summary>
+    /// <summary>
+    /// Greedy continuation (argmax, ties to the lower id) of every prompt, <paramref name="steps"/>[i] tokens for prompt i (fewer
+    /// only at the model's context length): <see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>
+    /// with the KV cache, prompts of equal step count continued together, <paramref name="batchSize"/> at a time.
+    /// </summary>
     public static int[][] Greedy(TransformerModel model, IReadOnlyList<int[]> prompts, IReadOnlyList<int> steps, HookSet? hooks = null, int batchSize = TaskScoring.DefaultBatchSize)
     {
         if (prompts.Count != steps.Count) throw new ArgumentException("one step count per prompt");
-        var seqs = prompts.Select(p => new List<int>(p)).ToArray();
-        var outs = prompts.Select(_ => new List<int>()).ToArray();
-        int maxSteps = steps.Count == 0 ? 0 : steps.Max();
-        for (int s = 0; s < maxSteps; s++)
-        {
-            var active = Enumerable.Range(0, prompts.Count).Where(i => outs[i].Count < steps[i]).ToArray();
-            var batch = active.Select(i => seqs[i].ToArray()).ToArray();
-            TaskScoring.ForEachLast(model, batch, hooks, (j, logits) =>
+        var outs = new int[prompts.Count][];
+        foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => Math.Max(0, steps[i])))
+            foreach (var chunk in group.Chunk(Math.Max(1, batchSize)))
             {
-                int best = 0;
-                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
-                outs[active[j]].Add(best);
-                seqs[active[j]].Add(best);
-            }, batchSize);
-        }
-        return outs.Select(o => o.ToArray()).ToArray();
+                var g = model.Generate(chunk.Select(i => prompts[i]).ToArray(), new GenerationOptions { MaxNewTokens = group.Key, Hooks = hooks });
+                for (int j = 0; j < chunk.Length; j++) outs[chunk[j]] = g[j].Tokens;
+            }
+        return outs;
     }
 
     /// <summary>

@@ -2,7 +2,8 @@ namespace Sna.Research.Method;
 
 /// <summary>
 /// Neuron discovery methods, named for what they compute (issue #13). One implementation serves <c>sna neurons --method</c>,
-/// the sweep's neuron sources and <see cref="Classification.ClassNeurons"/>.
+/// the sweep's neuron sources (differential, task-vs-rest, bottom), the controls' bottom-k and
+/// <see cref="Classification.ClassNeurons"/> (neutral and contrastive lists): every ranking is <see cref="DiscoveryMethods.TopK"/>.
 /// </summary>
 public enum DiscoveryMethod
 {
@@ -39,7 +40,11 @@ public static class DiscoveryMethods
         return i >= 0 ? (DiscoveryMethod)i : throw new ArgumentException($"discovery method must be one of {string.Join(", ", Names)}; got '{s}'");
     }
 
-    /// <summary>Indices (with scores) of the k largest values of <paramref name="score"/> among those &gt; <paramref name="above"/>; ties by lower index.</summary>
+    /// <summary>
+    /// Indices (with scores) of the k largest values of <paramref name="score"/> among those &gt; <paramref name="above"/>,
+    /// largest first; ties by lower index (fewer than k when fewer qualify). The library's one neuron ranking: every method
+    /// here, <see cref="DifferentialResult.Top"/>, <see cref="BottomK"/> and <see cref="Classification.ClassNeurons"/> use it.
+    /// </summary>
     public static NeuronScore[] TopK(ReadOnlySpan<double> score, int k, double above = double.NegativeInfinity)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k must be at least 1, got {k}");
@@ -48,6 +53,17 @@ public static class DiscoveryMethods
         idx.Sort((a, b) => arr[b].CompareTo(arr[a]) is var c && c != 0 ? c : a.CompareTo(b));
         return idx.Take(k).Select(i => new NeuronScore(i, arr[i])).ToArray();
     }
+
+    /// <summary>The k smallest values of <paramref name="score"/>, smallest first, ties by lower index: <see cref="TopK"/> of −score (negation is exact), with the scores as given.</summary>
+    public static NeuronScore[] BottomK(ReadOnlySpan<double> score, int k)
+    {
+        var neg = new double[score.Length];
+        for (int i = 0; i < neg.Length; i++) neg[i] = -score[i];
+        return TopK(neg, k).Select(n => new NeuronScore(n.Index, -n.Difference)).ToArray();
+    }
+
+    /// <summary>The paper's differential method at one layer: top-k of (task − neutral), all differences ranked.</summary>
+    public static NeuronScore[] Differential(ReadOnlySpan<double> meanTask, ReadOnlySpan<double> meanNeutral, int k) => TopK(Diff(meanTask, meanNeutral), k);
 
     /// <summary>The paper's contrastive method: A's list = top-k of (A − B) among positive differences, B's = top-k of (B − A) likewise. Disjoint by construction.</summary>
     public static TwoClassNeurons Contrastive(int layer, ReadOnlySpan<double> meanA, ReadOnlySpan<double> meanB, int k)
@@ -59,7 +75,7 @@ public static class DiscoveryMethods
     /// <summary>Each class against neutral (top k), then the shared neurons removed from both lists.</summary>
     public static TwoClassNeurons Exclusive(int layer, ReadOnlySpan<double> meanA, ReadOnlySpan<double> meanB, ReadOnlySpan<double> meanNeutral, int k)
     {
-        var tA = TopK(Diff(meanA, meanNeutral), k); var tB = TopK(Diff(meanB, meanNeutral), k);
+        var tA = Differential(meanA, meanNeutral, k); var tB = Differential(meanB, meanNeutral, k);
         var shared = tA.Select(n => n.Index).Intersect(tB.Select(n => n.Index)).Order().ToArray();
         var s = shared.ToHashSet();
         return new TwoClassNeurons(layer, tA.Where(n => !s.Contains(n.Index)).ToArray(), tB.Where(n => !s.Contains(n.Index)).ToArray(),

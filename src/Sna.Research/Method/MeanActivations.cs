@@ -64,15 +64,11 @@ public sealed class DifferentialResult
         return _diff.AsSpan(layer * DMlp, DMlp);
     }
 
-    /// <summary>The <paramref name="k"/> neurons of <paramref name="layer"/> with the largest difference, largest first, ties by lower index.</summary>
-    public IReadOnlyList<NeuronScore> Top(int layer, int k)
-    {
-        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k must be at least 1, got {k}");
-        var d = Difference(layer).ToArray();
-        var idx = Enumerable.Range(0, DMlp).ToArray();
-        Array.Sort(idx, (x, y) => d[x] != d[y] ? d[y].CompareTo(d[x]) : x.CompareTo(y));
-        return idx.Take(Math.Min(k, DMlp)).Select(i => new NeuronScore(i, d[i])).ToArray();
-    }
+    /// <summary>The <paramref name="k"/> neurons of <paramref name="layer"/> with the largest difference, largest first, ties by lower index (<see cref="DiscoveryMethods.TopK"/>).</summary>
+    public IReadOnlyList<NeuronScore> Top(int layer, int k) => DiscoveryMethods.TopK(Difference(layer), k);
+
+    /// <summary>The <paramref name="k"/> neurons of <paramref name="layer"/> with the smallest difference, smallest first, ties by lower index (<see cref="DiscoveryMethods.BottomK"/>; the sweep's <c>bottom</c> source).</summary>
+    public int[] BottomIndices(int layer, int k) => DiscoveryMethods.BottomK(Difference(layer), k).Select(n => n.Index).ToArray();
 
     /// <summary>The indices of <see cref="Top"/>.</summary>
     public int[] TopIndices(int layer, int k) => Top(layer, k).Select(n => n.Index).ToArray();

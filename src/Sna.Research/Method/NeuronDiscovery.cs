@@ -69,6 +69,26 @@ public sealed class NeuronDiscovery
         Differential(suite.DiscoveryTexts, suite.Neutral ?? TaskLibrary.NeutralCorpus);
 
     /// <summary>
+    /// The "rest" of <see cref="DiscoveryMethod.TaskVsRest"/>: the discovery texts of every task in <paramref name="tasks"/>
+    /// whose name is not <paramref name="task"/>'s, task by task in the order given. The set of tasks is the caller's:
+    /// <c>sna neurons --method task-vs-rest</c> passes the built-in tasks, the sweep's <c>task-vs-rest</c> source its own tasks.
+    /// </summary>
+    public static IReadOnlyList<string> RestTexts(TaskSuite task, IEnumerable<TaskSuite> tasks) =>
+        tasks.Where(s => s.Name != task.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
+
+    /// <summary>
+    /// <see cref="DiscoveryMethod.TaskVsRest"/> at any layer: (layer, k) → top-k of mean(<paramref name="task"/>'s discovery
+    /// texts) − mean(<see cref="RestTexts"/>) among positive differences. No other task in <paramref name="tasks"/> is an input error.
+    /// </summary>
+    public Func<int, int, NeuronScore[]> TaskVsRest(TaskSuite task, IEnumerable<TaskSuite> tasks)
+    {
+        var rest = RestTexts(task, tasks);
+        if (rest.Count == 0) throw new SnaInputException($"task-vs-rest compares task '{task.Name}' with the other tasks' texts, and there are none");
+        var mean = Mean(task.DiscoveryTexts); var restMean = Mean(rest);
+        return (layer, k) => DiscoveryMethods.TaskVsRest(mean.Layer(layer), restMean.Layer(layer), k);
+    }
+
+    /// <summary>
     /// Two classes' lists at every layer by <paramref name="method"/>: <see cref="DiscoveryMethod.Contrastive"/> (A against B
     /// directly, the paper's) or <see cref="DiscoveryMethod.Exclusive"/> (each against <paramref name="neutralTexts"/>, shared removed).
     /// </summary>

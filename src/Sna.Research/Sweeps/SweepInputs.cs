@@ -1,3 +1,5 @@
+using Sna.Runtime.Numerics;
+
 namespace Sna.Research.Sweeps;
 
 /// <summary>One prompt of a task: its text and target (for the record), the token ids scored and the target's first token.</summary>
@@ -29,24 +31,25 @@ public static class NeuronSources
         return (layer, count) =>
         {
             if (count < 1 || count > dMlp) throw new ArgumentOutOfRangeException(nameof(count), $"count {count} must be in 1..{dMlp}");
-            var perm = Enumerable.Range(0, dMlp).ToArray();
-            ulong state = ((ulong)(uint)seed << 32) ^ (uint)layer ^ 0x5DEECE66DUL;
-            for (int i = 0; i < count; i++)
-            {
-                int j = i + (int)(Next(ref state) % (ulong)(dMlp - i));
-                (perm[i], perm[j]) = (perm[j], perm[i]);
-            }
-            var r = perm.AsSpan(0, count).ToArray();
-            Array.Sort(r);
-            return r;
+            return RandomSubset(seed, layer, Enumerable.Range(0, dMlp).ToArray(), count);
         };
     }
 
-    private static ulong Next(ref ulong s)
+    /// <summary>
+    /// The seeded draw behind <see cref="Random"/> and <see cref="Experiments.ControlNeurons.Random"/>: the first
+    /// <paramref name="count"/> steps of a Fisher–Yates shuffle of <paramref name="pool"/> (in place) driven by
+    /// <see cref="DeterministicRandom.SplitMix64"/> seeded with (seed, layer); those entries, sorted ascending.
+    /// </summary>
+    internal static int[] RandomSubset(int seed, int layer, int[] pool, int count)
     {
-        ulong z = s += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        ulong state = ((ulong)(uint)seed << 32) ^ (uint)layer ^ 0x5DEECE66DUL;
+        for (int i = 0; i < count; i++)
+        {
+            int j = i + (int)(DeterministicRandom.SplitMix64(ref state) % (ulong)(pool.Length - i));
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+        var r = pool.AsSpan(0, count).ToArray();
+        Array.Sort(r);
+        return r;
     }
 }

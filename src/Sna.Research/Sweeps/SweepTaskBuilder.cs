@@ -57,9 +57,8 @@ public static class SweepTaskBuilder
                     break;
                 case "task-vs-rest":
                 {
-                    var rest = suites.Where(s => s.Name != suite.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
-                    var task = MeanOf(suite); var restMean = discovery.Mean(rest);
-                    neurons = (layer, count) => DiscoveryMethods.TaskVsRest(task.Layer(layer), restMean.Layer(layer), count).Select(n => n.Index).ToArray();
+                    var rest = discovery.TaskVsRest(suite, suites);   // the rest = the sweep's other tasks
+                    neurons = (layer, count) => rest(layer, count).Select(n => n.Index).ToArray();
                     break;
                 }
                 default:
@@ -68,7 +67,7 @@ public static class SweepTaskBuilder
                     var reference = suite.Neutral is null ? neutral : discovery.Mean(suite.Neutral);
                     var diff = new DifferentialResult(MeanOf(suite), reference);
                     neurons = source.Kind == "bottom"
-                        ? (layer, count) => Bottom(diff, layer, count)
+                        ? (layer, count) => diff.BottomIndices(layer, count)
                         : (layer, count) => diff.TopIndices(layer, count);
                     break;
                 }
@@ -76,12 +75,5 @@ public static class SweepTaskBuilder
             result.Add(new SweepTask(suite.Name, prompts, neurons) { Domain = suite.Domain, Level = suite.Level });
         }
         return result;
-    }
-
-    /// <summary>The k lowest differential scores, lowest first (ties by lower index).</summary>
-    private static int[] Bottom(DifferentialResult diff, int layer, int count)
-    {
-        var d = diff.Difference(layer).ToArray();
-        return Enumerable.Range(0, d.Length).OrderBy(i => d[i]).ThenBy(i => i).Take(count).ToArray();
     }
 }

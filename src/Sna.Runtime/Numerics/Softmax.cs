@@ -11,13 +11,38 @@ namespace Sna.Runtime.Numerics;
 /// </summary>
 public static class Softmax
 {
-    /// <summary>log Σ exp(x), computed in double around the maximum (the normaliser of log-probabilities).</summary>
-    public static double LogSumExp(ReadOnlySpan<float> x)
+    /// <summary>
+    /// log Σ exp(x), computed in double around the maximum (the normaliser of log-probabilities): max + ln Σ exp(x_i − max),
+    /// summed in index order. NaN or +∞ in x, or no finite value, gives a non-finite result; empty x throws.
+    /// </summary>
+    public static double LogSumExp(ReadOnlySpan<float> x) => LogSumExp<float>(x);
+
+    /// <summary>log Σ exp(x) of double values (the same arithmetic as <see cref="LogSumExp(ReadOnlySpan{float})"/>).</summary>
+    public static double LogSumExp(ReadOnlySpan<double> x) => LogSumExp<double>(x);
+
+    /// <summary>
+    /// log softmax of a logits row into <paramref name="dst"/> (double, no allocation): dst[i] = x[i] − <see cref="LogSumExp(ReadOnlySpan{float})"/>.
+    /// Returns the normaliser; when it is not finite (NaN or +∞ logits, or none finite) the row is meaningless and callers refuse it.
+    /// </summary>
+    public static double LogSoftmax(ReadOnlySpan<float> x, Span<double> dst) => LogSoftmax<float>(x, dst);
+
+    /// <summary>log softmax of double logits into <paramref name="dst"/> (see <see cref="LogSoftmax(ReadOnlySpan{float}, Span{double})"/>).</summary>
+    public static double LogSoftmax(ReadOnlySpan<double> x, Span<double> dst) => LogSoftmax<double>(x, dst);
+
+    private static double LogSumExp<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        float max = TensorPrimitives.Max(x);
+        double max = double.CreateTruncating(TensorPrimitives.Max(x));
         double sum = 0;
-        for (int i = 0; i < x.Length; i++) sum += Math.Exp((double)x[i] - max);
+        for (int i = 0; i < x.Length; i++) sum += Math.Exp(double.CreateTruncating(x[i]) - max);
         return max + Math.Log(sum);
+    }
+
+    private static double LogSoftmax<T>(ReadOnlySpan<T> x, Span<double> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (dst.Length != x.Length) throw new ArgumentException($"destination holds {dst.Length} values for {x.Length} logits", nameof(dst));
+        double lse = LogSumExp(x);
+        for (int i = 0; i < x.Length; i++) dst[i] = double.CreateTruncating(x[i]) - lse;
+        return lse;
     }
 
     /// <summary>

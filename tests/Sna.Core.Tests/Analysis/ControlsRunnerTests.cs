@@ -36,6 +36,14 @@ public class ControlsRunnerTests
     }
 
     [Fact]
+    public void Random_with_exclusion_is_pinned()
+    {
+        // The values of the Fisher–Yates/SplitMix64 draw before the two copies became NeuronSources.RandomSubset (computed
+        // independently from the algorithm's definition); DefinitionTests pins the unexcluded draw.
+        Assert.Equal([25, 44, 50, 51, 54, 56, 63, 107, 117, 118], ControlNeurons.Random(5, 1, 10, 128, Enumerable.Range(0, 14).Select(i => 3 * i).ToArray()));
+    }
+
+    [Fact]
     public void Random_refuses_more_neurons_than_remain()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => ControlNeurons.Random(0, 0, 5, 8, [0, 1, 2, 3]));

@@ -1,6 +1,7 @@
 using Sna.Core.Tests.Method;
 using Sna.Research.Experiments;
 using Sna.Research.Method;
+using Sna.Runtime.Models;
 using Sna.Runtime.Tokenization;
 
 namespace Sna.Core.Tests.Analysis;
@@ -36,6 +37,36 @@ public class GenerationEvaluatorTests
             Assert.Equal(expected, got[i]);
         }
         Assert.Equal([3, 2], got.Select(g => g.Length));
+        Assert.Equal(1, TransformerModel.ArgMax([0f, 2f, 2f, -1f]));   // Generate's argmax: ties to the lower id, as the loop it replaced
+    }
+
+    /// <summary>
+    /// The KV-cached Greedy against the reference it replaced (the plain hooked forward re-run on prompt + generated tokens,
+    /// argmax with ties to the lower id), under a strong amplification at every position, with mixed step counts and batch sizes.
+    /// </summary>
+    [SharedFact]
+    public void Greedy_with_hooks_equals_re_running_the_hooked_forward_per_token_at_any_batch_size()
+    {
+        var (model, tok) = MethodFixtures.Get(Fixture);
+        var prompts = Suite().Prompts.Select(p => tok.Encode(p.Text, BosPolicy.Prepend)).ToArray();
+        int[] steps = [4, 1, 3, 4];
+        var hooks = Amplification.Single(0, Enumerable.Range(0, 40).ToArray(), 25f).ToHooks(model.Config);
+        var got = GenerationEvaluator.Greedy(model, prompts, steps, hooks);
+        var unhooked = GenerationEvaluator.Greedy(model, prompts, steps);
+        Assert.NotEqual(unhooked.SelectMany(x => x), got.SelectMany(x => x));   // the hooks reach the generated tokens
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var seq = prompts[i].ToList();
+            var expected = new List<int>();
+            for (int s = 0; s < steps[i]; s++)
+            {
+                int best = TransformerModel.ArgMax(model.ForwardLast(seq.ToArray(), hooks));
+                expected.Add(best); seq.Add(best);
+            }
+            Assert.Equal(expected, got[i]);
+        }
+        var one = GenerationEvaluator.Greedy(model, prompts, steps, hooks, batchSize: 1);
+        Assert.Equal(got, one);
     }
 
     [SharedFact]

@@ -276,6 +276,47 @@ public class ReportAnalysisTests
         Assert.Throws<ArgumentException>(() => Collateral.KlDivergence([0.0], [0.0, 1.0]));
     }
 
+    /// <summary>
+    /// The one log-softmax (Softmax.LogSoftmax, behind Collateral.LogSoftmax, the collateral runner and Scoring's log-probability)
+    /// is bit-identical to the copies it replaced: the arithmetic of Collateral's double version (max by comparison, Σ exp(z − max)
+    /// in index order, z − (max + ln Σ)) is written out here and compared with == on wide-ranging rows with −∞ entries.
+    /// </summary>
+    [Fact]
+    public void Log_softmax_is_bit_identical_to_the_copies_it_replaced()
+    {
+        static double[] Old(double[] z)
+        {
+            double max = double.NegativeInfinity;
+            foreach (double v in z) if (v > max) max = v;
+            double sum = 0;
+            foreach (double v in z) sum += Math.Exp(v - max);
+            double lse = max + Math.Log(sum);
+            return z.Select(v => v - lse).ToArray();
+        }
+        var rng = new Sna.Runtime.Numerics.DeterministicRandom(3);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            int n = 1 + rng.NextInt(3000);
+            double scale = trial % 3 == 0 ? 1 : trial % 3 == 1 ? 30 : 3000;
+            var f = Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() - 0.5) * scale)).ToArray();
+            if (n > 2 && trial % 4 == 0) f[rng.NextInt(n)] = float.NegativeInfinity;
+            var asDouble = f.Select(x => (double)x).ToArray();
+            var want = Old(asDouble);
+            var row = new double[n];
+            Sna.Runtime.Numerics.Softmax.LogSoftmax(f, row);
+            Assert.Equal(want, row);                                   // bitwise: xunit compares doubles exactly
+            Assert.Equal(want, Collateral.LogSoftmax(f));
+            Assert.Equal(want, Collateral.LogSoftmax(asDouble));
+            int t = rng.NextInt(n);
+            Assert.Equal(want[t], Sna.Research.Method.Scoring.Score(f, t).LogProb);
+            Assert.Equal(want[t], Collateral.LogProbOf(f, t));
+        }
+        Assert.Throws<ArgumentException>(() => Collateral.LogSoftmax([1.0, double.NaN]));
+        Assert.Throws<ArgumentException>(() => Collateral.LogSoftmax([1.0, double.PositiveInfinity]));
+        Assert.Throws<ArgumentException>(() => Collateral.LogSoftmax([double.NegativeInfinity, double.NegativeInfinity]));
+        Assert.Throws<ArgumentException>(() => Collateral.LogSoftmax(ReadOnlySpan<double>.Empty));
+    }
+
     [Fact]
     public void Log_softmax_and_perplexity_hand_cases()
     {

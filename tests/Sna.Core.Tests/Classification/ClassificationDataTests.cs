@@ -174,6 +174,43 @@ public class NeuronSelectionTests
         Assert.Equal([0, 1, 2, 3], l.Both);
     }
 
+    /// <summary>
+    /// The one ranking (DiscoveryMethods.TopK/BottomK) against the definitions its former copies spelled out (ClassNeurons.TopK,
+    /// DifferentialResult.Top, the two Bottom copies: a sort by score with ties to the lower index), on scores full of ties.
+    /// </summary>
+    [Fact]
+    public void Every_ranking_equals_the_sort_by_score_with_ties_to_the_lower_index()
+    {
+        var rng = new Sna.Runtime.Numerics.DeterministicRandom(11);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            int n = 40;
+            double[] Draw() => Enumerable.Range(0, n).Select(_ => (double)(rng.NextInt(7) - 3)).ToArray();   // 7 values: many ties
+            double[] m0 = Draw(), m1 = Draw(), neutral = Draw();
+            int k = 1 + rng.NextInt(n + 5);                                                                      // sometimes > n
+            double[] d0 = m0.Zip(neutral, (a, b) => a - b).ToArray(), d1 = m1.Zip(neutral, (a, b) => a - b).ToArray();
+            int[] Desc(double[] d, double above = double.NegativeInfinity) =>
+                Enumerable.Range(0, n).Where(i => d[i] > above).OrderByDescending(i => d[i]).ThenBy(i => i).Take(k).ToArray();
+            int[] Asc(double[] d) => Enumerable.Range(0, n).OrderBy(i => d[i]).ThenBy(i => i).Take(k).ToArray();
+
+            Assert.Equal(Desc(d0), DiscoveryMethods.TopK(d0, k).Select(x => x.Index));
+            Assert.Equal(Desc(d0, 0), DiscoveryMethods.TopK(d0, k, above: 0).Select(x => x.Index));
+            Assert.Equal(Asc(d0), DiscoveryMethods.BottomK(d0, k).Select(x => x.Index));
+            Assert.Equal(Asc(d0).Select(i => d0[i]), DiscoveryMethods.BottomK(d0, k).Select(x => x.Difference));
+
+            var diff = new DifferentialResult(new MeanActivations(1, n, 1, m0), new MeanActivations(1, n, 1, neutral));
+            Assert.Equal(Desc(d0), diff.TopIndices(0, k));
+            Assert.Equal(Desc(d0).Select(i => d0[i]), diff.Top(0, k).Select(x => x.Difference));
+            Assert.Equal(Asc(d0), diff.BottomIndices(0, k));
+            Assert.Equal(Asc(d0), Sna.Research.Experiments.ControlNeurons.Bottom(diff, 0, k));
+
+            var l = ClassNeurons.Neutral(0, m0, m1, neutral, k);
+            Assert.Equal(Desc(d0), l.Class0);
+            Assert.Equal(Desc(d1), l.Class1);
+            Assert.Equal(Desc(d1).Select(i => d1[i]), l.Scores1);
+        }
+    }
+
     [Fact]
     public void Default_layers_spread_over_the_depth()
     {

@@ -168,6 +168,40 @@ public class NeuronDiscoveryTests
         Assert.Throws<ArgumentException>(() => DiscoveryMethods.Parse("contrast"));
     }
 
+    /// <summary>
+    /// Task-vs-rest has one definition of its "rest" (NeuronDiscovery.RestTexts) that the CLI (built-in tasks) and the sweep
+    /// (its own tasks) both call: checked against the two spellings it replaced, and the sweep's selector against the library's.
+    /// </summary>
+    [SharedFact]
+    public void Task_vs_rest_texts_and_lists_are_one_definition_for_the_cli_and_the_sweep()
+    {
+        var builtIn = TaskLibrary.BuiltIns[0];
+        var cliOld = TaskLibrary.BuiltInNames.Where(n => n != builtIn.Name).SelectMany(n => TaskLibrary.BuiltIn(n).DiscoveryTexts).ToArray();
+        Assert.Equal(cliOld, NeuronDiscovery.RestTexts(builtIn, TaskLibrary.BuiltIns));
+        Assert.DoesNotContain(builtIn.DiscoveryTexts[0], NeuronDiscovery.RestTexts(builtIn, TaskLibrary.BuiltIns));
+
+        var (model, tok) = MethodFixtures.Get("gpt2-tiny-f32");
+        TaskSuite S(string name, params string[] texts) => new() { Name = name, Prompts = texts.Select(t => new TaskPrompt(t, " a")).ToArray() };
+        TaskSuite[] suites = [S("x", "The sum of two and two is", "Three plus four makes"), S("y", "The cat sat on the", "A dog ran to the"), S("z", "Roses are red, violets are")];
+        var disc = new NeuronDiscovery(model, tok) { Bos = BosPolicy.Prepend };
+        var built = Sna.Research.Sweeps.SweepTaskBuilder.Build(model, tok, suites, "task-vs-rest", BosPolicy.Prepend);
+        int k = 7;
+        foreach (var (suite, task) in suites.Zip(built))
+        {
+            var sweepOld = suites.Where(s => s.Name != suite.Name).SelectMany(s => s.DiscoveryTexts).ToArray();
+            Assert.Equal(sweepOld, NeuronDiscovery.RestTexts(suite, suites));
+            var lists = disc.TaskVsRest(suite, suites);
+            var (mt, mr) = (disc.Mean(suite.DiscoveryTexts), disc.Mean(sweepOld));
+            for (int l = 0; l < model.Config.NLayers; l++)
+            {
+                var want = DiscoveryMethods.TaskVsRest(mt.Layer(l), mr.Layer(l), k);
+                Assert.Equal(want, lists(l, k));
+                Assert.Equal(want.Select(n => n.Index), task.Neurons(l, k));
+            }
+        }
+        Assert.Throws<Sna.Runtime.SnaInputException>(() => disc.TaskVsRest(suites[0], [suites[0]]));
+    }
+
     [Fact]
     public void Sweep_refuses_the_old_contrastive_source_name_with_a_pointer()
     {
