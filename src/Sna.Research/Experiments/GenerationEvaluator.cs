@@ -68,7 +68,7 @@ public static class GenerationEvaluator
 
     /// <summary>
     /// Greedy continuation (argmax, ties to the lower id) of every prompt, <paramref name="steps"/>[i] tokens for prompt i (fewer
-    /// only at the model's context length): <see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>
+    /// only after the model's end-of-sequence token, which no target contains, or at its context length): <see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>
     /// with the KV cache, prompts of equal step count continued together, <paramref name="batchSize"/> at a time.
     /// </summary>
     public static int[][] Greedy(TransformerModel model, IReadOnlyList<int[]> prompts, IReadOnlyList<int> steps, HookSet? hooks = null, int batchSize = TaskScoring.DefaultBatchSize)
