@@ -55,11 +55,13 @@ public sealed record GenerationOutcome(string Task, int Zone, Amplification Ampl
 /// teacher-forced sequence log-probability for multi-token targets. Every target of a suite is taken as the complete answer.
 /// </summary>
 /// <remarks>
-/// Decoding is the runtime's KV-cached greedy generation (<see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>,
-/// temperature 0: argmax, ties to the lower id), the same as <c>sna amplify --prompt … --generate N</c>: the prompt runs once,
-/// then each new token is one position on the cache, with the hooks on every pass. With positions = all this equals re-running
-/// the hooked forward on prompt + generated tokens (up to float rounding); with positions = last each position keeps the
-/// amplification it had when it was the last one (the cache holds it), where a full re-run would amplify only the newest position.
+/// Decoding is the runtime's greedy generation (<see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>,
+/// temperature 0: argmax, ties to the lower id), ending after the end-of-sequence token. With positions = all it runs on the
+/// KV cache (the prompt once, then one position per token, the hooks on every pass), which equals re-running the hooked
+/// forward on prompt + generated tokens up to float rounding. With positions = last it re-runs prompt + generated tokens for
+/// every new token, so each pass amplifies only its last position: the intervention the teacher-forced log P measures, and
+/// the one this evaluation made before it used <c>Generate</c> (on the cache, each earlier position would keep the
+/// amplification it had when it was last, as <c>sna amplify --prompt … --generate</c> does).
 /// </remarks>
 public static class GenerationEvaluator
 {
@@ -71,14 +73,17 @@ public static class GenerationEvaluator
     /// only after the model's end-of-sequence token, which no target contains, or at its context length): <see cref="TransformerModel.Generate(IReadOnlyList{int[]}, GenerationOptions, CancellationToken)"/>
     /// with the KV cache, prompts of equal step count continued together, <paramref name="batchSize"/> at a time.
     /// </summary>
-    public static int[][] Greedy(TransformerModel model, IReadOnlyList<int[]> prompts, IReadOnlyList<int> steps, HookSet? hooks = null, int batchSize = TaskScoring.DefaultBatchSize)
+    /// <param name="kvCache">false: re-run prompt + generated tokens for every new token, so a positions = last hook amplifies
+    /// only the newest position of each pass (as <see cref="TaskScoring.Sequence"/>'s teacher-forced pass does).</param>
+    public static int[][] Greedy(TransformerModel model, IReadOnlyList<int[]> prompts, IReadOnlyList<int> steps, HookSet? hooks = null, int batchSize = TaskScoring.DefaultBatchSize,
+        bool kvCache = true)
     {
         if (prompts.Count != steps.Count) throw new ArgumentException("one step count per prompt");
         var outs = new int[prompts.Count][];
         foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => Math.Max(0, steps[i])))
             foreach (var chunk in group.Chunk(Math.Max(1, batchSize)))
             {
-                var g = model.Generate(chunk.Select(i => prompts[i]).ToArray(), new GenerationOptions { MaxNewTokens = group.Key, Hooks = hooks });
+                var g = model.Generate(chunk.Select(i => prompts[i]).ToArray(), new GenerationOptions { MaxNewTokens = group.Key, Hooks = hooks, UseKvCache = kvCache });
                 for (int j = 0; j < chunk.Length; j++) outs[chunk[j]] = g[j].Tokens;
             }
         return outs;
@@ -97,7 +102,9 @@ public static class GenerationEvaluator
         var steps = enc.Targets.Select(t => Math.Min(t.Length, maxNewTokens)).ToArray();
         var hooks = amp.ToHooks(model.Config);
         var before = Greedy(model, enc.Prompts, steps);
-        var after = Greedy(model, enc.Prompts, steps, hooks);
+        // positions = last: each decoding pass amplifies its last position only, the intervention the teacher-forced log P
+        // below measures and the one this evaluation has always made (the KV cache would keep every earlier position's).
+        var after = Greedy(model, enc.Prompts, steps, hooks, kvCache: amp.Positions != PositionsMode.Last);
         var seqBase = TaskScoring.Sequence(model, enc.Prompts, enc.Targets);
         var seqPost = TaskScoring.Sequence(model, enc.Prompts, enc.Targets, hooks);
         var prompts = Enumerable.Range(0, enc.Prompts.Count)

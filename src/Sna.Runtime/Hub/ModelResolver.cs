@@ -158,11 +158,14 @@ public static class ModelResolver
             var known = name.Contains('/')
                 ? ModelAliases.All.SelectMany(a => a.OtherNames.Prepend(a.RepoId)).Where(n => n.Contains('/')).Distinct()
                 : ModelAliases.All.Select(a => a.Alias);
-            var near = Spelling.Closest(name, known);
+            var near = Spelling.Closest(name, known, maxDistance: 1);   // 'pythia-14m' is a real model two edits from 'pythia-70m'
             if (near.Count > 0) return $"did you mean {string.Join(" or ", near.Take(3).Select(n => $"'{n}'"))}?";
         }
         int slash = name.IndexOf('/');
-        if (slash > 0 && Directory.Exists(Path.Combine(baseDirectory ?? ".", name[..slash])))
+        bool localFolder;
+        try { localFolder = slash > 0 && Directory.Exists(Path.Combine(baseDirectory ?? ".", name[..slash])); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { localFolder = false; }
+        if (localFolder)
             return $"'{name[..slash]}' is a local folder: " + (NearDirectory(Path.Combine(baseDirectory ?? ".", name), name) ?? $"it has no directory '{name[(slash + 1)..]}'");
         return null;
     }
@@ -173,7 +176,15 @@ public static class ModelResolver
         string full = Path.GetFullPath(path).TrimEnd('/');
         string? parent = Path.GetDirectoryName(full), leaf = Path.GetFileName(full);
         if (parent is null || string.IsNullOrEmpty(leaf) || !Directory.Exists(parent)) return null;
-        var near = Spelling.Closest(leaf, Directory.EnumerateDirectories(parent).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+        IReadOnlyList<string> near;
+        try
+        {
+            near = Spelling.Closest(leaf, Directory.EnumerateDirectories(parent).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;   // a folder we may not list: no hint, and the error being reported stays the one the user gets
+        }
         if (near.Count == 0) return null;
         string shownParent = Path.GetDirectoryName(shownAs.TrimEnd('/')) is { Length: > 0 } sp ? sp + "/" : "";
         return $"did you mean the directory {string.Join(" or ", near.Take(3).Select(n => $"'{shownParent}{n}'"))}?";

@@ -69,6 +69,43 @@ public class GenerationEvaluatorTests
         Assert.Equal(got, one);
     }
 
+    /// <summary>
+    /// positions = last: each decoding pass amplifies only its newest position (prompt + generated tokens re-run per token),
+    /// the intervention the teacher-forced log P measures; decoding on the KV cache would keep every earlier position's
+    /// amplification, which gives other answers here (checked, so the comparison can tell the two apart).
+    /// </summary>
+    [SharedFact]
+    public void Positions_last_decodes_by_re_running_so_each_pass_amplifies_only_its_last_position()
+    {
+        var (model, tok) = MethodFixtures.Get(Fixture);
+        var suite = Suite() with { Prompts = [.. Suite().Prompts.Select(p => new TaskPrompt(p.Text, p.Target + " and so on and on"))] };
+        var enc = EncodedTask.Encode(suite, tok, BosPolicy.Prepend);
+        var steps = enc.Targets.Select(t => Math.Min(t.Length, GenerationEvaluator.DefaultMaxNewTokens)).ToArray();
+        // The first amplification (of a small grid) under which the two decodings give different answers on this model.
+        var amp = (from layer in Enumerable.Range(0, model.Config.NLayers)
+                   from mult in new[] { 25f, -25f, 200f }
+                   let a = Amplification.Single(layer, Enumerable.Range(0, Math.Min(64, model.Config.DMlp)).ToArray(), mult, PositionsMode.Last)
+                   let h = a.ToHooks(model.Config)
+                   where !GenerationEvaluator.Greedy(model, enc.Prompts, steps, h, kvCache: true).SelectMany(x => x)
+                       .SequenceEqual(GenerationEvaluator.Greedy(model, enc.Prompts, steps, h, kvCache: false).SelectMany(x => x))
+                   select a).FirstOrDefault();
+        Assert.True(amp is not null, "no amplification in the grid tells cached from re-run decoding apart: the test would be vacuous");
+        var hooks = amp!.ToHooks(model.Config);
+        var g = GenerationEvaluator.Evaluate(model, tok, suite, amp, BosPolicy.Prepend, zone: 1);
+        for (int i = 0; i < enc.Prompts.Count; i++)
+        {
+            var seq = enc.Prompts[i].ToList();
+            var expected = new List<int>();
+            for (int s = 0; s < steps[i]; s++)
+            {
+                int best = TransformerModel.ArgMax(model.ForwardLast(seq.ToArray(), hooks));
+                expected.Add(best); seq.Add(best);
+                if (model.Config.EosTokenIds.Contains(best)) break;
+            }
+            Assert.Equal(expected, g.Prompts[i].After);
+        }
+    }
+
     [SharedFact]
     public void Multiplier_one_changes_no_answer_and_targets_set_the_token_budget()
     {

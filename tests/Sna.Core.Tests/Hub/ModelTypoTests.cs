@@ -28,11 +28,14 @@ public class ModelTypoTests
         }
     }
 
-    [Fact]
-    public async Task A_name_far_from_every_alias_gets_no_suggestion()
+    [Theory]
+    [InlineData("someorg/some-model")]
+    [InlineData("EleutherAI/pythia-14m")]   // real models two edits from an alias ('pythia-70m'): not typos
+    [InlineData("pythia-31m")]
+    public async Task A_name_far_from_every_alias_gets_no_suggestion(string name)
     {
         using var cache = new TempDir();
-        var e = await Assert.ThrowsAsync<HubException>(() => ModelResolver.ResolveAsync("someorg/some-model",
+        var e = await Assert.ThrowsAsync<HubException>(() => ModelResolver.ResolveAsync(name,
             new ResolveOptions { Settings = HubTestUtil.Settings(cache.Path, null, offline: true) }));
         Assert.DoesNotContain("did you mean", e.Message);
     }
