@@ -255,13 +255,15 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>
     /// Continues <paramref name="text"/> as <paramref name="generation"/> says (<see cref="GenerationOptions.MaxNewTokens"/>
-    /// included). The parameter is not called <c>options</c> so that <c>Generate(text, options: ...)</c> binds to the overload
+    /// included; null: the defaults). The parameter is not called <c>options</c> so that <c>Generate(text, options: ...)</c> binds to the overload
     /// above without ambiguity.
     /// </summary>
-    public Completion Generate(string text, GenerationOptions generation, CancellationToken ct = default) => Generate([ToTokens(text)], generation, ct)[0];
+    public Completion Generate(string text, GenerationOptions? generation, CancellationToken ct = default) =>
+        Generate([ToTokens(text)], generation ?? new GenerationOptions(), ct)[0];
 
-    /// <inheritdoc cref="Generate(string, GenerationOptions, CancellationToken)"/>
-    public Completion Generate(int[] ids, GenerationOptions generation, CancellationToken ct = default) => Generate([ids], generation, ct)[0];
+    /// <inheritdoc cref="Generate(string, GenerationOptions?, CancellationToken)"/>
+    public Completion Generate(int[] ids, GenerationOptions? generation, CancellationToken ct = default) =>
+        Generate([ids], generation ?? new GenerationOptions(), ct)[0];
 
     /// <summary>
     /// Continues a batch of token sequences (lengths may differ, each on its own KV cache; see

@@ -61,7 +61,7 @@ public static class InspectCommand
                         ["layer"] = h.Layer,
                         ["shape"] = new JsonArray(h.Shape.Select(d => d is int i ? (JsonNode)i : (JsonNode)(string)d).ToArray()),
                     }).ToArray()),
-                    ["run"] = Common.RunRecord(m, tok, Sna.Runtime.Tokenization.BosPolicy.Prepend),
+                    ["run"] = Common.RunRecord(m, tok, tok.BosPolicyFor(null)),   // the policy every command uses when not asked
                 };
                 Common.PrintJson(o);
                 return 0;

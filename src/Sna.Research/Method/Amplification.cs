@@ -10,21 +10,21 @@ public enum PositionsMode { All, Last }
 public static class PositionsModes
 {
     /// <summary><c>all</c> or <c>last</c> (any case, surrounding spaces ignored); anything else is an input error naming <paramref name="option"/>.</summary>
-    public static PositionsMode Parse(string s, string option = "--positions") => s.Trim().ToLowerInvariant() switch
-    {
-        "all" => PositionsMode.All,
-        "last" => PositionsMode.Last,
-        _ => throw new SnaInputException(option, $"{option} must be all or last, got '{InputParsing.Clip(s)}'"),
-    };
+    public static PositionsMode Parse(string s, string option = "--positions") =>
+        TryParse(s) ?? throw new SnaInputException(option, $"{option} must be all or last, got '{InputParsing.Clip(s)}'");
 
     /// <summary><c>all</c>, <c>last</c> or <c>all,last</c> (both, in the order given).</summary>
     public static PositionsMode[] ParseList(string s, string option = "--positions") =>
-        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.ToLowerInvariant() switch
-        {
-            "all" => PositionsMode.All,
-            "last" => PositionsMode.Last,
-            _ => throw new SnaInputException(option, $"{option} must be all, last or all,last, got '{InputParsing.Clip(p)}'"),
-        }).ToArray();
+        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => TryParse(p) ?? throw new SnaInputException(option, $"{option} must be all, last or all,last, got '{InputParsing.Clip(p)}'"))
+            .ToArray();
+
+    private static PositionsMode? TryParse(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "all" => PositionsMode.All,
+        "last" => PositionsMode.Last,
+        _ => null,
+    };
 
     /// <summary>"all" or "last", as runs record it (JSON <c>positions</c>, the web API, sweep records).</summary>
     public static string Name(PositionsMode p) => p == PositionsMode.Last ? "last" : "all";

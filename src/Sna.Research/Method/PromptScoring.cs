@@ -18,7 +18,9 @@ public sealed record EncodedPrompt(string Prompt, string TargetText, BosPolicy B
     /// (<see cref="SnaInputException"/>, option <c>prompt</c>, <c>target</c> or <c>bos</c>): an empty encoding, a prompt longer
     /// than the model's context, an empty target, a target token outside the model's vocabulary, BOS asked of a tokenizer without one.
     /// </summary>
-    public static EncodedPrompt Encode(LanguageModel lm, string prompt, string target, BosPolicy bos)
+    /// <param name="kind">How the target will be scored: with <see cref="ScoreKind.Sequence"/> every token counts, so the
+    /// target carries no "only the first token is scored" warning.</param>
+    public static EncodedPrompt Encode(LanguageModel lm, string prompt, string target, BosPolicy bos, ScoreKind kind = ScoreKind.FirstToken)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(target);
@@ -26,7 +28,7 @@ public sealed record EncodedPrompt(string Prompt, string TargetText, BosPolicy B
         if (ids.Length == 0) throw new SnaInputException("prompt", "the prompt is empty and no BOS is prepended: nothing to condition on");
         int ctx = lm.Config.NCtx;
         if (ids.Length > ctx) throw new SnaInputException("prompt", $"the prompt is {ids.Length} tokens; the model's context is {ctx}");
-        var t = lm.Tokenizer.EncodeTarget(prompt, target);
+        var t = lm.Tokenizer.EncodeTarget(prompt, target, firstTokenScoring: kind == ScoreKind.FirstToken);
         if (t.FirstId >= lm.Config.VocabSize)
             throw new SnaInputException("target", $"the target's first token {t.FirstId} is outside the model's vocabulary ({lm.Config.VocabSize} tokens)");
         return new EncodedPrompt(prompt, target, bos, ids, t);
@@ -46,7 +48,7 @@ public static class PromptBaseline
 {
     /// <inheritdoc cref="Run(LanguageModel, EncodedPrompt, int, ScoreKind, CancellationToken)"/>
     public static PromptBaselineResult Run(LanguageModel lm, string prompt, string target, BosPolicy bos, int top, ScoreKind kind = ScoreKind.FirstToken,
-        CancellationToken ct = default) => Run(lm, EncodedPrompt.Encode(lm, prompt, target, bos), top, kind, ct);
+        CancellationToken ct = default) => Run(lm, EncodedPrompt.Encode(lm, prompt, target, bos, kind), top, kind, ct);
 
     /// <summary>One forward pass; with <see cref="ScoreKind.Sequence"/> a second, teacher-forced one.</summary>
     public static PromptBaselineResult Run(LanguageModel lm, EncodedPrompt input, int top, ScoreKind kind = ScoreKind.FirstToken, CancellationToken ct = default)

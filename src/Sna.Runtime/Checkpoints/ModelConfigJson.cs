@@ -121,8 +121,10 @@ public sealed class ModelConfigJson
         var list = new List<int>();
         foreach (var x in el.EnumerateArray())
         {
-            if (x.ValueKind != JsonValueKind.Number || !x.TryGetInt32(out int v)) throw WrongType(key, "an integer or a list of integers", el);
-            list.Add(v);
+            // As TryGetInt: integral floats such as 2.0 are accepted.
+            if (x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int v)) list.Add(v);
+            else if (x.ValueKind == JsonValueKind.Number && x.TryGetDouble(out double d) && d == Math.Floor(d) && d >= int.MinValue && d <= int.MaxValue) list.Add((int)d);
+            else throw WrongType(key, "an integer or a list of integers", el);
         }
         values = [.. list];
         return true;

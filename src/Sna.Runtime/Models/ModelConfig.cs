@@ -123,7 +123,7 @@ public sealed record ModelConfig
                 RotaryBase = j.GetDouble("rotary_emb_base", 10000),
                 TiedEmbeddings = j.GetBool("tie_word_embeddings", false),
                 BosTokenId = j.GetInt("bos_token_id", 0),
-                EosTokenIds = EosIds(j, 0),
+                EosTokenIds = EosIds(j, 2),   // GPTNeoXConfig's default; Pythia's config.json gives 0
                 SourceArchitecture = source,
             };
         }

@@ -205,6 +205,8 @@ public class LanguageModelTests
         Assert.Equal([50256], Parse("").EosTokenIds);                 // GPT-2's default
         Assert.Equal([7], Parse(",\"eos_token_id\":7").EosTokenIds);
         Assert.Equal([7, 9], Parse(",\"eos_token_id\":[7,9]").EosTokenIds);
+        Assert.Equal([7, 9], Parse(",\"eos_token_id\":[7.0,9]").EosTokenIds);   // integral floats, as a single value
+        Assert.Throws<CheckpointException>(() => Parse(",\"eos_token_id\":[7.5]"));
         var e = Assert.Throws<CheckpointException>(() => Parse(",\"eos_token_id\":[7,\"x\"]"));
         Assert.Contains("eos_token_id", e.Message);
     }
