@@ -46,6 +46,10 @@ public class PromptScoringTests
         Assert.Equal(first.Score.Rank, seq.Score.Rank);
         Assert.True(seq.Score.Probability < first.Score.Probability);
         Assert.Equal(3, first.Top.Length);
+        // Only first-token scoring warns that the rest of a multi-token target is not scored.
+        Assert.Contains(first.Input.Target.Warnings, w => w.Contains("only the first"));
+        Assert.DoesNotContain(seq.Input.Target.Warnings, w => w.Contains("only the first"));
+        Assert.Equal(first.Input.Target.Ids, seq.Input.Target.Ids);
     }
 
     [SharedFact(Needs = TestPaths.TinyFixture)]
