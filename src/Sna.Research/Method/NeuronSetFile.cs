@@ -102,7 +102,7 @@ public sealed record NeuronSetFile
         return new NeuronSetFile
         {
             ModelId = model.Provenance.Source, ModelSha256 = model.Provenance.ContentHash, Method = DiscoveryMethods.Name(method),
-            Bos = bos == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepend" : "none", Layers = layers,
+            Bos = Sna.Runtime.Tokenization.ModelTokenizer.BosText(bos), Layers = layers,
             TextsSha256 = TextsHash(task, neutral, contrast), TextCounts = counts, Task = taskName,
             Positions = means.PositionsName, Weighting = means.WeightingName,
             ToolVersion = Provenance.SnaVersion.Text, Created = DateTimeOffset.UtcNow,

@@ -26,7 +26,7 @@ public static class SweepRecord
         ["definition_sha256"] = definitionHash,
         ["model"] = def.Model.Path,
         ["model_sha256"] = def.Model.ContentHash,
-        ["bos"] = def.Bos == BosPolicy.Prepend ? "prepend" : "none",
+        ["bos"] = ModelTokenizer.BosText(def.Bos),
         ["positions"] = new JsonArray(def.Positions.Select(p => (JsonNode)Sna.Research.Method.PositionsModes.Name(p)).ToArray()),
         ["layers"] = def.Layers is null ? "all" : new JsonArray(def.Layers.Select(l => (JsonNode)l).ToArray()),
         ["counts"] = new JsonArray(def.Counts.Select(c => (JsonNode)c).ToArray()),
