@@ -317,7 +317,7 @@ public sealed partial class HubClient : IDisposable
     {
         string spec = revision == "main" ? repoId : $"{repoId}@{revision}";
         var sb = new System.Text.StringBuilder();
-        sb.Append(reason ?? "offline mode (HF_HUB_OFFLINE=1 or --offline)").Append(": ");
+        sb.Append(reason ?? "offline mode (HF_HUB_OFFLINE=1, `sna download --offline` or LoadOptions.Offline)").Append(": ");
         if (commit is null)
         {
             sb.Append($"{spec} is not in the Hugging Face cache at {Cache.CacheDir}");
@@ -335,7 +335,7 @@ public sealed partial class HubClient : IDisposable
         sb.Append("\nTo get them: run `sna download ").Append(spec)
           .Append("` on a machine with internet access and copy its cache folder ")
           .Append(HubCache.RepoFolderName(repoId)).Append(" into ").Append(Cache.CacheDir)
-          .Append(" (or point HF_HUB_CACHE/HF_HOME at a copied cache), or run it here without --offline / HF_HUB_OFFLINE.");
+          .Append(" (or point HF_HUB_CACHE/HF_HOME at a copied cache), or run it here with offline mode off.");
         return sb.ToString();
     }
 
@@ -511,7 +511,7 @@ public sealed partial class HubClient : IDisposable
         {
             throw Fail(HubErrorKind.Network,
                 $"network error: cannot reach {req.RequestUri!.GetLeftPart(UriPartial.Authority)} for {repoId}/{file}@{revision} ({e.Message}); " +
-                "check the connection, proxy or HF_ENDPOINT, or use --offline with a populated cache", e);
+                "check the connection, proxy or HF_ENDPOINT (without a network, a complete copy in the Hugging Face cache is used)", e);
         }
     }
 
