@@ -11,7 +11,8 @@ public sealed record MergeReport(int Inputs, long ResultRows, long IdenticalDupl
 /// several inputs must be bit-identical in every column (then it is stored once and counted in
 /// <see cref="MergeReport.IdenticalDuplicateRows"/>); a row with differing values is an error and nothing is written.
 /// Prompts and neurons must agree the same way. An input with a pending journal (<see cref="ResultStore.PendingJournal"/>: a
-/// non-empty <c>-wal</c>, e.g. of a killed or running job) is refused, naming the file, before anything is read or written.
+/// non-empty <c>-wal</c>, e.g. of a killed or running job) is refused, naming the file, before anything is read or written; so
+/// is an input that fails <c>PRAGMA quick_check</c> (e.g. a file torn by a copy taken mid-checkpoint).
 /// </summary>
 public static class ResultMerge
 {
@@ -35,6 +36,12 @@ public static class ResultMerge
         foreach (var i in inputs)
         {
             using var s = ResultStore.OpenReadOnly(i);
+            // A .db copied off a node while its job was checkpointing (or killed mid-checkpoint) can be torn: some pages of the
+            // newer snapshot, some of the older. Refuse it rather than merge what it happens to hold.
+            if (s.QuickCheck() is { } damage)
+                throw new SnaInputException(
+                    $"{i} is damaged (PRAGMA quick_check: {damage}). Was it copied, or its job killed, while the job was writing it? " +
+                    "Copy it again with its -wal once the job has ended, or resume the shard (sna sweep ... --resume), then merge again");
             var d = s.ReadDefinition() ?? throw new SnaInputException($"{i} has no sweep definition (not a sweep database?)");
             if (hash is null) hash = d.Hash;
             else if (d.Hash != hash)

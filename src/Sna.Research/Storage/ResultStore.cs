@@ -19,10 +19,12 @@ public sealed record ResultRow(int ConfigId, string Task, int PromptIndex, int L
 /// a duplicate is impossible), views <c>config_aggregates</c> and <c>completed_configs</c>. WAL journal; every
 /// <see cref="WriteResults"/> call is one transaction, so a killed process loses at most the batch in flight.
 /// <para>
-/// Self-contained file: the WAL is checkpointed into the main file and truncated after the first results commit, then at most
-/// every <see cref="CheckpointInterval"/> (2 s) of commits, and when a sweep run ends (completed or cancelled) — so the
-/// <c>.db</c> file alone, copied off a cluster node after its job was killed, holds every batch committed up to 2 s before the
-/// kill, and after a run everything. A database whose <c>-wal</c> still holds frames is reported by
+/// Self-contained file: the WAL is checkpointed into the main file and truncated before any result exists (once the definition,
+/// grid and task sizes are written, and once a prompt group's prompts and neurons are: <see cref="CheckpointBeforeResults"/>),
+/// after the first results commit, then at most every <see cref="CheckpointInterval"/> (2 s) of commits, and when a sweep run
+/// ends (completed or cancelled) — so the <c>.db</c> file alone, copied off a cluster node after its job was killed, is a
+/// database of its sweep holding every batch committed before the last checkpoint that completed (normally up to 2 s before the
+/// kill), and after a run everything. A database whose <c>-wal</c> still holds frames is reported by
 /// <see cref="PendingJournal"/>, and <see cref="ResultMerge"/> refuses it, naming the file.
 /// </para>
 /// </summary>
@@ -132,10 +134,24 @@ public sealed class ResultStore : IDisposable
         return complete;
     }
 
+    /// <summary>
+    /// The checkpoint before results can exist: called by the sweep engine once the definition, grid and task sizes are written,
+    /// and again once a prompt group's prompts and neurons are, before that group's first result. A reader (or a copy of the
+    /// <c>.db</c> alone) can see a results commit before the checkpoint that follows it completes — on a loaded or throttled node
+    /// that takes a while — so without this the main file of a job killed in that window would not even hold the schema. Skipped
+    /// when <see cref="CheckpointInterval"/> is null (never checkpoint).
+    /// </summary>
+    public void CheckpointBeforeResults()
+    {
+        if (CheckpointInterval is not null) Checkpoint();
+    }
+
+    private bool _resultsCheckpointed;   // a checkpoint has completed after a results commit (the first one always tries)
+
     private void CheckpointIfDue()
     {
         if (CheckpointInterval is not { } every) return;
-        if (!_sinceCheckpoint.IsRunning || _sinceCheckpoint.Elapsed >= every) Checkpoint();
+        if (!_resultsCheckpointed || _sinceCheckpoint.Elapsed >= every) _resultsCheckpointed |= Checkpoint();
     }
 
     /// <summary>
@@ -151,6 +167,26 @@ public sealed class ResultStore : IDisposable
             if (f.Exists && f.Length > 0) return f.FullName;
         }
         return null;
+    }
+
+    /// <summary>
+    /// SQLite's <c>PRAGMA quick_check</c> of the file (b-tree structure, page and record formats; O(size), no index
+    /// cross-check): null when it passes, otherwise its first findings joined on "; ".
+    /// </summary>
+    public string? QuickCheck()
+    {
+        var found = new List<string>();
+        try
+        {
+            using var cmd = Cmd("PRAGMA quick_check(5)");
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) found.Add(r.GetString(0));
+        }
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xff) is 11 or 26)
+        {
+            found.Add(e.Message);   // SQLITE_CORRUPT / SQLITE_NOTADB: damaged past what quick_check can walk
+        }
+        return found is ["ok"] ? null : string.Join("; ", found);
     }
 
     /// <summary>Opens (creating if needed) a store for writing.</summary>

@@ -108,6 +108,7 @@ public sealed class SweepEngine
         store.WriteConfigurations(mine, def.NeuronSource);
         // Before any result: what "complete" means for each task's configurations (every prompt, all groups).
         store.WriteTaskSizes(Tasks.Select(t => (t.Name, t.Prompts.Count)));
+        store.CheckpointBeforeResults();   // the .db alone is a database of this sweep before any result exists
         var done = store.DoneEvaluations();
         int configsTotal = mine.Count;
         var byName = Tasks.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -179,6 +180,7 @@ public sealed class SweepEngine
                     caches[i].Base.Probability, caches[i].Base.LogProb, caches[i].Base.Rank, task.Prompts[i].Ids.Length)));
                 cacheBytesMax = Math.Max(cacheBytesMax, caches.Values.Sum(c => c.Bytes));
                 if (!groupLeft || !anyLeft) continue;
+                store.CheckpointBeforeResults();   // this group's prompts and neurons in the main file before its first result
 
                 var work = new List<Batch>();
                 foreach (var pos in def.Positions)
