@@ -29,7 +29,25 @@ public static class Options
         Description = "Model: a local Hugging Face directory (config.json + model.safetensors + tokenizer files), an alias (gpt2, gpt2-medium, ...) or a hub id org/name[@rev]. Default: the bundled sna-demo-gpt2.",
     };
 
-    public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON (a stable contract) instead of a table." };
+    /// <summary><c>--json</c>; <paramref name="what"/> names what the document holds, after the one shared sentence.</summary>
+    public static Option<bool> Json(string? what = null) => new("--json")
+    {
+        Description = "Print machine-readable JSON (a stable contract) instead of a table." + (what is null ? "" : $" It holds {what}."),
+    };
+
+    /// <summary><c>--prompt</c>/<c>-p</c>: one prompt; <paramref name="description"/> says what the command does with it.</summary>
+    public static Option<string> Prompt(string description = "The prompt.", bool required = false) => new("--prompt", "-p")
+    {
+        Description = description,
+        Required = required,
+    };
+
+    /// <summary><c>--target</c>: the expected continuation of <c>--prompt</c>.</summary>
+    public static Option<string> Target(string description = "The expected continuation; its first token is scored.", bool required = false) => new("--target")
+    {
+        Description = description,
+        Required = required,
+    };
     public static Option<bool> NoBos() => new("--no-bos") { Description = "Do not prepend the BOS token (<|endoftext|> for GPT-2). Default: prepend when the tokenizer has one, as TransformerLens does." };
     public static Option<bool> Bos() => new("--bos") { Description = "Prepend the BOS token (the default when the tokenizer has one; an error when it has none)." };
 

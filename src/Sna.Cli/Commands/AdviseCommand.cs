@@ -21,8 +21,8 @@ public static class AdviseCommand
         var model = Options.Model();
         var task = Options.Task();
         var tasksDir = Options.TasksDir();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "A single prompt (instead of --task)." };
-        var target = new Option<string>("--target") { Description = "Its expected continuation (with --prompt)." };
+        var prompt = Options.Prompt("A single prompt (instead of --task).");
+        var target = Options.Target("Its expected continuation (with --prompt).");
         var zones = Options.Zones();
         var marginZones = Options.MarginZones();
         var score = Options.Score();

@@ -24,8 +24,8 @@ public static class AmplifyCommand
     public static Command Build()
     {
         var model = Options.Model();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt." };
-        var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored." };
+        var prompt = Options.Prompt();
+        var target = Options.Target();
         var layer = Options.LayerOptional("Layer whose blocks.{L}.mlp.hook_post is scaled (required unless --neurons gives a one-layer set file).");
         var neurons = Options.Neurons();
         var multiplier = Options.Multiplier();

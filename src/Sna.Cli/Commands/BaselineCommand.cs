@@ -18,8 +18,8 @@ public static class BaselineCommand
     public static Command Build()
     {
         var model = Options.Model();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", Required = true };
-        var target = new Option<string>("--target") { Description = "The expected continuation; its first token is scored.", Required = true };
+        var prompt = Options.Prompt(required: true);
+        var target = Options.Target(required: true);
         var bos = Options.Bos(); var noBos = Options.NoBos(); var json = Options.Json();
         var zones = Options.Zones();
         var top = Options.Int("--top", "How many of the most likely next tokens to list.", 1, 1000, 10);
@@ -60,12 +60,12 @@ public static class BaselineCommand
                 return 0;
             }
             Common.WarnTargets(targetTokens.Warnings);
-            AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {(policy == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended" : "not prepended")}[/])");
+            AnsiConsole.MarkupLine($"[bold]Prompt[/] {Markup.Escape(Common.Printable(r.GetValue(prompt)!))}  ([grey]{ids.Length} tokens, BOS {Sna.Runtime.Tokenization.ModelTokenizer.BosDescription(policy)}[/])");
             AnsiConsole.MarkupLine($"[bold]Target[/] {Markup.Escape(Common.Printable(tok.TokenText(targetId)))} (id {targetId})");
             var summary = new Table().AddColumn("P_base").AddColumn("log P").AddColumn("rank").AddColumn("zone");
             bool below = ZoneAdvice.IsBelowZone1(zone, s.Rank);
             summary.AddRow(Num.Prob(s.Probability), s.LogProb.ToString("F4", CultureInfo.InvariantCulture), s.Rank.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(below ? ZoneAdvice.PromptLabel(zone, s.Rank, z) : $"{zone} ({ZoneText(zone, z)})"));
+                Markup.Escape(ZoneAdvice.Cell(zone, s.Rank, z)));
             AnsiConsole.Write(summary);
             if (below) AnsiConsole.MarkupLine(Markup.Escape(ZoneAdvice.BelowZone1Advice()));
             var t = new Table().Title($"Top {k} next tokens").AddColumn("#").AddColumn("id").AddColumn("token").AddColumn("probability");
@@ -79,5 +79,4 @@ public static class BaselineCommand
     }
 
     /// <summary>"P &lt; 0.07: low confidence, where SNA helps most" (the library's <see cref="ZoneAdvice"/> wording).</summary>
-    public static string ZoneText(int zone, ZoneThresholds z) => $"{ZoneAdvice.Condition(zone, z)}: {ZoneAdvice.Summary(zone)}";
 }

@@ -10,7 +10,7 @@ public static class ModelsCommand
 {
     public static Command Build()
     {
-        var json = new Option<bool>("--json") { Description = "Machine-readable output" };
+        var json = Options.Json("the aliases and the cached models");
         var command = new Command("models", "List known model aliases with their sizes and which are in the Hugging Face cache")
         {
             json,

@@ -129,7 +129,7 @@ public static class NeuronsCommand
                     DiscoveryMethod.TaskVsRest => " vs the other built-in tasks' texts",
                     DiscoveryMethod.Contrastive => $" vs {contrast!.Count} texts of the other class directly (top k of A − B and of B − A)",
                     _ => $" and {contrast!.Count} texts of the other class, each vs {neutral.Count} neutral texts, shared neurons removed",
-                } + (classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})")) + $", BOS {(policy == BosPolicy.Prepend ? "prepended" : "none")}, means over {means.PositionsName} positions, {means.WeightingName}, top {k}");
+                } + (classNames is null ? "" : Markup.Escape($" (classes {classNames[0]} vs {classNames[1]})")) + $", BOS {ModelTokenizer.BosDescription(policy)}, means over {means.PositionsName} positions, {means.WeightingName}, top {k}");
             if (layers.Length == 1)
             {
                 int l = layers[0];

@@ -67,7 +67,7 @@ public static class ReportCommand
                 {
                     using var store = Sna.Research.Storage.ResultStore.OpenReadOnly(dbf.FullName);
                     if (store.ReadDefinition() is not { } d) continue;
-                    provenance.Add(new("BOS", d.Definition.Bos == Sna.Runtime.Tokenization.BosPolicy.Prepend ? "prepended (<|endoftext|> / the model's BOS)" : "none"));
+                    provenance.Add(new("BOS", Sna.Runtime.Tokenization.ModelTokenizer.BosDescription(d.Definition.Bos)));
                     provenance.Add(new("definition", $"{Path.GetFileName(dbf.FullName)}: sweep {d.Definition.Name}, definition sha256 {d.Hash}"));
                 }
             var extraControls = (r.GetValue(controls) ?? []).SelectMany(cf => cf.Exists ? ControlsFile.Read(cf.FullName) : throw new FileNotFoundException($"controls file not found: {cf.FullName}")).ToArray();

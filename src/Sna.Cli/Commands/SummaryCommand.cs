@@ -18,7 +18,7 @@ public static class SummaryCommand
     {
         var db = Options.Db("Results database of sna sweep.");
         var zones = Options.Zones();
-        var json = new Option<bool>("--json") { Description = "Print JSON (tasks, zones, per-task prompts and neurons, model and run records)." };
+        var json = Options.Json("tasks, zones, per-task prompts and neurons, model and run records");
         var format = TableOutput.FormatOption();
         var cmd = new Command("summary", "Per-task metrics: mean % improvement, success rate, golden-zone count, best configuration, layer specialisation, zones.") { db, zones, json, format };
         cmd.SetAction(r =>

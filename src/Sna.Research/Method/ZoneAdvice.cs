@@ -20,6 +20,13 @@ public static class ZoneAdvice
     /// <summary>"Zone 1 (P &lt; 0.07)", "Zone 2 (0.07 ≤ P ≤ 0.1)", "Zone 3 (P &gt; 0.1)".</summary>
     public static string Label(int zone, ZoneThresholds z) => $"Zone {zone} ({Condition(zone, z)})";
 
+    /// <summary>
+    /// One prompt's zone as a table cell (<c>sna baseline</c>): "1 (P &lt; 0.07: low confidence, where SNA helps most)", or
+    /// for a target the model does not know <see cref="PromptLabel"/>'s "Below Zone 1 (rank 3,012 &gt; 1,000)".
+    /// </summary>
+    public static string Cell(int zone, int rank, ZoneThresholds z, int knowledgeRank = Advisor.KnowledgeRank) =>
+        IsBelowZone1(zone, rank, knowledgeRank) ? PromptLabel(zone, rank, z, knowledgeRank) : $"{zone} ({Condition(zone, z)}: {Summary(zone)})";
+
     /// <summary>A few words for a table cell: "low confidence, where SNA helps most", ….</summary>
     public static string Summary(int zone) => zone switch
     {

@@ -33,7 +33,7 @@ public static class ZoneSelection
         var task = new TaskSuite
         {
             Name = name, Domain = domain, Level = level,
-            Description = $"Selected on {model.Provenance.Source} (sha256 {Short(model.Provenance.ContentHash)}, BOS {(bos == BosPolicy.Prepend ? "prepended" : "none")}): "
+            Description = $"Selected on {model.Provenance.Source} (sha256 {Short(model.Provenance.ContentHash)}, BOS {ModelTokenizer.BosDescription(bos)}): "
                           + $"{chosen.Length} of {pool.Count} pool prompts with P_base in [{low}, {high}].",
             Prompts = chosen.Select(c => c.Item1).ToArray(),
             Neutral = neutral,

@@ -210,7 +210,7 @@ public static class DemoPipeline
             Classification = classification,
             Provenance = (o.Provenance ?? []).Concat(
             [
-                new("BOS", o.Bos == BosPolicy.Prepend ? "prepended" : "none"),
+                new("BOS", ModelTokenizer.BosDescription(o.Bos)),
                 new("control seeds", $"{o.ControlSeeds} random neuron sets per task; " + (o.InSample ? "in-sample" : $"held-out protocol, split seed {o.SplitSeed}")),
             ]).ToArray(),
         }, Path.Combine(o.OutDir, "report"));

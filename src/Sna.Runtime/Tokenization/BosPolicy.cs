@@ -24,4 +24,7 @@ public sealed partial class ModelTokenizer
 
     /// <summary>"prepend" or "none": how runs record the policy (the JSON <c>run.bos</c>, neuron set files, sweep definitions).</summary>
     public static string BosText(BosPolicy policy) => policy == BosPolicy.Prepend ? "prepend" : "none";
+
+    /// <summary>"prepended" or "none": how tables, reports and model cards show the policy to a reader (one wording).</summary>
+    public static string BosDescription(BosPolicy policy) => policy == BosPolicy.Prepend ? "prepended" : "none";
 }

@@ -27,6 +27,18 @@ public class AdvisorBelowZone1Tests
     }
 
     [Fact]
+    public void A_prompt_zone_cell_reads_the_zone_condition_and_summary_or_below_zone_1_with_the_rank()
+    {
+        var z = ZoneThresholds.Paper;
+        Assert.Equal("1 (P < 0.07: low confidence, where SNA helps most)", ZoneAdvice.Cell(1, 5, z));
+        Assert.Equal("2 (0.07 ≤ P ≤ 0.1: transition, unstable gains)", ZoneAdvice.Cell(2, 1, z));
+        Assert.Equal("3 (P > 0.1: saturated, little room to gain)", ZoneAdvice.Cell(3, 1, z));
+        Assert.Equal("Below Zone 1 (rank 3,012 > 1,000)", ZoneAdvice.Cell(1, 3_012, z));
+        Assert.Equal(ZoneAdvice.PromptLabel(1, 3_012, z), ZoneAdvice.Cell(1, 3_012, z));
+        Assert.Equal("3 (P > 0.1: saturated, little room to gain)", ZoneAdvice.Cell(3, 3_012, z));   // rank matters in Zone 1 only
+    }
+
+    [Fact]
     public void A_zone_1_task_the_model_knows_keeps_the_zone_1_advice()
     {
         var r = Report((0.04, 3), (0.02, 12), (0.001, 900));
