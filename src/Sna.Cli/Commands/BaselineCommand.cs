@@ -77,6 +77,4 @@ public static class BaselineCommand
         });
         return cmd;
     }
-
-    /// <summary>"P &lt; 0.07: low confidence, where SNA helps most" (the library's <see cref="ZoneAdvice"/> wording).</summary>
 }

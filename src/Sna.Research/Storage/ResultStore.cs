@@ -139,7 +139,8 @@ public sealed class ResultStore : IDisposable
     /// and again once a prompt group's prompts and neurons are, before that group's first result. A reader (or a copy of the
     /// <c>.db</c> alone) can see a results commit before the checkpoint that follows it completes — on a loaded or throttled node
     /// that takes a while — so without this the main file of a job killed in that window would not even hold the schema. Skipped
-    /// when <see cref="CheckpointInterval"/> is null (never checkpoint).
+    /// when <see cref="CheckpointInterval"/> is null (never checkpoint). When a reader keeps it from completing (it waits up to
+    /// the busy timeout), the first results commit tries again.
     /// </summary>
     public void CheckpointBeforeResults()
     {
@@ -170,8 +171,9 @@ public sealed class ResultStore : IDisposable
     }
 
     /// <summary>
-    /// SQLite's <c>PRAGMA quick_check</c> of the file (b-tree structure, page and record formats; O(size), no index
-    /// cross-check): null when it passes, otherwise its first findings joined on "; ".
+    /// SQLite's <c>PRAGMA quick_check</c> of the file (b-tree structure, page and record formats; reads the whole file; no
+    /// index cross-check): null when it passes, otherwise its first findings joined on "; ". Best effort against a torn copy:
+    /// whole pages of an older snapshot mixed into a newer one can pass it.
     /// </summary>
     public string? QuickCheck()
     {
@@ -185,6 +187,10 @@ public sealed class ResultStore : IDisposable
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xff) is 11 or 26)
         {
             found.Add(e.Message);   // SQLITE_CORRUPT / SQLITE_NOTADB: damaged past what quick_check can walk
+        }
+        catch (SqliteException e) when (EnvironmentError(e, "check") is { } env)
+        {
+            throw env;              // an I/O error or a lock while reading it: the environment, not the file's content
         }
         return found is ["ok"] ? null : string.Join("; ", found);
     }

@@ -5,9 +5,9 @@ using Sna.Research.Sweeps;
 namespace Sna.Core.Tests.Sweeps;
 
 /// <summary>
-/// Shard databases on a cluster: the <c>.db</c> file alone holds the committed batches (the WAL is checkpointed at the first
-/// commit, then every <see cref="ResultStore.CheckpointInterval"/>, and at the end of a run), and merge refuses an input whose
-/// <c>-wal</c> still holds commits, naming it.
+/// Shard databases on a cluster: the <c>.db</c> file alone holds its sweep and the committed batches (the WAL is checkpointed
+/// before any result, at the first results commit, then every <see cref="ResultStore.CheckpointInterval"/>, and at the end of
+/// a run), and merge refuses an input whose <c>-wal</c> still holds commits, naming it, or that fails <c>quick_check</c>.
 /// </summary>
 public class WalCheckpointTests
 {
@@ -84,7 +84,7 @@ public class WalCheckpointTests
         {
             string db = tmp.File($"run-{cancel}.db"), copy = tmp.File($"copy-{cancel}.db");
             using var store = ResultStore.Open(db);
-            store.CheckpointInterval = TimeSpan.FromHours(1);   // only the first commit and the run's end checkpoint
+            store.CheckpointInterval = TimeSpan.FromHours(1);   // only before results, the first commit and the run's end checkpoint
             using var cts = new CancellationTokenSource();
             var r = new SweepEngine(model, def, tasks).Run(store, StoreResumeShardTests.SmallBatches() with
             {

@@ -74,8 +74,12 @@ $(printf %q "$WORK/bin/sna") "\$@" &   # the wrapper above (it execs dotnet: sam
 pid=\$!
 stop=
 trap 'stop=1; kill -CONT \$pid 2>/dev/null; kill -TERM \$pid 2>/dev/null' TERM INT
+# While \$WORK/freeze-<array job>_<task> exists, the process stays paused (the interrupt tests look at it frozen).
+freeze=$(printf %q "$WORK")/freeze-\${SLURM_ARRAY_JOB_ID:-x}_\${SLURM_ARRAY_TASK_ID:-x}
 while [ -z "\$stop" ] && kill -0 \$pid 2>/dev/null; do
-  kill -STOP \$pid 2>/dev/null; sleep 0.09; kill -CONT \$pid 2>/dev/null; sleep 0.01
+  kill -STOP \$pid 2>/dev/null; sleep 0.09
+  while [ -z "\$stop" ] && [ -e "\$freeze" ]; do sleep 0.05; done
+  kill -CONT \$pid 2>/dev/null; sleep 0.01
 done
 wait \$pid; rc=\$?
 while kill -0 \$pid 2>/dev/null; do wait \$pid; rc=\$?; done
@@ -250,29 +254,36 @@ c5_kill() {
 # 5. SIGKILL (a node or OOM kill: no chance to clean up). The store checkpoints its WAL before any result, after the first
 #    results commit, every 2 s and at a run's end (docs/sweeps.md): merge must refuse the killed shard while its -wal is
 #    pending, and the .db copied alone must be a sound database of this sweep holding a subset of the committed rows, value
-#    for value. The kill waits until a copy of the .db alone, taken while the job runs, holds results (a reader sees a commit
-#    before the checkpoint after it completes: a kill in that window leaves a .db with no results, which proves nothing here;
-#    WalCheckpointTests covers it), and until later commits wait in the -wal, so that both halves are tested: the pending
-#    -wal refused, and the .db alone a strict subset. Results never reaching the .db of a running job fail the check.
-main_rows() {   # results in a copy of the .db file alone (no -wal), as cp takes it off a node
+#    for value. The slow node's wrapper freezes task 0 (a freeze file: the process stays SIGSTOPped), and the task is
+#    killed only in a state that tests both halves: a copy of its .db alone holds results, and the committed rows (read
+#    through the -wal) outnumber them, so the -wal is pending. Otherwise it is thawed and looked at again. (A reader sees a
+#    commit before the checkpoint after it completes: a kill in that window leaves a .db with no results, which
+#    WalCheckpointTests covers.) Results never reaching the .db of a running job fail the check.
+main_rows() {   # results in a copy of the .db file alone (no -wal), as cp takes it off a node; -1 if unreadable
   local probe="$WORK/probe-$$.db" n
   rm -f "$probe" "$probe-wal" "$probe-shm"
-  cp "$1" "$probe" 2>/dev/null || { echo 0; return; }
-  n=$(sqlite3 "$probe" "SELECT COUNT(*) FROM results" 2>/dev/null || echo 0)
+  cp "$1" "$probe" 2>/dev/null || { echo -1; return; }
+  n=$(sqlite3 "$probe" "SELECT COUNT(*) FROM results" 2>/dev/null) || n=-1
   rm -f "$probe" "$probe-wal" "$probe-shm"
-  echo "${n:-0}"
+  echo "${n:--1}"
 }
 c6_kill() {
   wait_partial "${C}_0" "$CDB/shard-0.db" || return 1
-  local deadline=$(( $(date +%s) + 120 ))
-  local m
-  while m=$(main_rows "$CDB/shard-0.db"); [ "$m" -eq 0 ] || [ "$(rows "$CDB/shard-0.db")" -le "$m" ]; do
-    [ -n "$(squeue -h -t R -j "${C}_0" 2>/dev/null)" ] || { say "  ${C}_0 ended before its .db alone held a result"; return 1; }
-    [ "$(date +%s)" -lt "$deadline" ] || { say "  after 120 s the running job's .db alone holds $m results, its -wal none pending"; return 1; }
-    sleep 0.2
+  local deadline=$(( $(date +%s) + 120 )) r=-1 m=-1 freeze="$WORK/freeze-${C}_0"
+  while :; do
+    [ -n "$(squeue -h -t R -j "${C}_0" 2>/dev/null)" ] || { rm -f "$freeze"; say "  ${C}_0 ended before it could be killed with a pending -wal"; return 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { rm -f "$freeze"; say "  after 120 s the running job's .db alone held $m results of $r committed"; return 1; }
+    touch "$freeze"; sleep 0.3                            # the wrapper's next pause lasts until the file goes
+    r=$(rows "$CDB/shard-0.db" 2>/dev/null) || r=-1       # committed, through the -wal (the writer is stopped)
+    m=$(main_rows "$CDB/shard-0.db")                      # in the .db file alone
+    if [ "${m:--1}" -gt 0 ] && [ "${r:--1}" -gt "$m" ]; then
+      scancel --signal=KILL --full "${C}_0" || { rm -f "$freeze"; return 1; }   # SIGKILL ends a stopped process
+      rm -f "$freeze"
+      say "  scancel --signal=KILL --full ${C}_0 (frozen) after $r rows, $m of them in the .db alone"
+      return 0
+    fi
+    rm -f "$freeze"; sleep 0.3
   done
-  scancel --signal=KILL --full "${C}_0" || return 1
-  say "  scancel --signal=KILL --full ${C}_0 after $(rows "$CDB/shard-0.db") rows"
 }
 c5_kill; k5=$?
 c6_kill; k6=$?
@@ -288,9 +299,11 @@ c6() {
   committed=$(rows "$CDB/shard-0.db")          # read-only, through the WAL if there is one
   [ "${committed:-0}" -gt 0 ] && [ "$committed" -lt "$SHARD_ROWS" ] || { say "  not interrupted mid-run ($committed rows)"; return 1; }
   [ "$wal" -gt 0 ] || { say "  the killed shard left no pending -wal (killed right after a checkpoint?)"; return 1; }
-  if sna merge --out "$WORK/c-copy/refused.db" "$CDB/shard-0.db" >"$WORK/c-copy/refuse.log" 2>&1; then
-    say "  merge accepted shard-0.db with a pending -wal of $wal bytes"; return 1
-  fi
+  local rc=0
+  sna merge --out "$WORK/c-copy/refused.db" "$CDB/shard-0.db" >"$WORK/c-copy/refuse.log" 2>&1 || rc=$?
+  # A refusal is an input error (exit 2) that names the pending journal; any other exit (a crash is 70) is not one.
+  [ "$rc" = 2 ] && grep -q "pending journal" "$WORK/c-copy/refuse.log" \
+    || { say "  merge of shard-0.db with a pending -wal of $wal bytes: exit $rc, not the refusal ($(tail -n 1 "$WORK/c-copy/refuse.log" | cut -c1-150))"; return 1; }
   say "  merge refused the killed shard ($wal-byte -wal): $(grep -m1 -i 'wal' "$WORK/c-copy/refuse.log" | cut -c1-150)"
   sna merge --out "$WORK/c-copy/sweep.db" "$WORK/c-copy/shard-0.db" >"$WORK/c-copy/merge.log" 2>&1 \
     || { say "  merge of the copied .db failed: $(tail -n 1 "$WORK/c-copy/merge.log")"; return 1; }
