@@ -21,8 +21,9 @@ namespace Sna.Runtime.Numerics;
 /// is consumed by dot-product tiles along K (16-bit rows widened a few rows at a time into an L1 buffer).</para>
 /// <para>Concurrent callers: a call that starts while another thread is inside a GEMM runs on its calling thread only (the
 /// cores are busy already); a call that starts alone uses up to <see cref="Threads"/> threads.</para>
-/// <para>Determinism: work is split over N only (never K), and each C element is produced by the same instruction sequence
-/// whatever thread runs it, so results are bit-identical across runs and across thread counts. The path (and therefore the
+/// <para>Determinism: work is split over N, or for a narrow C whose A is packed a KC block at a time over rows (whole
+/// MR-row micro-panels), never over K, and each C element is produced by the same instruction sequence whatever thread runs
+/// it, so results are bit-identical across runs and across thread counts. The path (and therefore the
 /// rounding) depends only on the SIMD path, m, K, N, dtype and layout.</para>
 /// </summary>
 public sealed unsafe class ManagedGemm : IGemmProvider
@@ -168,7 +169,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
     [ThreadStatic] private static NativeScratch? t_packB;
     [ThreadStatic] private static NativeScratch? t_tmp;
 
-    private enum Kind { Panel, Dot, Stream }
+    private enum Kind { Panel, Dot, Stream, Rows }
 
     private static int NR => 2 * TO.Width;
     private static int MR => TO.MR;
@@ -227,12 +228,24 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         job.Kc = BalancedKc(K);
         job.PassK = (long)job.Mp * K * sizeof(float) <= ManagedGemm.PackedABudgetBytes ? K : job.Kc;
         int passes = (K + job.PassK - 1) / job.PassK;
+        job.ChunkCols = ColumnChunk(N, parallel ? threads : 1);
+        int colTasks = (N + job.ChunkCols - 1) / job.ChunkCols;
+        if (parallel && passes > 1 && colTasks <= threads && panelsA >= 2 * threads)
+        {
+            // A narrow C (a column chunk per thread at most) with A packed a KC block per pass: split the rows instead, so
+            // each thread packs and computes its own rows through all of K with no barrier between passes (RowTask).
+            // 3072x768 at M = 1344 on two threads: +2-4% (best of 15, two alternated runs, docs/sweeps.md).
+            job.Kind = Kind.Rows;
+            job.RowPanels = (panelsA + threads - 1) / threads;
+            job.ChunkCols = ColumnChunk(N, 1);
+            Dispatch(job, (panelsA + job.RowPanels - 1) / job.RowPanels, threads, pool, parallel);
+            job.A = null; job.C = null; job.Epilogue = default;
+            return;
+        }
         long passFloats = (long)job.Mp * Math.Min(job.PassK, K);
         float* apBuf = (t_packA ??= new NativeScratch()).Get(passes > 1 ? 2 * passFloats : passFloats); // [2][passK/KC][Mp/MR][kc][MR]
         job.Ap0 = apBuf;
         job.Ap1 = passes > 1 ? apBuf + passFloats : apBuf;
-        job.ChunkCols = ColumnChunk(N, parallel ? threads : 1);
-        int colTasks = (N + job.ChunkCols - 1) / job.ChunkCols;
         job.Kind = Kind.Panel;
         job.ColTasks = 0;
         job.PackK0 = 0;
@@ -289,6 +302,8 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         public GemmEpilogue Epilogue;
         public int Mp;
         public int PanelsPerTask;
+        /// <summary>A micro-panels (MR rows each) per task on the row-split path.</summary>
+        public int RowPanels;
         public int ChunkCols;
         public int ChunkGroups;
         /// <summary>K depth of one packing pass of A (all of K, or Kc).</summary>
@@ -315,6 +330,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
                     else PackATask(task - ColTasks, PackK0, PassA(PackK0));
                     break;
                 case Kind.Stream: StreamTask(task); break;
+                case Kind.Rows: RowTask(task); break;
                 default: DotTask(task); break;
             }
         }
@@ -345,78 +361,113 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PanelTask(int task, int kp, float* ap)
         {
-            int K = B.K, N = B.N, mr = MR, nr = NR;
+            int K = B.K, N = B.N;
             int n0 = task * ChunkCols;
             int w = Math.Min(ChunkCols, N - n0);
+            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += Kc)
+                PanelBlock(n0, w, k0, Math.Min(Kc, K - k0), ap + (long)(k0 - kp) * Mp, 0, M);
+        }
+
+        /// <summary>
+        /// Row-split packed path (a narrow C: as many column chunks as threads, or fewer, and A packed a KC block at a time):
+        /// task t owns the rows of A micro-panels [t*RowPanels, ...), packs them one KC block at a time into its own buffer
+        /// and computes every column chunk of them, with no barrier between K blocks. Each C element is the same FMA chain
+        /// as on the column-split path (same micro-panels, same K blocks), so the bits are the same.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void RowTask(int task)
+        {
+            int K = B.K, N = B.N, mr = MR;
+            int panels = (M + mr - 1) / mr;
+            int p0 = task * RowPanels, p1 = Math.Min(panels, p0 + RowPanels);
+            if (p0 >= p1) return;
+            int i0 = p0 * mr, i1 = Math.Min(M, p1 * mr);
+            float* ap = (t_packA ??= new NativeScratch()).Get((long)(p1 - p0) * mr * Kc); // [p1-p0][kc][MR], one K block
+            for (int k0 = 0; k0 < K; k0 += Kc)
+            {
+                int kc = Math.Min(Kc, K - k0);
+                for (int p = p0; p < p1; p++)
+                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, Math.Min(mr, M - p * mr), k0, kc, ap + (long)(p - p0) * mr * kc, mr);
+                for (int n0 = 0; n0 < N; n0 += ChunkCols)
+                    PanelBlock(n0, Math.Min(ChunkCols, N - n0), k0, kc, ap, i0, i1);
+            }
+        }
+
+        /// <summary>
+        /// One KC block of the packed path for columns [n0, n0 + w) and rows [i0, i1): pack the chunk's B block (KC x w, kept
+        /// in L2), then for each MR-row micro-panel of packed A (<paramref name="apBlock"/> holds the micro-panel of row i0
+        /// first; kept in L1) sweep the chunk's NR-wide B panels, prefetching the next tile's C rows and, a slice per panel,
+        /// the next A micro-panel. With F32 [K,N] B the first micro-panel reads B in place (prefetching
+        /// <see cref="ManagedGemm.FusedPackPrefetchRows"/> rows ahead) and writes the packed block as it goes.
+        /// Each C element is one FMA chain in ascending k (stored and reloaded between KC blocks, which rounds nothing).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PanelBlock(int n0, int w, int k0, int kc, float* apBlock, int i0, int i1)
+        {
+            int K = B.K, N = B.N, mr = MR, nr = NR;
             int panels = (w + nr - 1) / nr;
             float* bp = (t_packB ??= new NativeScratch()).Get((long)ManagedGemm.KC * panels * nr); // [panels][kc][nr]
             float* tmp = (t_tmp ??= new NativeScratch()).Get(Math.Max(w, nr * ManagedGemm.KC));      // widening scratch
             float* tile = stackalloc float[MR * NR];                                                 // [MR][NR] ragged edge
             bool prefetch = Sse.IsSupported;
+            bool load = Accumulate || k0 > 0;
+            // F32 [K,N] B: full panels are packed by the first row panel of A while it computes with them (B read once,
+            // from its place); only a ragged last panel is packed (zero-padded) beforehand. Other B: packed here.
+            bool fuse = !B.Transposed && B.DType == WeightDType.F32;
+            if (!fuse) GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
+            else if (w % nr != 0) GemmPacking.WidenPanel(B, k0, kc, n0 + (panels - 1) * nr, w % nr, bp + (long)(panels - 1) * kc * nr, nr, 0);
+            nint pfRows = (nint)ManagedGemm.FusedPackPrefetchRows * N;
 
-            for (int k0 = kp; k0 < Math.Min(K, kp + PassK); k0 += Kc)
+            // The next A micro-panel (contiguous after this one, MR x kc floats) is prefetched into L1 a slice per B
+            // panel while this one is in use, so the first tile of the next rows does not wait on L3.
+            int aLines = (mr * kc * sizeof(float) + 63) / 64;
+            int aLinesPerPanel = (aLines + panels - 1) / panels;
+            for (int ir = i0; ir < i1; ir += mr)
             {
-                int kc = Math.Min(Kc, K - k0);
-                bool load = Accumulate || k0 > 0;
-                float* apBlock = ap + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
-                // F32 [K,N] B: full panels are packed by the first row panel of A while it computes with them (B read once,
-                // from its place); only a ragged last panel is packed (zero-padded) beforehand. Other B: packed here.
-                bool fuse = !B.Transposed && B.DType == WeightDType.F32;
-                if (!fuse) GemmPacking.PackB(B, k0, kc, n0, w, nr, bp, tmp);
-                else if (w % nr != 0) GemmPacking.WidenPanel(B, k0, kc, n0 + (panels - 1) * nr, w % nr, bp + (long)(panels - 1) * kc * nr, nr, 0);
-                nint pfRows = (nint)ManagedGemm.FusedPackPrefetchRows * N;
-
-                // The next A micro-panel (contiguous after this one, MR x kc floats) is prefetched into L1 a slice per B
-                // panel while this one is in use, so the first tile of the next rows does not wait on L3.
-                int aLines = (mr * kc * sizeof(float) + 63) / 64;
-                int aLinesPerPanel = (aLines + panels - 1) / panels;
-                for (int ir = 0; ir < M; ir += mr)
+                int rows = Math.Min(mr, i1 - ir);
+                float* pa = apBlock + (long)(ir - i0) * kc;
+                float* cRow = C + (long)ir * N + n0;
+                byte* nextA = ir + mr < i1 ? (byte*)(pa + (long)mr * kc) : null;
+                for (int j = 0; j < panels; j++)
                 {
-                    int rows = Math.Min(mr, M - ir);
-                    float* pa = apBlock + (long)ir * kc;
-                    float* cRow = C + (long)ir * N + n0;
-                    byte* nextA = ir + mr < M ? (byte*)(pa + (long)mr * kc) : null;
-                    for (int j = 0; j < panels; j++)
+                    int cols = Math.Min(nr, w - j * nr);
+                    float* pb = bp + (long)j * kc * nr;
+                    float* cp = cRow + j * nr;
+                    if (prefetch && nextA != null)
+                        for (int l = j * aLinesPerPanel, end = Math.Min(aLines, l + aLinesPerPanel); l < end; l++)
+                            Sse.Prefetch0(nextA + (long)l * 64);
+                    if (prefetch && load)
                     {
-                        int cols = Math.Min(nr, w - j * nr);
-                        float* pb = bp + (long)j * kc * nr;
-                        float* cp = cRow + j * nr;
-                        if (prefetch && nextA != null)
-                            for (int l = j * aLinesPerPanel, end = Math.Min(aLines, l + aLinesPerPanel); l < end; l++)
-                                Sse.Prefetch0(nextA + (long)l * 64);
-                        if (prefetch && load)
-                        {
-                            // The next tile's C: same rows, next panel; after the last panel, the next rows' first panel.
-                            float* next = j + 1 < panels ? cp + nr : ir + mr < M ? cRow + (long)mr * N : null;
-                            int nextRows = j + 1 < panels ? rows : Math.Min(mr, M - ir - mr);
-                            for (int r = 0; next != null && r < nextRows; r++)
-                                for (int off = 0; off < nr; off += 16) Sse.Prefetch0(next + (long)r * N + off);
-                        }
-                        if (cols == nr && fuse && ir == 0)
-                        {
-                            float* src = (float*)B.Data + (long)k0 * N + n0 + j * nr;
-                            GemmKernels<TO, TV>.MicroRowsPack(rows, kc, pa, src, N, cp, N, load, pfRows, pb);
-                        }
-                        else if (cols == nr)
-                        {
-                            GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, cp, N, load);
-                        }
-                        else
-                        {
-                            // Ragged right edge: compute the full padded tile into a scratch tile, copy the valid columns.
-                            if (load)
-                                for (int r = 0; r < rows; r++)
-                                {
-                                    Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
-                                    new Span<float>(tile + r * nr + cols, nr - cols).Clear();
-                                }
-                            GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, tile, nr, load);
-                            for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
-                        }
+                        // The next tile's C: same rows, next panel; after the last panel, the next rows' first panel.
+                        float* next = j + 1 < panels ? cp + nr : ir + mr < i1 ? cRow + (long)mr * N : null;
+                        int nextRows = j + 1 < panels ? rows : Math.Min(mr, i1 - ir - mr);
+                        for (int r = 0; next != null && r < nextRows; r++)
+                            for (int off = 0; off < nr; off += 16) Sse.Prefetch0(next + (long)r * N + off);
                     }
-                    // These rows of the chunk are final after the last K block: epilogue while they are in cache.
-                    if (k0 + kc == K) Epilogue.Apply(cRow, N, rows, n0, w);
+                    if (cols == nr && fuse && ir == i0)
+                    {
+                        float* src = (float*)B.Data + (long)k0 * N + n0 + j * nr;
+                        GemmKernels<TO, TV>.MicroRowsPack(rows, kc, pa, src, N, cp, N, load, pfRows, pb);
+                    }
+                    else if (cols == nr)
+                    {
+                        GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, cp, N, load);
+                    }
+                    else
+                    {
+                        // Ragged right edge: compute the full padded tile into a scratch tile, copy the valid columns.
+                        if (load)
+                            for (int r = 0; r < rows; r++)
+                            {
+                                Buffer.MemoryCopy(cp + (long)r * N, tile + r * nr, cols * 4, cols * 4);
+                                new Span<float>(tile + r * nr + cols, nr - cols).Clear();
+                            }
+                        GemmKernels<TO, TV>.MicroRows(rows, kc, pa, pb, nr, tile, nr, load);
+                        for (int r = 0; r < rows; r++) Buffer.MemoryCopy(tile + r * nr, cp + (long)r * N, cols * 4, cols * 4);
+                    }
                 }
+                // These rows of the chunk are final after the last K block: epilogue while they are in cache.
+                if (k0 + kc == K) Epilogue.Apply(cRow, N, rows, n0, w);
             }
         }
 
