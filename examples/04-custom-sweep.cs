@@ -19,7 +19,7 @@ var task = new TaskSuite
 int[] layers = Enumerable.Range(0, model.Config.NLayers).ToArray(), counts = [3, 8, 15];
 float[] multipliers = [1.5f, 2f, 3f];
 
-var discovered = new NeuronDiscovery(model.Model, model.Tokenizer).ForTask(task);       // differential: task vs neutral texts
+var discovered = new NeuronDiscovery(model).ForTask(task);       // differential: task vs neutral texts
 var neurons = layers.ToDictionary(l => l, l => discovered.TopIndices(l, counts.Max()));
 var enc = EncodedTask.Encode(task, model.Tokenizer, model.Bos);
 var evaluator = new SweepEvaluator(model.Model);

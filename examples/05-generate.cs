@@ -11,7 +11,7 @@ using var model = LanguageModel.Load(spec);
 var task = TaskLibrary.BuiltIn("poetry-medium");                        // rhymes the demo model rarely completes
 string prompt = args.ElementAtOrDefault(1) ?? task.Prompts[0].Text;
 const int layer = 0;
-var neurons = new NeuronDiscovery(model.Model, model.Tokenizer).ForTask(task).TopIndices(layer, 10);
+var neurons = new NeuronDiscovery(model).ForTask(task).TopIndices(layer, 10);
 var amplified = model.WithHooks(Amplification.Single(layer, neurons, 3f).ToHooks(model.Config));
 
 var before = model.Generate(prompt, 16);                                // greedy

@@ -89,7 +89,7 @@ public static class PromptDiscovery
             if (n > lm.Config.NCtx) throw new SnaInputException("prompt", $"the prompt is {n} tokens; the model's context is {lm.Config.NCtx}");
         }
         ct.ThrowIfCancellationRequested();
-        var d = new NeuronDiscovery(lm.Model, lm.Tokenizer) { Bos = bos }.ForTask(suite);
+        var d = new NeuronDiscovery(lm) { Bos = bos }.ForTask(suite);
         ct.ThrowIfCancellationRequested();
         return d;
     }

@@ -21,9 +21,21 @@ public sealed class NeuronDiscovery
         _model = model; _tokenizer = tokenizer; Cache = cache;
     }
 
+    /// <summary>
+    /// Discovery on a loaded model: its weights, its tokenizer and its BOS policy (<see cref="LanguageModel.Bos"/>), so the
+    /// texts are encoded as <see cref="LanguageModel.Run(string, LogitsMode)"/> encodes a prompt (an initializer's <see cref="Bos"/> still wins).
+    /// </summary>
+    public NeuronDiscovery(LanguageModel lm, DiscoveryCache? cache = null) : this(lm.Model, lm.Tokenizer, cache)
+    {
+        Bos = lm.Bos;
+    }
+
     /// <summary>Texts per forward pass.</summary>
     public int BatchSize { get; init; } = 16;
-    /// <summary>BOS policy when encoding texts; use the same policy as scoring (the default prepends, like TransformerLens).</summary>
+    /// <summary>
+    /// BOS policy when encoding texts; use the same policy as scoring. Default: the <see cref="LanguageModel"/>'s policy when
+    /// constructed from one, else prepend (as TransformerLens does).
+    /// </summary>
     public BosPolicy Bos { get; init; } = BosPolicy.Prepend;
     public DiscoveryCache? Cache { get; }
     /// <summary>Which positions enter a text's mean and how texts are weighted (default: all positions, per text; part of the cache key).</summary>

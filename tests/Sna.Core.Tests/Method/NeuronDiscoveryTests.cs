@@ -1,7 +1,9 @@
 using Sna.Research.Method;
 using Sna.Runtime.Models;
 using Sna.Core.Tests.Models;
+using Sna.Runtime;
 using Sna.Runtime.Tokenization;
+using Sna.Tests;
 
 namespace Sna.Core.Tests.Method;
 
@@ -231,5 +233,28 @@ public class NeuronDiscoveryTests
                 else Assert.Equal(before.Data[t * M + n], v);
             }
         Assert.Contains(neurons, n => before.Data[n] != 0f);   // the ablation changed something
+    }
+
+    [Fact]
+    public void A_language_model_gives_discovery_its_bos_policy()
+    {
+        const string text = "The cat sat on the mat";
+        using var prepend = LanguageModel.FromParts(ModelLoader.Load(TestPaths.TinyDir), ModelTokenizer.FromDirectory(TestPaths.TinyDir));
+        using var none = LanguageModel.FromParts(ModelLoader.Load(TestPaths.TinyDir), ModelTokenizer.FromDirectory(TestPaths.TinyDir), BosPolicy.None);
+        Assert.Equal(BosPolicy.Prepend, prepend.Bos);   // the tokenizer's default: it has a BOS token
+
+        // Texts are encoded exactly as the model encodes a prompt it runs, with or without BOS.
+        Assert.Equal(prepend.ToTokens(text), new NeuronDiscovery(prepend).Encode([text])[0]);
+        Assert.Equal(none.ToTokens(text), new NeuronDiscovery(none).Encode([text])[0]);
+        Assert.Equal(none.ToTokens(text).Length + 1, prepend.ToTokens(text).Length);
+        Assert.Equal(BosPolicy.None, new NeuronDiscovery(none).Bos);
+        // An initializer still chooses, and With(...) keeps the policy.
+        Assert.Equal(BosPolicy.Prepend, new NeuronDiscovery(none) { Bos = BosPolicy.Prepend }.Bos);
+        Assert.Equal(BosPolicy.None, new NeuronDiscovery(none).With(DiscoveryMeanOptions.Default).Bos);
+
+        // And the means differ: the BOS position enters every text's mean.
+        var withBos = new NeuronDiscovery(prepend).Mean([text]).Layer(0).ToArray();
+        var without = new NeuronDiscovery(none).Mean([text]).Layer(0).ToArray();
+        Assert.NotEqual(withBos, without);
     }
 }
