@@ -230,11 +230,12 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         int passes = (K + job.PassK - 1) / job.PassK;
         job.ChunkCols = ColumnChunk(N, parallel ? threads : 1);
         int colTasks = (N + job.ChunkCols - 1) / job.ChunkCols;
-        if (parallel && passes > 1 && colTasks <= threads && panelsA >= 2 * threads)
+        if (parallel && passes > 1 && colTasks <= 2 * threads && panelsA >= 2 * threads)
         {
-            // A narrow C (a column chunk per thread at most) with A packed a KC block per pass: split the rows instead, so
-            // each thread packs and computes its own rows through all of K with no barrier between passes (RowTask).
-            // 3072x768 at M = 1344 on two threads: +2-4% (best of 15, two alternated runs, docs/sweeps.md).
+            // A narrow C (two column chunks per thread at most) with A packed a KC block per pass: split the rows instead,
+            // so each thread packs and computes its own rows through all of K with no barrier between passes (RowTask).
+            // Two threads: 3072x768 at M = 1344 (one chunk per thread) +2-4%, 4096x1024 and 1024x1024 (two) +1-4% best of
+            // 11-15 in alternated runs (docs/sweeps.md).
             job.Kind = Kind.Rows;
             job.RowPanels = (panelsA + threads - 1) / threads;
             job.ChunkCols = ColumnChunk(N, 1);
@@ -369,7 +370,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
         }
 
         /// <summary>
-        /// Row-split packed path (a narrow C: as many column chunks as threads, or fewer, and A packed a KC block at a time):
+        /// Row-split packed path (a narrow C: at most two column chunks per thread, and A packed a KC block at a time):
         /// task t owns the rows of A micro-panels [t*RowPanels, ...), packs them one KC block at a time into its own buffer
         /// and computes every column chunk of them, with no barrier between K blocks. Each C element is the same FMA chain
         /// as on the column-split path (same micro-panels, same K blocks), so the bits are the same.
