@@ -347,9 +347,16 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             {
                 int kc = Math.Min(Kc, K - k0);
                 float* block = dst + (long)(k0 - kp) * Mp; // [Mp/MR][kc][MR]
-                for (int p = p0; p < p1; p++)
-                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, Math.Min(mr, M - p * mr), k0, kc, block + (long)p * mr * kc, mr);
+                PackAPanels(p0, p1, k0, kc, block + (long)p0 * mr * kc);
             }
+        }
+
+        /// <summary>Pack rows k0..k0+kc of A micro-panels [p0, p1) into <paramref name="dst"/> ([p1-p0][kc][MR], micro-panel p0 first).</summary>
+        private void PackAPanels(int p0, int p1, int k0, int kc, float* dst)
+        {
+            int mr = MR;
+            for (int p = p0; p < p1; p++)
+                GemmPacking.PackAPanel(A + (long)p * mr * B.K, B.K, Math.Min(mr, M - p * mr), k0, kc, dst + (long)(p - p0) * mr * kc, mr);
         }
 
         /// <summary>
@@ -387,8 +394,7 @@ internal static unsafe class GemmEngine<TO, TV> where TO : struct, ISimdOps<TV> 
             for (int k0 = 0; k0 < K; k0 += Kc)
             {
                 int kc = Math.Min(Kc, K - k0);
-                for (int p = p0; p < p1; p++)
-                    GemmPacking.PackAPanel(A + (long)p * mr * K, K, Math.Min(mr, M - p * mr), k0, kc, ap + (long)(p - p0) * mr * kc, mr);
+                PackAPanels(p0, p1, k0, kc, ap);
                 for (int n0 = 0; n0 < N; n0 += ChunkCols)
                     PanelBlock(n0, Math.Min(ChunkCols, N - n0), k0, kc, ap, i0, i1);
             }
