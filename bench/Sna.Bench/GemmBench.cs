@@ -1,3 +1,4 @@
+using Sna.Research.Analysis;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Sna.Runtime.Numerics;
@@ -73,6 +74,8 @@ internal static unsafe class GemmBench
         var allRatios = new List<double>();
         var pairedMedians = new List<double>();
         var pairedLows = new List<double>();
+        var shapeNames = new List<string>(); // M and K x N of each compared shape, in table order
+        MedianInterval? lastPaired = null;   // ranks and coverage are the same at every shape (same number of pairs)
         foreach (var (K, N, T) in KNs)
         {
             using var b32 = new BenchWeights(K, N, WeightDType.F32, T);
@@ -104,6 +107,7 @@ internal static unsafe class GemmBench
                 {
                     double ratio = gflops[0] / gflops[2];
                     allRatios.Add(ratio);
+                    shapeNames.Add($"{K}x{N} at M = {M}");
                     if (M == 1344) ratios1344.Add(ratio);
                     string color = ratio >= 1.0 ? "green" : ratio >= 0.8 ? "yellow" : "red";
                     row.Add($"{gflops[2]:F1}");
@@ -111,6 +115,7 @@ internal static unsafe class GemmBench
                     var paired = PairedRatio(times[0], times[2]);
                     pairedMedians.Add(paired.Median);
                     pairedLows.Add(paired.Low);
+                    lastPaired = paired;
                     row.Add($"{paired.Median:F2}x [[{paired.Low:F2}, {paired.High:F2}]]");
                     double err = RelativeDifference(cBlas, cManaged);
                     worstError = Math.Max(worstError, double.IsNaN(err) ? double.PositiveInfinity : err);
@@ -124,10 +129,14 @@ internal static unsafe class GemmBench
         if (File.Exists("/proc/loadavg")) AnsiConsole.MarkupLine($"load average after run: {File.ReadAllText("/proc/loadavg").Trim()} (other processes add noise; ratios are measured side by side)");
         if (allRatios.Count > 0)
         {
-            AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x{(ratios1344.Count > 0 ? $", M=1344 {GeoMean(ratios1344):F2}x" : "")}, min {allRatios.Min():F2}x" +
+            // The lowest of each statistic with three decimals and its shape: a rounded "1.00x" can hide a figure below 1.
+            string Lowest(List<double> xs) { int i = xs.IndexOf(xs.Min()); return $"{xs[i]:F3}x ({shapeNames[i]})"; }
+            AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x{(ratios1344.Count > 0 ? $", M=1344 {GeoMean(ratios1344):F2}x" : "")}, min {Lowest(allRatios)}" +
                                    $"{(OpenBlasEnvironment.Forced ? " [bold yellow](against a FORCED OpenBLAS kernel)[/]" : "")}");
-            AnsiConsole.MarkupLine($"paired (per repetition, managed and OpenBLAS timed back to back; {reps} pairs per shape): lowest median {pairedMedians.Min():F2}x, " +
-                                   $"lowest lower CI bound {pairedLows.Min():F2}x, shapes with median below 1.00x: {pairedMedians.Count(r => r < 1.0)} of {pairedMedians.Count}");
+            AnsiConsole.MarkupLine($"paired (per repetition, managed and OpenBLAS timed back to back; {reps} pairs per shape): lowest median {Lowest(pairedMedians)}, " +
+                                   $"lowest lower CI bound {Lowest(pairedLows)}; of {pairedMedians.Count} shapes, median below 1.000x: {pairedMedians.Count(r => r < 1.0)}, " +
+                                   $"lower CI bound below 1.000x: {pairedLows.Count(r => r < 1.0)} (the interval: pairs {lastPaired!.Value.LowRank} and " +
+                                   $"{lastPaired.Value.HighRank} of {reps} in order, exact coverage {100 * lastPaired.Value.Coverage:F1}%)");
             AnsiConsole.MarkupLine(wrong.Count == 0
                 ? $"results: OpenBLAS's C agrees with the managed C at every shape (largest max|ΔC|/max|C| {Sci(worstError)} <= {Sci(ErrorTolerance)})"
                 : $"[bold red]WARNING: OpenBLAS's C differs from the managed C by more than {Sci(ErrorTolerance)} (max|ΔC|/max|C|) at " +
@@ -285,33 +294,17 @@ internal static unsafe class GemmBench
 
     /// <summary>
     /// Throughput ratio managed/OpenBLAS per repetition (OpenBLAS's time over the managed time of the same repetition, the
-    /// two timed back to back), summarised by its median and a distribution-free confidence interval for that median:
-    /// order statistics (j, n+1-j) with the largest j whose binomial coverage 1 - 2·P(Bin(n, 1/2) &lt; j) is still at least
-    /// 95% (n = 7: min and max, 98.4%; n = 15: 4th and 12th, 96.5%); with n &lt; 6 no interval reaches 95%, so it is (min, max).
-    /// A pair cancels drifts slower than one repetition that a best-of-n ratio keeps (each best can come from a different moment).
+    /// two timed back to back), summarised by its median and a distribution-free ~95% interval for that median
+    /// (<see cref="MedianIntervals.Compute"/>: 7 pairs give min and max, 98.4%; 15 the 4th and 12th, 96.5%; 31 the 10th and
+    /// 22nd, 97.1%). A pair cancels drifts slower than one repetition that a best-of-n ratio keeps (each best can come from
+    /// a different moment).
     /// </summary>
-    internal static (double Median, double Low, double High) PairedRatio(double[] managed, double[] openblas)
+    internal static MedianInterval PairedRatio(double[] managed, double[] openblas)
     {
         int n = Math.Min(managed.Length, openblas.Length);
         double[] r = new double[n];
         for (int i = 0; i < n; i++) r[i] = openblas[i] / managed[i];
-        Array.Sort(r);
-        double median = n % 2 == 1 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
-        int j = 1;
-        while (j + 1 <= n / 2 && 1 - 2 * BinomialCdfHalf(n, j) >= 0.95) j++; // j + 1 keeps coverage: P(Bin < j + 1) = cdf(j)
-        return (median, r[j - 1], r[n - j]);
-    }
-
-    /// <summary>P(Bin(n, 1/2) ≤ k).</summary>
-    private static double BinomialCdfHalf(int n, int k)
-    {
-        double sum = 0, term = Math.Pow(0.5, n); // C(n, 0) / 2^n
-        for (int i = 0; i <= k; i++)
-        {
-            sum += term;
-            term = term * (n - i) / (i + 1);
-        }
-        return sum;
+        return MedianIntervals.Compute(r);
     }
 
     private static double GeoMean(List<double> x) => x.Count == 0 ? double.NaN : Math.Exp(x.Average(Math.Log));

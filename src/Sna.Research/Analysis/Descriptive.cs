@@ -70,6 +70,43 @@ public static class Descriptive
     }
 }
 
+/// <summary>
+/// A distribution-free confidence interval for a median: the order statistics x₍LowRank₎ and x₍HighRank₎ (1-based, HighRank =
+/// n + 1 − LowRank) of the sorted sample, whose coverage for any continuous distribution is exactly
+/// <see cref="Coverage"/> = 1 − 2·P(Bin(n, ½) ≤ LowRank − 1).
+/// </summary>
+public readonly record struct MedianInterval(double Median, double Low, double High, int LowRank, int HighRank, double Coverage);
+
+/// <summary>Order-statistics interval for a median (the sign-test interval; e.g. Conover, <i>Practical Nonparametric Statistics</i>, §3.2).</summary>
+public static class MedianIntervals
+{
+    /// <summary>
+    /// The median (numpy's) of <paramref name="values"/> and the narrowest order-statistics interval (x₍j₎, x₍n+1−j₎) whose
+    /// exact coverage is at least <paramref name="confidence"/>. When no interval reaches it (n ≤ 5 at 95%: even the min and
+    /// max cover only 1 − 2¹⁻ⁿ), the interval is (min, max) and <see cref="MedianInterval.Coverage"/> says how much it covers.
+    /// n = 7 at 95%: min and max, 98.4%; n = 15: 4th and 12th, 96.5%; n = 31: 10th and 22nd, 97.1%; n = 101: 41st and 61st, 95.4%.
+    /// </summary>
+    public static MedianInterval Compute(IReadOnlyList<double> values, double confidence = 0.95)
+    {
+        Guard.FiniteNonEmpty(values, nameof(values));
+        if (!(confidence > 0 && confidence < 1)) throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "must be in (0, 1)");
+        int n = values.Count;
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        int j = 1;
+        while (j + 1 <= n / 2 && Coverage(n, j + 1) >= confidence) j++;
+        return new MedianInterval(Descriptive.Median(sorted), sorted[j - 1], sorted[n - j], j, n + 1 - j, Coverage(n, j));
+    }
+
+    /// <summary>Exact coverage of (x₍j₎, x₍n+1−j₎) for the median of a continuous distribution: 1 − 2·P(Bin(n, ½) ≤ j − 1).</summary>
+    public static double Coverage(int n, int j)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "must be at least 1");
+        if (j < 1 || 2 * j > n + 1) throw new ArgumentOutOfRangeException(nameof(j), j, $"must be in 1..{(n + 1) / 2}");
+        return 1 - 2 * MathNet.Numerics.Distributions.Binomial.CDF(0.5, n, j - 1);
+    }
+}
+
 /// <summary>Ranking helpers.</summary>
 public static class Ranks
 {
