@@ -75,7 +75,6 @@ internal static unsafe class GemmBench
         var pairedMedians = new List<double>();
         var pairedLows = new List<double>();
         var shapeNames = new List<string>(); // M and K x N of each compared shape, in table order
-        MedianInterval? lastPaired = null;   // ranks and coverage are the same at every shape (same number of pairs)
         foreach (var (K, N, T) in KNs)
         {
             using var b32 = new BenchWeights(K, N, WeightDType.F32, T);
@@ -115,7 +114,6 @@ internal static unsafe class GemmBench
                     var paired = PairedRatio(times[0], times[2]);
                     pairedMedians.Add(paired.Median);
                     pairedLows.Add(paired.Low);
-                    lastPaired = paired;
                     row.Add($"{paired.Median:F2}x [[{paired.Low:F2}, {paired.High:F2}]]");
                     double err = RelativeDifference(cBlas, cManaged);
                     worstError = Math.Max(worstError, double.IsNaN(err) ? double.PositiveInfinity : err);
@@ -130,13 +128,14 @@ internal static unsafe class GemmBench
         if (allRatios.Count > 0)
         {
             // The lowest of each statistic with three decimals and its shape: a rounded "1.00x" can hide a figure below 1.
+            var interval = MedianIntervals.LowRank(reps);   // the same ranks at every shape (same number of pairs)
             string Lowest(List<double> xs) { int i = xs.IndexOf(xs.Min()); return $"{xs[i]:F3}x ({shapeNames[i]})"; }
             AnsiConsole.MarkupLine($"geomean managed/openblas (F32): all shapes {GeoMean(allRatios):F2}x{(ratios1344.Count > 0 ? $", M=1344 {GeoMean(ratios1344):F2}x" : "")}, min {Lowest(allRatios)}" +
                                    $"{(OpenBlasEnvironment.Forced ? " [bold yellow](against a FORCED OpenBLAS kernel)[/]" : "")}");
             AnsiConsole.MarkupLine($"paired (per repetition, managed and OpenBLAS timed back to back; {reps} pairs per shape): lowest median {Lowest(pairedMedians)}, " +
                                    $"lowest lower CI bound {Lowest(pairedLows)}; of {pairedMedians.Count} shapes, median below 1.000x: {pairedMedians.Count(r => r < 1.0)}, " +
-                                   $"lower CI bound below 1.000x: {pairedLows.Count(r => r < 1.0)} (the interval: pairs {lastPaired!.Value.LowRank} and " +
-                                   $"{lastPaired.Value.HighRank} of {reps} in order, exact coverage {100 * lastPaired.Value.Coverage:F1}%)");
+                                   $"lower CI bound below 1.000x: {pairedLows.Count(r => r < 1.0)} (the interval: pairs {interval.Rank} and " +
+                                   $"{reps + 1 - interval.Rank} of {reps} in order, exact coverage {100 * interval.Coverage:F1}%)");
             AnsiConsole.MarkupLine(wrong.Count == 0
                 ? $"results: OpenBLAS's C agrees with the managed C at every shape (largest max|ΔC|/max|C| {Sci(worstError)} <= {Sci(ErrorTolerance)})"
                 : $"[bold red]WARNING: OpenBLAS's C differs from the managed C by more than {Sci(ErrorTolerance)} (max|ΔC|/max|C|) at " +

@@ -93,9 +93,20 @@ public static class MedianIntervals
         int n = values.Count;
         var sorted = values.ToArray();
         Array.Sort(sorted);
+        var (j, coverage) = LowRank(n, confidence);
+        return new MedianInterval(Descriptive.Median(sorted), sorted[j - 1], sorted[n - j], j, n + 1 - j, coverage);
+    }
+
+    /// <summary>
+    /// The rank j of <see cref="Compute"/>'s interval (x₍j₎, x₍n+1−j₎) for a sample of <paramref name="n"/> and its exact
+    /// coverage: the largest j whose coverage is at least <paramref name="confidence"/>, or 1 when none reaches it.
+    /// </summary>
+    public static (int Rank, double Coverage) LowRank(int n, double confidence = 0.95)
+    {
+        if (!(confidence > 0 && confidence < 1)) throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "must be in (0, 1)");
         int j = 1;
         while (j + 1 <= n / 2 && Coverage(n, j + 1) >= confidence) j++;
-        return new MedianInterval(Descriptive.Median(sorted), sorted[j - 1], sorted[n - j], j, n + 1 - j, Coverage(n, j));
+        return (j, Coverage(n, j));
     }
 
     /// <summary>Exact coverage of (x₍j₎, x₍n+1−j₎) for the median of a continuous distribution: 1 − 2·P(Bin(n, ½) ≤ j − 1).</summary>
